@@ -1,0 +1,474 @@
+"""One long-lived headless Chromium session that audits pages with axe-core.
+
+The crawler has already downloaded each page: the browser never asks the council's
+server for it again. A Chrome DevTools Protocol (CDP) connection pauses the page's own
+document request and answers it with the crawler's response (Fetch.fulfillRequest), while
+the page's stylesheets, scripts and images load normally. The same connection blocks
+requests to analytics and advertising hosts and records what it blocked.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import itertools
+import json
+import logging
+import os
+import shutil
+import signal
+import tempfile
+import threading
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import websocket
+from axe_selenium_python import Axe
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException, WebDriverException
+from selenium.webdriver.chrome.service import Service
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+AXE_PATH = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+# Flags that keep headless Chromium quiet and self-contained on a machine with no internet.
+CHROMIUM_FLAGS = (
+    "--headless=new",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-extensions",
+    "--disable-default-apps",
+    "--mute-audio",
+    "--window-size=1280,1024",
+)
+
+# Headers that describe the crawler's transfer, not the page: the body we hand over is
+# already decoded and complete.
+HOP_HEADERS = {"content-encoding", "content-length", "transfer-encoding", "connection"}
+
+
+class BrowserError(Exception):
+    """The browser could not be started or has died."""
+
+
+class PageLoadError(Exception):
+    """A page could not be audited; the message is the reason recorded for it."""
+
+
+@dataclass(frozen=True)
+class BrowserOptions:
+    chromium: str = "/usr/bin/chromium"
+    chromedriver: str = "/usr/bin/chromedriver"
+    page_timeout: float = 30.0
+    axe_path: Path = AXE_PATH
+    run_only: tuple[str, ...] = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
+    blocked_hosts: tuple[str, ...] = ()
+    sandbox: bool = field(default_factory=lambda: os.geteuid() != 0)
+    # True when the audited site itself is on a loopback or private address (a test or
+    # staging server). A page answered through DevTools has no address of its own, so
+    # Chromium's Local Network Access checks would treat it as public and stop its frames
+    # on other local origins from loading; a public site keeps those checks.
+    local_site: bool = False
+
+
+@dataclass(frozen=True)
+class PageJob:
+    """A page the crawler fetched, handed to the browser as the server sent it."""
+
+    url: str
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+@dataclass
+class AxeOutcome:
+    violations: list[dict[str, Any]]
+    incomplete: list[dict[str, Any]]
+    axe_version: str
+    frames_present: int
+    frames_audited: int
+    blocked: list[str]
+
+
+def check_browser_available(options: BrowserOptions) -> None:
+    """Fail early, with the fix, if Chromium, ChromeDriver or axe-core is missing."""
+    for what, path in (("Chromium", options.chromium), ("ChromeDriver", options.chromedriver)):
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            raise BrowserError(
+                f"{what} not found at {path}; install Debian's chromium and "
+                "chromium-driver (apt-get install chromium chromium-driver), "
+                "or scan with --no-browser"
+            )
+    if not Path(options.axe_path).is_file():
+        raise BrowserError(
+            f"axe-core not found at {options.axe_path}; run npm ci in {PROJECT_ROOT}"
+        )
+
+
+def chrome_options(options: BrowserOptions, profile_dir: str) -> webdriver.ChromeOptions:
+    chrome = webdriver.ChromeOptions()
+    chrome.binary_location = options.chromium
+    for flag in CHROMIUM_FLAGS:
+        chrome.add_argument(flag)
+    chrome.add_argument(f"--user-data-dir={profile_dir}")
+    if not options.sandbox:
+        # Chromium's sandbox cannot start as root; the scan records sandboxed = 0.
+        chrome.add_argument("--no-sandbox")
+    if options.local_site:
+        chrome.add_argument("--disable-features=LocalNetworkAccessChecks")
+    chrome.page_load_strategy = "normal"
+    return chrome
+
+
+class DevTools:
+    """A CDP connection to one page target, with a thread that answers paused requests."""
+
+    def __init__(self, ws_url: str) -> None:
+        self.ws = websocket.create_connection(ws_url, suppress_origin=True, timeout=None)
+        self.ids = itertools.count(1)
+        self.send_lock = threading.Lock()
+        self.pending: dict[int, threading.Event] = {}
+        self.replies: dict[int, dict[str, Any]] = {}
+        self.job: PageJob | None = None
+        self.fulfilled = False
+        self.blocked: list[str] = []
+        self.blocked_patterns: tuple[str, ...] = ()
+        self.listener = threading.Thread(target=self._listen, name="cdp-listener", daemon=True)
+        self.listener.start()
+
+    def send(self, method: str, params: dict[str, Any] | None = None) -> int:
+        with self.send_lock:
+            message_id = next(self.ids)
+            self.ws.send(json.dumps({"id": message_id, "method": method, "params": params or {}}))
+        return message_id
+
+    def call(self, method: str, params: dict[str, Any] | None = None, timeout: float = 10) -> Any:
+        event = threading.Event()
+        with self.send_lock:
+            message_id = next(self.ids)
+            self.pending[message_id] = event
+            self.ws.send(json.dumps({"id": message_id, "method": method, "params": params or {}}))
+        if not event.wait(timeout):
+            raise BrowserError(f"DevTools did not answer {method}")
+        reply = self.replies.pop(message_id)
+        if "error" in reply:
+            raise BrowserError(f"DevTools {method}: {reply['error'].get('message')}")
+        return reply.get("result")
+
+    def expect(self, job: PageJob, blocked_hosts: tuple[str, ...]) -> None:
+        """Answer this job's document request from the crawler's copy; block tracker hosts.
+
+        Only the page's own URL is paused: a pattern that paused every document would also
+        pause cross-site frames, which Chromium runs in other processes whose paused
+        requests this connection never hears of, so they would never load.
+        """
+        self.job, self.fulfilled, self.blocked = job, False, []
+        patterns = [
+            {
+                "urlPattern": _escape_pattern(job.url),
+                "resourceType": "Document",
+                "requestStage": "Request",
+            }
+        ]
+        for host in blocked_hosts:
+            suffix = "*" if "/" in host else "/*"
+            patterns += [
+                {"urlPattern": f"*://{host}{suffix}", "requestStage": "Request"},
+                {"urlPattern": f"*://*.{host}{suffix}", "requestStage": "Request"},
+            ]
+        self.blocked_patterns = blocked_hosts
+        self.call("Fetch.enable", {"patterns": patterns})
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.ws.close()
+
+    def _listen(self) -> None:
+        while True:
+            try:
+                message = json.loads(self.ws.recv())
+            except Exception:  # noqa: BLE001 - the browser went away; the session notices
+                for event in self.pending.values():
+                    event.set()
+                return
+            if "id" in message:
+                self._reply(message)
+            elif message.get("method") == "Fetch.requestPaused":
+                self._paused(message["params"])
+
+    def _reply(self, message: dict[str, Any]) -> None:
+        event = self.pending.pop(message["id"], None)
+        if event:
+            self.replies[message["id"]] = message
+            event.set()
+
+    def _paused(self, params: dict[str, Any]) -> None:
+        request_id, url = params["requestId"], params["request"]["url"]
+        if _is_blocked(url, self.blocked_patterns):
+            self.blocked.append(url[:300])
+            self.send(
+                "Fetch.failRequest", {"requestId": request_id, "errorReason": "BlockedByClient"}
+            )
+        elif self._is_page_request(params):
+            self.fulfilled = True
+            self.send("Fetch.fulfillRequest", fulfil_params(request_id, self.job))
+        else:
+            # Frames' documents, and any later navigation, go to the network as usual.
+            self.send("Fetch.continueRequest", {"requestId": request_id})
+
+    def _is_page_request(self, params: dict[str, Any]) -> bool:
+        return (
+            self.job is not None
+            and not self.fulfilled
+            and params.get("resourceType") == "Document"
+            and params.get("frameId") == self.main_frame_id
+        )
+
+    main_frame_id: str = ""
+
+
+def _is_blocked(url: str, entries: tuple[str, ...]) -> bool:
+    """True if the URL's host is a blocked host (or its subdomain), with the entry's path."""
+    rest = url.split("://", 1)[-1].lower()
+    host, _, path = rest.partition("/")
+    host = host.rsplit("@", 1)[-1].split(":", 1)[0]
+    for entry in entries:
+        entry_host, _, entry_path = entry.partition("/")
+        if (host == entry_host or host.endswith("." + entry_host)) and path.startswith(entry_path):
+            return True
+    return False
+
+
+def _escape_pattern(url: str) -> str:
+    """A Fetch urlPattern matching exactly this URL ("*" and "?" are wildcards there)."""
+    return url.replace("\\", "\\\\").replace("*", "\\*").replace("?", "\\?")
+
+
+def fulfil_params(request_id: str, job: PageJob) -> dict[str, Any]:
+    headers = [{"name": k, "value": v} for k, v in job.headers if k.lower() not in HOP_HEADERS]
+    return {
+        "requestId": request_id,
+        "responseCode": job.status or 200,
+        "responseHeaders": headers,
+        "body": base64.b64encode(job.body).decode("ascii"),
+    }
+
+
+class BrowserSession:
+    """A Chromium + ChromeDriver pair in its own process group, audited through axe-core."""
+
+    def __init__(self, options: BrowserOptions) -> None:
+        self.options = options
+        self.profile_dir = tempfile.mkdtemp(prefix="siteaudit-chromium-")
+        self.driver: webdriver.Chrome | None = None
+        self.devtools: DevTools | None = None
+        self.pgid: int | None = None
+        self.pages_audited = 0
+        self.axe_options = json.dumps(
+            {
+                "runOnly": {"type": "tag", "values": list(options.run_only)},
+                "resultTypes": ["violations", "incomplete"],
+            }
+        )
+
+    def start(self) -> BrowserSession:
+        # A new session (process group) for ChromeDriver, so Chromium and every helper it
+        # spawns can be killed at once if the browser hangs.
+        service = Service(self.options.chromedriver, popen_kw={"start_new_session": True})
+        try:
+            self.driver = webdriver.Chrome(
+                service=service, options=chrome_options(self.options, self.profile_dir)
+            )
+        except WebDriverException as err:
+            self.kill()
+            raise BrowserError(f"Chromium did not start: {err.msg or err}") from None
+        self.pgid = os.getpgid(service.process.pid)
+        self.driver.set_page_load_timeout(self.options.page_timeout)
+        self.driver.set_script_timeout(self.options.page_timeout)
+        self._connect_devtools()
+        return self
+
+    def _connect_devtools(self) -> None:
+        assert self.driver is not None
+        address = self.driver.capabilities["goog:chromeOptions"]["debuggerAddress"]
+        handle = self.driver.current_window_handle
+        with urllib.request.urlopen(f"http://{address}/json", timeout=10) as reply:
+            targets = json.load(reply)
+        # ChromeDriver's window handle is the DevTools target id of that tab.
+        pages = [t for t in targets if t["type"] == "page"]
+        page = next((t for t in pages if t["id"] == handle), pages[0])
+        self.devtools = DevTools(page["webSocketDebuggerUrl"])
+        self.devtools.main_frame_id = page["id"]
+
+    def axe_version(self) -> str:
+        """The injected axe-core's version, read on a blank page."""
+        assert self.driver is not None
+        self.driver.get("about:blank")
+        return self._inject()
+
+    def audit(self, job: PageJob) -> AxeOutcome:
+        """Load the crawler's copy of a page and run axe-core on it and its frames."""
+        assert self.driver is not None and self.devtools is not None
+        self.devtools.expect(job, self.options.blocked_hosts)
+        try:
+            self.driver.get(job.url)
+        except TimeoutException:
+            raise PageLoadError(
+                f"page did not finish loading in {self.options.page_timeout:g}s"
+            ) from None
+        finally:
+            self.pages_audited += 1
+        if not self.devtools.fulfilled:
+            raise PageLoadError("browser did not request the page (blocked or not a document)")
+        outcome = self._run_axe()
+        outcome.blocked = list(self.devtools.blocked)
+        return outcome
+
+    def _run_axe(self) -> AxeOutcome:
+        assert self.driver is not None
+        try:
+            version = self._inject()
+            frames = self.driver.execute_script(FRAME_CONTEXTS_JS, None, self.axe_options)
+            if not frames:
+                result = self.driver.execute_async_script(RUN_JS, self.axe_options)
+                return _outcome(result, version, 0, 0)
+            partials, present, audited = self._run_partial(None, frames)
+            self.driver.switch_to.default_content()
+            result = self.driver.execute_async_script(
+                FINISH_JS, json.dumps(partials), self.axe_options
+            )
+            return _outcome(result, version, present, audited)
+        except TimeoutException:
+            raise PageLoadError(
+                f"axe-core did not finish in {self.options.page_timeout:g}s"
+            ) from None
+
+    def _inject(self) -> str:
+        assert self.driver is not None
+        Axe(self.driver, script_url=str(self.options.axe_path)).inject()
+        return str(self.driver.execute_script("return axe.version"))
+
+    def _run_partial(self, context: Any, frames: list[dict[str, Any]]) -> tuple[list, int, int]:
+        """axe's runPartial in this frame and, depth first, in every frame inside it.
+
+        Cross-origin frames cannot be reached from the page's own scripts, so WebDriver
+        switches into each one; finishRun then merges the partial results in the top frame.
+        """
+        assert self.driver is not None
+        partials = [
+            json.loads(
+                self.driver.execute_async_script(PARTIAL_JS, json.dumps(context), self.axe_options)
+            )
+        ]
+        present = audited = 0
+        for frame in frames:
+            present += 1
+            try:
+                element = self.driver.execute_script(SELECT_FRAME_JS, frame["frameSelector"])
+                self.driver.switch_to.frame(element)
+                self._inject()
+                inner = self.driver.execute_script(
+                    FRAME_CONTEXTS_JS, json.dumps(frame["frameContext"]), self.axe_options
+                )
+                sub, sub_present, sub_audited = self._run_partial(frame["frameContext"], inner)
+                partials += sub
+                present, audited = present + sub_present, audited + 1 + sub_audited
+            except (WebDriverException, json.JSONDecodeError) as err:
+                log.info("frame not audited: %s", err)
+                partials.append(None)
+            finally:
+                self.driver.switch_to.parent_frame()
+        return partials, present, audited
+
+    def healthy(self) -> bool:
+        return (
+            self.driver is not None
+            and self.devtools is not None
+            and self.devtools.listener.is_alive()
+        )
+
+    def close(self) -> None:
+        """Quit politely, then make sure nothing of this session is left running."""
+        if self.devtools:
+            self.devtools.close()
+        if self.driver:
+            with contextlib.suppress(Exception):
+                self.driver.quit()
+        self.kill()
+
+    def kill(self) -> None:
+        """Kill ChromeDriver, Chromium and all their helpers: the whole process group."""
+        if self.pgid:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pgid, signal.SIGKILL)
+        shutil.rmtree(self.profile_dir, ignore_errors=True)
+
+
+def _outcome(result: str, version: str, present: int, audited: int) -> AxeOutcome:
+    data = json.loads(result)
+    if "error" in data:
+        raise PageLoadError(f"axe-core failed: {data['error']}")
+    return AxeOutcome(
+        violations=data["violations"],
+        incomplete=data["incomplete"],
+        axe_version=version,
+        frames_present=present,
+        frames_audited=audited,
+        blocked=[],
+    )
+
+
+# Only what a finding needs crosses the WebDriver wire: never passes or inapplicable rules.
+TRIM_JS = """
+function siteauditTrim(r) {
+  const rule = (x) => ({id: x.id, impact: x.impact, tags: x.tags, help: x.help,
+    description: x.description, helpUrl: x.helpUrl,
+    nodes: x.nodes.map((n) => ({target: n.target, html: (n.html || '').slice(0, 1000),
+      impact: n.impact, failureSummary: n.failureSummary}))});
+  return JSON.stringify({violations: r.violations.map(rule), incomplete: r.incomplete.map(rule)});
+}
+"""
+
+RUN_JS = (
+    TRIM_JS
+    + """
+const done = arguments[arguments.length - 1];
+axe.run(document, JSON.parse(arguments[0]))
+  .then((r) => done(siteauditTrim(r)))
+  .catch((e) => done(JSON.stringify({error: String(e)})));
+"""
+)
+
+FRAME_CONTEXTS_JS = """
+const context = arguments[0] ? JSON.parse(arguments[0]) : document;
+return axe.utils.getFrameContexts(context, JSON.parse(arguments[1]));
+"""
+
+SELECT_FRAME_JS = "return axe.utils.shadowSelect(arguments[0]);"
+
+PARTIAL_JS = """
+const done = arguments[arguments.length - 1];
+const context = JSON.parse(arguments[0]) || document;
+axe.runPartial(context, JSON.parse(arguments[1]))
+  .then((r) => done(JSON.stringify(r)))
+  .catch((e) => done('null'));
+"""
+
+FINISH_JS = (
+    TRIM_JS
+    + """
+const done = arguments[arguments.length - 1];
+axe.finishRun(JSON.parse(arguments[0]), JSON.parse(arguments[1]))
+  .then((r) => done(siteauditTrim(r)))
+  .catch((e) => done(JSON.stringify({error: String(e)})));
+"""
+)

@@ -1,0 +1,163 @@
+"""A pool of long-lived browser sessions, each driven from its own thread, with a watchdog."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from selenium.common.exceptions import WebDriverException
+
+from audits.browser import (
+    AxeOutcome,
+    BrowserError,
+    BrowserOptions,
+    BrowserSession,
+    PageJob,
+    PageLoadError,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AuditResult:
+    job: PageJob
+    outcome: AxeOutcome | None
+    error: str | None
+    attempts: int
+    elapsed_ms: int
+
+
+Callback = Callable[[AuditResult], None]
+
+
+class Worker:
+    """One thread and the browser session it alone drives."""
+
+    def __init__(self, pool: BrowserPool, number: int) -> None:
+        self.pool = pool
+        self.session: BrowserSession | None = None
+        self.busy_since: float | None = None
+        self.killed_by_watchdog = False
+        self.thread = threading.Thread(target=self.run, name=f"browser-{number}", daemon=True)
+
+    def run(self) -> None:
+        while (item := self.pool.inbox.get()) is not None:
+            job, callback = item
+            started = time.monotonic()
+            outcome, error, attempts = self.audit_with_retry(job)
+            callback(
+                AuditResult(job, outcome, error, attempts, int((time.monotonic() - started) * 1000))
+            )
+        self.stop_session()
+
+    def audit_with_retry(self, job: PageJob) -> tuple[AxeOutcome | None, str | None, int]:
+        """Audit once; if the page hangs or crashes the browser, once more in a new session."""
+        error = None
+        for attempt in (1, 2):
+            try:
+                return self.audit_once(job), None, attempt
+            except (PageLoadError, BrowserError, WebDriverException) as err:
+                error = self.describe(err)
+                log.info("%s: attempt %d failed: %s", job.url, attempt, error)
+                self.stop_session()  # a fresh session for the retry and for later pages
+        return None, error, 2
+
+    def audit_once(self, job: PageJob) -> AxeOutcome:
+        session = self.ensure_session()
+        self.killed_by_watchdog = False
+        self.busy_since = time.monotonic()
+        try:
+            return session.audit(job)
+        finally:
+            self.busy_since = None
+
+    def ensure_session(self) -> BrowserSession:
+        if self.session and self.session.pages_audited >= self.pool.recycle_after:
+            self.stop_session()  # recycle, so a long scan's memory stays flat
+        if self.session is None or not self.session.healthy():
+            self.stop_session()
+            self.session = BrowserSession(self.pool.options).start()
+            self.pool.sessions_started += 1
+        return self.session
+
+    def stop_session(self) -> None:
+        if self.session:
+            self.session.close()
+            self.session = None
+
+    def describe(self, err: Exception) -> str:
+        if self.killed_by_watchdog:
+            return f"browser stopped responding and was killed after {self.pool.hard_limit:g}s"
+        if isinstance(err, WebDriverException):
+            first_line = (err.msg or str(err) or type(err).__name__).splitlines()[0]
+            return f"browser error: {first_line[:300]}"
+        return str(err)
+
+    def watch(self, now: float) -> None:
+        """Called by the watchdog: kill this worker's browser if one page took too long."""
+        since, session = self.busy_since, self.session
+        if since is not None and session and now - since > self.pool.hard_limit:
+            log.warning("browser stuck for %.0fs; killing its process group", now - since)
+            self.killed_by_watchdog = True
+            session.kill()
+
+
+class BrowserPool:
+    """Run page audits on N browsers in parallel; results come back through callbacks."""
+
+    def __init__(self, options: BrowserOptions, size: int, recycle_after: int = 200) -> None:
+        self.options = options
+        self.size = max(1, size)
+        self.recycle_after = max(1, recycle_after)
+        # Navigation and axe each have page_timeout; past both plus a margin, it is stuck.
+        self.hard_limit = options.page_timeout * 2 + 15
+        self.inbox: queue.Queue[tuple[PageJob, Callback] | None] = queue.Queue()
+        self.workers = [Worker(self, n) for n in range(self.size)]
+        self.sessions_started = 0
+        self.stopping = threading.Event()
+        self.watchdog = threading.Thread(target=self._watch, name="browser-watchdog", daemon=True)
+
+    def start(self) -> str:
+        """Start every browser now, so a missing browser fails the scan before it crawls.
+
+        Returns the axe-core version, read from a first blank audit.
+        """
+        for worker in self.workers:
+            worker.ensure_session()
+        version = self.workers[0].session.axe_version()  # type: ignore[union-attr]
+        for worker in self.workers:
+            worker.thread.start()
+        self.watchdog.start()
+        return version
+
+    def submit(self, job: PageJob, callback: Callback) -> None:
+        self.inbox.put((job, callback))
+
+    def close(self) -> None:
+        """Finish queued audits, then quit every browser."""
+        for _ in self.workers:
+            self.inbox.put(None)
+        for worker in self.workers:
+            if worker.thread.is_alive():
+                worker.thread.join()
+            else:
+                worker.stop_session()
+        self.stopping.set()
+
+    def kill(self) -> None:
+        """Stop at once: kill every browser without waiting for queued pages."""
+        self.stopping.set()
+        for worker in self.workers:
+            if worker.session:
+                worker.session.kill()
+
+    def _watch(self) -> None:
+        while not self.stopping.wait(1.0):
+            now = time.monotonic()
+            for worker in self.workers:
+                worker.watch(now)

@@ -1,0 +1,180 @@
+"""The siteaudit command line: scan a site, or serve and scan the bundled demo site.
+
+Exit codes, the same for every command: 0 done; 1 could not run or stopped early
+(including usage errors); 2 only for a failed CI gate.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from audits.readability import ReadabilityDataError
+from crawler.config import (
+    WCAG_LEVELS,
+    Config,
+    ConfigError,
+    check_start_url,
+    load_config,
+    validate,
+)
+from crawler.scan import ScanError, ScanSummary, run_scan
+from crawler.storage import StorageError
+from crawler.summary import print_summary
+
+EXIT_OK, EXIT_ERROR, EXIT_GATE_FAILED = 0, 1, 2
+KNOWN_ERRORS = (ConfigError, ScanError, StorageError, ReadabilityDataError)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="siteaudit")
+def cli() -> None:
+    """Audit a council website: WCAG 2.1 A/AA in real Chromium, readability, ownership.
+
+    Exit codes: 0 done, 1 could not run or stopped early (including usage errors),
+    2 a CI gate failed.
+    """
+
+
+def scan_options(function: Any) -> Any:
+    """Options shared by scan and demo."""
+    options = [
+        click.option(
+            "--db",
+            "db_path",
+            default="siteaudit.db",
+            show_default=True,
+            type=click.Path(dir_okay=False),
+            help="SQLite database to add the scan to.",
+        ),
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(dir_okay=False),
+            help="TOML configuration (teams, policies, limits).",
+        ),
+        click.option("--max-pages", type=int, help="Stop discovering after this many URLs."),
+        click.option("--max-depth", type=int, help="Follow links at most this deep."),
+        click.option("--browsers", type=int, help="Browser sessions in parallel [one per core]."),
+        click.option(
+            "--wcag", type=click.Choice(WCAG_LEVELS), help="WCAG version and level [2.1-AA]."
+        ),
+        click.option(
+            "--best-practices/--no-best-practices",
+            default=None,
+            help="Also run axe's best-practice rules.",
+        ),
+        click.option(
+            "--browser/--no-browser",
+            default=None,
+            help="Audit pages in Chromium (default), or only crawl, read and measure.",
+        ),
+        click.option("--page-timeout", type=float, help="Seconds allowed per page [30]."),
+        click.option("--user-agent", help="User agent the crawler sends."),
+        click.option("-v", "--verbose", is_flag=True, help="Log every page and Scrapy's log."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+@cli.command()
+@click.argument("start_urls", nargs=-1)
+@scan_options
+def scan(
+    start_urls: tuple[str, ...],
+    db_path: str,
+    config_path: str | None,
+    verbose: bool,
+    **overrides: Any,
+) -> None:
+    """Crawl a website and audit every page into a SQLite database.
+
+    \b
+    Examples:
+      siteaudit scan https://www.example-council.gov.uk/ --db scan.db
+      siteaudit scan --config config/example-council.toml --db scan.db
+
+    Each run adds a scan to the database; query it with sqlite3 or Datasette
+    (tables: scans, pages, findings, links, documents, fetches; see docs/schema.md).
+    """
+    config = build_config(config_path, start_urls, overrides)
+    finish(run_scan(config, db_path, verbose=verbose), db_path)
+
+
+@cli.command()
+@click.option("--port", type=int, default=0, help="Port to serve the demo site on [any free].")
+@scan_options
+def demo(port: int, db_path: str, config_path: str | None, verbose: bool, **overrides: Any) -> None:
+    """Serve the bundled demo council website on 127.0.0.1 and scan it.
+
+    \b
+    Example:
+      siteaudit demo --db demo.db
+    """
+    from crawler.demo import DEMO_CONFIG, serve_site
+
+    with serve_site(port=port) as base_url:
+        click.echo(f"Serving the demo council site at {base_url}/", err=True)
+        config = build_config(config_path or str(DEMO_CONFIG), (f"{base_url}/",), overrides)
+        finish(run_scan(config, db_path, verbose=verbose), db_path)
+
+
+def build_config(
+    config_path: str | None, start_urls: tuple[str, ...], overrides: dict[str, Any]
+) -> Config:
+    """Configuration from the file, then the start URLs and options given on the line."""
+    config = load_config(config_path) if config_path else Config(source="command line")
+    for url in start_urls:
+        check_start_url(url, "start URL")
+    site = {
+        "start_urls": tuple(start_urls) or None,
+        "max_pages": overrides["max_pages"],
+        "max_depth": overrides["max_depth"],
+        "user_agent": overrides["user_agent"],
+    }
+    audit = {
+        "browsers": overrides["browsers"],
+        "wcag": overrides["wcag"],
+        "best_practices": overrides["best_practices"],
+        "browser": overrides["browser"],
+        "page_timeout": overrides["page_timeout"],
+    }
+    config = config.with_overrides(site=site, audit=audit)
+    if not config.site.start_urls:
+        raise ConfigError(
+            "no start URL: give one (siteaudit scan https://www.example.gov.uk/) "
+            "or set site.start_urls in --config"
+        )
+    validate(config)
+    return config
+
+
+def finish(summary: ScanSummary, db_path: str) -> None:
+    print_summary(summary, db_path)
+    if summary.status != "finished":
+        raise ScanError(summary.message or f"scan {summary.scan_id} {summary.status}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI and map every failure to one line and exit code 1."""
+    try:
+        cli.main(args=argv, prog_name="siteaudit", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Error: stopped by the user", err=True)
+        return EXIT_ERROR
+    except click.ClickException as err:  # usage errors too: 2 is the gate's code
+        err.show()
+        return EXIT_ERROR
+    except KNOWN_ERRORS as err:
+        click.echo(f"Error: {err}", err=True)
+        return EXIT_ERROR
+    except click.exceptions.Exit as exit_:
+        return exit_.exit_code
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

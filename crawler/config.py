@@ -1,0 +1,242 @@
+"""Load and validate siteaudit's TOML configuration into frozen dataclasses."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+WCAG_LEVELS = ("2.0-A", "2.0-AA", "2.1-A", "2.1-AA", "2.2-A", "2.2-AA")
+
+# Hosts whose requests the browser blocks by default: a scan should neither count as a visit
+# in the council's analytics nor wait on advertising and tracking scripts.
+DEFAULT_BLOCKED_HOSTS = (
+    "google-analytics.com",
+    "googletagmanager.com",
+    "analytics.google.com",
+    "doubleclick.net",
+    "googlesyndication.com",
+    "googleadservices.com",
+    "connect.facebook.net",
+    "facebook.com/tr",
+    "hotjar.com",
+    "clarity.ms",
+    "siteimprove.com",
+    "siteimproveanalytics.com",
+    "silktide.com",
+    "matomo.cloud",
+    "newrelic.com",
+    "nr-data.net",
+    "quantserve.com",
+    "scorecardresearch.com",
+    "ads-twitter.com",
+    "linkedin.com/px",
+    "snap.licdn.com",
+)
+
+DEFAULT_USER_AGENT = (
+    "siteaudit/0.1 (accessibility and content audit; +https://github.com/siteaudit)"
+)
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased as one line naming the file, key and fix."""
+
+
+@dataclass(frozen=True)
+class Team:
+    name: str
+    paths: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    start_urls: tuple[str, ...] = ()
+    allowed_domains: tuple[str, ...] = ()
+    max_pages: int = 5000
+    max_depth: int = 20
+    strip_query_params: tuple[str, ...] = ("utm_*", "fbclid", "gclid", "mc_cid", "mc_eid")
+    user_agent: str = DEFAULT_USER_AGENT
+    sitemaps: bool = True
+    obey_robots: bool = True
+    concurrency_per_host: int = 4
+    download_delay: float = 0.0
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    browser: bool = True
+    browsers: int = 0  # 0 means one per core
+    wcag: str = "2.1-AA"
+    best_practices: bool = False
+    page_timeout: float = 30.0
+    recycle_after: int = 200
+    queue_size: int = 0  # 0 means twice the number of browsers
+    blocked_hosts: tuple[str, ...] = DEFAULT_BLOCKED_HOSTS
+    chromium: str = "/usr/bin/chromium"
+    chromedriver: str = "/usr/bin/chromedriver"
+
+
+@dataclass(frozen=True)
+class OwnershipConfig:
+    meta_tag: str | None = None
+    default_team: str = "Unassigned"
+
+
+@dataclass(frozen=True)
+class Config:
+    source: str = "<defaults>"
+    site: SiteConfig = field(default_factory=SiteConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
+    ownership: OwnershipConfig = field(default_factory=OwnershipConfig)
+    teams: tuple[Team, ...] = ()
+
+    def with_overrides(self, **sections: dict[str, Any]) -> Config:
+        """Return a copy with command-line values (those not None) laid over each section."""
+        changed: dict[str, Any] = {}
+        for name, values in sections.items():
+            given = {k: v for k, v in values.items() if v is not None}
+            if given:
+                changed[name] = replace(getattr(self, name), **given)
+        return replace(self, **changed)
+
+
+SECTIONS = {"site": SiteConfig, "audit": AuditConfig, "ownership": OwnershipConfig}
+TEAM_KEYS = ("name", "paths", "patterns", "email")
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a TOML configuration file."""
+    source = str(path)
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: no such file; check the --config path") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{source}: not valid TOML ({err}); fix the syntax there") from None
+    return config_from_dict(raw, source)
+
+
+def config_from_dict(raw: dict[str, Any], source: str = "<config>") -> Config:
+    """Validate a parsed configuration mapping and build a Config."""
+    _reject_unknown(raw, [*SECTIONS, "teams"], source, "")
+    sections = {name: _section(raw, name, cls, source) for name, cls in SECTIONS.items()}
+    teams = tuple(_team(item, i, source) for i, item in enumerate(_list(raw, "teams", source)))
+    config = Config(source=source, teams=teams, **sections)
+    validate(config)
+    return config
+
+
+def validate(config: Config) -> None:
+    """Check values that the types alone do not constrain."""
+    src = config.source
+    for url in config.site.start_urls:
+        check_start_url(url, f"{src}: site.start_urls")
+    if config.site.max_pages < 1:
+        raise ConfigError(f"{src}: site.max_pages must be at least 1")
+    if config.site.max_depth < 0:
+        raise ConfigError(f"{src}: site.max_depth must be 0 or more")
+    if config.audit.wcag not in WCAG_LEVELS:
+        choices = ", ".join(WCAG_LEVELS)
+        raise ConfigError(f"{src}: audit.wcag must be one of {choices}, not {config.audit.wcag!r}")
+    if config.audit.browsers < 0:
+        raise ConfigError(f"{src}: audit.browsers must be 0 (one per core) or more")
+    if config.audit.page_timeout <= 0:
+        raise ConfigError(f"{src}: audit.page_timeout must be a positive number of seconds")
+
+
+def check_start_url(url: str, where: str) -> None:
+    """Reject a start URL that is not an absolute http(s) URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"{where}: {url!r} is not an absolute http(s) URL; "
+            "give it as https://www.example.gov.uk/"
+        )
+
+
+def _section(raw: dict[str, Any], name: str, cls: type, source: str) -> Any:
+    values = raw.get(name, {})
+    if not isinstance(values, dict):
+        raise ConfigError(f"{source}: [{name}] must be a table")
+    defaults = cls()
+    _reject_unknown(values, list(defaults.__dataclass_fields__), source, f"{name}.")
+    checked = {
+        key: _coerce(value, getattr(defaults, key), f"{name}.{key}", source)
+        for key, value in values.items()
+    }
+    return replace(defaults, **checked)
+
+
+def _coerce(value: Any, default: Any, key: str, source: str) -> Any:
+    """Check a value against its default's type; lists become tuples of strings."""
+    if isinstance(default, tuple):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{source}: {key} must be a list of strings")
+        return tuple(value)
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{source}: {key} must be true or false")
+        return value
+    if isinstance(default, int | float) and not isinstance(default, bool):
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise ConfigError(f"{source}: {key} must be a number")
+        return type(default)(value)
+    if not isinstance(value, str):
+        raise ConfigError(f"{source}: {key} must be a string")
+    return value
+
+
+def _list(raw: dict[str, Any], key: str, source: str) -> list[Any]:
+    value = raw.get(key, [])
+    if not isinstance(value, list):
+        raise ConfigError(f"{source}: {key} must be an array of tables ([[{key}]])")
+    return value
+
+
+def _team(item: Any, index: int, source: str) -> Team:
+    where = f"{source}: teams[{index}]"
+    if not isinstance(item, dict):
+        raise ConfigError(f"{where} must be a table with name and paths")
+    _reject_unknown(item, list(TEAM_KEYS), source, f"teams[{index}].")
+    name = item.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{where}.name is missing; give each team a name")
+    paths = item.get("paths", [])
+    if not isinstance(paths, list) or not all(
+        isinstance(p, str) and p.startswith("/") for p in paths
+    ):
+        raise ConfigError(f'{where}.paths must be a list of paths starting with "/"')
+    patterns = item.get("patterns", [])
+    if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+        raise ConfigError(f"{where}.patterns must be a list of regular expressions")
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as err:
+            raise ConfigError(
+                f"{where}.patterns: {pattern!r} is not a valid regex ({err})"
+            ) from None
+    email = item.get("email")
+    if email is not None and not isinstance(email, str):
+        raise ConfigError(f"{where}.email must be a string")
+    return Team(name=name.strip(), paths=tuple(paths), patterns=tuple(patterns), email=email)
+
+
+def _reject_unknown(values: dict[str, Any], known: list[str], source: str, prefix: str) -> None:
+    for key in values:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = (
+                f"; did you mean {prefix}{close[0]}?"
+                if close
+                else (f"; known keys: {', '.join(prefix + k for k in known)}")
+            )
+            raise ConfigError(f"{source}: unknown key {prefix}{key}{hint}")

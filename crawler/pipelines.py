@@ -1,0 +1,184 @@
+"""Item pipelines: audit each page in a browser, then store everything through the writer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from audits.accessibility import findings_from_axe
+from audits.browser import PageJob
+from audits.browser_pool import AuditResult, BrowserPool
+from audits.ownership import compile_rules, owner_for
+from audits.page import PageFacts
+from crawler.storage import Writer, now
+from crawler.urls import media_type
+
+
+class BrowserAuditPipeline:
+    """Hand each HTML page to the browser pool and wait for its axe-core result.
+
+    At most `queue_size` pages wait for or sit in the browsers; the rest of the crawl
+    waits here, so the crawler never holds thousands of responses for busy browsers.
+    """
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        self.pool: BrowserPool | None = None
+        self.slots: asyncio.Semaphore | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> BrowserAuditPipeline:
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        spider = self.crawler.spider
+        self.pool = spider.pool
+        self.counters = spider.context.counters
+        if self.pool:
+            self.slots = asyncio.Semaphore(spider.queue_size)
+
+    async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        if item.get("table") != "page" or self.pool is None or self.slots is None:
+            return item
+        async with self.slots:
+            item["audit"] = await self._audit(item)
+        return item
+
+    async def _audit(self, item: dict[str, Any]) -> AuditResult:
+        response = item["response"]
+        job = PageJob(
+            url=response.url,
+            status=response.status,
+            headers=[
+                (k.decode("latin-1"), v.decode("latin-1"))
+                for k, values in response.headers.items()
+                for v in values
+            ],
+            body=response.body,
+        )
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[AuditResult] = loop.create_future()
+        self.counters.in_browser += 1
+        assert self.pool is not None
+        self.pool.submit(job, lambda result: loop.call_soon_threadsafe(done.set_result, result))
+        try:
+            return await done
+        finally:
+            self.counters.in_browser -= 1
+
+
+class StorePipeline:
+    """Turn items into rows and queue them for the single database writer."""
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> StorePipeline:
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        spider = self.crawler.spider
+        self.writer: Writer = spider.writer
+        self.context = spider.context
+        config = spider.context.config
+        self.rules = compile_rules(config.teams, config.ownership.default_team)
+        self.meta_tag = (config.ownership.meta_tag or "").lower() or None
+
+    def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        scan_id = self.context.scan_id
+        if item["table"] != "page":
+            self.writer.put(item["table"], [{"scan_id": scan_id, **item["row"]}])
+            return item
+        page, findings = self.page_rows(item)
+        self.writer.put("pages", [page])
+        self.writer.put("findings", findings)
+        self.writer.put("links", [{"scan_id": scan_id, **link} for link in item["links"]])
+        self.count(item)
+        item.pop("response", None)  # let the body go as soon as it is stored
+        return {"url": page["url"]}
+
+    def count(self, item: dict[str, Any]) -> None:
+        counters = self.context.counters
+        counters.pages += 1
+        audit: AuditResult | None = item.get("audit")
+        if audit is not None:
+            if audit.error:
+                counters.audit_failed += 1
+            else:
+                counters.audited += 1
+
+    def page_rows(self, item: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        facts: PageFacts = item["facts"]
+        url = item["url"]
+        team = owner_for(
+            _path(url), facts.meta.get(self.meta_tag) if self.meta_tag else None, self.rules
+        )
+        page = {
+            "scan_id": self.context.scan_id,
+            "url": url,
+            "team": team,
+            **page_facts_columns(item, facts),
+        }
+        findings: list[dict[str, Any]] = []
+        audit: AuditResult | None = item.get("audit")
+        if audit is not None:
+            page.update(audit_columns(audit))
+            if audit.outcome is not None:
+                findings = findings_from_axe(
+                    {"violations": audit.outcome.violations, "incomplete": audit.outcome.incomplete}
+                )
+        for finding in findings:
+            finding.update(scan_id=self.context.scan_id, url=url, team=team)
+        return page, findings
+
+
+def page_facts_columns(item: dict[str, Any], facts: PageFacts) -> dict[str, Any]:
+    """The columns that come from the HTML itself, the same with or without a browser."""
+    response = item["response"]
+    r = facts.readability
+    last_modified = response.headers.get("Last-Modified")
+    return {
+        "status_code": response.status,
+        "content_type": media_type(item["content_type"]),
+        "title": facts.title,
+        "lang": facts.lang,
+        "depth": item["depth"],
+        "found_via": item["via"],
+        "sitemap_lastmod": item["lastmod"],
+        "last_modified_header": last_modified.decode("latin-1") if last_modified else None,
+        "content_hash": facts.content_hash,
+        "bytes": len(response.body),
+        "word_count": r.word_count,
+        "sentence_count": r.sentence_count,
+        "reading_ease": r.reading_ease,
+        "grade_level": r.grade_level,
+        "reading_age": r.reading_age,
+        "readability_measured": int(r.measured),
+        "readability_note": r.reason,
+        "long_sentences": json.dumps(r.long_sentences),
+        "words_to_avoid": json.dumps(r.words_to_avoid),
+        "fetched_at": now(),
+    }
+
+
+def audit_columns(audit: AuditResult) -> dict[str, Any]:
+    outcome = audit.outcome
+    if outcome is None:
+        return {"error": audit.error, "audit_ms": audit.elapsed_ms, "audited_at": None}
+    return {
+        "violations": sum(len(r["nodes"]) for r in outcome.violations),
+        "needs_review": sum(len(r["nodes"]) for r in outcome.incomplete),
+        "frames_present": outcome.frames_present,
+        "frames_audited": outcome.frames_audited,
+        "blocked_requests": json.dumps(outcome.blocked) if outcome.blocked else None,
+        "audit_ms": audit.elapsed_ms,
+        "audited_at": now(),
+        "error": None,
+    }
+
+
+def _path(url: str) -> str:
+    return urlsplit(url).path or "/"

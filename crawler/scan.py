@@ -1,0 +1,193 @@
+"""Run one scan: start the browsers and the writer, crawl with Scrapy, record the outcome."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import os
+import socket
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from scrapy import signals
+from scrapy.crawler import CrawlerProcess
+
+from audits.browser import BrowserError, BrowserOptions, check_browser_available
+from audits.browser_pool import BrowserPool
+from audits.readability import ensure_syllable_data
+from audits.wcag import run_only_tags
+from crawler.config import Config
+from crawler.progress import Counters, Progress
+from crawler.spider import ScanContext, SiteSpider
+from crawler.storage import Writer, finish_scan, open_database, start_scan
+from crawler.urls import normalise_url
+
+log = logging.getLogger(__name__)
+
+
+class ScanError(Exception):
+    """The scan could not run or could not reach the site; the message says why."""
+
+
+@dataclass
+class ScanSummary:
+    scan_id: int
+    status: str
+    counters: Counters
+    seconds: float
+    axe_version: str | None
+    message: str | None = None
+
+
+def browser_options(config: Config) -> BrowserOptions:
+    audit = config.audit
+    return BrowserOptions(
+        chromium=audit.chromium,
+        chromedriver=audit.chromedriver,
+        page_timeout=audit.page_timeout,
+        run_only=tuple(run_only_tags(audit.wcag, audit.best_practices)),
+        blocked_hosts=audit.blocked_hosts,
+        local_site=any(is_local_host(url) for url in config.site.start_urls),
+    )
+
+
+def is_local_host(url: str) -> bool:
+    """True if the URL's host resolves to a loopback or private address."""
+    try:
+        infos = socket.getaddrinfo(urlsplit(url).hostname, None)
+    except (socket.gaierror, UnicodeError):
+        return False
+    return any(ipaddress.ip_address(info[4][0]).is_private for info in infos)
+
+
+def browser_count(config: Config) -> int:
+    return config.audit.browsers or os.cpu_count() or 1
+
+
+def crawl_settings(config: Config, verbose: bool) -> dict[str, Any]:
+    site = config.site
+    return {
+        "BOT_NAME": "siteaudit",
+        "USER_AGENT": site.user_agent,
+        "ROBOTSTXT_OBEY": site.obey_robots,
+        "CONCURRENT_REQUESTS": max(8, site.concurrency_per_host * 2),
+        "CONCURRENT_REQUESTS_PER_DOMAIN": site.concurrency_per_host,
+        "DOWNLOAD_DELAY": site.download_delay,
+        "DOWNLOAD_TIMEOUT": site.timeout,
+        "DOWNLOAD_MAXSIZE": 32 * 1024 * 1024,
+        "DEPTH_LIMIT": 0,  # the spider applies max_depth itself, sitemap pages included
+        "RETRY_TIMES": 2,
+        "REDIRECT_MAX_TIMES": 10,
+        "TELNETCONSOLE_ENABLED": False,
+        "LOGSTATS_INTERVAL": 0,
+        "LOG_LEVEL": "INFO" if verbose else "WARNING",
+        "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+        "ITEM_PIPELINES": {
+            "crawler.pipelines.BrowserAuditPipeline": 100,
+            "crawler.pipelines.StorePipeline": 200,
+        },
+    }
+
+
+def run_scan(
+    config: Config, db_path: str | Path, verbose: bool = False, live: bool | None = None
+) -> ScanSummary:
+    """Crawl and audit the configured site into the database; raises ScanError on failure."""
+    ensure_syllable_data()
+    db = open_database(db_path)
+    pool = start_browsers(config) if config.audit.browser else None
+    axe_version = pool[1] if pool else None
+    options = browser_options(config)
+    scan_id = start_scan(
+        db,
+        config.site.start_urls[0],
+        axe_version=axe_version,
+        sandboxed=int(options.sandbox) if pool else None,
+        wcag=config.audit.wcag,
+        browser=int(pool is not None),
+        config=json.dumps(asdict(config), default=str),
+    )
+    counters = Counters()
+    context = ScanContext(scan_id, config, allowed_domains(config), counters)
+    writer = Writer(db_path)
+    writer.start()
+    started = time.monotonic()
+    reason = "failed"
+    try:
+        with Progress(counters, live=live):
+            reason = crawl(config, context, pool[0] if pool else None, writer, verbose)
+    finally:
+        if pool:
+            pool[0].close()
+        writer.close()
+    status = {"finished": "finished", "shutdown": "interrupted"}.get(reason, "failed")
+    message = unreachable_message(db, scan_id, config) if counters.pages == 0 else None
+    if message:
+        status = "failed"
+    finish_scan(
+        db,
+        scan_id,
+        status,
+        pages_audited=counters.audited,
+        pages_failed=counters.audit_failed,
+        message=message,
+    )
+    return ScanSummary(scan_id, status, counters, time.monotonic() - started, axe_version, message)
+
+
+def start_browsers(config: Config) -> tuple[BrowserPool, str]:
+    options = browser_options(config)
+    try:
+        check_browser_available(options)
+        pool = BrowserPool(options, browser_count(config), config.audit.recycle_after)
+        return pool, pool.start()
+    except BrowserError as err:
+        raise ScanError(str(err)) from None
+
+
+def allowed_domains(config: Config) -> tuple[str, ...]:
+    if config.site.allowed_domains:
+        return tuple(d.lower() for d in config.site.allowed_domains)
+    return tuple(sorted({(urlsplit(u).hostname or "").lower() for u in config.site.start_urls}))
+
+
+def crawl(
+    config: Config, context: ScanContext, pool: BrowserPool | None, writer: Writer, verbose: bool
+) -> str:
+    """Run the Scrapy crawl to its end and return Scrapy's close reason."""
+    process = CrawlerProcess(crawl_settings(config, verbose))
+    crawler = process.create_crawler(SiteSpider)
+    closed: dict[str, str] = {}
+
+    def on_closed(spider: SiteSpider, reason: str) -> None:
+        closed.setdefault("reason", reason)
+
+    # Scrapy keeps only weak references to receivers: on_closed must outlive the crawl.
+    crawler.signals.connect(on_closed, signal=signals.spider_closed)
+    queue_size = config.audit.queue_size or 2 * (pool.size if pool else 1)
+    process.crawl(crawler, context=context, pool=pool, writer=writer, queue_size=queue_size)
+    process.start()
+    del on_closed
+    return closed.get("reason", "failed")
+
+
+def unreachable_message(db: Any, scan_id: int, config: Config) -> str | None:
+    """Why no page was recorded: the start URL's own fetch error or status."""
+    url = config.site.start_urls[0]
+    row = next(
+        db.query(
+            "SELECT status_code, error FROM fetches WHERE scan_id = ? "
+            "ORDER BY url = ? DESC, rowid LIMIT 1",
+            [scan_id, normalise_url(url)],
+        ),
+        None,
+    )
+    if row is None:
+        return f"could not fetch {url}: nothing was fetched (disallowed or off-site?)"
+    if row["error"]:
+        return f"could not fetch {url}: {row['error']}"
+    return f"could not fetch {url}: the server answered {row['status_code']}"

@@ -1,0 +1,57 @@
+"""The one-screen summary printed when a scan ends."""
+
+from __future__ import annotations
+
+import click
+
+from crawler.progress import format_duration
+from crawler.scan import ScanSummary
+from crawler.storage import open_database
+
+IMPACTS = ("critical", "serious", "moderate", "minor")
+
+
+def print_summary(summary: ScanSummary, db_path: str) -> None:
+    """What was scanned, what was found, and where to look next."""
+    db = open_database(db_path, create=False)
+    c = summary.counters
+    echo = lambda text="": click.echo(text, err=True)  # noqa: E731 - keeps stdout for data
+    echo()
+    echo(
+        f"Scan {summary.scan_id} {summary.status} in {format_duration(summary.seconds)}"
+        + (f" (axe-core {summary.axe_version})" if summary.axe_version else " (no browser)")
+    )
+    audited = f", {c.audited} audited in Chromium, {c.audit_failed} could not be audited"
+    echo(f"  Pages: {c.pages} recorded" + (audited if summary.axe_version else ""))
+    echo(
+        f"  Other URLs: {c.http_errors} answered with an HTTP error, {c.fetch_failed} could "
+        f"not be fetched, {c.disallowed} disallowed by robots.txt, "
+        f"{c.skipped_over_limit} over --max-pages"
+    )
+    counts = dict(
+        db.execute(
+            "SELECT impact, count(*) FROM findings WHERE scan_id = ? AND kind = 'accessibility' "
+            "AND outcome = 'violation' GROUP BY impact",
+            [summary.scan_id],
+        ).fetchall()
+    )
+    if summary.axe_version:
+        echo("  Violations: " + ", ".join(f"{counts.get(i, 0)} {i}" for i in IMPACTS))
+        for rule_id, pages, nodes in db.execute(
+            "SELECT rule_id, count(DISTINCT url), count(*) FROM findings WHERE scan_id = ? "
+            "AND outcome = 'violation' GROUP BY rule_id ORDER BY 2 DESC, 3 DESC LIMIT 5",
+            [summary.scan_id],
+        ).fetchall():
+            echo(f"    {rule_id}: {nodes} on {pages} page{'s' if pages != 1 else ''}")
+    teams = db.execute(
+        "SELECT team, count(*) FROM pages WHERE scan_id = ? GROUP BY team ORDER BY 2 DESC",
+        [summary.scan_id],
+    ).fetchall()
+    if teams:
+        echo("  Teams: " + ", ".join(f"{team} ({n})" for team, n in teams))
+    echo(f"  Database: {db_path} (scan id {summary.scan_id}); try:")
+    echo(
+        f'    sqlite3 {db_path} "SELECT url, rule_id, impact FROM findings '
+        f"WHERE scan_id = {summary.scan_id} AND outcome = 'violation'\""
+    )
+    db.conn.close()

@@ -1,0 +1,26 @@
+"""Developer tasks: lint, tests and the benchmark, run in the project's .venv."""
+
+from __future__ import annotations
+
+import sys
+
+import nox
+
+# scripts/setup.sh builds .venv with the browser, axe-core and every package; sessions reuse
+# it rather than building a virtualenv each, which would repeat that whole install.
+nox.options.default_venv_backend = "none"
+nox.options.sessions = ["lint", "tests"]
+PYTHON = sys.executable
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.run(PYTHON, "-m", "ruff", "check", ".")
+    session.run(PYTHON, "-m", "ruff", "format", "--check", ".")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole test suite, real Chromium included."""
+    session.run(PYTHON, "-m", "pytest", *(session.posargs or ["-q"]))

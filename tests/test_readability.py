@@ -1,0 +1,285 @@
+"""Tests for audits.readability and audits.plain_english: extraction, figures, offline data."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import nltk
+import nltk.data
+import pytest
+from bs4 import BeautifulSoup
+
+from audits.plain_english import find_words_to_avoid
+from audits.readability import (
+    ReadabilityDataError,
+    content_blocks,
+    ensure_syllable_data,
+    measure,
+    to_sentences_text,
+)
+
+# From a council digital strategy in /work/shared/seeds (000_*.txt); no personal details.
+JARGON = (
+    "Our new Digital Innovation Strategy is not merely about adopting the latest technologies;"
+    " it's a holistic approach aimed at leveraging digital tools to enhance accessibility,"
+    " transparency, and responsiveness. By strategically harnessing the power of data,"
+    " automation, and digital platforms, we aim to optimise processes, improve service"
+    " delivery, and foster a more inclusive and participatory model. Through collaborative"
+    " partnerships, workforce engagement, co-designing solutions with service areas and"
+    " residents as well as a commitment to continuous improvement, we will all embark on a"
+    " journey towards a more digitally enabled future, seeking to ensure interaction is"
+    " seamless, efficient, and empowering for all."
+)
+PLAIN = (
+    "Put your bin out by 7am on the day we collect it. We empty bins every week."
+    " If we miss your bin, tell us. We will come back in two days."
+)
+NLTK_LINE = re.compile(r"^\S+ [1-9]\d* [A-Z]+[0-2]?( [A-Z]+[0-2]?)*$")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def offline_syllable_data(tmp_path_factory: pytest.TempPathFactory):
+    """Build the corpus in a temp dir for this module, and fail loudly on any download."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("tried to use the network")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("NLTK_DATA", raising=False)  # ignore the developer's own nltk_data
+        mp.setenv("SITEAUDIT_DATA_DIR", str(tmp_path_factory.mktemp("data") / "nltk_data"))
+        mp.setattr(nltk.data, "path", list(nltk.data.path))
+        mp.setattr(nltk, "download", refuse)
+        mp.setattr(socket.socket, "connect", refuse)
+        yield
+
+
+def soup_of(body: str, lang: str = "en-GB") -> BeautifulSoup:
+    return BeautifulSoup(f'<html lang="{lang}"><body>{body}</body></html>', "lxml")
+
+
+def test_bullet_list_is_several_sentences_not_one() -> None:
+    soup = soup_of(
+        "<main><p>You can put these in your blue bin:</p><ul>"
+        "<li>paper and card</li><li>glass bottles and jars</li><li>food and drink cans</li>"
+        "<li>plastic pots and tubs</li><li>clean foil trays</li></ul></main>"
+    )
+    text = to_sentences_text(content_blocks(soup))
+    assert text.splitlines()[1:3] == ["paper and card.", "glass bottles and jars."]
+    assert text.splitlines()[0] == "You can put these in your blue bin."
+
+    result = measure(content_blocks(soup), "en-GB")
+    assert result.measured
+    assert result.sentence_count == 6
+    assert result.word_count == 26
+    assert result.long_sentences == []
+
+
+def test_blocks_already_ending_a_sentence_are_left_alone() -> None:
+    assert to_sentences_text(["Is it due?", "Yes!", 'He said "go."', "  ", "Next"]) == (
+        'Is it due?\nYes!\nHe said "go."\nNext.'
+    )
+
+
+def test_welsh_page_is_counted_but_not_measured() -> None:
+    soup = soup_of("<main><p>Rhowch eich bin allan erbyn 7am ar y diwrnod casglu.</p></main>", "cy")
+    result = measure(content_blocks(soup), "cy")
+    assert not result.measured
+    assert result.reason == "not English (lang=cy)"
+    assert result.word_count == 10
+    assert result.reading_ease is None and result.reading_age is None
+    assert result.words_to_avoid == [] and result.long_sentences == []
+
+
+@pytest.mark.parametrize("lang", [None, "en", "EN-gb", "en_US", ""])
+def test_english_or_unknown_language_is_measured(lang: str | None) -> None:
+    assert measure([PLAIN], lang).measured
+
+
+def test_other_language_is_not_measured() -> None:
+    assert measure([PLAIN], "fr-FR").reason == "not English (lang=fr-FR)"
+
+
+def test_empty_page_has_no_text() -> None:
+    result = measure(content_blocks(soup_of("<main><p> </p></main>")), "en")
+    assert (result.measured, result.reason, result.word_count) == (False, "no text", 0)
+
+
+def test_jargon_reads_older_than_plain_english() -> None:
+    plain = measure([PLAIN], "en-GB")
+    jargon = measure([JARGON], "en-GB")
+    assert plain.reading_age is not None and jargon.reading_age is not None
+    assert plain.reading_age < 10
+    assert jargon.reading_age > 20  # 99 words in three sentences
+    assert jargon.reading_ease is not None and plain.reading_ease is not None
+    assert jargon.reading_ease < 30 < 80 < plain.reading_ease
+    assert jargon.reading_age == round(jargon.grade_level + 5, 1)
+    assert jargon.reading_age == round(jargon.reading_age, 1)
+
+
+def test_nav_header_footer_and_cookie_banners_are_excluded() -> None:
+    soup = soup_of(
+        "<header>Council logo</header><nav><a>Home</a></nav>"
+        '<div id="cookie-banner">We use cookies</div>'
+        '<main><div class="govuk-cookie-message">Accept analytics cookies</div>'
+        "<h1>Bin collections</h1><p>Put your bin out by 7am.<br>Use the kerb.</p>"
+        '<form role="search"><label>Search this site</label></form>'
+        "<aside>Related pages</aside><script>track()</script><footer>Last updated</footer>"
+        "</main><footer>Copyright</footer>"
+    )
+    before = str(soup)
+    assert content_blocks(soup) == ["Bin collections", "Put your bin out by 7am.", "Use the kerb."]
+    assert str(soup) == before  # the caller's soup is untouched
+
+
+def test_without_main_the_body_is_used_minus_site_furniture() -> None:
+    soup = soup_of(
+        "<header>Council logo</header><nav><ul><li>Home</li></ul></nav>"
+        '<div class="CookieNotice"><p>We use cookies</p></div>'
+        "<div>Loose text<p>A paragraph</p>more loose text</div>"
+        "<table><tr><th>Day</th><td>Monday</td></tr></table>"
+        '<form action="/search"><input name="q"></form><footer>Contact us</footer>'
+    )
+    assert content_blocks(soup) == ["Loose text", "A paragraph", "more loose text", "Day", "Monday"]
+
+
+def test_role_main_then_article_are_preferred_to_body() -> None:
+    role = soup_of('<p>Outside</p><div role="main"><p>Inside</p></div>')
+    article = soup_of("<p>Outside</p><article><p>Inside</p></article>")
+    assert content_blocks(role) == content_blocks(article) == ["Inside"]
+
+
+def test_words_to_avoid_are_counted_and_keyboard_is_not_key() -> None:
+    text = (
+        "We will deliver a key service. Key dates are below. We delivered it and keep"
+        " delivering. Use the keyboard and the keys. Pay in advance in order to facilitate it."
+    )
+    assert find_words_to_avoid(text) == [
+        ("deliver", 3),
+        ("key", 3),
+        ("facilitate", 1),
+        ("in order to", 1),
+    ]
+    assert find_words_to_avoid("Press a keyboard key, keyless entry.") == [("key", 1)]
+
+
+def test_words_to_avoid_phrases_and_noun_senses() -> None:
+    text = (
+        "A one-stop shop with ring-fenced money, going forward. Local land charges show the"
+        " impact of the plan. We impacted residents and landed the deal."
+    )
+    assert dict(find_words_to_avoid(text)) == {
+        "going forward": 1,
+        "impact": 1,
+        "land": 1,
+        "one-stop shop": 1,
+        "ring fencing": 1,
+    }
+
+
+def test_measure_reports_words_to_avoid_in_the_jargon() -> None:
+    result = measure([JARGON], "en")
+    assert dict(result.words_to_avoid) == {"empower": 1, "foster": 1, "leverage": 1}
+
+
+def test_sentence_over_25_words_is_a_long_sentence() -> None:
+    long = (
+        "If you want to make a complaint about a missed bin collection you should contact the"
+        " waste team within two working days of the day your bin was due to be emptied."
+    )
+    result = measure(["Bins are emptied weekly.", long, JARGON], "en")
+    # Longest first: the jargon's 44-word sentence, this 32-word one, then 28 and 27 words.
+    assert len(result.long_sentences) == 4
+    assert result.long_sentences[0].startswith("Through collaborative partnerships")
+    assert result.long_sentences[1] == long
+    assert "Bins are emptied weekly." not in result.long_sentences
+
+
+def test_ensure_syllable_data_builds_an_nltk_corpus(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SITEAUDIT_DATA_DIR", str(tmp_path / "nd"))
+    monkeypatch.setenv("NLTK_DATA", str(tmp_path / "empty"))
+    monkeypatch.setattr(nltk.data, "path", list(nltk.data.path))
+
+    root = ensure_syllable_data()
+
+    corpus = root / "corpora" / "cmudict" / "cmudict"
+    assert root == tmp_path / "nd"
+    lines = corpus.read_text(encoding="utf-8").splitlines()
+    assert len(lines) > 130_000
+    assert all(NLTK_LINE.match(line) for line in lines[:1000])
+    assert {"a 1 AH0", "a 2 EY1"} <= set(lines)
+    assert os.listdir(corpus.parent) == ["cmudict"]  # no temp file left behind
+    assert os.environ["NLTK_DATA"].split(os.pathsep)[0] == str(root)
+    assert str(root) in nltk.data.path  # nltk was imported first, so its path is patched too
+
+    mtime = corpus.stat().st_mtime_ns
+    assert ensure_syllable_data() == root
+    assert corpus.stat().st_mtime_ns == mtime  # built once, then reused
+
+
+def test_ensure_syllable_data_uses_an_existing_nltk_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    existing = tmp_path / "existing"
+    (existing / "corpora" / "cmudict").mkdir(parents=True)
+    (existing / "corpora" / "cmudict" / "cmudict").write_text("a 1 AH0\n", encoding="utf-8")
+    monkeypatch.setenv("NLTK_DATA", str(existing))
+    monkeypatch.setenv("SITEAUDIT_DATA_DIR", str(tmp_path / "unused"))
+    monkeypatch.setattr(nltk.data, "path", list(nltk.data.path))
+
+    assert ensure_syllable_data() == existing
+    assert not (tmp_path / "unused").exists()
+
+
+def test_ensure_syllable_data_explains_an_unusable_location(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("", encoding="utf-8")
+    monkeypatch.setenv("SITEAUDIT_DATA_DIR", str(blocker / "nd"))
+    monkeypatch.delenv("NLTK_DATA")
+    with pytest.raises(ReadabilityDataError, match="SITEAUDIT_DATA_DIR"):
+        ensure_syllable_data()
+
+
+def test_textstat_works_offline_in_a_fresh_process(tmp_path: Path) -> None:
+    # A fresh interpreter, because textstat caches the dictionary once it has loaded it.
+    script = textwrap.dedent(
+        """
+        import socket
+        import nltk
+
+        def refuse(*args, **kwargs):
+            raise SystemExit("network used")
+
+        nltk.download = refuse
+        socket.socket.connect = refuse
+
+        from audits.readability import ensure_syllable_data
+
+        ensure_syllable_data()
+        import textstat
+
+        print(textstat.flesch_reading_ease("We empty bins every week. Put yours out by 7am."))
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NLTK_DATA"}
+    env |= {"SITEAUDIT_DATA_DIR": str(tmp_path / "nd"), "HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "nltk_data" not in done.stderr  # no "[nltk_data] Error loading cmudict"
+    assert 80 < float(done.stdout) < 110

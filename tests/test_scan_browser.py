@@ -1,0 +1,109 @@
+"""Real headless Chromium with axe-core: findings, frames, hung pages, one fetch per page."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, Site, chromium_processes, query, run_siteaudit
+
+pytestmark = pytest.mark.browser
+
+BAD_SITE = ROOT.parent / "shared" / "corpora" / "bad" / "site"
+BAD_PAGES = ("home", "news", "tickets", "survey", "template")
+BAD_BEFORE_ALWAYS = {"html-has-lang", "image-alt", "link-name", "select-name"}
+
+
+@pytest.fixture(scope="module")
+def audited(browser_site: Site, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Site]:
+    db = tmp_path_factory.mktemp("browser") / "scan.db"
+    result = run_siteaudit(
+        "scan", browser_site.url("/"), "--db", str(db), "--browsers", "2", "--page-timeout", "5"
+    )
+    assert result.returncode == 0, result.stderr
+    return db, browser_site
+
+
+def violations(db: Path, path: str) -> list[tuple[str, str, list]]:
+    rows = query(
+        db,
+        "SELECT rule_id, wcag, selector FROM findings "
+        "WHERE outcome = 'violation' AND url LIKE ? ORDER BY rule_id",
+        f"%{path}",
+    )
+    return [(rule, wcag, json.loads(selector)) for rule, wcag, selector in rows]
+
+
+def test_image_without_alt_is_image_alt_at_1_1_1(audited: tuple[Path, Site]) -> None:
+    db, _ = audited
+    assert violations(db, "/image.html") == [("image-alt", "1.1.1", ["#map"])]
+
+
+def test_violations_in_every_kind_of_frame_are_found(audited: tuple[Path, Site]) -> None:
+    db, _ = audited
+    found = {rule: selector for rule, _, selector in violations(db, "/frames.html")}
+    assert found["link-name"] == ["#same", "a"]  # same-origin frame
+    assert found["label"] == ["#cross", "#catalogue"]  # cross-origin frame, another port
+    assert found["select-name"] == ["#outer", "#nested", "select"]  # a frame in a frame
+    assert query(
+        db, "SELECT frames_present, frames_audited FROM pages WHERE url LIKE '%/frames.html'"
+    ) == [(4, 4)]
+
+
+def test_endless_script_is_recorded_and_the_scan_goes_on(audited: tuple[Path, Site]) -> None:
+    db, _ = audited
+    (error,) = query(db, "SELECT error FROM pages WHERE url LIKE '%/loop.html'")[0]
+    assert "did not finish loading" in error or "stopped responding" in error
+    assert query(db, "SELECT status FROM scans") == [("finished",)]
+    assert query(db, "SELECT count(*) FROM pages WHERE audited_at IS NOT NULL")[0][0] == 5
+
+
+def test_tracker_requests_are_blocked_and_recorded(audited: tuple[Path, Site]) -> None:
+    db, _ = audited
+    (blocked,) = query(db, "SELECT blocked_requests FROM pages WHERE url LIKE '%/tracker.html'")[0]
+    assert json.loads(blocked) == ["https://www.googletagmanager.com/gtag/js?id=G-TEST"]
+
+
+def test_server_sees_each_html_page_once(audited: tuple[Path, Site]) -> None:
+    _, site = audited
+    for path in ("/", "/image.html", "/frames.html", "/clean.html", "/tracker.html"):
+        assert site.requests_for(path) == 1, path
+
+
+def test_scan_records_axe_version_and_sandbox(audited: tuple[Path, Site]) -> None:
+    db, _ = audited
+    ((version, sandboxed, status),) = query(db, "SELECT axe_version, sandboxed, status FROM scans")
+    assert version.startswith("4.") and status == "finished"
+    assert sandboxed in (0, 1)
+
+
+def test_no_chromium_outlives_the_scan(audited: tuple[Path, Site]) -> None:
+    assert chromium_processes() == []
+
+
+@pytest.mark.skipif(not BAD_SITE.is_dir(), reason="needs ../shared/corpora/bad")
+def test_w3c_bad_demo_matches_ground_truth(tmp_path: Path) -> None:
+    """W3C's Before and After Demonstration: every before/ page fails, every after/ is clean."""
+    from crawler.demo import serve_site
+
+    db = tmp_path / "bad.db"
+    with serve_site(BAD_SITE) as base:
+        urls = [f"{base}/{half}/{page}.html" for half in ("before", "after") for page in BAD_PAGES]
+        result = run_siteaudit(
+            "scan", *urls, "--db", str(db), "--max-depth", "0", "--browsers", "2"
+        )
+    assert result.returncode == 0, result.stderr
+    found: dict[str, set[str]] = {}
+    for url, rule in query(db, "SELECT url, rule_id FROM findings WHERE outcome = 'violation'"):
+        found.setdefault(url.removeprefix(base), set()).add(rule)
+    for page in BAD_PAGES:
+        expected = set(BAD_BEFORE_ALWAYS)
+        if page in ("home", "tickets", "template"):
+            expected.add("color-contrast")
+        if page == "survey":
+            expected.add("label")
+        assert found.get(f"/before/{page}.html") == expected, page
+        assert f"/after/{page}.html" not in found, page
+    assert query(db, "SELECT count(*) FROM pages WHERE audited_at IS NOT NULL")[0][0] == 10
