@@ -24,3 +24,10 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The whole test suite, real Chromium included."""
     session.run(PYTHON, "-m", "pytest", *(session.posargs or ["-q"]))
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Scan a generated site and write pages/min and peak memory to docs/performance.md."""
+    args = session.posargs or ["--pages", "500", "--browsers", "2"]
+    session.run(PYTHON, "benchmarks/scan_bench.py", *args, "--out", "docs/performance.md")

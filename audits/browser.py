@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 AXE_PATH = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+REAPER = Path(__file__).resolve().parent / "chromedriver-reaper.sh"
 
 # Flags that keep headless Chromium quiet and self-contained on a machine with no internet.
 CHROMIUM_FLAGS = (
@@ -283,7 +284,12 @@ class BrowserSession:
     def start(self) -> BrowserSession:
         # A new session (process group) for ChromeDriver, so Chromium and every helper it
         # spawns can be killed at once if the browser hangs.
-        service = Service(self.options.chromedriver, popen_kw={"start_new_session": True})
+        # ChromeDriver runs under a reaper script that kills its group if siteaudit dies.
+        service = Service(
+            str(REAPER),
+            env={**os.environ, "SITEAUDIT_CHROMEDRIVER": self.options.chromedriver},
+            popen_kw={"start_new_session": True},
+        )
         try:
             self.driver = webdriver.Chrome(
                 service=service, options=chrome_options(self.options, self.profile_dir)

@@ -139,7 +139,9 @@ class BrowserPool:
         self.inbox.put((job, callback))
 
     def close(self) -> None:
-        """Finish queued audits, then quit every browser."""
+        """Finish queued audits, then quit every browser. Safe to call more than once."""
+        if self.stopping.is_set():
+            return
         for _ in self.workers:
             self.inbox.put(None)
         for worker in self.workers:

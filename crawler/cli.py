@@ -6,6 +6,7 @@ Exit codes, the same for every command: 0 done; 1 could not run or stopped early
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Any
 
@@ -101,6 +102,7 @@ def scan(
     (tables: scans, pages, findings, links, documents, fetches; see docs/schema.md).
     """
     config = build_config(config_path, start_urls, overrides)
+    set_verbosity(verbose)
     finish(run_scan(config, db_path, verbose=verbose), db_path)
 
 
@@ -119,7 +121,17 @@ def demo(port: int, db_path: str, config_path: str | None, verbose: bool, **over
     with serve_site(port=port) as base_url:
         click.echo(f"Serving the demo council site at {base_url}/", err=True)
         config = build_config(config_path or str(DEMO_CONFIG), (f"{base_url}/",), overrides)
+        set_verbosity(verbose)
         finish(run_scan(config, db_path, verbose=verbose), db_path)
+
+
+LOG_HANDLER = logging.StreamHandler()
+LOG_HANDLER.setFormatter(logging.Formatter("siteaudit: %(levelname)s: %(message)s"))
+
+
+def set_verbosity(verbose: bool) -> None:
+    # The level sits on the handler: Scrapy resets the root logger's level when it starts.
+    LOG_HANDLER.setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 def build_config(
@@ -160,6 +172,9 @@ def finish(summary: ScanSummary, db_path: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and map every failure to one line and exit code 1."""
+    set_verbosity(False)
+    if LOG_HANDLER not in logging.getLogger().handlers:
+        logging.getLogger().addHandler(LOG_HANDLER)
     try:
         cli.main(args=argv, prog_name="siteaudit", standalone_mode=False)
     except click.exceptions.Abort:

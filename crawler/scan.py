@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from scrapy import signals
 from scrapy.crawler import CrawlerProcess
+from selenium.common.exceptions import WebDriverException
 
 from audits.browser import BrowserError, BrowserOptions, check_browser_available
 from audits.browser_pool import BrowserPool
@@ -85,6 +86,8 @@ def crawl_settings(config: Config, verbose: bool) -> dict[str, Any]:
         "TELNETCONSOLE_ENABLED": False,
         "LOGSTATS_INTERVAL": 0,
         "LOG_LEVEL": "INFO" if verbose else "WARNING",
+        # The CLI's root handler prints every log line, Scrapy's too, once and in one format.
+        "LOG_ENABLED": False,
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
         "ITEM_PIPELINES": {
             "crawler.pipelines.BrowserAuditPipeline": 100,
@@ -99,54 +102,87 @@ def run_scan(
     """Crawl and audit the configured site into the database; raises ScanError on failure."""
     ensure_syllable_data()
     db = open_database(db_path)
-    pool = start_browsers(config) if config.audit.browser else None
-    axe_version = pool[1] if pool else None
     options = browser_options(config)
-    scan_id = start_scan(
-        db,
-        config.site.start_urls[0],
-        axe_version=axe_version,
-        sandboxed=int(options.sandbox) if pool else None,
-        wcag=config.audit.wcag,
-        browser=int(pool is not None),
-        config=json.dumps(asdict(config), default=str),
-    )
+    pool, axe_version = start_browsers(config, options) if config.audit.browser else (None, None)
+    if pool and not options.sandbox:
+        log.warning(
+            "running as root, so Chromium runs without its sandbox (recorded as "
+            "scans.sandboxed = 0); run siteaudit as an ordinary user to keep it"
+        )
+    try:
+        scan_id = start_scan(
+            db,
+            config.site.start_urls[0],
+            axe_version=axe_version,
+            sandboxed=int(options.sandbox) if pool else None,
+            wcag=config.audit.wcag,
+            browser=int(pool is not None),
+            config=json.dumps(asdict(config), default=str),
+        )
+        return crawl_and_record(config, db, db_path, scan_id, pool, axe_version, verbose, live)
+    finally:
+        if pool:
+            pool.close()
+
+
+def crawl_and_record(
+    config: Config,
+    db: Any,
+    db_path: str | Path,
+    scan_id: int,
+    pool: BrowserPool | None,
+    axe_version: str | None,
+    verbose: bool,
+    live: bool | None,
+) -> ScanSummary:
+    """Run the crawl with the writer; whatever happens, record how the scan ended."""
     counters = Counters()
     context = ScanContext(scan_id, config, allowed_domains(config), counters)
     writer = Writer(db_path)
     writer.start()
     started = time.monotonic()
-    reason = "failed"
+    reason, message = "failed", None
     try:
         with Progress(counters, live=live):
-            reason = crawl(config, context, pool[0] if pool else None, writer, verbose)
-    finally:
+            reason = crawl(config, context, pool, writer, verbose)
         if pool:
-            pool[0].close()
+            pool.close()  # finish the pages still in the browsers before the writer stops
+    except Exception as err:
+        message = f"scan stopped by an internal error: {type(err).__name__}: {err}"
+        raise ScanError(message) from err
+    finally:
         writer.close()
-    status = {"finished": "finished", "shutdown": "interrupted"}.get(reason, "failed")
-    message = unreachable_message(db, scan_id, config) if counters.pages == 0 else None
-    if message:
-        status = "failed"
-    finish_scan(
-        db,
-        scan_id,
-        status,
-        pages_audited=counters.audited,
-        pages_failed=counters.audit_failed,
-        message=message,
-    )
+        status = {"finished": "finished", "shutdown": "interrupted"}.get(reason, "failed")
+        if status == "interrupted":
+            message = "stopped before the end (Ctrl-C or SIGTERM); pages so far are kept"
+        elif counters.pages == 0 and message is None:
+            message = unreachable_message(db, scan_id, config)
+            status = "failed"
+        finish_scan(
+            db,
+            scan_id,
+            status,
+            pages_audited=counters.audited,
+            pages_failed=counters.audit_failed,
+            message=message,
+        )
     return ScanSummary(scan_id, status, counters, time.monotonic() - started, axe_version, message)
 
 
-def start_browsers(config: Config) -> tuple[BrowserPool, str]:
-    options = browser_options(config)
+def start_browsers(config: Config, options: BrowserOptions) -> tuple[BrowserPool, str]:
     try:
         check_browser_available(options)
-        pool = BrowserPool(options, browser_count(config), config.audit.recycle_after)
-        return pool, pool.start()
     except BrowserError as err:
         raise ScanError(str(err)) from None
+    pool = BrowserPool(options, browser_count(config), config.audit.recycle_after)
+    try:
+        return pool, pool.start()
+    except BrowserError as err:
+        pool.close()
+        raise ScanError(str(err)) from None
+    except WebDriverException as err:
+        pool.close()
+        raise ScanError(f"Chromium did not start: {err.msg or err}") from None
 
 
 def allowed_domains(config: Config) -> tuple[str, ...]:
