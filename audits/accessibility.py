@@ -17,10 +17,10 @@ def findings_from_axe(result: dict[str, list[dict[str, Any]]]) -> list[dict[str,
     for key, outcome in OUTCOMES:
         for rule in result.get(key, []):
             rows += [_row(rule, node, outcome) for node in rule.get("nodes", [])]
-    prints = fingerprints([(r["rule_id"], r["_target"], r["snippet"]) for r in rows])
+    prints = fingerprints([(r["rule_id"], r["_path"], r["snippet"]) for r in rows])
     for row, fingerprint in zip(rows, prints, strict=True):
         row["fingerprint"] = fingerprint
-        del row["_target"]
+        del row["_path"]
     return rows
 
 
@@ -38,5 +38,7 @@ def _row(rule: dict[str, Any], node: dict[str, Any], outcome: str) -> dict[str, 
         "summary": node.get("failureSummary"),
         "help": rule.get("help"),
         "help_url": rule.get("helpUrl"),
-        "_target": node.get("target", []),
+        # axe's shortest unique selector depends on what else is on the page; the full
+        # ancestry path does not, so the fingerprint follows the element across pages.
+        "_path": node.get("ancestry") or node.get("target", []),
     }

@@ -278,6 +278,8 @@ class BrowserSession:
             {
                 "runOnly": {"type": "tag", "values": list(options.run_only)},
                 "resultTypes": ["violations", "incomplete"],
+                # Full CSS paths, stable whatever else is on the page: the fingerprint uses them.
+                "ancestry": True,
             }
         )
 
@@ -438,7 +440,8 @@ TRIM_JS = """
 function siteauditTrim(r) {
   const rule = (x) => ({id: x.id, impact: x.impact, tags: x.tags, help: x.help,
     description: x.description, helpUrl: x.helpUrl,
-    nodes: x.nodes.map((n) => ({target: n.target, html: (n.html || '').slice(0, 1000),
+    nodes: x.nodes.map((n) => ({target: n.target, ancestry: n.ancestry,
+      html: (n.html || '').slice(0, 1000),
       impact: n.impact, failureSummary: n.failureSummary}))});
   return JSON.stringify({violations: r.violations.map(rule), incomplete: r.incomplete.map(rule)});
 }

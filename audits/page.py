@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from bs4 import BeautifulSoup
 
+from audits.dates import DateCandidate, date_candidates
 from audits.readability import Readability, content_blocks, measure
 
 
@@ -30,11 +32,25 @@ class PageFacts:
     readability: Readability
     content_hash: str
     frames: list[str] = field(default_factory=list)
+    dates: list[DateCandidate] = field(default_factory=list)
 
 
-def parse_page(html: str) -> PageFacts:
-    """Read a page's facts from its HTML."""
+def parse_page(
+    html: str,
+    *,
+    last_modified_header: str | None = None,
+    sitemap_lastmod: str | None = None,
+    fetched_at: datetime | None = None,
+) -> PageFacts:
+    """Read a page's facts from its HTML (and the date evidence that came with it)."""
     soup = BeautifulSoup(html, "lxml")
+    dates = date_candidates(
+        soup,
+        html,
+        last_modified_header=last_modified_header,
+        sitemap_lastmod=sitemap_lastmod,
+        fetched_at=fetched_at or datetime.now(UTC),
+    )
     return PageFacts(
         title=_title(soup),
         lang=_lang(soup),
@@ -43,6 +59,7 @@ def parse_page(html: str) -> PageFacts:
         readability=measure(content_blocks(soup), _lang(soup)),
         content_hash=hashlib.sha256(html.encode("utf-8", "replace")).hexdigest(),
         frames=[f["src"] for f in soup.find_all(["iframe", "frame"], src=True)],
+        dates=dates,
     )
 
 

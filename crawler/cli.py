@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -22,11 +23,13 @@ from crawler.config import (
     validate,
 )
 from crawler.scan import ScanError, ScanSummary, run_scan
-from crawler.storage import StorageError
+from crawler.storage import StorageError, open_database
 from crawler.summary import print_summary
+from reports.data import ReportError
+from reports.email import EmailError
 
 EXIT_OK, EXIT_ERROR, EXIT_GATE_FAILED = 0, 1, 2
-KNOWN_ERRORS = (ConfigError, ScanError, StorageError, ReadabilityDataError)
+KNOWN_ERRORS = (ConfigError, ScanError, StorageError, ReadabilityDataError, ReportError, EmailError)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -74,6 +77,12 @@ def scan_options(function: Any) -> Any:
         ),
         click.option("--page-timeout", type=float, help="Seconds allowed per page [30]."),
         click.option("--user-agent", help="User agent the crawler sends."),
+        click.option(
+            "--report",
+            "report_dir",
+            type=click.Path(file_okay=False),
+            help="Also write the HTML report of this scan into this folder.",
+        ),
         click.option("-v", "--verbose", is_flag=True, help="Log every page and Scrapy's log."),
     ]
     for option in reversed(options):
@@ -101,9 +110,78 @@ def scan(
     Each run adds a scan to the database; query it with sqlite3 or Datasette
     (tables: scans, pages, findings, links, documents, fetches; see docs/schema.md).
     """
+    report_dir = overrides.pop("report_dir")
     config = build_config(config_path, start_urls, overrides)
     set_verbosity(verbose)
-    finish(run_scan(config, db_path, verbose=verbose), db_path)
+    finish(run_scan(config, db_path, verbose=verbose), db_path, config, report_dir)
+
+
+@cli.command()
+@click.option(
+    "--db",
+    "db_path",
+    default="siteaudit.db",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="The database scans were written to.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder to write the HTML report and CSV files into.",
+)
+@click.option("--scan", "scan_id", type=int, help="Scan to report [the latest finished one].")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="TOML configuration: team email addresses and [email] settings.",
+)
+@click.option(
+    "--email",
+    "send_email",
+    is_flag=True,
+    help="Email each team its summary and a link to its page.",
+)
+def report(
+    db_path: str, out_dir: str, scan_id: int | None, config_path: str | None, send_email: bool
+) -> None:
+    """Write a static HTML report: a summary, a page and a CSV for every team.
+
+    \b
+    Example:
+      siteaudit report --db scan.db --out report/
+      siteaudit report --db scan.db --out report/ --config council.toml --email
+
+    The SMTP password comes only from the environment variable named by
+    email.password_env (default SITEAUDIT_SMTP_PASSWORD).
+    """
+    config = load_config(config_path) if config_path else Config(source="command line")
+    make_report(config, db_path, out_dir, scan_id, send_email)
+
+
+def make_report(
+    config: Config, db_path: str, out_dir: str, scan_id: int | None, send_email: bool
+) -> None:
+    from reports.data import load_report
+    from reports.email import send_team_emails
+    from reports.html import write_report
+
+    db = open_database(db_path, create=False)
+    emails = {t.name: t.email for t in config.teams if t.email}
+    loaded = load_report(db, scan_id, emails)
+    written = write_report(loaded, Path(out_dir))
+    click.echo(
+        f"Wrote {len(written)} files to {out_dir}: open {Path(out_dir) / 'index.html'}", err=True
+    )
+    if send_email:
+        site = loaded.scan["start_url"] or "the site"
+        sent = send_team_emails(loaded, config.email, site)
+        click.echo(
+            f"Emailed {len(sent)} team{'s' if len(sent) != 1 else ''}: " + ", ".join(sent), err=True
+        )
 
 
 @cli.command()
@@ -118,11 +196,12 @@ def demo(port: int, db_path: str, config_path: str | None, verbose: bool, **over
     """
     from crawler.demo import DEMO_CONFIG, serve_site
 
+    report_dir = overrides.pop("report_dir")
     with serve_site(port=port) as base_url:
         click.echo(f"Serving the demo council site at {base_url}/", err=True)
         config = build_config(config_path or str(DEMO_CONFIG), (f"{base_url}/",), overrides)
         set_verbosity(verbose)
-        finish(run_scan(config, db_path, verbose=verbose), db_path)
+        finish(run_scan(config, db_path, verbose=verbose), db_path, config, report_dir)
 
 
 LOG_HANDLER = logging.StreamHandler()
@@ -164,10 +243,13 @@ def build_config(
     return config
 
 
-def finish(summary: ScanSummary, db_path: str) -> None:
+def finish(summary: ScanSummary, db_path: str, config: Config, report_dir: str | None) -> None:
+    """Print the summary; write the report of a finished scan if asked; fail otherwise."""
     print_summary(summary, db_path)
     if summary.status != "finished":
         raise ScanError(summary.message or f"scan {summary.scan_id} {summary.status}")
+    if report_dir:
+        make_report(config, db_path, report_dir, summary.scan_id, send_email=False)
 
 
 def main(argv: list[str] | None = None) -> int:

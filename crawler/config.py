@@ -91,12 +91,97 @@ class OwnershipConfig:
 
 
 @dataclass(frozen=True)
+class PolicyRule:
+    """An override that applies to a team's pages, path prefixes, or paths matching a regex."""
+
+    team: str | None = None
+    paths: tuple[str, ...] = ()
+    pattern: str | None = None
+    max_age_months: int | None = None
+    archive_after_months: int | None = None
+    max_reading_age: float | None = None
+
+    def applies_to(self, path: str, team: str) -> bool:
+        if self.team is not None and self.team != team:
+            return False
+        if self.paths and not any(path.startswith(p) for p in self.paths):
+            return False
+        return not (self.pattern and not re.search(self.pattern, path))
+
+
+@dataclass(frozen=True)
+class FreshnessConfig:
+    # Pages unreviewed for longer than this are stale; 0 turns the check off.
+    max_age_months: int = 12
+    rules: tuple[PolicyRule, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReadabilityConfig:
+    # GOV.UK writes for a reading age of 9, the average UK reading age: see docs/scoring.md.
+    max_reading_age: float = 9.0
+    # Below this many words the readability formulas say little; such pages are not judged.
+    min_words: int = 100
+    rules: tuple[PolicyRule, ...] = ()
+
+
+@dataclass(frozen=True)
+class TemplateConfig:
+    # A problem on the same element of this share of audited pages lives in the template.
+    min_share: float = 0.5
+    min_pages: int = 3
+    owner: str = "Web Team"
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    starttls: bool = False
+    username: str = ""
+    # The password is read from this environment variable, never from a file.
+    password_env: str = "SITEAUDIT_SMTP_PASSWORD"
+    from_address: str = "siteaudit@localhost"
+    # Where the report is published, for the links in each team's email.
+    report_url: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     source: str = "<defaults>"
     site: SiteConfig = field(default_factory=SiteConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
     ownership: OwnershipConfig = field(default_factory=OwnershipConfig)
+    freshness: FreshnessConfig = field(default_factory=FreshnessConfig)
+    readability: ReadabilityConfig = field(default_factory=ReadabilityConfig)
+    templates: TemplateConfig = field(default_factory=TemplateConfig)
+    email: EmailConfig = field(default_factory=EmailConfig)
     teams: tuple[Team, ...] = ()
+
+    def reading_age_target(self, path: str, team: str) -> float:
+        """The maximum reading age for a page: the first matching rule's, else the default."""
+        for rule in self.readability.rules:
+            if rule.max_reading_age is not None and rule.applies_to(path, team):
+                return rule.max_reading_age
+        return self.readability.max_reading_age
+
+    def freshness_limits(self, path: str, team: str) -> tuple[int, int | None]:
+        """(months until stale, 0 for never; months until an archive candidate, or None)."""
+        for rule in self.freshness.rules:
+            if rule.applies_to(path, team):
+                stale = (
+                    self.freshness.max_age_months
+                    if rule.max_age_months is None
+                    else (int(rule.max_age_months))
+                )
+                archive = (
+                    None if rule.archive_after_months is None else int(rule.archive_after_months)
+                )
+                return stale, archive
+        return self.freshness.max_age_months, None
+
+    def team_email(self, team: str) -> str | None:
+        return next((t.email for t in self.teams if t.name == team), None)
 
     def with_overrides(self, **sections: dict[str, Any]) -> Config:
         """Return a copy with command-line values (those not None) laid over each section."""
@@ -108,7 +193,21 @@ class Config:
         return replace(self, **changed)
 
 
-SECTIONS = {"site": SiteConfig, "audit": AuditConfig, "ownership": OwnershipConfig}
+SECTIONS = {
+    "site": SiteConfig,
+    "audit": AuditConfig,
+    "ownership": OwnershipConfig,
+    "freshness": FreshnessConfig,
+    "readability": ReadabilityConfig,
+    "templates": TemplateConfig,
+    "email": EmailConfig,
+}
+# The override keys each section's [[section.rules]] tables may set.
+RULE_VALUES = {
+    "freshness": ("max_age_months", "archive_after_months"),
+    "readability": ("max_reading_age",),
+}
+RULE_SCOPE = ("team", "paths", "pattern")
 TEAM_KEYS = ("name", "paths", "patterns", "email")
 
 
@@ -150,6 +249,8 @@ def validate(config: Config) -> None:
         raise ConfigError(f"{src}: audit.browsers must be 0 (one per core) or more")
     if config.audit.page_timeout <= 0:
         raise ConfigError(f"{src}: audit.page_timeout must be a positive number of seconds")
+    if not 0 < config.templates.min_share <= 1:
+        raise ConfigError(f"{src}: templates.min_share must be a share between 0 and 1, e.g. 0.5")
 
 
 def check_start_url(url: str, where: str) -> None:
@@ -168,11 +269,67 @@ def _section(raw: dict[str, Any], name: str, cls: type, source: str) -> Any:
         raise ConfigError(f"{source}: [{name}] must be a table")
     defaults = cls()
     _reject_unknown(values, list(defaults.__dataclass_fields__), source, f"{name}.")
+    values = dict(values)
+    rules = values.pop("rules", None)
+    if rules is not None:
+        values_rules = _rules(rules, name, source)
     checked = {
         key: _coerce(value, getattr(defaults, key), f"{name}.{key}", source)
         for key, value in values.items()
     }
+    if rules is not None:
+        checked["rules"] = values_rules
     return replace(defaults, **checked)
+
+
+def _rules(items: Any, section: str, source: str) -> tuple[PolicyRule, ...]:
+    """Validate [[section.rules]] tables: where they apply, and what they override."""
+    if not isinstance(items, list):
+        raise ConfigError(f"{source}: {section}.rules must be an array of tables")
+    allowed = [*RULE_SCOPE, *RULE_VALUES.get(section, ())]
+    rules = []
+    for index, item in enumerate(items):
+        where = f"{section}.rules[{index}]"
+        if not isinstance(item, dict):
+            raise ConfigError(f"{source}: {where} must be a table")
+        _reject_unknown(item, allowed, source, f"{where}.")
+        if not any(key in item for key in RULE_SCOPE):
+            raise ConfigError(
+                f"{source}: {where} needs team, paths or pattern to say where it applies"
+            )
+        rules.append(_rule(item, where, source))
+    return tuple(rules)
+
+
+def _rule(item: dict[str, Any], where: str, source: str) -> PolicyRule:
+    values: dict[str, Any] = {}
+    for key, value in item.items():
+        if key == "paths":
+            if not isinstance(value, list) or not all(
+                isinstance(p, str) and p.startswith("/") for p in value
+            ):
+                raise ConfigError(
+                    f'{source}: {where}.paths must be a list of paths starting with "/"'
+                )
+            values[key] = tuple(value)
+        elif key in ("team", "pattern"):
+            if not isinstance(value, str):
+                raise ConfigError(f"{source}: {where}.{key} must be a string")
+            if key == "pattern":
+                _check_regex(value, f"{source}: {where}.pattern")
+            values[key] = value
+        else:
+            if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+                raise ConfigError(f"{source}: {where}.{key} must be a number, 0 or more")
+            values[key] = value
+    return PolicyRule(**values)
+
+
+def _check_regex(pattern: str, where: str) -> None:
+    try:
+        re.compile(pattern)
+    except re.error as err:
+        raise ConfigError(f"{where}: {pattern!r} is not a valid regex ({err})") from None
 
 
 def _coerce(value: Any, default: Any, key: str, source: str) -> Any:

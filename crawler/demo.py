@@ -40,9 +40,12 @@ class FixtureHandler(http.server.SimpleHTTPRequestHandler):
         if not path.endswith(TEMPLATED_SUFFIXES) or not Path(path).is_file():
             return super().send_head()
         host, port = self.server.server_address[:2]
-        body = Path(path).read_bytes().replace(BASE_PLACEHOLDER, f"http://{host}:{port}".encode())
+        original = Path(path).read_bytes()
+        body = original.replace(BASE_PLACEHOLDER, f"http://{host}:{port}".encode())
         for placeholder, value in self.replacements.items():
             body = body.replace(placeholder, value)
+        if body == original:
+            return super().send_head()  # nothing to fill in: serve it as any static server
         self.send_response(200)
         self.send_header("Content-Type", self.guess_type(path))
         self.send_header("Content-Length", str(len(body)))

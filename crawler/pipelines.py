@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
 from audits.accessibility import findings_from_axe
 from audits.browser import PageJob
 from audits.browser_pool import AuditResult, BrowserPool
+from audits.content import freshness_findings, readability_finding
+from audits.dates import choose_last_updated, review_due
 from audits.ownership import compile_rules, owner_for
 from audits.page import PageFacts
 from crawler.storage import Writer, now
@@ -83,7 +86,7 @@ class StorePipeline:
         spider = self.crawler.spider
         self.writer: Writer = spider.writer
         self.context = spider.context
-        config = spider.context.config
+        config = self.config = spider.context.config
         self.rules = compile_rules(config.teams, config.ownership.default_team)
         self.meta_tag = (config.ownership.meta_tag or "").lower() or None
 
@@ -94,6 +97,7 @@ class StorePipeline:
             return item
         page, findings = self.page_rows(item)
         self.writer.put("pages", [page])
+        self.writer.put("page_dates", self.date_rows(page["url"], item["facts"]))
         self.writer.put("findings", findings)
         self.writer.put("links", [{"scan_id": scan_id, **link} for link in item["links"]])
         self.count(item)
@@ -111,28 +115,72 @@ class StorePipeline:
                 counters.audited += 1
 
     def page_rows(self, item: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The page's row and every finding on it: accessibility, readability, freshness."""
         facts: PageFacts = item["facts"]
-        url = item["url"]
-        team = owner_for(
-            _path(url), facts.meta.get(self.meta_tag) if self.meta_tag else None, self.rules
-        )
+        url, path = item["url"], _path(item["url"])
+        meta_value = facts.meta.get(self.meta_tag) if self.meta_tag else None
+        team = owner_for(path, meta_value, self.rules)
+        target = self.config.reading_age_target(path, team)
         page = {
             "scan_id": self.context.scan_id,
             "url": url,
             "team": team,
+            "reading_age_target": target,
             **page_facts_columns(item, facts),
+            **date_columns(facts),
         }
-        findings: list[dict[str, Any]] = []
+        findings = self.content_findings(facts, path, team, target)
         audit: AuditResult | None = item.get("audit")
         if audit is not None:
             page.update(audit_columns(audit))
             if audit.outcome is not None:
-                findings = findings_from_axe(
+                findings += findings_from_axe(
                     {"violations": audit.outcome.violations, "incomplete": audit.outcome.incomplete}
                 )
         for finding in findings:
             finding.update(scan_id=self.context.scan_id, url=url, team=team)
         return page, findings
+
+    def content_findings(
+        self, facts: PageFacts, path: str, team: str, target: float
+    ) -> list[dict[str, Any]]:
+        found = []
+        if readable := readability_finding(
+            facts.readability, target, self.config.readability.min_words
+        ):
+            found.append(readable)
+        chosen, due = choose_last_updated(facts.dates), review_due(facts.dates)
+        stale_after, archive_after = self.config.freshness_limits(path, team)
+        found += freshness_findings(
+            (chosen.value, chosen.source, chosen.evidence) if chosen else None,
+            due.value if due else None,
+            date.today(),
+            stale_after,
+            archive_after,
+        )
+        return found
+
+    def date_rows(self, url: str, facts: PageFacts) -> list[dict[str, Any]]:
+        return [
+            {
+                "scan_id": self.context.scan_id,
+                "url": url,
+                "kind": d.kind,
+                "source": d.source,
+                "value": d.value,
+                "evidence": d.evidence,
+            }
+            for d in facts.dates
+        ]
+
+
+def date_columns(facts: PageFacts) -> dict[str, Any]:
+    chosen, due = choose_last_updated(facts.dates), review_due(facts.dates)
+    return {
+        "last_updated": chosen.value if chosen else None,
+        "last_updated_source": chosen.source if chosen else None,
+        "review_due": due.value if due else None,
+    }
 
 
 def page_facts_columns(item: dict[str, Any], facts: PageFacts) -> dict[str, Any]:

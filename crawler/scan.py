@@ -21,6 +21,7 @@ from audits.browser import BrowserError, BrowserOptions, check_browser_available
 from audits.browser_pool import BrowserPool
 from audits.readability import ensure_syllable_data
 from audits.wcag import run_only_tags
+from crawler.analyse import analyse_scan
 from crawler.config import Config
 from crawler.progress import Counters, Progress
 from crawler.spider import ScanContext, SiteSpider
@@ -152,6 +153,7 @@ def crawl_and_record(
         raise ScanError(message) from err
     finally:
         writer.close()
+        analyse_scan(db, scan_id, config.templates)
         status = {"finished": "finished", "shutdown": "interrupted"}.get(reason, "failed")
         if status == "interrupted":
             message = "stopped before the end (Ctrl-C or SIGTERM); pages so far are kept"

@@ -6,6 +6,7 @@ import gzip
 import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import scrapy
@@ -156,7 +157,13 @@ class SiteSpider(scrapy.Spider):
 
     def page_items(self, response: Response, url: str, content_type: str) -> Iterator[Any]:
         meta = response.meta
-        facts = parse_page(response.text)
+        last_modified = response.headers.get("Last-Modified")
+        facts = parse_page(
+            response.text,
+            last_modified_header=last_modified.decode("latin-1") if last_modified else None,
+            sitemap_lastmod=meta.get("lastmod"),
+            fetched_at=datetime.now(UTC),
+        )
         depth = meta.get("depth", 0)
         links = []
         for link in facts.links:

@@ -18,7 +18,7 @@ import sqlite_utils
 log = logging.getLogger(__name__)
 
 # Bump when a table or column changes, and describe the change in docs/schema.md.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCAN_STATUSES = ("running", "finished", "interrupted", "blocked", "failed")
 
@@ -70,7 +70,20 @@ CREATE TABLE IF NOT EXISTS pages (
     fetched_at TEXT,
     audited_at TEXT,
     error TEXT,
+    last_updated TEXT,
+    last_updated_source TEXT,
+    review_due TEXT,
+    reading_age_target REAL,
+    score REAL,
     UNIQUE (scan_id, url)
+);
+CREATE TABLE IF NOT EXISTS page_dates (
+    scan_id INTEGER NOT NULL REFERENCES scans(id),
+    url TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    source TEXT NOT NULL,
+    value TEXT NOT NULL,
+    evidence TEXT
 );
 CREATE TABLE IF NOT EXISTS findings (
     scan_id INTEGER NOT NULL REFERENCES scans(id),
@@ -87,7 +100,8 @@ CREATE TABLE IF NOT EXISTS findings (
     help TEXT,
     help_url TEXT,
     fingerprint TEXT,
-    team TEXT
+    team TEXT,
+    scope TEXT NOT NULL DEFAULT 'content'
 );
 CREATE TABLE IF NOT EXISTS links (
     scan_id INTEGER NOT NULL REFERENCES scans(id),
@@ -120,7 +134,20 @@ CREATE TABLE IF NOT EXISTS fetches (
 CREATE INDEX IF NOT EXISTS findings_scan_url ON findings(scan_id, url);
 CREATE INDEX IF NOT EXISTS findings_fingerprint ON findings(fingerprint);
 CREATE INDEX IF NOT EXISTS links_scan_target ON links(scan_id, target_url);
+CREATE INDEX IF NOT EXISTS page_dates_scan_url ON page_dates(scan_id, url);
 """
+
+# Statements that bring a database from version N-1 to N, run in order before SCHEMA.
+MIGRATIONS = {
+    2: [
+        "ALTER TABLE pages ADD COLUMN last_updated TEXT",
+        "ALTER TABLE pages ADD COLUMN last_updated_source TEXT",
+        "ALTER TABLE pages ADD COLUMN review_due TEXT",
+        "ALTER TABLE pages ADD COLUMN reading_age_target REAL",
+        "ALTER TABLE pages ADD COLUMN score REAL",
+        "ALTER TABLE findings ADD COLUMN scope TEXT NOT NULL DEFAULT 'content'",
+    ],
+}
 
 
 class StorageError(Exception):
@@ -149,6 +176,7 @@ def open_database(path: str | Path, create: bool = True) -> sqlite_utils.Databas
             )
         if create:
             conn.execute("PRAGMA journal_mode=WAL")
+            migrate(conn, version)
             conn.executescript(SCHEMA)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.commit()
@@ -157,6 +185,16 @@ def open_database(path: str | Path, create: bool = True) -> sqlite_utils.Databas
             f"{path}: cannot use this database ({err}); choose a writable --db path"
         ) from None
     return sqlite_utils.Database(conn)
+
+
+def migrate(conn: sqlite3.Connection, version: int) -> None:
+    """Upgrade an older database in place; a new one (version 0) gets SCHEMA directly."""
+    if version == 0:
+        return
+    with conn:
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS.get(target, []):
+                conn.execute(statement)
 
 
 @dataclass

@@ -39,10 +39,32 @@ def print_summary(summary: ScanSummary, db_path: str) -> None:
         echo("  Violations: " + ", ".join(f"{counts.get(i, 0)} {i}" for i in IMPACTS))
         for rule_id, pages, nodes in db.execute(
             "SELECT rule_id, count(DISTINCT url), count(*) FROM findings WHERE scan_id = ? "
-            "AND outcome = 'violation' GROUP BY rule_id ORDER BY 2 DESC, 3 DESC LIMIT 5",
+            "AND outcome = 'violation' AND kind = 'accessibility' GROUP BY rule_id "
+            "ORDER BY 2 DESC, 3 DESC LIMIT 5",
             [summary.scan_id],
         ).fetchall():
             echo(f"    {rule_id}: {nodes} on {pages} page{'s' if pages != 1 else ''}")
+    content = dict(
+        db.execute(
+            "SELECT rule_id, count(DISTINCT url) FROM findings WHERE scan_id = ? "
+            "AND kind IN ('readability', 'stale') GROUP BY rule_id",
+            [summary.scan_id],
+        ).fetchall()
+    )
+    echo(
+        f"  Content: {content.get('reading-age', 0)} pages above their target reading age, "
+        f"{content.get('stale', 0)} out of date, {content.get('review-overdue', 0)} past "
+        f"their review date, {content.get('undated', 0)} undated"
+    )
+    (templates,) = db.execute(
+        "SELECT count(DISTINCT fingerprint) FROM findings WHERE scan_id = ? AND scope = 'template'",
+        [summary.scan_id],
+    ).fetchone()
+    if templates:
+        echo(
+            f"  Template: {templates} problem{'s' if templates != 1 else ''} repeated across "
+            "the site's shared layout"
+        )
     teams = db.execute(
         "SELECT team, count(*) FROM pages WHERE scan_id = ? GROUP BY team ORDER BY 2 DESC",
         [summary.scan_id],

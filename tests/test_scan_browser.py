@@ -96,7 +96,10 @@ def test_w3c_bad_demo_matches_ground_truth(tmp_path: Path) -> None:
         )
     assert result.returncode == 0, result.stderr
     found: dict[str, set[str]] = {}
-    for url, rule in query(db, "SELECT url, rule_id FROM findings WHERE outcome = 'violation'"):
+    for url, rule in query(
+        db,
+        "SELECT url, rule_id FROM findings WHERE outcome = 'violation' AND kind = 'accessibility'",
+    ):
         found.setdefault(url.removeprefix(base), set()).add(rule)
     for page in BAD_PAGES:
         expected = set(BAD_BEFORE_ALWAYS)

@@ -1,0 +1,303 @@
+"""Read one scan from the database into what the reports show: teams, pages, issues, change."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from audits.score import mean_score
+from audits.wcag import describe_criteria
+
+IMPACT_ORDER = {"critical": 0, "serious": 1, "moderate": 2, "minor": 3, None: 4}
+
+
+class ReportError(Exception):
+    """The database holds no scan that can be reported."""
+
+
+@dataclass
+class Issue:
+    kind: str
+    rule_id: str
+    impact: str | None
+    outcome: str
+    criteria: list[str]
+    selector: list[Any]
+    snippet: str
+    summary: str
+    help: str
+    help_url: str
+    fingerprint: str
+    scope: str
+    url: str = ""
+
+    @property
+    def selector_text(self) -> str:
+        """axe's frame path, outermost first, joined for reading."""
+        return " ➜ ".join(
+            " ".join(part) if isinstance(part, list) else str(part) for part in self.selector
+        )
+
+
+@dataclass
+class PageReport:
+    url: str
+    title: str | None
+    team: str
+    score: float | None
+    error: str | None
+    reading_age: float | None
+    reading_age_target: float | None
+    reading_ease: float | None
+    grade_level: float | None
+    word_count: int | None
+    readability_note: str | None
+    long_sentences: list[str]
+    words_to_avoid: list[tuple[str, int]]
+    last_updated: str | None
+    last_updated_source: str | None
+    issues: list[Issue] = field(default_factory=list)
+
+    def of_kind(self, kind: str, outcome: str = "violation") -> list[Issue]:
+        return [i for i in self.issues if i.kind == kind and i.outcome == outcome]
+
+    @property
+    def violation_count(self) -> int:
+        return sum(1 for i in self.issues if i.outcome == "violation")
+
+
+@dataclass
+class TemplateIssue:
+    issue: Issue
+    urls: set[str]
+
+    @property
+    def pages(self) -> int:
+        return len(self.urls)
+
+    @property
+    def example_urls(self) -> list[str]:
+        return sorted(self.urls)[:3]
+
+
+@dataclass
+class TeamReport:
+    name: str
+    slug: str
+    email: str | None
+    pages: list[PageReport]
+    score: float | None
+    new: int = 0
+    fixed: int = 0
+
+    def count(self, kind: str, outcome: str = "violation") -> int:
+        return sum(len(p.of_kind(kind, outcome)) for p in self.pages)
+
+    def impact_count(self, impact: str) -> int:
+        return sum(
+            1
+            for p in self.pages
+            for i in p.issues
+            if i.outcome == "violation" and i.impact == impact
+        )
+
+
+@dataclass
+class ScanReport:
+    scan: dict[str, Any]
+    previous_id: int | None
+    teams: list[TeamReport]
+    templates: list[TemplateIssue]
+    template_owner: str | None
+    site_score: float | None
+    new: int
+    fixed: int
+
+    def team(self, name: str) -> TeamReport | None:
+        return next((t for t in self.teams if t.name == name), None)
+
+
+def slugify(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "team"
+
+
+def latest_finished_scan(db: Any, before: int | None = None) -> int | None:
+    sql = "SELECT max(id) FROM scans WHERE status = 'finished'"
+    params: list[Any] = []
+    if before is not None:
+        sql += " AND id < ?"
+        params.append(before)
+    return db.execute(sql, params).fetchone()[0]
+
+
+def load_report(
+    db: Any, scan_id: int | None = None, emails: dict[str, str] | None = None
+) -> ScanReport:
+    """Everything the report shows for one scan (default: the latest finished one)."""
+    scan_id = scan_id or latest_finished_scan(db)
+    if scan_id is None:
+        raise ReportError("the database has no finished scan; run siteaudit scan first")
+    scan = next(db.query("SELECT * FROM scans WHERE id = ?", [scan_id]), None)
+    if scan is None:
+        raise ReportError(f"there is no scan {scan_id} in this database")
+    pages = load_pages(db, scan_id)
+    template_rows = [i for i in load_issues(db, scan_id) if i.scope == "template"]
+    previous = latest_finished_scan(db, before=scan_id)
+    new_by_team, fixed_by_team = change_since(db, scan_id, previous)
+    teams = build_teams(pages, emails or {}, new_by_team, fixed_by_team)
+    return ScanReport(
+        scan=scan,
+        previous_id=previous,
+        teams=teams,
+        templates=group_templates(template_rows),
+        template_owner=template_team(db, scan_id),
+        site_score=mean_score(p.score for p in pages),
+        new=sum(new_by_team.values()),
+        fixed=sum(fixed_by_team.values()),
+    )
+
+
+def template_team(db: Any, scan_id: int) -> str | None:
+    row = db.execute(
+        "SELECT team FROM findings WHERE scan_id = ? AND scope = 'template' LIMIT 1", [scan_id]
+    ).fetchone()
+    return row[0] if row else None
+
+
+def issue_from_row(row: dict[str, Any]) -> Issue:
+    return Issue(
+        kind=row["kind"],
+        rule_id=row["rule_id"] or "",
+        impact=row["impact"],
+        outcome=row["outcome"],
+        criteria=describe_criteria(row["wcag"]),
+        selector=json.loads(row["selector"]) if row["selector"] else [],
+        snippet=row["snippet"] or "",
+        summary=row["summary"] or "",
+        help=row["help"] or "",
+        help_url=row["help_url"] or "",
+        fingerprint=row["fingerprint"] or "",
+        scope=row["scope"],
+        url=row["url"],
+    )
+
+
+def load_issues(db: Any, scan_id: int) -> list[Issue]:
+    rows = db.query("SELECT * FROM findings WHERE scan_id = ? ORDER BY rowid", [scan_id])
+    return [issue_from_row(row) for row in rows]
+
+
+def load_pages(db: Any, scan_id: int) -> list[PageReport]:
+    """Every page with its content-scope issues, most severe first."""
+    issues: dict[str, list[Issue]] = defaultdict(list)
+    for issue in load_issues(db, scan_id):
+        if issue.scope == "content":
+            issues[issue.url].append(issue)
+    pages = []
+    for row in db.query("SELECT * FROM pages WHERE scan_id = ?", [scan_id]):
+        page_issues = sorted(
+            issues.get(row["url"], []),
+            key=lambda i: (i.outcome != "violation", IMPACT_ORDER[i.impact]),
+        )
+        pages.append(
+            PageReport(
+                url=row["url"],
+                title=row["title"],
+                team=row["team"],
+                score=row["score"],
+                error=row["error"],
+                reading_age=row["reading_age"],
+                reading_age_target=row["reading_age_target"],
+                reading_ease=row["reading_ease"],
+                grade_level=row["grade_level"],
+                word_count=row["word_count"],
+                readability_note=row["readability_note"],
+                long_sentences=json.loads(row["long_sentences"] or "[]"),
+                words_to_avoid=[tuple(w) for w in json.loads(row["words_to_avoid"] or "[]")],
+                last_updated=row["last_updated"],
+                last_updated_source=row["last_updated_source"],
+                issues=page_issues,
+            )
+        )
+    return sorted(pages, key=severity_key)
+
+
+def severity_key(page: PageReport) -> tuple[float, int, str]:
+    """Lowest score first; unscored (not audited) pages first of all, as they need a look."""
+    score = -1.0 if page.score is None else page.score
+    return (score, -page.violation_count, page.url)
+
+
+def build_teams(
+    pages: list[PageReport], emails: dict[str, str], new: dict[str, int], fixed: dict[str, int]
+) -> list[TeamReport]:
+    by_team: dict[str, list[PageReport]] = defaultdict(list)
+    for page in pages:
+        by_team[page.team].append(page)
+    for name in set(new) | set(fixed):
+        by_team.setdefault(name, [])
+    teams = [
+        TeamReport(
+            name,
+            slugify(name),
+            emails.get(name),
+            team_pages,
+            mean_score(p.score for p in team_pages),
+            new.get(name, 0),
+            fixed.get(name, 0),
+        )
+        for name, team_pages in by_team.items()
+    ]
+    return sorted(teams, key=lambda t: (t.score is None, t.score or 0, t.name))
+
+
+def group_templates(rows: list[Issue]) -> list[TemplateIssue]:
+    """Template issues listed once each, with how many pages they affect."""
+    grouped: dict[str, list[Issue]] = defaultdict(list)
+    for issue in rows:
+        grouped[issue.fingerprint].append(issue)
+    templates = [TemplateIssue(issues[0], {i.url for i in issues}) for issues in grouped.values()]
+    return sorted(templates, key=lambda t: (IMPACT_ORDER[t.issue.impact], -t.pages))
+
+
+def page_key(url: str) -> str:
+    """A page's identity across scans and hosts: its path and query."""
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def change_since(
+    db: Any, scan_id: int, previous: int | None
+) -> tuple[dict[str, int], dict[str, int]]:
+    """New and fixed violations by team. A problem is fixed only if its page was audited
+    (without error) in both scans: a page that failed to load has not been fixed."""
+    if previous is None:
+        return {}, {}
+    now, before = violations_by_key(db, scan_id), violations_by_key(db, previous)
+    audited_both = audited_pages(db, scan_id) & audited_pages(db, previous)
+    new: dict[str, int] = defaultdict(int)
+    fixed: dict[str, int] = defaultdict(int)
+    for key, team in now.items():
+        if key not in before:
+            new[team] += 1
+    for key, team in before.items():
+        if key not in now and key[0] in audited_both:
+            fixed[team] += 1
+    return dict(new), dict(fixed)
+
+
+def violations_by_key(db: Any, scan_id: int) -> dict[tuple[str, str], str]:
+    rows = db.execute(
+        "SELECT url, fingerprint, team FROM findings WHERE scan_id = ? AND outcome = 'violation'",
+        [scan_id],
+    )
+    return {(page_key(url), fingerprint): team for url, fingerprint, team in rows}
+
+
+def audited_pages(db: Any, scan_id: int) -> set[str]:
+    rows = db.execute("SELECT url FROM pages WHERE scan_id = ? AND error IS NULL", [scan_id])
+    return {page_key(url) for (url,) in rows}

@@ -1,0 +1,102 @@
+"""Send each team its report summary and link by SMTP; the password only ever from the
+environment."""
+
+from __future__ import annotations
+
+import os
+import re
+import smtplib
+from email.message import EmailMessage
+
+from crawler.config import EmailConfig
+from reports.data import ScanReport, TeamReport
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+class EmailError(Exception):
+    """The emails could not be sent; the message says why and how to fix it."""
+
+
+def plain(text: str | None, limit: int = 120) -> str:
+    """Crawled text made safe for one line of a plain-text email."""
+    return CONTROL.sub(" ", text or "").strip()[:limit]
+
+
+def team_message(
+    report: ScanReport, team: TeamReport, settings: EmailConfig, site: str
+) -> EmailMessage:
+    message = EmailMessage()
+    score = "not scored" if team.score is None else f"{team.score:.1f}"
+    problems = team.count("accessibility")
+    message["Subject"] = (
+        f"Website audit for {team.name}: score {score}, "
+        f"{problems} accessibility problems ({team.new} new)"
+    )
+    message["From"] = settings.from_address
+    message["To"] = team.email or ""
+    link = (
+        f"{settings.report_url.rstrip('/')}/team-{team.slug}.html"
+        if settings.report_url
+        else f"team-{team.slug}.html in the report folder"
+    )
+    worst = [p for p in team.pages if p.issues][:5]
+    lines = [
+        f"Hello {team.name},",
+        "",
+        f"siteaudit has checked {site} (scan {report.scan['id']}). Your pages:",
+        "",
+        f"  Score: {score} out of 100",
+        f"  Pages: {len(team.pages)}",
+        f"  Accessibility problems: {problems} ({team.impact_count('critical')} critical, "
+        f"{team.impact_count('serious')} serious)",
+        f"  Hard to read: {team.count('readability')}, out of date: {team.count('stale')}",
+        f"  Since the last scan: {team.new} new, {team.fixed} fixed",
+        "",
+    ]
+    if worst:
+        lines.append("Pages to look at first:")
+        lines += [
+            f"  - {plain(p.title) or 'Untitled'} ({plain(p.url, 300)}): "
+            f"{p.violation_count} problems"
+            for p in worst
+        ]
+        lines.append("")
+    lines += [
+        f"Your full report, with what to fix on each page: {link}",
+        "",
+        "This email was sent by siteaudit.",
+    ]
+    message.set_content("\n".join(lines))
+    return message
+
+
+def send_team_emails(report: ScanReport, settings: EmailConfig, site: str) -> list[str]:
+    """Email every team that has an address; returns the addresses sent to."""
+    recipients = [t for t in report.teams if t.email]
+    if not recipients:
+        raise EmailError(
+            'no team has an email address; add email = "..." to [[teams]] in the configuration'
+        )
+    password = None
+    if settings.username:
+        password = os.environ.get(settings.password_env)
+        if password is None:
+            raise EmailError(
+                f"email.username is set but ${settings.password_env} is not; "
+                f"export {settings.password_env} with the SMTP password"
+            )
+    try:
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
+            if settings.starttls:
+                smtp.starttls()
+            if settings.username and password is not None:
+                smtp.login(settings.username, password)
+            for team in recipients:
+                smtp.send_message(team_message(report, team, settings, site))
+    except (OSError, smtplib.SMTPException) as err:
+        raise EmailError(
+            f"could not send email through {settings.smtp_host}:"
+            f"{settings.smtp_port} ({err}); check the [email] settings"
+        ) from None
+    return [t.email for t in recipients if t.email]

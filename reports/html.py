@@ -1,0 +1,140 @@
+"""Render a scan as a static HTML site: an index, a page and a CSV for every team.
+
+The pages carry no script at all (their Content-Security-Policy forbids it), escape
+everything that came from the crawled site, pass axe-core, and print.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from reports.data import ScanReport, TeamReport
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+CSV_COLUMNS = (
+    "url",
+    "title",
+    "kind",
+    "rule_id",
+    "wcag",
+    "impact",
+    "outcome",
+    "selector",
+    "snippet",
+    "summary",
+    "help",
+    "help_url",
+    "fingerprint",
+)
+
+
+def environment() -> Environment:
+    # Autoescape everything: titles, snippets and URLs come from the crawled site.
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def content_security_policy(css: str) -> str:
+    """No script, no plug-ins, no forms; only the one inline stylesheet, by its hash."""
+    digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+    return (
+        f"default-src 'none'; script-src 'none'; style-src 'sha256-{digest}'; "
+        "img-src 'self' data:; base-uri 'none'; form-action 'none'"
+    )
+
+
+def write_report(report: ScanReport, out: Path) -> list[Path]:
+    """Write index.html and team-*.html/.csv into out; returns the files written."""
+    out.mkdir(parents=True, exist_ok=True)
+    env = environment()
+    css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
+    common = {
+        "css": css,
+        "csp": content_security_policy(css),
+        "scan": report.scan,
+        "site_name": urlsplit(report.scan["start_url"] or "").hostname or "site",
+    }
+    written = [
+        render(
+            env, "index.html", out / "index.html", report=report, **index_figures(report), **common
+        )
+    ]
+    for team in report.teams:
+        written.append(
+            render(
+                env,
+                "team.html",
+                out / f"team-{team.slug}.html",
+                team=team,
+                template_count=template_count(report, team),
+                template_owner=report.template_owner,
+                **common,
+            )
+        )
+        written.append(write_csv(team, out / f"team-{team.slug}.csv"))
+    return written
+
+
+def render(env: Environment, template: str, path: Path, **context: object) -> Path:
+    path.write_text(env.get_template(template).render(**context), encoding="utf-8")
+    return path
+
+
+def index_figures(report: ScanReport) -> dict[str, int]:
+    pages = [p for t in report.teams for p in t.pages]
+    return {
+        "page_count": len(pages),
+        "audited_count": sum(1 for p in pages if p.error is None and report.scan["browser"]),
+        "violation_count": sum(t.count("accessibility") for t in report.teams)
+        + sum(t.pages for t in report.templates),
+        "critical_count": sum(t.impact_count("critical") for t in report.teams),
+        "serious_count": sum(t.impact_count("serious") for t in report.teams),
+    }
+
+
+def template_count(report: ScanReport, team: TeamReport) -> int:
+    """Template problems that also appear on this team's pages."""
+    urls = {p.url for p in team.pages}
+    return sum(1 for t in report.templates if urls & t.urls)
+
+
+def write_csv(team: TeamReport, path: Path) -> Path:
+    """Every problem on the team's pages, one row each, for spreadsheets."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        for page in team.pages:
+            for i in page.issues:
+                writer.writerow(
+                    [
+                        page.url,
+                        spreadsheet_safe(page.title or ""),
+                        i.kind,
+                        i.rule_id,
+                        "; ".join(i.criteria),
+                        i.impact or "",
+                        i.outcome,
+                        i.selector_text,
+                        spreadsheet_safe(i.snippet),
+                        spreadsheet_safe(i.summary),
+                        i.help,
+                        i.help_url,
+                        i.fingerprint,
+                    ]
+                )
+    return path
+
+
+def spreadsheet_safe(text: str) -> str:
+    """Stop a crawled value that starts with =, +, - or @ running as a spreadsheet formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
