@@ -317,11 +317,13 @@ class BrowserSession:
         self.devtools = DevTools(page["webSocketDebuggerUrl"])
         self.devtools.main_frame_id = page["id"]
 
-    def axe_version(self) -> str:
-        """The injected axe-core's version, read on a blank page."""
+    def axe_version(self) -> tuple[str, list[str]]:
+        """The injected axe-core's version and the ids of every rule it has."""
         assert self.driver is not None
         self.driver.get("about:blank")
-        return self._inject()
+        version = self._inject()
+        rules = self.driver.execute_script("return axe.getRules().map((r) => r.ruleId)")
+        return version, sorted(rules)
 
     def audit(self, job: PageJob) -> AxeOutcome:
         """Load the crawler's copy of a page and run axe-core on it and its frames."""

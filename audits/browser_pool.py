@@ -122,10 +122,10 @@ class BrowserPool:
         self.stopping = threading.Event()
         self.watchdog = threading.Thread(target=self._watch, name="browser-watchdog", daemon=True)
 
-    def start(self) -> str:
+    def start(self) -> tuple[str, list[str]]:
         """Start every browser now, so a missing browser fails the scan before it crawls.
 
-        Returns the axe-core version, read from a first blank audit.
+        Returns the axe-core version and its rule ids, read on a blank page.
         """
         for worker in self.workers:
             worker.ensure_session()

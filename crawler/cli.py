@@ -20,6 +20,7 @@ from crawler.config import (
     ConfigError,
     check_start_url,
     load_config,
+    seed_urls,
     validate,
 )
 from crawler.scan import ScanError, ScanSummary, run_scan
@@ -27,9 +28,18 @@ from crawler.storage import StorageError, open_database
 from crawler.summary import print_summary
 from reports.data import ReportError
 from reports.email import EmailError
+from reports.gate import IMPACTS, GateError
 
 EXIT_OK, EXIT_ERROR, EXIT_GATE_FAILED = 0, 1, 2
-KNOWN_ERRORS = (ConfigError, ScanError, StorageError, ReadabilityDataError, ReportError, EmailError)
+KNOWN_ERRORS = (
+    ConfigError,
+    ScanError,
+    StorageError,
+    ReadabilityDataError,
+    ReportError,
+    EmailError,
+    GateError,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -184,6 +194,188 @@ def make_report(
         )
 
 
+@cli.command(
+    epilog="Exit codes: 0 the gate passed; 1 the tool could not do its job (bad "
+    "input or usage, a page that could not be fetched or audited, no browser); 2 the "
+    "gate failed."
+)
+@click.argument("urls", nargs=-1)
+@click.option(
+    "--urls",
+    "urls_file",
+    type=click.File("r"),
+    help="File with one URL per line (- for standard input).",
+)
+@click.option("--sitemap", "sitemap_url", help="Check every page listed in this sitemap.")
+@click.option("--crawl", "crawl_url", help="Check every page found by crawling from this URL.")
+@click.option(
+    "--baseline",
+    "baseline_path",
+    type=click.Path(dir_okay=False),
+    help="A scan database, or a file from `siteaudit baseline export`: "
+    "problems in it never fail the gate.",
+)
+@click.option(
+    "--waivers",
+    "waivers_path",
+    type=click.Path(dir_okay=False),
+    help="TOML file of [[waiver]] tables (see config/waivers.example.toml).",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(IMPACTS),
+    default="serious",
+    show_default=True,
+    help="Fail on a new violation of this impact or worse.",
+)
+@click.option(
+    "--fail-on-needs-review", is_flag=True, help="Let new needs-review results fail the gate too."
+)
+@click.option(
+    "--fail-on-new-rules",
+    is_flag=True,
+    help="Let rules the baseline's axe-core did not have fail the gate too.",
+)
+@click.option("--wcag", type=click.Choice(WCAG_LEVELS), help="WCAG version and level [2.1-AA].")
+@click.option(
+    "--best-practices/--no-best-practices", default=None, help="Also run axe's best-practice rules."
+)
+@click.option("--browsers", type=int, help="Browser sessions in parallel [one per core].")
+@click.option("--page-timeout", type=float, help="Seconds allowed per page [30].")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="TOML configuration (limits, blocked hosts, login).",
+)
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False),
+    help="Keep the check's results in this database [a temporary one].",
+)
+@click.option(
+    "--junit",
+    "junit_path",
+    type=click.Path(dir_okay=False),
+    help="Write JUnit XML here: a testcase per page.",
+)
+@click.option(
+    "--sarif", "sarif_path", type=click.Path(dir_okay=False), help="Write SARIF 2.1.0 here."
+)
+@click.option(
+    "--markdown",
+    "markdown_path",
+    type=click.Path(dir_okay=False),
+    help="Write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY).",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z"]),
+    hidden=True,
+    help="Judge waiver expiry at this time instead of now (for tests and replays).",
+)
+@click.pass_context
+def check(
+    ctx: click.Context,
+    urls: tuple[str, ...],
+    urls_file: Any,
+    sitemap_url: str | None,
+    crawl_url: str | None,
+    baseline_path: str | None,
+    waivers_path: str | None,
+    db_path: str | None,
+    junit_path: str | None,
+    sarif_path: str | None,
+    markdown_path: str | None,
+    as_of: Any,
+    config_path: str | None,
+    **options: Any,
+) -> None:
+    """Audit chosen pages and fail only on new problems: the CI gate for content releases.
+
+    \b
+    Examples:
+      siteaudit check https://staging.example.gov.uk/council-tax/pay
+      siteaudit check --urls changed-pages.txt --baseline baseline.json --junit junit.xml
+      git diff --name-only | ./to-urls | siteaudit check --urls - --sarif audit.sarif
+
+    A problem is the same as one in the baseline when its page (path and query, whatever
+    the host) and fingerprint match. The gate fails when a new violation, not waived, has
+    an impact at or above --fail-on; docs/ci.md defines it exactly.
+    """
+    from crawler.check import CheckRequest, run_check
+
+    request = CheckRequest(
+        urls=[*urls, *read_urls(urls_file)],
+        sitemap_url=sitemap_url,
+        crawl_url=crawl_url,
+        baseline_path=baseline_path,
+        waivers_path=waivers_path,
+        db_path=db_path,
+        junit_path=junit_path,
+        sarif_path=sarif_path,
+        markdown_path=markdown_path,
+        as_of=as_of,
+        config_path=config_path,
+        **options,
+    )
+    ctx.exit(run_check(request))
+
+
+def read_urls(handle: Any) -> list[str]:
+    """One URL per line; blank lines and # comments skipped."""
+    if handle is None:
+        return []
+    return [line.strip() for line in handle if line.strip() and not line.startswith("#")]
+
+
+@cli.group()
+def baseline() -> None:
+    """Baselines for the CI gate: the problems a site already has."""
+
+
+@baseline.command("export")
+@click.option(
+    "--db",
+    "db_path",
+    default="siteaudit.db",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="Database of the scan to export.",
+)
+@click.option("--scan", "scan_id", type=int, help="Scan to export [latest finished one].")
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Baseline file to write (JSON, meant to be committed).",
+)
+def baseline_export(db_path: str, scan_id: int | None, out_path: str) -> None:
+    """Write a scan's problems as a baseline file to commit beside your CI job.
+
+    \b
+    Example:
+      siteaudit baseline export --db scan.db --out accessibility-baseline.json
+    """
+    import json as json_module
+
+    from reports.data import latest_finished_scan
+    from reports.gate import export_baseline
+
+    db = open_database(db_path, create=False)
+    scan_id = scan_id or latest_finished_scan(db)
+    if scan_id is None:
+        raise ReportError(f"{db_path} has no finished scan to export")
+    data = export_baseline(db, scan_id)
+    Path(out_path).write_text(json_module.dumps(data, indent=1) + "\n", encoding="utf-8")
+    click.echo(
+        f"Wrote {len(data['problems'])} problems from scan {scan_id} to {out_path}", err=True
+    )
+
+
 @cli.command()
 @click.option("--port", type=int, default=0, help="Port to serve the demo site on [any free].")
 @scan_options
@@ -234,7 +426,7 @@ def build_config(
         "page_timeout": overrides["page_timeout"],
     }
     config = config.with_overrides(site=site, audit=audit)
-    if not config.site.start_urls:
+    if not seed_urls(config.site):
         raise ConfigError(
             "no start URL: give one (siteaudit scan https://www.example.gov.uk/) "
             "or set site.start_urls in --config"
@@ -258,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     if LOG_HANDLER not in logging.getLogger().handlers:
         logging.getLogger().addHandler(LOG_HANDLER)
     try:
-        cli.main(args=argv, prog_name="siteaudit", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="siteaudit", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Error: stopped by the user", err=True)
         return EXIT_ERROR
@@ -270,7 +462,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except click.exceptions.Exit as exit_:
         return exit_.exit_code
-    return EXIT_OK
+    # Without standalone mode, click returns ctx.exit()'s code instead of raising.
+    return code if isinstance(code, int) else EXIT_OK
 
 
 if __name__ == "__main__":

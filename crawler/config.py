@@ -63,7 +63,10 @@ class SiteConfig:
     max_depth: int = 20
     strip_query_params: tuple[str, ...] = ("utm_*", "fbclid", "gclid", "mc_cid", "mc_eid")
     user_agent: str = DEFAULT_USER_AGENT
+    # Discover sitemaps from robots.txt and /sitemap.xml.
     sitemaps: bool = True
+    # Sitemaps to read as well, e.g. the pages of one release.
+    sitemap_urls: tuple[str, ...] = ()
     obey_robots: bool = True
     concurrency_per_host: int = 4
     download_delay: float = 0.0
@@ -144,6 +147,11 @@ class EmailConfig:
     from_address: str = "siteaudit@localhost"
     # Where the report is published, for the links in each team's email.
     report_url: str = ""
+
+
+def seed_urls(site: SiteConfig) -> tuple[str, ...]:
+    """Every URL a crawl starts from: start URLs, then explicit sitemaps."""
+    return site.start_urls + site.sitemap_urls
 
 
 @dataclass(frozen=True)
@@ -238,6 +246,8 @@ def validate(config: Config) -> None:
     src = config.source
     for url in config.site.start_urls:
         check_start_url(url, f"{src}: site.start_urls")
+    for url in config.site.sitemap_urls:
+        check_start_url(url, f"{src}: site.sitemap_urls")
     if config.site.max_pages < 1:
         raise ConfigError(f"{src}: site.max_pages must be at least 1")
     if config.site.max_depth < 0:

@@ -22,7 +22,7 @@ from audits.browser_pool import BrowserPool
 from audits.readability import ensure_syllable_data
 from audits.wcag import run_only_tags
 from crawler.analyse import analyse_scan
-from crawler.config import Config
+from crawler.config import Config, seed_urls
 from crawler.progress import Counters, Progress
 from crawler.spider import ScanContext, SiteSpider
 from crawler.storage import Writer, finish_scan, open_database, start_scan
@@ -53,7 +53,7 @@ def browser_options(config: Config) -> BrowserOptions:
         page_timeout=audit.page_timeout,
         run_only=tuple(run_only_tags(audit.wcag, audit.best_practices)),
         blocked_hosts=audit.blocked_hosts,
-        local_site=any(is_local_host(url) for url in config.site.start_urls),
+        local_site=any(is_local_host(url) for url in seed_urls(config.site)),
     )
 
 
@@ -104,7 +104,8 @@ def run_scan(
     ensure_syllable_data()
     db = open_database(db_path)
     options = browser_options(config)
-    pool, axe_version = start_browsers(config, options) if config.audit.browser else (None, None)
+    pool, axe = start_browsers(config, options) if config.audit.browser else (None, None)
+    axe_version, axe_rules = axe if axe else (None, None)
     if pool and not options.sandbox:
         log.warning(
             "running as root, so Chromium runs without its sandbox (recorded as "
@@ -113,8 +114,9 @@ def run_scan(
     try:
         scan_id = start_scan(
             db,
-            config.site.start_urls[0],
+            seed_urls(config.site)[0],
             axe_version=axe_version,
+            axe_rules=json.dumps(axe_rules) if axe_rules else None,
             sandboxed=int(options.sandbox) if pool else None,
             wcag=config.audit.wcag,
             browser=int(pool is not None),
@@ -171,7 +173,9 @@ def crawl_and_record(
     return ScanSummary(scan_id, status, counters, time.monotonic() - started, axe_version, message)
 
 
-def start_browsers(config: Config, options: BrowserOptions) -> tuple[BrowserPool, str]:
+def start_browsers(
+    config: Config, options: BrowserOptions
+) -> tuple[BrowserPool, tuple[str, list[str]]]:
     try:
         check_browser_available(options)
     except BrowserError as err:
@@ -190,7 +194,7 @@ def start_browsers(config: Config, options: BrowserOptions) -> tuple[BrowserPool
 def allowed_domains(config: Config) -> tuple[str, ...]:
     if config.site.allowed_domains:
         return tuple(d.lower() for d in config.site.allowed_domains)
-    return tuple(sorted({(urlsplit(u).hostname or "").lower() for u in config.site.start_urls}))
+    return tuple(sorted({(urlsplit(u).hostname or "").lower() for u in seed_urls(config.site)}))
 
 
 def crawl(
@@ -215,7 +219,7 @@ def crawl(
 
 def unreachable_message(db: Any, scan_id: int, config: Config) -> str | None:
     """Why no page was recorded: the start URL's own fetch error or status."""
-    url = config.site.start_urls[0]
+    url = seed_urls(config.site)[0]
     row = next(
         db.query(
             "SELECT status_code, error FROM fetches WHERE scan_id = ? "

@@ -71,6 +71,8 @@ class SiteSpider(scrapy.Spider):
         for url in self.site.start_urls:
             if request := self.page_request(url, depth=0, source=None, via="start"):
                 yield request
+        for url in self.site.sitemap_urls:
+            yield self.sitemap_request(url)
         if self.site.sitemaps:
             for root in {normalise_url("/", base=url) for url in self.site.start_urls}:
                 yield scrapy.Request(

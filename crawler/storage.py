@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS scans (
     start_url TEXT,
     status TEXT NOT NULL CHECK (status IN ('running','finished','interrupted','blocked','failed')),
     axe_version TEXT,
+    axe_rules TEXT,
     sandboxed INTEGER,
     wcag TEXT,
     browser INTEGER,
@@ -146,6 +147,7 @@ MIGRATIONS = {
         "ALTER TABLE pages ADD COLUMN reading_age_target REAL",
         "ALTER TABLE pages ADD COLUMN score REAL",
         "ALTER TABLE findings ADD COLUMN scope TEXT NOT NULL DEFAULT 'content'",
+        "ALTER TABLE scans ADD COLUMN axe_rules TEXT",
     ],
 }
 

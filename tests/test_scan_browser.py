@@ -19,6 +19,7 @@ BAD_BEFORE_ALWAYS = {"html-has-lang", "image-alt", "link-name", "select-name"}
 @pytest.fixture(scope="module")
 def audited(browser_site: Site, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Site]:
     db = tmp_path_factory.mktemp("browser") / "scan.db"
+    browser_site.access_log.clear()  # count only this scan's requests
     result = run_siteaudit(
         "scan", browser_site.url("/"), "--db", str(db), "--browsers", "2", "--page-timeout", "5"
     )

@@ -1,0 +1,117 @@
+"""siteaudit check: scan the chosen pages, then judge them against a baseline and waivers."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from importlib.metadata import version
+from pathlib import Path
+
+import click
+
+from crawler.config import Config, ConfigError, check_start_url, load_config, validate
+from crawler.scan import ScanError, run_scan
+from crawler.storage import open_database
+from reports.ci_outputs import terminal_summary, write_junit, write_markdown, write_sarif
+from reports.gate import (
+    GatePolicy,
+    GateResult,
+    evaluate,
+    load_baseline,
+    load_waivers,
+    london_today,
+    page_statuses,
+    problems_in_scan,
+)
+
+
+@dataclass
+class CheckRequest:
+    urls: list[str]
+    sitemap_url: str | None
+    crawl_url: str | None
+    baseline_path: str | None
+    waivers_path: str | None
+    db_path: str | None
+    junit_path: str | None
+    sarif_path: str | None
+    markdown_path: str | None
+    as_of: datetime | None
+    config_path: str | None
+    fail_on: str = "serious"
+    fail_on_needs_review: bool = False
+    fail_on_new_rules: bool = False
+    wcag: str | None = None
+    best_practices: bool | None = None
+    browsers: int | None = None
+    page_timeout: float | None = None
+
+
+def check_config(request: CheckRequest) -> Config:
+    """The scan a check runs: exactly the given pages (or a sitemap, or a crawl)."""
+    if not (request.urls or request.sitemap_url or request.crawl_url):
+        raise ConfigError("nothing to check: give URLs, --urls FILE, --sitemap URL or --crawl URL")
+    for url in [*request.urls, request.sitemap_url, request.crawl_url]:
+        if url:
+            check_start_url(url, "URL to check")
+    config = (
+        load_config(request.config_path) if request.config_path else Config(source="command line")
+    )
+    crawling = request.crawl_url is not None
+    site = {
+        "start_urls": tuple(request.urls) + ((request.crawl_url,) if crawling else ()),
+        "sitemap_urls": (request.sitemap_url,) if request.sitemap_url else (),
+        "sitemaps": crawling and config.site.sitemaps,
+        "max_depth": None if crawling else 0,
+    }
+    audit = {
+        "browser": True,
+        "wcag": request.wcag,
+        "best_practices": request.best_practices,
+        "browsers": request.browsers,
+        "page_timeout": request.page_timeout,
+    }
+    config = config.with_overrides(site=site, audit=audit)
+    validate(config)
+    return config
+
+
+def run_check(request: CheckRequest) -> int:
+    """Check the pages and return the gate's exit code (0 pass, 1 could not check, 2 fail)."""
+    config = check_config(request)
+    # Read the baseline and waivers before the scan: bad input fails in a second, not later.
+    baseline = load_baseline(request.baseline_path) if request.baseline_path else None
+    waivers = load_waivers(request.waivers_path) if request.waivers_path else []
+    policy = GatePolicy(request.fail_on, request.fail_on_needs_review, request.fail_on_new_rules)
+    workdir = None if request.db_path else tempfile.mkdtemp(prefix="siteaudit-check-")
+    db_path = request.db_path or str(Path(workdir or ".") / "check.db")
+    try:
+        summary = run_scan(config, db_path)
+        db = open_database(db_path, create=False)
+        result = evaluate(
+            problems_in_scan(db, summary.scan_id),
+            page_statuses(db, summary.scan_id),
+            baseline,
+            waivers,
+            policy,
+            london_today(request.as_of),
+        )
+        write_outputs(request, result, summary.axe_version)
+        click.echo(terminal_summary(result))
+        if summary.status != "finished" and not result.unchecked:
+            raise ScanError(summary.message or f"the check's scan {summary.status}")
+        return result.exit_code
+    finally:
+        if workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def write_outputs(request: CheckRequest, result: GateResult, axe_version: str | None) -> None:
+    if request.junit_path:
+        write_junit(result, Path(request.junit_path))
+    if request.sarif_path:
+        write_sarif(result, Path(request.sarif_path), version("siteaudit"), axe_version)
+    if request.markdown_path:
+        write_markdown(result, Path(request.markdown_path))

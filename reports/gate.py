@@ -1,0 +1,346 @@
+"""The CI gate: which problems are new against a baseline, and whether they fail the release.
+
+A problem is identified by its page (the normalised path and query, ignoring scheme and
+host, so a baseline taken on the live site applies to a staging host) and its fingerprint.
+A problem fails the gate when ALL of these hold:
+
+1. it is an accessibility violation (or a needs-review result, with --fail-on-needs-review);
+2. its (page, fingerprint) is not in the baseline;
+3. no active waiver matches it;
+4. its impact is at or above --fail-on (minor < moderate < serious < critical; a result
+   without an impact counts as minor);
+5. its rule existed in the baseline's axe-core version, or there is no baseline, or
+   --fail-on-new-rules is given. Otherwise it is reported as a "new rule", not a regression.
+
+Exit codes: 0 the gate passed; 1 the tool could not do its job (bad input, a page that
+could not be fetched or audited, a missing browser); 2 the gate failed.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import sqlite3
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from crawler.storage import now, open_database
+from crawler.urls import path_and_query
+
+IMPACTS = ("minor", "moderate", "serious", "critical")
+LONDON = ZoneInfo("Europe/London")
+BASELINE_FORMAT = 1
+
+
+class GateError(Exception):
+    """Bad gate input (baseline or waivers); the message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    page: str
+    url: str
+    fingerprint: str
+    rule_id: str
+    impact: str | None
+    outcome: str
+    wcag: str | None
+    selector: str
+    help: str
+    help_url: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.page, self.fingerprint)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    source: str
+    axe_version: str | None
+    axe_rules: frozenset[str] | None
+    keys: frozenset[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Waiver:
+    reason: str
+    approved_by: str
+    expires: date
+    fingerprint: str | None = None
+    rule: str | None = None
+    url: str | None = None
+
+    def matches(self, problem: Problem) -> bool:
+        if self.fingerprint and self.fingerprint != problem.fingerprint:
+            return False
+        if self.rule and self.rule != problem.rule_id:
+            return False
+        return not (self.url and not fnmatch.fnmatchcase(problem.page, self.url))
+
+    def active_on(self, today: date) -> bool:
+        """A waiver holds through the whole of its expiry day, in Europe/London."""
+        return today <= self.expires
+
+    def describe(self) -> str:
+        target = self.fingerprint or f"{self.rule} on {self.url or '*'}"
+        return f"{target} (expires {self.expires}, approved by {self.approved_by}: {self.reason})"
+
+
+@dataclass(frozen=True)
+class GatePolicy:
+    fail_on: str = "serious"
+    fail_on_needs_review: bool = False
+    fail_on_new_rules: bool = False
+
+
+@dataclass(frozen=True)
+class PageStatus:
+    url: str
+    error: str | None
+
+
+@dataclass
+class GateResult:
+    policy: GatePolicy
+    baseline: Baseline | None
+    failing: list[Problem] = field(default_factory=list)
+    new_below_threshold: list[Problem] = field(default_factory=list)
+    new_rules: list[Problem] = field(default_factory=list)
+    in_baseline: list[Problem] = field(default_factory=list)
+    waived: list[tuple[Problem, Waiver]] = field(default_factory=list)
+    expired_waivers: list[Waiver] = field(default_factory=list)
+    pages: list[PageStatus] = field(default_factory=list)
+
+    @property
+    def unchecked(self) -> list[PageStatus]:
+        return [p for p in self.pages if p.error]
+
+    @property
+    def exit_code(self) -> int:
+        if self.unchecked:
+            return 1
+        return 2 if self.failing else 0
+
+    @property
+    def new(self) -> list[Problem]:
+        """Every problem not in the baseline and not waived, failing ones first."""
+        return self.failing + self.new_below_threshold + self.new_rules
+
+
+def impact_rank(impact: str | None) -> int:
+    return IMPACTS.index(impact) if impact in IMPACTS else 0
+
+
+def counts_for_gate(problem: Problem, policy: GatePolicy) -> bool:
+    """Conditions 1 and 4: the kind of result, and its impact against --fail-on."""
+    if problem.outcome == "needs-review" and not policy.fail_on_needs_review:
+        return False
+    return impact_rank(problem.impact) >= impact_rank(policy.fail_on)
+
+
+def evaluate(
+    problems: list[Problem],
+    pages: list[PageStatus],
+    baseline: Baseline | None,
+    waivers: list[Waiver],
+    policy: GatePolicy,
+    today: date,
+) -> GateResult:
+    """Sort every problem into exactly one bucket and decide the gate."""
+    active = [w for w in waivers if w.active_on(today)]
+    result = GateResult(
+        policy,
+        baseline,
+        pages=pages,
+        expired_waivers=[w for w in waivers if not w.active_on(today)],
+    )
+    for problem in problems:
+        waiver = next((w for w in active if w.matches(problem)), None)
+        if baseline is not None and problem.key in baseline.keys:
+            result.in_baseline.append(problem)
+        elif waiver is not None:
+            result.waived.append((problem, waiver))
+        elif is_new_rule(problem, baseline) and not policy.fail_on_new_rules:
+            result.new_rules.append(problem)
+        elif counts_for_gate(problem, policy):
+            result.failing.append(problem)
+        else:
+            result.new_below_threshold.append(problem)
+    result.failing.sort(key=lambda p: (-impact_rank(p.impact), p.page, p.rule_id))
+    return result
+
+
+def is_new_rule(problem: Problem, baseline: Baseline | None) -> bool:
+    return bool(
+        baseline and baseline.axe_rules is not None and problem.rule_id not in baseline.axe_rules
+    )
+
+
+def london_today(at: datetime | None = None) -> date:
+    return (at or datetime.now(LONDON)).astimezone(LONDON).date()
+
+
+# Reading scans and baselines.
+
+
+def problems_in_scan(db: Any, scan_id: int) -> list[Problem]:
+    rows = db.query(
+        "SELECT * FROM findings WHERE scan_id = ? AND kind = 'accessibility' ORDER BY rowid",
+        [scan_id],
+    )
+    return [
+        Problem(
+            page=path_and_query(r["url"]),
+            url=r["url"],
+            fingerprint=r["fingerprint"],
+            rule_id=r["rule_id"],
+            impact=r["impact"],
+            outcome=r["outcome"],
+            wcag=r["wcag"],
+            selector=r["selector"] or "[]",
+            help=r["help"] or "",
+            help_url=r["help_url"] or "",
+        )
+        for r in rows
+    ]
+
+
+def page_statuses(db: Any, scan_id: int) -> list[PageStatus]:
+    """Every URL the check asked for: audited, or why not."""
+    statuses: dict[str, str | None] = {}
+    for url, status, error in db.execute(
+        "SELECT url, status_code, error FROM fetches WHERE scan_id = ? AND kind IS NOT 'document'",
+        [scan_id],
+    ):
+        statuses[url] = error or (
+            f"the server answered {status}" if status and status >= 400 else None
+        )
+    for url, error, browser in db.execute(
+        "SELECT p.url, p.error, s.browser FROM pages p JOIN scans s ON s.id = p.scan_id "
+        "WHERE p.scan_id = ?",
+        [scan_id],
+    ):
+        statuses[url] = f"could not be audited: {error}" if error and browser else None
+    return [PageStatus(url, error) for url, error in sorted(statuses.items())]
+
+
+def load_baseline(path: str) -> Baseline:
+    """A baseline file (JSON, from `siteaudit baseline export`) or a scan database."""
+    if not Path(path).is_file():
+        raise GateError(
+            f"{path}: no such baseline; give a scan database or a file written "
+            "by siteaudit baseline export"
+        )
+    if Path(path).suffix.lower() == ".json":
+        return baseline_from_file(path)
+    return baseline_from_database(path)
+
+
+def baseline_from_file(path: str) -> Baseline:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if data.get("siteaudit_baseline") != BASELINE_FORMAT:
+            raise ValueError("not a siteaudit baseline (format 1)")
+        keys = frozenset((p["page"], p["fingerprint"]) for p in data["problems"])
+        rules = data.get("axe_rules")
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise GateError(
+            f"{path}: not a valid baseline file ({err}); write it again with "
+            "siteaudit baseline export"
+        ) from None
+    return Baseline(path, data.get("axe_version"), frozenset(rules) if rules else None, keys)
+
+
+def baseline_from_database(path: str, scan_id: int | None = None) -> Baseline:
+    try:
+        db = open_database(path, create=False)
+        scan_id = (
+            scan_id
+            or db.execute(
+                "SELECT max(id) FROM scans WHERE status = 'finished' AND browser = 1"
+            ).fetchone()[0]
+        )
+    except sqlite3.DatabaseError as err:
+        raise GateError(f"{path}: not a siteaudit database ({err})") from None
+    if scan_id is None:
+        raise GateError(f"{path}: has no finished browser scan to use as a baseline")
+    version, rules = db.execute(
+        "SELECT axe_version, axe_rules FROM scans WHERE id = ?", [scan_id]
+    ).fetchone()
+    keys = frozenset(p.key for p in problems_in_scan(db, scan_id))
+    return Baseline(
+        f"{path} (scan {scan_id})", version, frozenset(json.loads(rules)) if rules else None, keys
+    )
+
+
+def export_baseline(db: Any, scan_id: int) -> dict[str, Any]:
+    """A baseline file's content: sorted, so that committing a new one gives a small diff."""
+    version, rules, start_url = db.execute(
+        "SELECT axe_version, axe_rules, start_url FROM scans WHERE id = ?", [scan_id]
+    ).fetchone()
+    problems = sorted(
+        {
+            (p.page, p.fingerprint, p.rule_id, p.impact, p.outcome)
+            for p in problems_in_scan(db, scan_id)
+        }
+    )
+    return {
+        "siteaudit_baseline": BASELINE_FORMAT,
+        "created": now(),
+        "scan": scan_id,
+        "start_url": start_url,
+        "axe_version": version,
+        "axe_rules": json.loads(rules) if rules else None,
+        "problems": [
+            {"page": page, "fingerprint": fp, "rule_id": rule, "impact": impact, "outcome": outcome}
+            for page, fp, rule, impact, outcome in problems
+        ],
+    }
+
+
+def load_waivers(path: str) -> list[Waiver]:
+    """[[waiver]] tables: fingerprint, or rule with an optional url glob; reason,
+    approved_by and expires (a date) are required."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise GateError(f"{path}: no such waivers file") from None
+    except tomllib.TOMLDecodeError as err:
+        raise GateError(f"{path}: not valid TOML ({err})") from None
+    unknown = set(data) - {"waiver"}
+    if unknown:
+        raise GateError(f"{path}: unknown table {sorted(unknown)[0]}; waivers are [[waiver]]")
+    return [
+        waiver_from(item, f"{path}: waiver[{i}]") for i, item in enumerate(data.get("waiver", []))
+    ]
+
+
+def waiver_from(item: Any, where: str) -> Waiver:
+    if not isinstance(item, dict):
+        raise GateError(f"{where} must be a table")
+    allowed = {"fingerprint", "rule", "url", "reason", "approved_by", "expires"}
+    if extra := set(item) - allowed:
+        raise GateError(
+            f"{where}: unknown key {sorted(extra)[0]}; use {', '.join(sorted(allowed))}"
+        )
+    if not item.get("fingerprint") and not item.get("rule"):
+        raise GateError(f"{where} needs a fingerprint, or a rule (with a url pattern)")
+    for key in ("reason", "approved_by"):
+        if not isinstance(item.get(key), str) or not item[key].strip():
+            raise GateError(f"{where}.{key} is missing: say why, and who approved it")
+    expires = item.get("expires")
+    if isinstance(expires, datetime) or not isinstance(expires, date):
+        raise GateError(f"{where}.expires must be a date such as 2026-12-31 (no quotes)")
+    return Waiver(
+        reason=item["reason"],
+        approved_by=item["approved_by"],
+        expires=expires,
+        fingerprint=item.get("fingerprint"),
+        rule=item.get("rule"),
+        url=item.get("url"),
+    )
