@@ -33,6 +33,7 @@ class PageFacts:
     content_hash: str
     frames: list[str] = field(default_factory=list)
     dates: list[DateCandidate] = field(default_factory=list)
+    stylesheets: list[str] = field(default_factory=list)
 
 
 def parse_page(
@@ -41,8 +42,14 @@ def parse_page(
     last_modified_header: str | None = None,
     sitemap_lastmod: str | None = None,
     fetched_at: datetime | None = None,
+    known_readability: dict[str, Readability] | None = None,
 ) -> PageFacts:
-    """Read a page's facts from its HTML (and the date evidence that came with it)."""
+    """Read a page's facts from its HTML (and the date evidence that came with it).
+
+    known_readability maps content hashes to figures measured before: the same HTML reads
+    the same, so a rescan skips textstat, the costliest step, for unchanged pages.
+    """
+    content_hash = hashlib.sha256(html.encode("utf-8", "replace")).hexdigest()
     soup = BeautifulSoup(html, "lxml")
     dates = date_candidates(
         soup,
@@ -56,10 +63,12 @@ def parse_page(
         lang=_lang(soup),
         meta=_meta(soup),
         links=_links(soup),
-        readability=measure(content_blocks(soup), _lang(soup)),
-        content_hash=hashlib.sha256(html.encode("utf-8", "replace")).hexdigest(),
+        readability=(known_readability or {}).get(content_hash)
+        or measure(content_blocks(soup), _lang(soup)),
+        content_hash=content_hash,
         frames=[f["src"] for f in soup.find_all(["iframe", "frame"], src=True)],
         dates=dates,
+        stylesheets=_stylesheets(soup),
     )
 
 
@@ -92,3 +101,13 @@ def _links(soup: BeautifulSoup) -> list[Link]:
         text = " ".join(tag.get_text(" ").split()) or (tag.get("aria-label") or "")
         links.append(Link(href=tag["href"], text=text[:500]))
     return links
+
+
+def _stylesheets(soup: BeautifulSoup) -> list[str]:
+    """Hrefs of linked stylesheets, in order: with the HTML, they decide how a page renders."""
+    found = []
+    for tag in soup.find_all("link", href=True):
+        rel = tag.get("rel") or []
+        if "stylesheet" in [r.lower() for r in (rel if isinstance(rel, list) else [rel])]:
+            found.append(tag["href"])
+    return found

@@ -1,25 +1,38 @@
-"""Measure a full siteaudit scan of a generated council site: pages/min and peak memory.
+"""Benchmark a siteaudit scan against the browser's floor, on a generated council site.
 
-python benchmarks/scan_bench.py --pages 500 --browsers 2 --out docs/performance.md
+Four runs in one process tree, with the same number of browsers: the floor (bare sessions
+that navigate and run axe), a full scan, a rescan of the unchanged site into the same
+database, and a scan without the browser. Optionally a long scan that samples memory at
+1,000 and 5,000 pages. Writes docs/performance.md with --out.
+
+    python benchmarks/scan_bench.py --pages 500 --browsers 2 --out docs/performance.md
+    python benchmarks/scan_bench.py --memory-pages 5000 --browsers 2
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import platform
+import re
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.memory import MemorySampler  # noqa: E402
+from benchmarks.floor import measure_floor  # noqa: E402
+from benchmarks.memory import MemorySampler, tree_pss_mib  # noqa: E402
 from crawler.demo import serve_site  # noqa: E402
 from tests.sites.generate import generate_site  # noqa: E402
 
@@ -28,16 +41,29 @@ from tests.sites.generate import generate_site  # noqa: E402
 class Run:
     name: str
     pages: int
-    audited: int
     seconds: float
-    peak_mib: float
+    peak_mib: float | None = None
+    audited: int = 0
+    reused: int = 0
+    samples: dict[int, float] = field(default_factory=dict)
 
     @property
     def per_minute(self) -> float:
         return self.pages * 60 / self.seconds
 
 
-def scan(name: str, base: str, db: Path, *args: str) -> Run:
+def page_count(db: Path) -> int:
+    try:
+        with sqlite3.connect(db) as conn:
+            return conn.execute(
+                "SELECT count(*) FROM pages WHERE scan_id = (SELECT max(id) FROM scans)"
+            ).fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def scan(name: str, base: str, db: Path, *args: str, marks: tuple[int, ...] = ()) -> Run:
+    """Run `siteaudit scan` in a subprocess, sampling its whole process tree's memory."""
     command = [sys.executable, "-m", "crawler.cli", "scan", f"{base}/", "--db", str(db), *args]
     started = time.monotonic()
     process = subprocess.Popen(
@@ -45,37 +71,115 @@ def scan(name: str, base: str, db: Path, *args: str) -> Run:
     )
     sampler = MemorySampler(process.pid)
     sampler.start()
+    samples: dict[int, float] = {}
+    while process.poll() is None and marks:
+        time.sleep(1)
+        count = page_count(db)
+        for mark in marks:
+            if count >= mark and mark not in samples:
+                samples[mark] = tree_pss_mib(process.pid)
     _, stderr = process.communicate()
     seconds = time.monotonic() - started
     peak = sampler.stop()
     if process.returncode != 0:
         raise SystemExit(f"{name} failed:\n{stderr}")
     with sqlite3.connect(db) as conn:
-        scan_id = conn.execute("SELECT max(id) FROM scans").fetchone()[0]
-        pages, audited = conn.execute(
-            "SELECT count(*), count(audited_at) FROM pages WHERE scan_id = ?", [scan_id]
+        pages, audited, reused = conn.execute(
+            "SELECT count(*), count(audited_at) - count(reused_from_scan), "
+            "count(reused_from_scan) FROM pages WHERE scan_id = (SELECT max(id) FROM scans)"
         ).fetchone()
-    return Run(name, pages, audited, seconds, peak)
+    return Run(name, pages, seconds, peak, audited, reused, samples)
 
 
-def report(runs: list[Run], pages: int, browsers: int) -> str:
+def server_capacity(base: str, paths: list[str], seconds: float = 3.0) -> float:
+    """Requests per second the fixture server answers with 8 concurrent clients."""
+    host, port = urlsplit(base).hostname, urlsplit(base).port
+    done: list[int] = []
+    deadline = time.monotonic() + seconds
+
+    def client() -> None:
+        i = 0
+        while time.monotonic() < deadline:
+            conn = http.client.HTTPConnection(host, port, timeout=10)
+            conn.request("GET", paths[i % len(paths)])
+            conn.getresponse().read()
+            conn.close()
+            done.append(1)
+            i += 1
+
+    threads = [threading.Thread(target=client) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return len(done) / seconds
+
+
+def page_sizes(site: Path) -> tuple[float, float, float]:
+    """Median bytes, words of main content, and links per generated page."""
+    pages = [p.read_text() for p in site.rglob("*.html")]
+    words = [
+        len(re.sub(r"<[^>]+>", " ", p.split("<main", 1)[1].split("</main>")[0]).split())
+        for p in pages
+    ]
+    return (
+        statistics.median(len(p.encode()) for p in pages),
+        statistics.median(words),
+        statistics.median(p.count("<a ") for p in pages),
+    )
+
+
+def requests_per_page(log: list[str]) -> float:
+    counts = Counter(line for line in log if line.endswith((".html", "/")))
+    return max(counts.values()) if counts else 0
+
+
+def report(
+    runs: list[Run],
+    floor_seconds: float,
+    pages: int,
+    browsers: int,
+    capacity: float,
+    sizes: tuple[float, float, float],
+    max_requests: float,
+) -> str:
+    floor_rate = pages * 60 / floor_seconds
+    full, rescan, nobrowser = runs
+    floor_row = (
+        f"| floor: bare sessions, navigate + axe | {pages} | {pages} | 0 | "
+        f"{floor_seconds:.1f} | {floor_rate:.0f} | - |"
+    )
     rows = "\n".join(
-        f"| {r.name} | {r.pages} | {r.audited} | {r.seconds:.1f} | {r.per_minute:.0f} | "
-        f"{r.peak_mib:.0f} |"
+        f"| {r.name} | {r.pages} | {r.audited} | {r.reused} | {r.seconds:.1f} | "
+        f"{r.per_minute:.0f} | {r.peak_mib:.0f} |"
         for r in runs
     )
-    return f"""## Scan throughput and memory ({pages} generated pages, {browsers} browsers)
+    return f"""## {pages} generated pages, {browsers} browsers
 
-Measured {time.strftime("%Y-%m-%d")} on {platform.machine()}, {os.cpu_count()} cores, Python
-{platform.python_version()}; one run, on a shared machine: compare rows of one run, not
-figures across runs. Memory is the peak sum of PSS over the whole process tree (Python,
-ChromeDriver, every Chromium process), sampled every 0.5 s.
+Measured {time.strftime("%Y-%m-%d")} in one run on {platform.machine()}, {os.cpu_count()} cores,
+Python {platform.python_version()}, on a shared machine: compare the ratios within this run.
+Memory is the peak sum of PSS over the whole process tree (Python, ChromeDriver, every
+Chromium process), sampled every 0.5 s.
 
-| run | pages | audited | seconds | pages/min | peak MiB |
-|---|---|---|---|---|---|
+Generated pages (tests/sites/generate.py, prose from ../shared/seeds): median
+{sizes[0] / 1024:.1f} KB of HTML, {sizes[1]:.0f} words of main content, {sizes[2]:.0f} links.
+The fixture server answered {capacity:.0f} requests/s to 8 concurrent clients, far above
+any run's request rate, so it did not limit them.
+
+| run | pages | audited | reused | seconds | pages/min | peak MiB |
+|---|---|---|---|---|---|---|
+{floor_row}
 {rows}
 
-Reproduce: `python benchmarks/scan_bench.py --pages {pages} --browsers {browsers}`
+- full scan / floor: **{full.per_minute / floor_rate:.2f}** (target at least 0.85)
+- first scan time / unchanged rescan time: **{full.seconds / rescan.seconds:.1f}x**
+  (target at least 10x)
+- without the browser: **{nobrowser.pages / nobrowser.seconds:.0f} pages/s** (target at least 100)
+- peak memory of the full scan: **{full.peak_mib:.0f} MiB** (target at most 1,536 MiB)
+- most requests the server saw for any one HTML page during the full scan: **{max_requests:g}**
+
+Reproduce: `nox -s bench`, or
+`python benchmarks/scan_bench.py --pages {pages} --browsers {browsers}`.
 """
 
 
@@ -83,20 +187,71 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=500)
     parser.add_argument("--browsers", type=int, default=2)
+    parser.add_argument(
+        "--memory-pages",
+        type=int,
+        default=0,
+        help="instead: one long scan of this many pages, sampling memory",
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        site = Path(tmp) / "site"
-        generate_site(site, args.pages)
-        with serve_site(site) as base:
-            runs = [
-                scan("full scan", base, Path(tmp) / "full.db", "--browsers", str(args.browsers)),
-                scan("--no-browser", base, Path(tmp) / "nobrowser.db", "--no-browser"),
-            ]
-    text = report(runs, args.pages, args.browsers)
+    text = memory_run(args) if args.memory_pages else speed_runs(args)
     print(text)
     if args.out:
-        args.out.write_text("# Performance\n\n" + text)
+        args.out.write_text(text)
+
+
+def speed_runs(args: argparse.Namespace) -> str:
+    with tempfile.TemporaryDirectory() as tmp:
+        site = Path(tmp) / "site"
+        paths = generate_site(site, args.pages)
+        log: list[str] = []
+        with serve_site(site, access_log=log) as base:
+            capacity = server_capacity(base, paths)
+            floor = measure_floor([base + p for p in paths], args.browsers)
+            log.clear()
+            db = Path(tmp) / "scan.db"
+            full = scan("full scan", base, db, "--browsers", str(args.browsers))
+            max_requests = requests_per_page(log)
+            rescan = scan("rescan, site unchanged", base, db, "--browsers", str(args.browsers))
+            nobrowser = scan("--no-browser", base, Path(tmp) / "nb.db", "--no-browser")
+        return "# Performance\n\n" + report(
+            [full, rescan, nobrowser],
+            floor,
+            args.pages,
+            args.browsers,
+            capacity,
+            page_sizes(site),
+            max_requests,
+        )
+
+
+def memory_run(args: argparse.Namespace) -> str:
+    with tempfile.TemporaryDirectory() as tmp:
+        site = Path(tmp) / "site"
+        generate_site(site, args.memory_pages)
+        with serve_site(site) as base:
+            run = scan(
+                "memory",
+                base,
+                Path(tmp) / "m.db",
+                "--browsers",
+                str(args.browsers),
+                "--max-pages",
+                str(args.memory_pages + 10),
+                marks=(1000, 5000),
+            )
+    first, last = run.samples.get(1000), run.samples.get(5000)
+    growth = f"{(last - first) / first * 100:.1f}%" if first and last else "n/a"
+    return (
+        f"## Memory over one {run.pages}-page scan, {args.browsers} browsers\n\n"
+        f"| pages audited | process tree PSS (MiB) |\n|---|---|\n"
+        + "".join(f"| {k} | {v:.0f} |\n" for k, v in sorted(run.samples.items()))
+        + f"\nPeak {run.peak_mib:.0f} MiB; growth from 1,000 to 5,000 pages: **{growth}** "
+        f"(target under 10%); {run.per_minute:.0f} pages/min over {run.seconds / 60:.0f} "
+        f"minutes.\n\nReproduce: `python benchmarks/scan_bench.py --memory-pages "
+        f"{args.memory_pages} --browsers {args.browsers}`\n"
+    )
 
 
 if __name__ == "__main__":

@@ -86,6 +86,18 @@ def scan_options(function: Any) -> Any:
             help="Audit pages in Chromium (default), or only crawl, read and measure.",
         ),
         click.option("--page-timeout", type=float, help="Seconds allowed per page [30]."),
+        click.option(
+            "--full",
+            is_flag=True,
+            default=None,
+            help="Re-audit every page, even those unchanged since the last scan.",
+        ),
+        click.option(
+            "--full",
+            is_flag=True,
+            default=None,
+            help="Re-audit every page, even those unchanged since the last scan.",
+        ),
         click.option("--user-agent", help="User agent the crawler sends."),
         click.option(
             "--report",
@@ -424,6 +436,7 @@ def build_config(
         "best_practices": overrides["best_practices"],
         "browser": overrides["browser"],
         "page_timeout": overrides["page_timeout"],
+        "full": overrides["full"],
     }
     config = config.with_overrides(site=site, audit=audit)
     if not seed_urls(config.site):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -76,6 +77,8 @@ class SiteConfig:
 @dataclass(frozen=True)
 class AuditConfig:
     browser: bool = True
+    # Re-audit every page, even those unchanged since the last scan.
+    full: bool = False
     browsers: int = 0  # 0 means one per core
     wcag: str = "2.1-AA"
     best_practices: bool = False
@@ -137,6 +140,29 @@ class TemplateConfig:
 
 
 @dataclass(frozen=True)
+class LinksConfig:
+    # External links are checked once per scan each (HEAD, then GET if HEAD is refused).
+    check_external: bool = True
+    # Host globs: with allow, only those hosts are checked; deny hosts never are.
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    timeout: float = 15.0
+
+    def should_check(self, host: str) -> bool:
+        host = host.lower()
+        if any(fnmatch.fnmatchcase(host, pattern) for pattern in self.deny):
+            return False
+        return not self.allow or any(fnmatch.fnmatchcase(host, p) for p in self.allow)
+
+
+@dataclass(frozen=True)
+class DocumentsConfig:
+    # PDF and Office files linked from the site are downloaded and checked, up to this size.
+    check: bool = True
+    max_bytes: int = 25 * 1024 * 1024
+
+
+@dataclass(frozen=True)
 class EmailConfig:
     smtp_host: str = "localhost"
     smtp_port: int = 25
@@ -163,6 +189,8 @@ class Config:
     freshness: FreshnessConfig = field(default_factory=FreshnessConfig)
     readability: ReadabilityConfig = field(default_factory=ReadabilityConfig)
     templates: TemplateConfig = field(default_factory=TemplateConfig)
+    links: LinksConfig = field(default_factory=LinksConfig)
+    documents: DocumentsConfig = field(default_factory=DocumentsConfig)
     email: EmailConfig = field(default_factory=EmailConfig)
     teams: tuple[Team, ...] = ()
 
@@ -208,6 +236,8 @@ SECTIONS = {
     "freshness": FreshnessConfig,
     "readability": ReadabilityConfig,
     "templates": TemplateConfig,
+    "links": LinksConfig,
+    "documents": DocumentsConfig,
     "email": EmailConfig,
 }
 # The override keys each section's [[section.rules]] tables may set.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,10 +14,15 @@ from audits.browser import PageJob
 from audits.browser_pool import AuditResult, BrowserPool
 from audits.content import freshness_findings, readability_finding
 from audits.dates import choose_last_updated, review_due
+from audits.documents import DocumentReport, check_document
 from audits.ownership import compile_rules, owner_for
 from audits.page import PageFacts
+from crawler.reuse import copied_audit, render_hash
 from crawler.storage import Writer, now
 from crawler.urls import media_type
+
+# A stylesheet slower than this to arrive makes its pages unsuitable for reuse, not stuck.
+STYLESHEET_WAIT = 60.0
 
 
 class BrowserAuditPipeline:
@@ -38,6 +44,7 @@ class BrowserAuditPipeline:
     def open_spider(self) -> None:
         spider = self.crawler.spider
         self.pool = spider.pool
+        self.context = spider.context
         self.counters = spider.context.counters
         if self.pool:
             self.slots = asyncio.Semaphore(spider.queue_size)
@@ -45,9 +52,23 @@ class BrowserAuditPipeline:
     async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         if item.get("table") != "page" or self.pool is None or self.slots is None:
             return item
+        item["render_hash"] = await self._render_hash(item)
+        previous = self.context.previous.get(item["url"])
+        if previous is not None and previous.render_hash == item["render_hash"]:
+            item["reused"] = previous  # same HTML, same stylesheets: last audit stands
+            return item
         async with self.slots:
             item["audit"] = await self._audit(item)
         return item
+
+    async def _render_hash(self, item: dict[str, Any]) -> str | None:
+        """The page's HTML and stylesheets, hashed; None if a stylesheet never arrived."""
+        futures = [self.context.stylesheets[url] for url in item["stylesheets"]]
+        try:
+            hashes = await asyncio.wait_for(asyncio.gather(*futures), STYLESHEET_WAIT)
+        except TimeoutError:
+            return None
+        return render_hash(item["facts"].content_hash, list(hashes))
 
     async def _audit(self, item: dict[str, Any]) -> AuditResult:
         response = item["response"]
@@ -72,6 +93,71 @@ class BrowserAuditPipeline:
             self.counters.in_browser -= 1
 
 
+class DocumentCheckPipeline:
+    """Check each downloaded PDF or Office file, in a thread: parsing one can take a while."""
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> DocumentCheckPipeline:
+        return cls(crawler)
+
+    async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        body = item.pop("body", None) if item.get("table") == "documents" else None
+        if body:
+            row = item["row"]
+            report = await asyncio.to_thread(check_document, body, row["content_type"], row["url"])
+            row.update(document_columns(report))
+            item["findings"] = document_findings(report)
+        return item
+
+
+def document_columns(report: DocumentReport) -> dict[str, Any]:
+    return {
+        "kind": report.kind,
+        "title": report.title,
+        "language": report.language,
+        "page_count": report.pages,
+        "created": report.created,
+        "modified": report.modified,
+        "tagged": report.tagged,
+        "has_text": report.has_text,
+        "encrypted": report.encrypted,
+        "exempt_2018": report.exempt_2018,
+        "check_error": report.error,
+    }
+
+
+def document_findings(report: DocumentReport) -> list[dict[str, Any]]:
+    """Findings on the document itself; the linking page's team is set after the crawl.
+
+    A document the 2018 exemption covers keeps its findings, marked exempt: they do not
+    count against the score, and the report says why.
+    """
+    outcome = "exempt" if report.exempt_2018 else "violation"
+    return [
+        {
+            "kind": "document",
+            "rule_id": i.rule_id,
+            "impact": i.impact,
+            "wcag": i.wcag,
+            "level": None,
+            "outcome": outcome,
+            "selector": None,
+            "snippet": report.title or "",
+            "summary": i.summary,
+            "help": i.help,
+            "help_url": DOCUMENT_GUIDE,
+            "fingerprint": f"document:{i.rule_id}",
+        }
+        for i in report.issues
+    ]
+
+
+DOCUMENT_GUIDE = "https://www.gov.uk/guidance/publishing-accessible-documents"
+
+
 class StorePipeline:
     """Turn items into rows and queue them for the single database writer."""
 
@@ -87,6 +173,8 @@ class StorePipeline:
         self.writer: Writer = spider.writer
         self.context = spider.context
         config = self.config = spider.context.config
+        # Reused audits are read from earlier scans, beside the writer (WAL allows it).
+        self.reader = sqlite3.connect(spider.writer.db_path) if spider.context.previous else None
         self.rules = compile_rules(config.teams, config.ownership.default_team)
         self.meta_tag = (config.ownership.meta_tag or "").lower() or None
 
@@ -94,6 +182,13 @@ class StorePipeline:
         scan_id = self.context.scan_id
         if item["table"] != "page":
             self.writer.put(item["table"], [{"scan_id": scan_id, **item["row"]}])
+            self.writer.put(
+                "findings",
+                [
+                    {"scan_id": scan_id, "url": item["row"]["url"], **f}
+                    for f in item.get("findings", [])
+                ],
+            )
             return item
         page, findings = self.page_rows(item)
         self.writer.put("pages", [page])
@@ -104,9 +199,15 @@ class StorePipeline:
         item.pop("response", None)  # let the body go as soon as it is stored
         return {"url": page["url"]}
 
+    def close_spider(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+
     def count(self, item: dict[str, Any]) -> None:
         counters = self.context.counters
         counters.pages += 1
+        if item.get("reused") is not None:
+            counters.reused += 1
         audit: AuditResult | None = item.get("audit")
         if audit is not None:
             if audit.error:
@@ -130,8 +231,13 @@ class StorePipeline:
             **date_columns(facts),
         }
         findings = self.content_findings(facts, path, team, target)
+        page["render_hash"] = item.get("render_hash")
         audit: AuditResult | None = item.get("audit")
-        if audit is not None:
+        if item.get("reused") is not None:
+            copied_page, copied_findings = copied_audit(self.reader, item["reused"], url)
+            page.update(copied_page)
+            findings += copied_findings
+        elif audit is not None:
             page.update(audit_columns(audit))
             if audit.outcome is not None:
                 findings += findings_from_axe(

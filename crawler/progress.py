@@ -24,6 +24,7 @@ class Counters:
     pages: int = 0
     audited: int = 0
     audit_failed: int = 0
+    reused: int = 0
     in_browser: int = 0
     skipped_over_limit: int = 0
     started: float = field(default_factory=time.monotonic)

@@ -24,8 +24,15 @@ from audits.wcag import run_only_tags
 from crawler.analyse import analyse_scan
 from crawler.config import Config, seed_urls
 from crawler.progress import Counters, Progress
+from crawler.reuse import load_known_readability, load_previous, rules_key
 from crawler.spider import ScanContext, SiteSpider
-from crawler.storage import Writer, finish_scan, open_database, start_scan
+from crawler.storage import (
+    Writer,
+    fill_link_statuses,
+    finish_scan,
+    open_database,
+    start_scan,
+)
 from crawler.urls import normalise_url
 
 log = logging.getLogger(__name__)
@@ -80,7 +87,7 @@ def crawl_settings(config: Config, verbose: bool) -> dict[str, Any]:
         "CONCURRENT_REQUESTS_PER_DOMAIN": site.concurrency_per_host,
         "DOWNLOAD_DELAY": site.download_delay,
         "DOWNLOAD_TIMEOUT": site.timeout,
-        "DOWNLOAD_MAXSIZE": 32 * 1024 * 1024,
+        "DOWNLOAD_MAXSIZE": max(32 * 1024 * 1024, config.documents.max_bytes),
         "DEPTH_LIMIT": 0,  # the spider applies max_depth itself, sitemap pages included
         "RETRY_TIMES": 2,
         "REDIRECT_MAX_TIMES": 10,
@@ -92,6 +99,7 @@ def crawl_settings(config: Config, verbose: bool) -> dict[str, Any]:
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
         "ITEM_PIPELINES": {
             "crawler.pipelines.BrowserAuditPipeline": 100,
+            "crawler.pipelines.DocumentCheckPipeline": 150,
             "crawler.pipelines.StorePipeline": 200,
         },
     }
@@ -117,6 +125,7 @@ def run_scan(
             seed_urls(config.site)[0],
             axe_version=axe_version,
             axe_rules=json.dumps(axe_rules) if axe_rules else None,
+            rules_key=rules_key(axe_version, options.run_only) if axe_version else None,
             sandboxed=int(options.sandbox) if pool else None,
             wcag=config.audit.wcag,
             browser=int(pool is not None),
@@ -140,7 +149,14 @@ def crawl_and_record(
 ) -> ScanSummary:
     """Run the crawl with the writer; whatever happens, record how the scan ended."""
     counters = Counters()
-    context = ScanContext(scan_id, config, allowed_domains(config), counters)
+    context = ScanContext(
+        scan_id, config, allowed_domains(config), counters, track_stylesheets=pool is not None
+    )
+    if not config.audit.full:
+        context.known_readability = load_known_readability(db, scan_id)
+    if pool is not None and axe_version and not config.audit.full:
+        key = rules_key(axe_version, browser_options(config).run_only)
+        context.previous = load_previous(db, key, scan_id)
     writer = Writer(db_path)
     writer.start()
     started = time.monotonic()
@@ -155,6 +171,7 @@ def crawl_and_record(
         raise ScanError(message) from err
     finally:
         writer.close()
+        fill_link_statuses(db, scan_id)
         analyse_scan(db, scan_id, config.templates)
         status = {"finished": "finished", "shutdown": "interrupted"}.get(reason, "failed")
         if status == "interrupted":

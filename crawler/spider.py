@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
@@ -16,6 +19,7 @@ from scrapy.http import Response
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
+from audits.documents import document_kind
 from audits.page import parse_page
 from crawler.config import Config
 from crawler.progress import Counters
@@ -40,6 +44,14 @@ class ScanContext:
     allowed_domains: tuple[str, ...]
     counters: Counters
     seen: set[str] = field(default_factory=set)
+    # With a browser, each stylesheet is fetched once and hashed: a rescan reuses a page's
+    # audit only if its HTML and stylesheets are unchanged (crawler/reuse.py).
+    track_stylesheets: bool = False
+    stylesheets: dict[str, asyncio.Future[str]] = field(default_factory=dict)
+    previous: dict[str, Any] = field(default_factory=dict)
+    external_seen: set[str] = field(default_factory=set)
+    # content hash -> readability measured in the previous scan, for unchanged pages.
+    known_readability: dict[str, Any] = field(default_factory=dict)
 
 
 class SiteSpider(scrapy.Spider):
@@ -113,10 +125,26 @@ class SiteSpider(scrapy.Spider):
         self, headers: Any, body_length: int, request: scrapy.Request, spider: scrapy.Spider
     ) -> None:
         """Stop downloading a document's body: it is recorded from its headers."""
-        if request.meta.get("kind") == "page":
+        kind = request.meta.get("kind")
+        if kind == "external":
+            raise StopDownload(fail=False)  # the status is all a link check needs
+        if kind == "page":
             content_type = headers.get(b"Content-Type", b"").decode("latin-1")
-            if content_type and not is_html(content_type):
+            if (
+                content_type
+                and not is_html(content_type)
+                and not self.checks_document(
+                    content_type, request.url, headers.get(b"Content-Length")
+                )
+            ):
                 raise StopDownload(fail=False)
+
+    def checks_document(self, content_type: str, url: str, length: bytes | None) -> bool:
+        """Download a document's body only to check it: a known kind, within the size limit."""
+        documents = self.context.config.documents
+        if not documents.check or document_kind(b"", media_type(content_type), url) == "other":
+            return False
+        return length is None or not length.isdigit() or int(length) <= documents.max_bytes
 
     def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
         for url in sitemap_urls_from_robots(response.body, base_url=response.url):
@@ -165,6 +193,7 @@ class SiteSpider(scrapy.Spider):
             last_modified_header=last_modified.decode("latin-1") if last_modified else None,
             sitemap_lastmod=meta.get("lastmod"),
             fetched_at=datetime.now(UTC),
+            known_readability=self.context.known_readability,
         )
         depth = meta.get("depth", 0)
         links = []
@@ -173,6 +202,8 @@ class SiteSpider(scrapy.Spider):
             if target is None:
                 continue
             internal = host_allowed(target, self.context.allowed_domains)
+            if not internal:
+                yield from self.external_request(target)
             links.append(
                 {
                     "source_url": url,
@@ -187,8 +218,16 @@ class SiteSpider(scrapy.Spider):
                 and (request := self.page_request(target, depth + 1, url, "link"))
             ):
                 yield request
+        stylesheet_urls = []
+        if self.context.track_stylesheets:
+            for href in facts.stylesheets:
+                target = self.link_target(href, response.url)
+                if target and scheme_of(target) in ("http", "https"):
+                    stylesheet_urls.append(target)
+                    yield from self.stylesheet_request(target)
         yield {
             "table": "page",
+            "stylesheets": stylesheet_urls,
             "url": url,
             "response": response,
             "facts": facts,
@@ -198,6 +237,100 @@ class SiteSpider(scrapy.Spider):
             "content_type": content_type,
             "links": links,
         }
+
+    def external_request(self, url: str, method: str = "HEAD") -> Iterator[scrapy.Request]:
+        """Check an off-site link once per scan: its status only, never its content."""
+        links = self.context.config.links
+        host = urlsplit(url).hostname or ""
+        if method == "HEAD" and (
+            url in self.context.external_seen
+            or not links.check_external
+            or scheme_of(url) not in ("http", "https")
+            or not links.should_check(host)
+        ):
+            return
+        self.context.external_seen.add(url)
+        # A single request to see a link works is not crawling: robots.txt does not apply.
+        meta = {
+            "kind": "external",
+            "allow_offsite": True,
+            "dont_obey_robotstxt": True,
+            "handle_httpstatus_all": True,
+            "download_timeout": links.timeout,
+            "link": url,
+        }
+        yield scrapy.Request(
+            url,
+            method=method,
+            callback=self.parse_external,
+            errback=self.external_failed,
+            meta=meta,
+            dont_filter=True,
+            priority=-10,
+        )
+
+    def parse_external(self, response: Response) -> Iterator[Any]:
+        link = response.meta["link"]
+        if response.request.method == "HEAD" and response.status in (403, 405, 501):
+            yield from self.external_request(link, method="GET")  # some servers refuse HEAD
+            return
+        yield {
+            "table": "fetches",
+            "row": {
+                "url": link,
+                "final_url": response.url,
+                "status_code": response.status,
+                "content_type": media_type(
+                    response.headers.get("Content-Type", b"").decode("latin-1")
+                ),
+                "kind": "external",
+                "error": None,
+            },
+        }
+
+    def external_failed(self, failure: Failure) -> Iterator[dict[str, Any]]:
+        request = failure.request  # type: ignore[attr-defined]
+        yield {
+            "table": "fetches",
+            "row": {
+                "url": request.meta["link"],
+                "final_url": request.url,
+                "status_code": None,
+                "content_type": None,
+                "kind": "external",
+                "error": describe_failure(failure),
+            },
+        }
+
+    def stylesheet_request(self, url: str) -> Iterator[scrapy.Request]:
+        """Fetch a stylesheet once per scan; pages wait on its hash, never on the request."""
+        if url in self.context.stylesheets:
+            return
+        future = asyncio.get_event_loop().create_future()
+        self.context.stylesheets[url] = future
+        if not host_allowed(url, self.context.allowed_domains):
+            future.set_result(f"external:{url}")  # off-site (CDN) files are versioned by URL
+            return
+        yield scrapy.Request(
+            url,
+            callback=self.parse_stylesheet,
+            errback=self.stylesheet_failed,
+            dont_filter=True,
+            meta={"kind": "stylesheet"},
+            priority=10,
+        )
+
+    def parse_stylesheet(self, response: Response) -> None:
+        digest = hashlib.sha256(response.body).hexdigest()
+        self._resolve(response.request.url, f"{response.status}:{digest}")
+
+    def stylesheet_failed(self, failure: Failure) -> None:
+        self._resolve(failure.request.url, f"error:{type(failure.value).__name__}")  # type: ignore[attr-defined]
+
+    def _resolve(self, url: str, value: str) -> None:
+        future = self.context.stylesheets.get(url)
+        if future is not None and not future.done():
+            future.set_result(value)
 
     def link_target(self, href: str, base: str) -> str | None:
         """The normalised URL a link points at; other schemes are kept as written."""
@@ -230,6 +363,8 @@ class SiteSpider(scrapy.Spider):
     def document_row(self, response: Response, url: str, content_type: str) -> dict[str, Any]:
         length = response.headers.get("Content-Length")
         size = int(length) if length and length.isdigit() else len(response.body)
+        # The body is there only if the document was downloaded to be checked, in full.
+        complete = size > 0 and len(response.body) == size
         return {
             "table": "documents",
             "row": {
@@ -239,6 +374,7 @@ class SiteSpider(scrapy.Spider):
                 "linked_from": response.meta.get("source"),
                 "status_code": response.status,
             },
+            "body": response.body if complete else None,
         }
 
     def on_error(self, failure: Failure) -> Iterator[dict[str, Any]]:

@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS scans (
     status TEXT NOT NULL CHECK (status IN ('running','finished','interrupted','blocked','failed')),
     axe_version TEXT,
     axe_rules TEXT,
+    rules_key TEXT,
     sandboxed INTEGER,
     wcag TEXT,
     browser INTEGER,
@@ -75,6 +76,8 @@ CREATE TABLE IF NOT EXISTS pages (
     last_updated_source TEXT,
     review_due TEXT,
     reading_age_target REAL,
+    render_hash TEXT,
+    reused_from_scan INTEGER,
     score REAL,
     UNIQUE (scan_id, url)
 );
@@ -120,6 +123,18 @@ CREATE TABLE IF NOT EXISTS documents (
     bytes INTEGER,
     linked_from TEXT,
     status_code INTEGER,
+    team TEXT,
+    kind TEXT,
+    title TEXT,
+    language TEXT,
+    page_count INTEGER,
+    created TEXT,
+    modified TEXT,
+    tagged INTEGER,
+    has_text INTEGER,
+    encrypted INTEGER,
+    exempt_2018 INTEGER,
+    check_error TEXT,
     UNIQUE (scan_id, url)
 );
 CREATE TABLE IF NOT EXISTS fetches (
@@ -148,6 +163,26 @@ MIGRATIONS = {
         "ALTER TABLE pages ADD COLUMN score REAL",
         "ALTER TABLE findings ADD COLUMN scope TEXT NOT NULL DEFAULT 'content'",
         "ALTER TABLE scans ADD COLUMN axe_rules TEXT",
+        "ALTER TABLE scans ADD COLUMN rules_key TEXT",
+        "ALTER TABLE pages ADD COLUMN render_hash TEXT",
+        "ALTER TABLE pages ADD COLUMN reused_from_scan INTEGER",
+        *(
+            f"ALTER TABLE documents ADD COLUMN {column}"
+            for column in (
+                "team TEXT",
+                "kind TEXT",
+                "title TEXT",
+                "language TEXT",
+                "page_count INTEGER",
+                "created TEXT",
+                "modified TEXT",
+                "tagged INTEGER",
+                "has_text INTEGER",
+                "encrypted INTEGER",
+                "exempt_2018 INTEGER",
+                "check_error TEXT",
+            )
+        ),
     ],
 }
 
@@ -285,8 +320,8 @@ def start_scan(db: sqlite_utils.Database, start_url: str, **fields: Any) -> int:
     return int(table.last_pk)
 
 
-def finish_scan(db: sqlite_utils.Database, scan_id: int, status: str, **fields: Any) -> None:
-    """Mark a scan ended, and fill each link's status from what the crawl fetched."""
+def fill_link_statuses(db: sqlite_utils.Database, scan_id: int) -> None:
+    """Give each link its target's status or fetch error, once the crawl has fetched them."""
     with db.conn:
         db.execute(
             """UPDATE links SET
@@ -297,4 +332,9 @@ def finish_scan(db: sqlite_utils.Database, scan_id: int, status: str, **fields: 
                WHERE scan_id = ?""",
             [scan_id],
         )
+
+
+def finish_scan(db: sqlite_utils.Database, scan_id: int, status: str, **fields: Any) -> None:
+    """Mark a scan ended."""
+    with db.conn:
         db["scans"].update(scan_id, {"status": status, "finished_at": now(), **fields})

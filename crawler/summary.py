@@ -22,6 +22,8 @@ def print_summary(summary: ScanSummary, db_path: str) -> None:
         + (f" (axe-core {summary.axe_version})" if summary.axe_version else " (no browser)")
     )
     audited = f", {c.audited} audited in Chromium, {c.audit_failed} could not be audited"
+    if c.reused:
+        audited += f", {c.reused} unchanged since the last scan (audit reused)"
     echo(f"  Pages: {c.pages} recorded" + (audited if summary.axe_version else ""))
     echo(
         f"  Other URLs: {c.http_errors} answered with an HTTP error, {c.fetch_failed} could "

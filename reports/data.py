@@ -71,6 +71,18 @@ class PageReport:
 
 
 @dataclass
+class DocumentRow:
+    url: str
+    title: str | None
+    kind: str | None
+    team: str
+    linked_from: str | None
+    exempt_2018: bool
+    check_error: str | None
+    issues: list[Issue] = field(default_factory=list)
+
+
+@dataclass
 class TemplateIssue:
     issue: Issue
     urls: set[str]
@@ -93,6 +105,11 @@ class TeamReport:
     score: float | None
     new: int = 0
     fixed: int = 0
+    documents: list[DocumentRow] = field(default_factory=list)
+
+    @property
+    def documents_with_problems(self) -> list[DocumentRow]:
+        return [d for d in self.documents if d.issues or d.check_error]
 
     def count(self, kind: str, outcome: str = "violation") -> int:
         return sum(len(p.of_kind(kind, outcome)) for p in self.pages)
@@ -149,6 +166,7 @@ def load_report(
     previous = latest_finished_scan(db, before=scan_id)
     new_by_team, fixed_by_team = change_since(db, scan_id, previous)
     teams = build_teams(pages, emails or {}, new_by_team, fixed_by_team)
+    attach_documents(teams, load_documents(db, scan_id), emails or {})
     return ScanReport(
         scan=scan,
         previous_id=previous,
@@ -230,6 +248,40 @@ def severity_key(page: PageReport) -> tuple[float, int, str]:
     """Lowest score first; unscored (not audited) pages first of all, as they need a look."""
     score = -1.0 if page.score is None else page.score
     return (score, -page.violation_count, page.url)
+
+
+def load_documents(db: Any, scan_id: int) -> list[DocumentRow]:
+    issues: dict[str, list[Issue]] = defaultdict(list)
+    for issue in load_issues(db, scan_id):
+        if issue.kind == "document":
+            issues[issue.url].append(issue)
+    return [
+        DocumentRow(
+            row["url"],
+            row["title"],
+            row["kind"],
+            row["team"] or "Unassigned",
+            row["linked_from"],
+            bool(row["exempt_2018"]),
+            row["check_error"],
+            sorted(issues.get(row["url"], []), key=lambda i: IMPACT_ORDER[i.impact]),
+        )
+        for row in db.query("SELECT * FROM documents WHERE scan_id = ? ORDER BY url", [scan_id])
+    ]
+
+
+def attach_documents(
+    teams: list[TeamReport], documents: list[DocumentRow], emails: dict[str, str]
+) -> None:
+    by_name = {t.name: t for t in teams}
+    for document in documents:
+        team = by_name.get(document.team)
+        if team is None:
+            team = by_name[document.team] = TeamReport(
+                document.team, slugify(document.team), emails.get(document.team), [], None
+            )
+            teams.append(team)
+        team.documents.append(document)
 
 
 def build_teams(

@@ -132,6 +132,25 @@ def write_csv(team: TeamReport, path: Path) -> Path:
                         i.fingerprint,
                     ]
                 )
+        for doc in team.documents:
+            for i in doc.issues:
+                writer.writerow(
+                    [
+                        doc.url,
+                        spreadsheet_safe(doc.title or ""),
+                        i.kind,
+                        i.rule_id,
+                        "; ".join(i.criteria),
+                        i.impact or "",
+                        i.outcome,
+                        "",
+                        "",
+                        spreadsheet_safe(i.summary),
+                        i.help,
+                        i.help_url,
+                        i.fingerprint,
+                    ]
+                )
     return path
 
 

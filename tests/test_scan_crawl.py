@@ -51,19 +51,23 @@ def test_sitemap_only_page_is_found_with_its_lastmod(crawled: tuple[Path, Site])
     assert rows and rows[0][0] == "sitemap" and rows[0][1]
 
 
-def test_off_site_links_are_recorded_not_followed(crawled: tuple[Path, Site]) -> None:
+def test_off_site_links_are_recorded_and_checked_not_crawled(crawled: tuple[Path, Site]) -> None:
     db, _ = crawled
     off_site = query(
         db,
-        "SELECT target_url, internal, status_code FROM links "
+        "SELECT target_url, internal FROM links "
         "WHERE target_url LIKE 'https://www.gov.uk%' "
         "OR target_url LIKE 'http://localhost:1/%'",
     )
     assert {row[0] for row in off_site} == {"https://www.gov.uk/", "http://localhost:1/elsewhere"}
-    assert all(row[1] == 0 and row[2] is None for row in off_site)
+    assert all(row[1] == 0 for row in off_site)
     assert not query(
-        db, "SELECT 1 FROM fetches WHERE url LIKE '%localhost:1%' OR url LIKE '%gov.uk%'"
+        db, "SELECT 1 FROM pages WHERE url LIKE '%localhost:1%' OR url LIKE '%gov.uk%'"
     )
+    # demo.toml allows external checks only on this machine: localhost:1 is checked once.
+    assert query(db, "SELECT url, kind FROM fetches WHERE kind = 'external'") == [
+        ("http://localhost:1/elsewhere", "external")
+    ]
 
 
 def test_broken_link_target_has_its_404(crawled: tuple[Path, Site]) -> None:

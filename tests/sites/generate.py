@@ -49,8 +49,13 @@ def page_paths(pages: int) -> list[str]:
 
 def render(path: str, paths: list[str], rng: random.Random, sentences: list[str]) -> str:
     section = path.strip("/").split("/")[0] if path != "/" else ""
-    nav = "".join(f'<li><a href="/{s}/">{s.replace("-", " ").title()}</a></li>'
-                  for s in SECTIONS)
+    # A council template's mega menu and footer: most of a real page's links and bytes.
+    nav = "".join(
+        f'<li><a href="/{s}/">{s.replace("-", " ").title()}</a><ul>'
+        + "".join(f'<li><a href="/{s}/page-{k}.html">{s.replace("-", " ").title()} service {k}'
+                  f"</a></li>" for k in range(1, 6))
+        + "</ul></li>" for s in SECTIONS)
+    footer = "".join(f'<li><a href="/{s}/">{s.replace("-", " ")}</a></li>' for s in SECTIONS)
     children = [p for p in paths if section and p.startswith(f"/{section}/") and p != path]
     if path == "/":
         children = []
@@ -62,7 +67,7 @@ def render(path: str, paths: list[str], rng: random.Random, sentences: list[str]
                       f"</a></li>" for p in children)
     paragraphs = "".join(
         f"<p>{html.escape(' '.join(rng.sample(sentences, min(4, len(sentences)))))}</p>"
-        for _ in range(rng.randint(5, 9)))
+        for _ in range(rng.randint(6, 14)))
     image = ('<img src="/pixel.png" width="1" height="1">' if rng.random() < 0.3
              else '<img src="/pixel.png" width="1" height="1" alt="Map of the area">')
     title = path.strip("/").replace("/", " - ").replace("-", " ") or "Home"
@@ -79,7 +84,7 @@ def render(path: str, paths: list[str], rng: random.Random, sentences: list[str]
 <h2>Related pages</h2><ul>{related}</ul>
 <p>Last updated: {rng.randint(1, 28)} March {rng.randint(2016, 2026)}</p></main>
 <footer><ul><li><a href="/accessibility-statement">Accessibility</a></li>
-<li><a href="/contact">Contact us</a></li></ul></footer>
+<li><a href="/contact">Contact us</a></li>{footer}</ul></footer>
 </body>
 </html>
 """

@@ -1,0 +1,84 @@
+"""The browser's floor: bare sessions that only navigate and run axe, nothing else.
+
+Same Chromium flags, same axe-core file and options as a siteaudit scan; no crawl, no
+parsing, no storage, no hand-over of responses. The best a scan can hope for.
+
+    python benchmarks/floor.py URLS_FILE --browsers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import queue
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from audits.browser import RUN_JS, BrowserOptions, BrowserSession, chrome_options  # noqa: E402
+
+
+def session_loop(urls: queue.Queue[str], options: BrowserOptions, done: list[int]) -> None:
+    """One browser: navigate, inject axe, run it with the scan's options, repeat."""
+    axe_source = Path(options.axe_path).read_text(encoding="utf-8")
+    axe_options = BrowserSession(options).axe_options  # exactly the scan's JSON options
+    with tempfile.TemporaryDirectory() as profile:
+        driver = webdriver.Chrome(
+            service=Service(options.chromedriver), options=chrome_options(options, profile)
+        )
+        driver.set_page_load_timeout(options.page_timeout)
+        driver.set_script_timeout(options.page_timeout)
+        try:
+            while True:
+                try:
+                    url = urls.get_nowait()
+                except queue.Empty:
+                    return
+                driver.get(url)
+                driver.execute_script(axe_source)
+                json.loads(driver.execute_async_script(RUN_JS, axe_options))
+                done.append(1)
+        finally:
+            driver.quit()
+
+
+def measure_floor(urls: list[str], browsers: int, local_site: bool = True) -> float:
+    """Seconds for `browsers` bare sessions to navigate to and axe every URL once."""
+    options = BrowserOptions(local_site=local_site)
+    todo: queue.Queue[str] = queue.Queue()
+    for url in urls:
+        todo.put(url)
+    done: list[int] = []
+    started = time.monotonic()
+    threads = [
+        threading.Thread(target=session_loop, args=(todo, options, done)) for _ in range(browsers)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if len(done) != len(urls):
+        raise SystemExit(f"floor audited {len(done)} of {len(urls)} pages")
+    return time.monotonic() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("urls", type=Path, help="file with one URL per line")
+    parser.add_argument("--browsers", type=int, default=2)
+    args = parser.parse_args()
+    urls = args.urls.read_text().split()
+    seconds = measure_floor(urls, args.browsers)
+    print(f"{len(urls)} pages in {seconds:.1f}s: {len(urls) * 60 / seconds:.0f} pages/min")
+
+
+if __name__ == "__main__":
+    main()

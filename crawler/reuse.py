@@ -1,0 +1,144 @@
+"""Incremental rescans: a page that renders the same as last time keeps its last audit.
+
+A page renders the same when its HTML (as served) and the stylesheets it links are
+byte-for-byte unchanged, and the audit would run the same axe-core version and rules.
+Scripts and framed documents are not compared: `siteaudit scan --full` re-audits every page.
+Only pages the browser audited without error are reused, so a page that failed to load is
+audited again (and is never counted as fixed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from audits.readability import Readability
+
+# The columns a reused page takes from its previous audit.
+AUDIT_COLUMNS = (
+    "violations",
+    "needs_review",
+    "frames_present",
+    "frames_audited",
+    "blocked_requests",
+    "audited_at",
+)
+# Finding columns copied as they were; scan_id and team are the new scan's.
+FINDING_COLUMNS = (
+    "url",
+    "kind",
+    "rule_id",
+    "impact",
+    "wcag",
+    "level",
+    "outcome",
+    "selector",
+    "snippet",
+    "summary",
+    "help",
+    "help_url",
+    "fingerprint",
+)
+
+
+@dataclass(frozen=True)
+class PreviousAudit:
+    scan_id: int  # the scan whose rows are copied
+    audited_in: int  # the scan in which the browser really audited the page
+    render_hash: str
+
+
+def rules_key(axe_version: str, run_only: tuple[str, ...]) -> str:
+    """What must match for an old audit to stand: axe-core's version and the rules run."""
+    return json.dumps([axe_version, sorted(run_only)])
+
+
+def render_hash(content_hash: str, stylesheet_hashes: list[str]) -> str:
+    return hashlib.sha256("\n".join([content_hash, *stylesheet_hashes]).encode()).hexdigest()
+
+
+def previous_scan(db: Any, key: str, before: int) -> int | None:
+    """The latest earlier browser scan with the same axe-core and rules."""
+    row = db.execute(
+        "SELECT max(id) FROM scans WHERE id < ? AND browser = 1 AND rules_key = ? "
+        "AND status IN ('finished', 'interrupted')",
+        [before, key],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def load_previous(db: Any, key: str, scan_id: int) -> dict[str, PreviousAudit]:
+    """url -> the previous audit of that page, for every page audited cleanly last time."""
+    previous = previous_scan(db, key, scan_id)
+    if previous is None:
+        return {}
+    rows = db.execute(
+        "SELECT url, render_hash, reused_from_scan FROM pages WHERE scan_id = ? "
+        "AND audited_at IS NOT NULL AND error IS NULL AND render_hash IS NOT NULL",
+        [previous],
+    )
+    return {url: PreviousAudit(previous, reused or previous, rh) for url, rh, reused in rows}
+
+
+def copied_audit(
+    reader: Any, audit: PreviousAudit, url: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The previous audit's page columns and accessibility findings for one page."""
+    row = reader.execute(
+        f"SELECT {', '.join(AUDIT_COLUMNS)} FROM pages WHERE scan_id = ? AND url = ?",
+        [audit.scan_id, url],
+    ).fetchone()
+    page = dict(zip(AUDIT_COLUMNS, row, strict=True)) if row else {}
+    findings = reader.execute(
+        f"SELECT {', '.join(FINDING_COLUMNS)} FROM findings WHERE scan_id = ? AND url = ? "
+        "AND kind = 'accessibility' ORDER BY rowid",
+        [audit.scan_id, url],
+    ).fetchall()
+    copied = [dict(zip(FINDING_COLUMNS, f, strict=True)) for f in findings]
+    return {**page, "error": None, "audit_ms": 0, "reused_from_scan": audit.audited_in}, copied
+
+
+READABILITY_COLUMNS = (
+    "content_hash",
+    "readability_measured",
+    "readability_note",
+    "word_count",
+    "sentence_count",
+    "reading_ease",
+    "grade_level",
+    "reading_age",
+    "long_sentences",
+    "words_to_avoid",
+)
+
+
+def load_known_readability(db: Any, before: int) -> dict[str, Readability]:
+    """content hash -> readability of every page of the latest earlier scan."""
+    (previous,) = db.execute(
+        "SELECT max(id) FROM scans WHERE id < ? AND status IN ('finished', 'interrupted')", [before]
+    ).fetchone()
+    if previous is None:
+        return {}
+    rows = db.execute(
+        f"SELECT {', '.join(READABILITY_COLUMNS)} FROM pages WHERE scan_id = ? "
+        "AND content_hash IS NOT NULL",
+        [previous],
+    )
+    return {row[0]: readability_from_row(row) for row in rows}
+
+
+def readability_from_row(row: tuple[Any, ...]) -> Readability:
+    _, measured, note, words, sentences, ease, grade, age, long, avoid = row
+    return Readability(
+        measured=bool(measured),
+        reason=note,
+        word_count=words or 0,
+        sentence_count=sentences or 0,
+        reading_ease=ease,
+        grade_level=grade,
+        reading_age=age,
+        long_sentences=json.loads(long or "[]"),
+        words_to_avoid=[tuple(w) for w in json.loads(avoid or "[]")],
+    )
