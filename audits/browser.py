@@ -127,6 +127,8 @@ def chrome_options(options: BrowserOptions, profile_dir: str) -> webdriver.Chrom
     if options.local_site:
         chrome.add_argument("--disable-features=LocalNetworkAccessChecks")
     chrome.page_load_strategy = "normal"
+    # alert() and confirm() would block every WebDriver command: dismiss them.
+    chrome.unhandled_prompt_behavior = "dismiss"
     return chrome
 
 
@@ -316,6 +318,9 @@ class BrowserSession:
         page = next((t for t in pages if t["id"] == handle), pages[0])
         self.devtools = DevTools(page["webSocketDebuggerUrl"])
         self.devtools.main_frame_id = page["id"]
+        # Dialogs would stop the page (and WebDriver) until someone answers them.
+        self.devtools.call("Page.enable")
+        self.devtools.call("Page.addScriptToEvaluateOnNewDocument", {"source": NO_DIALOGS_JS})
 
     def axe_version(self) -> tuple[str, list[str]]:
         """The injected axe-core's version and the ids of every rule it has."""
@@ -462,6 +467,13 @@ axe.run(document, JSON.parse(arguments[0]))
 FRAME_CONTEXTS_JS = """
 const context = arguments[0] ? JSON.parse(arguments[0]) : document;
 return axe.utils.getFrameContexts(context, JSON.parse(arguments[1]));
+"""
+
+NO_DIALOGS_JS = """
+window.alert = () => undefined;
+window.confirm = () => false;
+window.prompt = () => null;
+window.print = () => undefined;
 """
 
 SELECT_FRAME_JS = "return axe.utils.shadowSelect(arguments[0]);"

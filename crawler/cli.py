@@ -92,13 +92,15 @@ def scan_options(function: Any) -> Any:
             default=None,
             help="Re-audit every page, even those unchanged since the last scan.",
         ),
-        click.option(
-            "--full",
-            is_flag=True,
-            default=None,
-            help="Re-audit every page, even those unchanged since the last scan.",
-        ),
         click.option("--user-agent", help="User agent the crawler sends."),
+        click.option(
+            "--resume", is_flag=True, help="Finish the last interrupted scan of this site in --db."
+        ),
+        click.option(
+            "--max-minutes",
+            type=float,
+            help="Stop the scan after this many minutes, keeping what it did.",
+        ),
         click.option(
             "--report",
             "report_dir",
@@ -132,10 +134,11 @@ def scan(
     Each run adds a scan to the database; query it with sqlite3 or Datasette
     (tables: scans, pages, findings, links, documents, fetches; see docs/schema.md).
     """
-    report_dir = overrides.pop("report_dir")
+    report_dir, resume = overrides.pop("report_dir"), overrides.pop("resume")
     config = build_config(config_path, start_urls, overrides)
     set_verbosity(verbose)
-    finish(run_scan(config, db_path, verbose=verbose), db_path, config, report_dir)
+    summary = run_scan(config, db_path, verbose=verbose, resume=resume)
+    finish(summary, db_path, config, report_dir)
 
 
 @cli.command()
@@ -401,6 +404,7 @@ def demo(port: int, db_path: str, config_path: str | None, verbose: bool, **over
     from crawler.demo import DEMO_CONFIG, serve_site
 
     report_dir = overrides.pop("report_dir")
+    overrides.pop("resume")  # a demo always scans afresh
     with serve_site(port=port) as base_url:
         click.echo(f"Serving the demo council site at {base_url}/", err=True)
         config = build_config(config_path or str(DEMO_CONFIG), (f"{base_url}/",), overrides)
@@ -429,6 +433,7 @@ def build_config(
         "max_pages": overrides["max_pages"],
         "max_depth": overrides["max_depth"],
         "user_agent": overrides["user_agent"],
+        "max_minutes": overrides["max_minutes"],
     }
     audit = {
         "browsers": overrides["browsers"],

@@ -62,7 +62,25 @@ class SiteConfig:
     allowed_domains: tuple[str, ...] = ()
     max_pages: int = 5000
     max_depth: int = 20
-    strip_query_params: tuple[str, ...] = ("utm_*", "fbclid", "gclid", "mc_cid", "mc_eid")
+    # Tracking tags and session ids: the same page whatever their values.
+    strip_query_params: tuple[str, ...] = (
+        "utm_*",
+        "fbclid",
+        "gclid",
+        "mc_cid",
+        "mc_eid",
+        "sid",
+        "sessionid",
+        "jsessionid",
+        "phpsessid",
+        "aspsessionid*",
+    )
+    # Crawler traps: at most this many URLs of one shape (digits and query values aside).
+    max_pages_per_pattern: int = 200
+    # The largest HTML page downloaded; larger ones are recorded as too-large.
+    max_page_bytes: int = 8 * 1024 * 1024
+    # Stop the whole scan after this many minutes (0: no limit); pages so far are kept.
+    max_minutes: float = 0
     user_agent: str = DEFAULT_USER_AGENT
     # Discover sitemaps from robots.txt and /sitemap.xml.
     sitemaps: bool = True

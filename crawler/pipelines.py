@@ -17,6 +17,7 @@ from audits.dates import choose_last_updated, review_due
 from audits.documents import DocumentReport, check_document
 from audits.ownership import compile_rules, owner_for
 from audits.page import PageFacts
+from crawler.reasons import reason_for_browser_error
 from crawler.reuse import copied_audit, render_hash
 from crawler.storage import Writer, now
 from crawler.urls import media_type
@@ -191,10 +192,14 @@ class StorePipeline:
             )
             return item
         page, findings = self.page_rows(item)
-        self.writer.put("pages", [page])
-        self.writer.put("page_dates", self.date_rows(page["url"], item["facts"]))
-        self.writer.put("findings", findings)
-        self.writer.put("links", [{"scan_id": scan_id, **link} for link in item["links"]])
+        self.writer.put_together(
+            [
+                ("pages", [page]),
+                ("page_dates", self.date_rows(page["url"], item["facts"])),
+                ("findings", findings),
+                ("links", [{"scan_id": scan_id, **link} for link in item["links"]]),
+            ]
+        )
         self.count(item)
         item.pop("response", None)  # let the body go as soon as it is stored
         return {"url": page["url"]}
@@ -226,6 +231,7 @@ class StorePipeline:
             "scan_id": self.context.scan_id,
             "url": url,
             "team": team,
+            "reason": "audited",
             "reading_age_target": target,
             **page_facts_columns(item, facts),
             **date_columns(facts),
@@ -321,7 +327,12 @@ def page_facts_columns(item: dict[str, Any], facts: PageFacts) -> dict[str, Any]
 def audit_columns(audit: AuditResult) -> dict[str, Any]:
     outcome = audit.outcome
     if outcome is None:
-        return {"error": audit.error, "audit_ms": audit.elapsed_ms, "audited_at": None}
+        return {
+            "error": audit.error,
+            "audit_ms": audit.elapsed_ms,
+            "audited_at": None,
+            "reason": reason_for_browser_error(audit.error or ""),
+        }
     return {
         "violations": sum(len(r["nodes"]) for r in outcome.violations),
         "needs_review": sum(len(r["nodes"]) for r in outcome.incomplete),

@@ -27,6 +27,7 @@ class Counters:
     reused: int = 0
     in_browser: int = 0
     skipped_over_limit: int = 0
+    skipped_traps: int = 0
     started: float = field(default_factory=time.monotonic)
 
     def rate_per_minute(self) -> float:

@@ -24,6 +24,7 @@ from audits.wcag import run_only_tags
 from crawler.analyse import analyse_scan
 from crawler.config import Config, seed_urls
 from crawler.progress import Counters, Progress
+from crawler.resume import NothingToResume, done_urls, frontier, resumable_scan
 from crawler.reuse import load_known_readability, load_previous, rules_key
 from crawler.spider import ScanContext, SiteSpider
 from crawler.storage import (
@@ -36,6 +37,15 @@ from crawler.storage import (
 from crawler.urls import normalise_url
 
 log = logging.getLogger(__name__)
+
+
+# Scrapy's close reason -> scans.status.
+CLOSE_STATUSES = {
+    "finished": "finished",
+    "shutdown": "interrupted",
+    "closespider_timeout": "interrupted",
+    "blocked": "blocked",
+}
 
 
 class ScanError(Exception):
@@ -97,6 +107,12 @@ def crawl_settings(config: Config, verbose: bool) -> dict[str, Any]:
         # The CLI's root handler prints every log line, Scrapy's too, once and in one format.
         "LOG_ENABLED": False,
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+        "DOWNLOADER_MIDDLEWARES": {
+            "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+            "crawler.middlewares.RetryAfterMiddleware": 550,
+            "crawler.middlewares.FirewallMiddleware": 560,
+        },
+        "CLOSESPIDER_TIMEOUT": site.max_minutes * 60,
         "ITEM_PIPELINES": {
             "crawler.pipelines.BrowserAuditPipeline": 100,
             "crawler.pipelines.DocumentCheckPipeline": 150,
@@ -106,11 +122,25 @@ def crawl_settings(config: Config, verbose: bool) -> dict[str, Any]:
 
 
 def run_scan(
-    config: Config, db_path: str | Path, verbose: bool = False, live: bool | None = None
+    config: Config,
+    db_path: str | Path,
+    verbose: bool = False,
+    live: bool | None = None,
+    resume: bool = False,
 ) -> ScanSummary:
-    """Crawl and audit the configured site into the database; raises ScanError on failure."""
+    """Crawl and audit the configured site into the database; raises ScanError on failure.
+
+    With resume, the last interrupted scan of the same start URL is finished instead of a
+    new one started: its stored pages are kept, never audited again.
+    """
     ensure_syllable_data()
     db = open_database(db_path)
+    resumed = None
+    if resume:
+        try:
+            resumed = resumable_scan(db, seed_urls(config.site)[0])
+        except NothingToResume as err:
+            raise ScanError(str(err)) from None
     options = browser_options(config)
     pool, axe = start_browsers(config, options) if config.audit.browser else (None, None)
     axe_version, axe_rules = axe if axe else (None, None)
@@ -120,6 +150,11 @@ def run_scan(
             "scans.sandboxed = 0); run siteaudit as an ordinary user to keep it"
         )
     try:
+        if resumed is not None:
+            db["scans"].update(resumed, {"status": "running", "finished_at": None})
+            return crawl_and_record(
+                config, db, db_path, resumed, pool, axe_version, verbose, live, resuming=True
+            )
         scan_id = start_scan(
             db,
             seed_urls(config.site)[0],
@@ -146,12 +181,19 @@ def crawl_and_record(
     axe_version: str | None,
     verbose: bool,
     live: bool | None,
+    resuming: bool = False,
 ) -> ScanSummary:
     """Run the crawl with the writer; whatever happens, record how the scan ended."""
     counters = Counters()
     context = ScanContext(
         scan_id, config, allowed_domains(config), counters, track_stylesheets=pool is not None
     )
+    if resuming:
+        context.seen = done_urls(db, scan_id)
+        context.frontier = frontier(db, scan_id, context.seen, config.site.max_depth)
+        counters.pages = db.execute(
+            "SELECT count(*) FROM pages WHERE scan_id = ?", [scan_id]
+        ).fetchone()[0]
     if not config.audit.full:
         context.known_readability = load_known_readability(db, scan_id)
     if pool is not None and axe_version and not config.audit.full:
@@ -173,9 +215,16 @@ def crawl_and_record(
         writer.close()
         fill_link_statuses(db, scan_id)
         analyse_scan(db, scan_id, config.templates)
-        status = {"finished": "finished", "shutdown": "interrupted"}.get(reason, "failed")
-        if status == "interrupted":
+        status = CLOSE_STATUSES.get(reason, "failed")
+        if reason == "shutdown":
             message = "stopped before the end (Ctrl-C or SIGTERM); pages so far are kept"
+        elif reason == "closespider_timeout":
+            message = (
+                f"stopped at the time limit of {config.site.max_minutes:g} minutes; "
+                "pages so far are kept"
+            )
+        elif reason == "blocked":
+            message = context.blocked
         elif counters.pages == 0 and message is None:
             message = unreachable_message(db, scan_id, config)
             status = "failed"

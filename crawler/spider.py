@@ -6,11 +6,13 @@ import asyncio
 import gzip
 import hashlib
 import logging
+import re
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import scrapy
 from scrapy import signals
@@ -23,6 +25,7 @@ from audits.documents import document_kind
 from audits.page import parse_page
 from crawler.config import Config
 from crawler.progress import Counters
+from crawler.reasons import reason_for_failure, reason_for_status
 from crawler.urls import (
     UNFETCHABLE_SCHEMES,
     host_allowed,
@@ -33,6 +36,12 @@ from crawler.urls import (
 )
 
 log = logging.getLogger(__name__)
+
+# Crawler traps: no council page sits this deep, or repeats a folder this often.
+ERROR_STATUSES = list(range(400, 600))
+MAX_PATH_SEGMENTS = 15
+MAX_SEGMENT_REPEATS = 3
+DIGITS = re.compile(r"\d+")
 
 
 @dataclass
@@ -50,6 +59,10 @@ class ScanContext:
     stylesheets: dict[str, asyncio.Future[str]] = field(default_factory=dict)
     previous: dict[str, Any] = field(default_factory=dict)
     external_seen: set[str] = field(default_factory=set)
+    shapes: Counter[str] = field(default_factory=Counter)
+    # When resuming: (url, depth, linking page) still to crawl.
+    frontier: list[tuple[str, int, str]] = field(default_factory=list)
+    blocked: str | None = None
     # content hash -> readability measured in the previous scan, for unchanged pages.
     known_readability: dict[str, Any] = field(default_factory=dict)
 
@@ -80,6 +93,9 @@ class SiteSpider(scrapy.Spider):
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        for url, depth, source in self.context.frontier:
+            if request := self.page_request(url, depth=depth, source=source, via="link"):
+                yield request
         for url in self.site.start_urls:
             if request := self.page_request(url, depth=0, source=None, via="start"):
                 yield request
@@ -105,6 +121,9 @@ class SiteSpider(scrapy.Spider):
             self.context.counters.skipped_over_limit += 1
             return None
         self.context.seen.add(url)
+        if self.is_trap(url):
+            self.record_skipped(url, "trap", "not fetched: looks like a crawler trap")
+            return None
         self.context.counters.found += 1
         meta = {
             "kind": "page",
@@ -112,9 +131,48 @@ class SiteSpider(scrapy.Spider):
             "source": source,
             "via": via,
             "lastmod": lastmod,
-            "handle_httpstatus_all": True,
+            # Errors reach parse_page to be recorded; redirects are still followed.
+            "handle_httpstatus_list": ERROR_STATUSES,
         }
-        return scrapy.Request(url, callback=self.parse_page, errback=self.on_error, meta=meta)
+        # dont_filter: the spider de-duplicates itself, and Scrapy's filter would silently
+        # drop a redirect back to a visited URL, losing the page's reason (a redirect loop).
+        return scrapy.Request(
+            url, callback=self.parse_page, errback=self.on_error, meta=meta, dont_filter=True
+        )
+
+    def is_trap(self, url: str) -> bool:
+        """Endless calendars and repeating paths: many URLs of one shape, or absurd paths."""
+        parts = urlsplit(url)
+        segments = [s for s in parts.path.split("/") if s]
+        if len(segments) > MAX_PATH_SEGMENTS or any(
+            segments.count(s) > MAX_SEGMENT_REPEATS for s in segments
+        ):
+            return True
+        shape = (
+            DIGITS.sub("#", parts.path)
+            + "?"
+            + "&".join(sorted(k for k, _ in parse_qsl(parts.query, keep_blank_values=True)))
+        )
+        self.context.shapes[shape] += 1
+        return self.context.shapes[shape] > self.site.max_pages_per_pattern
+
+    def record_skipped(self, url: str, reason: str, error: str) -> None:
+        self.context.counters.skipped_traps += 1
+        self.writer.put(
+            "fetches",
+            [
+                {
+                    "scan_id": self.context.scan_id,
+                    "url": url,
+                    "final_url": url,
+                    "status_code": None,
+                    "content_type": None,
+                    "kind": "page",
+                    "error": error,
+                    "reason": reason,
+                }
+            ],
+        )
 
     def sitemap_request(self, url: str) -> scrapy.Request:
         return scrapy.Request(
@@ -130,6 +188,14 @@ class SiteSpider(scrapy.Spider):
             raise StopDownload(fail=False)  # the status is all a link check needs
         if kind == "page":
             content_type = headers.get(b"Content-Type", b"").decode("latin-1")
+            length = headers.get(b"Content-Length")
+            if (
+                is_html(content_type)
+                and length
+                and length.isdigit()
+                and (int(length) > self.site.max_page_bytes)
+            ):
+                raise StopDownload(fail=True)  # recorded as too-large
             if (
                 content_type
                 and not is_html(content_type)
@@ -357,6 +423,7 @@ class SiteSpider(scrapy.Spider):
                 "content_type": media_type(content_type),
                 "kind": "page" if is_html(content_type) else "document",
                 "error": None,
+                "reason": reason_for_status(response.status),
             },
         }
 
@@ -380,12 +447,12 @@ class SiteSpider(scrapy.Spider):
     def on_error(self, failure: Failure) -> Iterator[dict[str, Any]]:
         """A page that could not be fetched: record why, and carry on."""
         request = failure.request  # type: ignore[attr-defined]
-        reason = describe_failure(failure)
-        if reason == "disallowed by robots.txt":
+        error, reason = describe_failure(failure), reason_for_failure(failure)
+        if reason == "disallowed-by-robots":
             self.context.counters.disallowed += 1
         else:
             self.context.counters.fetch_failed += 1
-        log.info("%s: %s", request.url, reason)
+        log.info("%s: %s", request.url, error)
         yield {
             "table": "fetches",
             "row": {
@@ -394,7 +461,8 @@ class SiteSpider(scrapy.Spider):
                 "status_code": None,
                 "content_type": None,
                 "kind": None,
-                "error": reason,
+                "error": error,
+                "reason": reason,
             },
         }
 

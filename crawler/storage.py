@@ -78,6 +78,7 @@ CREATE TABLE IF NOT EXISTS pages (
     reading_age_target REAL,
     render_hash TEXT,
     reused_from_scan INTEGER,
+    reason TEXT,
     score REAL,
     UNIQUE (scan_id, url)
 );
@@ -145,6 +146,7 @@ CREATE TABLE IF NOT EXISTS fetches (
     content_type TEXT,
     kind TEXT,
     error TEXT,
+    reason TEXT,
     UNIQUE (scan_id, url)
 );
 CREATE INDEX IF NOT EXISTS findings_scan_url ON findings(scan_id, url);
@@ -166,6 +168,8 @@ MIGRATIONS = {
         "ALTER TABLE scans ADD COLUMN rules_key TEXT",
         "ALTER TABLE pages ADD COLUMN render_hash TEXT",
         "ALTER TABLE pages ADD COLUMN reused_from_scan INTEGER",
+        "ALTER TABLE pages ADD COLUMN reason TEXT",
+        "ALTER TABLE fetches ADD COLUMN reason TEXT",
         *(
             f"ALTER TABLE documents ADD COLUMN {column}"
             for column in (
@@ -255,12 +259,17 @@ class Writer(threading.Thread):
         super().__init__(name="siteaudit-writer", daemon=True)
         self.db_path = db_path
         self.interval = interval
-        self.inbox: queue.Queue[tuple[str, list[dict[str, Any]]] | None] = queue.Queue()
+        self.inbox: queue.Queue[list[tuple[str, list[dict[str, Any]]]] | None] = queue.Queue()
         self.failure: BaseException | None = None
 
     def put(self, table: str, rows: list[dict[str, Any]]) -> None:
         if rows:
-            self.inbox.put((table, rows))
+            self.inbox.put([(table, rows)])
+
+    def put_together(self, parts: list[tuple[str, list[dict[str, Any]]]]) -> None:
+        """Rows for several tables that must land in the same transaction (a page and its
+        findings and links), so a killed scan never keeps half a page."""
+        self.inbox.put([(table, rows) for table, rows in parts if rows])
 
     def close(self) -> None:
         """Flush what is queued and stop."""
@@ -297,7 +306,8 @@ class Writer(threading.Thread):
                 break
             if item is None:
                 return batch, True
-            batch.add(*item)
+            for table, rows in item:
+                batch.add(table, rows)
         return batch, False
 
 

@@ -335,7 +335,7 @@ def crash(h: FaultHandler, url: SplitResult) -> None:
     # renderer out of memory instead.
     scripts = (
         '<script>location.href = "chrome://crash"</script>\n'
-        "<script>let a=[]; for(;;) a.push(new Array(1e6).fill(1));</script>"
+        "<script>let a=[]; for(;;) a.push(new Array(1e6).fill(0.5));</script>"
     )
     send_page(h, "A page that crashes", f"<p>This page crashes the renderer.</p>\n{scripts}")
 

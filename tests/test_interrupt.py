@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from crawler.demo import serve_site
-from tests.conftest import ROOT, chromium_processes, query
+from tests.conftest import ROOT, chromium_processes, query, run_siteaudit
 from tests.sites.generate import generate_site
 
 pytestmark = pytest.mark.browser
@@ -90,3 +90,44 @@ def test_kill_9_keeps_everything_committed(big_site: str, tmp_path: Path) -> Non
     while chromium_processes() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert chromium_processes() == []
+
+
+def test_resume_after_kill_9_finishes_without_redoing_pages(tmp_path: Path) -> None:
+    root = tmp_path / "site"
+    expected = generate_site(root, pages=100, seed=7)
+    killed, whole = tmp_path / "killed.db", tmp_path / "whole.db"
+    with serve_site(root) as base:
+        process = start_scan(base, killed)
+        wait_for_pages(killed, 15)
+        process.kill()
+        process.wait(timeout=30)
+        before = dict(query(killed, "SELECT url, audited_at FROM pages"))
+        resumed = run_siteaudit(
+            "scan", f"{base}/", "--db", str(killed), "--resume", "--browsers", "2"
+        )
+        assert resumed.returncode == 0, resumed.stderr
+        uninterrupted = run_siteaudit("scan", f"{base}/", "--db", str(whole), "--browsers", "2")
+        assert uninterrupted.returncode == 0, uninterrupted.stderr
+    assert query(killed, "SELECT id, status FROM scans") == [(1, "finished")]
+    pages = sorted(url.removeprefix(base) for (url,) in query(killed, "SELECT url FROM pages"))
+    assert pages == expected
+    # Pages stored before the kill were kept as they were, not audited again.
+    after = dict(query(killed, "SELECT url, audited_at FROM pages"))
+    assert all(after[url] == audited for url, audited in before.items())
+    # Nothing lost or duplicated: the same counts as a scan that was never interrupted.
+    for table in ("pages", "findings", "links", "documents"):
+        counts = [query(db, f"SELECT count(*) FROM {table}")[0][0] for db in (killed, whole)]
+        assert counts[0] == counts[1], table
+    assert not query(
+        killed,
+        "SELECT url, fingerprint FROM findings GROUP BY url, fingerprint, kind HAVING count(*) > 1",
+    )
+    assert chromium_processes() == []
+
+
+def test_resume_with_nothing_to_resume_is_one_line(tmp_path: Path) -> None:
+    result = run_siteaudit(
+        "scan", "http://127.0.0.1:9/", "--db", str(tmp_path / "x.db"), "--resume", "--no-browser"
+    )
+    assert result.returncode == 1
+    assert "Error: no interrupted scan of http://127.0.0.1:9/ to resume" in result.stderr

@@ -1,0 +1,91 @@
+"""The fixed list of reasons a URL was not audited, from the failures that cause them.
+
+| reason | meaning |
+|---|---|
+| `audited` | fetched and audited (in the browser, or read with --no-browser) |
+| `http-NNN` | the server answered status NNN (4xx or 5xx), after any retries |
+| `timeout` | no complete response within site.timeout seconds |
+| `connection-refused` | nothing listening at that address |
+| `connection-reset` | the server closed or reset the connection without an answer |
+| `dns-failure` | the host name does not resolve |
+| `tls-error` | the HTTPS certificate or handshake failed |
+| `truncated` | the body was shorter than its Content-Length |
+| `too-large` | larger than the download limit |
+| `redirect-loop` | redirects that come back to a URL already visited |
+| `too-many-redirects` | more than 10 redirects |
+| `disallowed-by-robots` | robots.txt asks crawlers not to fetch it |
+| `trap` | not fetched: a crawler trap (endless calendars, session ids, repeating paths) |
+| `blocked` | a firewall or bot challenge stopped serving the crawler |
+| `page-hung` | the page did not finish loading, or axe-core did not finish, in time |
+| `browser-crashed` | the page crashed the browser's tab |
+| `browser-error` | another browser failure |
+| `fetch-error` | another download failure |
+"""
+
+from __future__ import annotations
+
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+    StopDownload,
+)
+from twisted.python.failure import Failure
+
+EXCEPTION_REASONS = (
+    (DownloadTimeoutError, "timeout"),
+    (DownloadConnectionRefusedError, "connection-refused"),
+    (CannotResolveHostError, "dns-failure"),
+    (ResponseDataLossError, "truncated"),
+    (StopDownload, "too-large"),  # the spider stops only pages over the size limit
+)
+
+
+def reason_for_status(status: int) -> str | None:
+    return f"http-{status}" if status >= 400 else None
+
+
+def reason_for_failure(failure: Failure) -> str:
+    """One reason from the list for a failed download."""
+    value = failure.value
+    for kind, reason in EXCEPTION_REASONS:
+        if isinstance(value, kind):
+            return reason
+    text = str(value).lower()
+    if isinstance(value, IgnoreRequest):
+        return ignore_reason(failure, text)
+    if isinstance(value, DownloadCancelledError) or "maxsize" in text or "exceeds" in text:
+        return "too-large"
+    if "ssl" in text or "certificate" in text or "tls" in text:
+        return "tls-error"
+    if isinstance(value, DownloadFailedError) or "reset" in text or "lost" in text:
+        return (
+            "connection-reset"
+            if ("reset" in text or "lost" in text or "closed" in text or "not cleanly" in text)
+            else "fetch-error"
+        )
+    return "fetch-error"
+
+
+def ignore_reason(failure: Failure, text: str) -> str:
+    if "robots" in text:
+        return "disallowed-by-robots"
+    if "redirect" in text:
+        request = failure.request  # type: ignore[attr-defined]
+        urls = [*request.meta.get("redirect_urls", []), request.url]
+        return "redirect-loop" if len(set(urls)) < len(urls) else "too-many-redirects"
+    return "fetch-error"
+
+
+def reason_for_browser_error(error: str) -> str:
+    """A reason from the browser pool's error text."""
+    text = error.lower()
+    if "crash" in text:
+        return "browser-crashed"
+    if "did not finish" in text or "stopped responding" in text or "timed out" in text:
+        return "page-hung"
+    return "browser-error"

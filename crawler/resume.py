@@ -1,0 +1,49 @@
+"""Resume an interrupted scan: keep every page it stored, crawl on from its frontier."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class NothingToResume(Exception):
+    """No interrupted scan of this site in the database."""
+
+
+def resumable_scan(db: Any, start_url: str) -> int:
+    """The latest scan of this start URL that was interrupted or killed while running."""
+    row = db.execute(
+        "SELECT max(id) FROM scans WHERE start_url = ? AND status IN ('running', 'interrupted')",
+        [start_url],
+    ).fetchone()
+    if row[0] is None:
+        raise NothingToResume(
+            f"no interrupted scan of {start_url} to resume in this database; scan without --resume"
+        )
+    return int(row[0])
+
+
+def done_urls(db: Any, scan_id: int) -> set[str]:
+    """URLs with a final outcome: stored pages and documents, and failed fetches.
+
+    A page that was fetched but not yet stored when the scan was killed is not done: its
+    audit was lost with the process, so it is fetched again.
+    """
+    queries = (
+        "SELECT url FROM pages WHERE scan_id = ?",
+        "SELECT url FROM documents WHERE scan_id = ?",
+        "SELECT url FROM fetches WHERE scan_id = ? AND (reason IS NOT NULL OR error IS NOT NULL "
+        "OR status_code >= 400 OR final_url != url)",
+    )
+    return {url for sql in queries for (url,) in db.execute(sql, [scan_id])}
+
+
+def frontier(db: Any, scan_id: int, done: set[str], max_depth: int) -> list[tuple[str, int, str]]:
+    """(url, depth, linking page) for internal links of stored pages not yet done."""
+    rows = db.execute(
+        """SELECT l.target_url, min(p.depth) + 1, min(l.source_url)
+           FROM links l JOIN pages p ON p.scan_id = l.scan_id AND p.url = l.source_url
+           WHERE l.scan_id = ? AND l.internal = 1 AND p.depth < ?
+           GROUP BY l.target_url ORDER BY 2, 1""",
+        [scan_id, max_depth],
+    )
+    return [(url, depth, source) for url, depth, source in rows if url not in done]
