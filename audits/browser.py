@@ -78,6 +78,11 @@ class BrowserOptions:
     # Chromium's Local Network Access checks would treat it as public and stop its frames
     # on other local origins from loading; a public site keeps those checks.
     local_site: bool = False
+    # A staging site's credentials, sent only to these hosts (and their subdomains).
+    credential_hosts: tuple[str, ...] = ()
+    credential_headers: tuple[tuple[str, str], ...] = ()
+    credential_cookie: str = ""
+    basic_auth: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -167,6 +172,11 @@ class DevTools:
             raise BrowserError(f"DevTools {method}: {reply['error'].get('message')}")
         return reply.get("result")
 
+    def use_credentials(self, options: BrowserOptions) -> None:
+        self.credentials = options if options.credential_hosts else None
+
+    credentials: BrowserOptions | None = None
+
     def expect(self, job: PageJob, blocked_hosts: tuple[str, ...]) -> None:
         """Answer this job's document request from the crawler's copy; block tracker hosts.
 
@@ -188,8 +198,17 @@ class DevTools:
                 {"urlPattern": f"*://{host}{suffix}", "requestStage": "Request"},
                 {"urlPattern": f"*://*.{host}{suffix}", "requestStage": "Request"},
             ]
+        if self.credentials is not None:
+            # Every request to the site's own hosts, to add its credentials there only.
+            patterns += [
+                {"urlPattern": f"*://{host}*", "requestStage": "Request"}
+                for host in self.credentials.credential_hosts
+            ]
         self.blocked_patterns = blocked_hosts
-        self.call("Fetch.enable", {"patterns": patterns})
+        self.call(
+            "Fetch.enable",
+            {"patterns": patterns, "handleAuthRequests": self.credentials is not None},
+        )
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -207,6 +226,8 @@ class DevTools:
                 self._reply(message)
             elif message.get("method") == "Fetch.requestPaused":
                 self._paused(message["params"])
+            elif message.get("method") == "Fetch.authRequired":
+                self._auth_required(message["params"])
 
     def _reply(self, message: dict[str, Any]) -> None:
         event = self.pending.pop(message["id"], None)
@@ -224,9 +245,42 @@ class DevTools:
         elif self._is_page_request(params):
             self.fulfilled = True
             self.send("Fetch.fulfillRequest", fulfil_params(request_id, self.job))
+        elif self._gets_credentials(url):
+            headers = {
+                **params["request"].get("headers", {}),
+                **dict(self.credentials.credential_headers),
+            }  # type: ignore[union-attr]
+            if self.credentials.credential_cookie:  # type: ignore[union-attr]
+                headers["Cookie"] = "; ".join(
+                    part
+                    for part in (headers.get("Cookie"), self.credentials.credential_cookie)
+                    if part
+                )  # type: ignore[union-attr]
+            self.send(
+                "Fetch.continueRequest",
+                {
+                    "requestId": request_id,
+                    "headers": [{"name": k, "value": v} for k, v in headers.items()],
+                },
+            )
         else:
             # Frames' documents, and any later navigation, go to the network as usual.
             self.send("Fetch.continueRequest", {"requestId": request_id})
+
+    def _gets_credentials(self, url: str) -> bool:
+        return self.credentials is not None and _host_in(url, self.credentials.credential_hosts)
+
+    def _auth_required(self, params: dict[str, Any]) -> None:
+        """Answer a basic auth challenge from the site's own hosts; refuse anyone else's."""
+        basic = self.credentials.basic_auth if self.credentials else None
+        if basic and self._gets_credentials(params["request"]["url"]):
+            answer = {"response": "ProvideCredentials", "username": basic[0], "password": basic[1]}
+        else:
+            answer = {"response": "CancelAuth"}
+        self.send(
+            "Fetch.continueWithAuth",
+            {"requestId": params["requestId"], "authChallengeResponse": answer},
+        )
 
     def _is_page_request(self, params: dict[str, Any]) -> bool:
         return (
@@ -249,6 +303,11 @@ def _is_blocked(url: str, entries: tuple[str, ...]) -> bool:
         if (host == entry_host or host.endswith("." + entry_host)) and path.startswith(entry_path):
             return True
     return False
+
+
+def _host_in(url: str, hosts: tuple[str, ...]) -> bool:
+    host = url.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1].split(":", 1)[0].lower()
+    return any(host == h or host.endswith("." + h) for h in hosts)
 
 
 def _escape_pattern(url: str) -> str:
@@ -319,6 +378,7 @@ class BrowserSession:
         self.devtools = DevTools(page["webSocketDebuggerUrl"])
         self.devtools.main_frame_id = page["id"]
         # Dialogs would stop the page (and WebDriver) until someone answers them.
+        self.devtools.use_credentials(self.options)
         self.devtools.call("Page.enable")
         self.devtools.call("Page.addScriptToEvaluateOnNewDocument", {"source": NO_DIALOGS_JS})
 

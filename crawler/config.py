@@ -181,6 +181,21 @@ class DocumentsConfig:
 
 
 @dataclass(frozen=True)
+class AuthConfig:
+    """Credentials for a staging site: names of environment variables, never the secrets.
+
+    Sent only to the allowed domains, by the crawler and by the browser alike.
+    """
+
+    basic_user: str = ""
+    basic_password_env: str = "SITEAUDIT_BASIC_PASSWORD"
+    # HTTP header name -> environment variable holding its value.
+    header_envs: tuple[str, ...] = ()
+    # Cookie name -> environment variable holding its value.
+    cookie_envs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class EmailConfig:
     smtp_host: str = "localhost"
     smtp_port: int = 25
@@ -209,6 +224,7 @@ class Config:
     templates: TemplateConfig = field(default_factory=TemplateConfig)
     links: LinksConfig = field(default_factory=LinksConfig)
     documents: DocumentsConfig = field(default_factory=DocumentsConfig)
+    auth: AuthConfig = field(default_factory=AuthConfig)
     email: EmailConfig = field(default_factory=EmailConfig)
     teams: tuple[Team, ...] = ()
 
@@ -256,6 +272,7 @@ SECTIONS = {
     "templates": TemplateConfig,
     "links": LinksConfig,
     "documents": DocumentsConfig,
+    "auth": AuthConfig,
     "email": EmailConfig,
 }
 # The override keys each section's [[section.rules]] tables may set.

@@ -22,6 +22,7 @@ from audits.browser_pool import BrowserPool
 from audits.readability import ensure_syllable_data
 from audits.wcag import run_only_tags
 from crawler.analyse import analyse_scan
+from crawler.auth import load_credentials
 from crawler.config import Config, seed_urls
 from crawler.progress import Counters, Progress
 from crawler.resume import NothingToResume, done_urls, frontier, resumable_scan
@@ -64,7 +65,14 @@ class ScanSummary:
 
 def browser_options(config: Config) -> BrowserOptions:
     audit = config.audit
+    credentials = load_credentials(config.auth)
+    headers = credentials.request_headers()
+    headers.pop("Authorization", None)  # the browser answers auth challenges instead
     return BrowserOptions(
+        credential_hosts=allowed_domains(config) if credentials else (),
+        credential_headers=tuple(headers.items()),
+        credential_cookie=credentials.cookie_header(),
+        basic_auth=credentials.basic,
         chromium=audit.chromium,
         chromedriver=audit.chromedriver,
         page_timeout=audit.page_timeout,
@@ -111,6 +119,8 @@ def crawl_settings(config: Config, verbose: bool) -> dict[str, Any]:
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "crawler.middlewares.RetryAfterMiddleware": 550,
             "crawler.middlewares.FirewallMiddleware": 560,
+            # After Scrapy's cookies middleware (700), so it can add to the Cookie header.
+            "crawler.auth.AuthMiddleware": 750,
         },
         "CLOSESPIDER_TIMEOUT": site.max_minutes * 60,
         "ITEM_PIPELINES": {
@@ -185,9 +195,11 @@ def crawl_and_record(
 ) -> ScanSummary:
     """Run the crawl with the writer; whatever happens, record how the scan ended."""
     counters = Counters()
+    credentials = load_credentials(config.auth)
     context = ScanContext(
         scan_id, config, allowed_domains(config), counters, track_stylesheets=pool is not None
     )
+    context.credentials = credentials
     if resuming:
         context.seen = done_urls(db, scan_id)
         context.frontier = frontier(db, scan_id, context.seen, config.site.max_depth)

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 # Crawler traps: no council page sits this deep, or repeats a folder this often.
 ERROR_STATUSES = list(range(400, 600))
 MAX_PATH_SEGMENTS = 15
+LOGOUT = re.compile(r"(log|sign)[-_]?(out|off)", re.IGNORECASE)
 MAX_SEGMENT_REPEATS = 3
 DIGITS = re.compile(r"\d+")
 
@@ -63,6 +64,7 @@ class ScanContext:
     # When resuming: (url, depth, linking page) still to crawl.
     frontier: list[tuple[str, int, str]] = field(default_factory=list)
     blocked: str | None = None
+    credentials: Any = None
     # content hash -> readability measured in the previous scan, for unchanged pages.
     known_readability: dict[str, Any] = field(default_factory=dict)
 
@@ -121,6 +123,8 @@ class SiteSpider(scrapy.Spider):
             self.context.counters.skipped_over_limit += 1
             return None
         self.context.seen.add(url)
+        if LOGOUT.search(urlsplit(url).path):
+            return None  # following a logout link would end a staging session
         if self.is_trap(url):
             self.record_skipped(url, "trap", "not fetched: looks like a crawler trap")
             return None

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from reports.data import ScanReport, TeamReport
+from reports.data import Issue, ScanReport, TeamReport
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CSV_COLUMNS = (
@@ -109,49 +109,32 @@ def template_count(report: ScanReport, team: TeamReport) -> int:
 
 
 def write_csv(team: TeamReport, path: Path) -> Path:
-    """Every problem on the team's pages, one row each, for spreadsheets."""
+    """Every problem on the team's pages and documents, one row each, for spreadsheets."""
+    rows = [(page.url, page.title, issue) for page in team.pages for issue in page.issues]
+    rows += [(doc.url, doc.title, issue) for doc in team.documents for issue in doc.issues]
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(CSV_COLUMNS)
-        for page in team.pages:
-            for i in page.issues:
-                writer.writerow(
-                    [
-                        page.url,
-                        spreadsheet_safe(page.title or ""),
-                        i.kind,
-                        i.rule_id,
-                        "; ".join(i.criteria),
-                        i.impact or "",
-                        i.outcome,
-                        i.selector_text,
-                        spreadsheet_safe(i.snippet),
-                        spreadsheet_safe(i.summary),
-                        i.help,
-                        i.help_url,
-                        i.fingerprint,
-                    ]
-                )
-        for doc in team.documents:
-            for i in doc.issues:
-                writer.writerow(
-                    [
-                        doc.url,
-                        spreadsheet_safe(doc.title or ""),
-                        i.kind,
-                        i.rule_id,
-                        "; ".join(i.criteria),
-                        i.impact or "",
-                        i.outcome,
-                        "",
-                        "",
-                        spreadsheet_safe(i.summary),
-                        i.help,
-                        i.help_url,
-                        i.fingerprint,
-                    ]
-                )
+        writer.writerows(csv_row(url, title, issue) for url, title, issue in rows)
     return path
+
+
+def csv_row(url: str, title: str | None, i: Issue) -> list[str]:
+    return [
+        url,
+        spreadsheet_safe(title or ""),
+        i.kind,
+        i.rule_id,
+        "; ".join(i.criteria),
+        i.impact or "",
+        i.outcome,
+        i.selector_text,
+        spreadsheet_safe(i.snippet),
+        spreadsheet_safe(i.summary),
+        i.help,
+        i.help_url,
+        i.fingerprint,
+    ]
 
 
 def spreadsheet_safe(text: str) -> str:

@@ -51,9 +51,11 @@ def browser_site() -> Iterator[Site]:
             yield Site(base, root, log)
 
 
-def run_siteaudit(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def run_siteaudit(
+    *args: str, timeout: float = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the real command in a subprocess (Scrapy's reactor runs once per process)."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "crawler.cli", *args],
         capture_output=True,

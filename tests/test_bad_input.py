@@ -80,3 +80,38 @@ def test_missing_browser_is_one_line(tmp_path: Path, council_site: Site) -> None
     assert result.returncode == 1
     (line,) = error_lines(result.stderr)
     assert "Chromium not found at /nonexistent/chromium" in line and "apt-get install" in line
+
+
+def test_database_from_a_newer_siteaudit_is_refused(tmp_path: Path, council_site: Site) -> None:
+    import sqlite3
+
+    db = tmp_path / "future.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA user_version = 99")
+    result = run_siteaudit("scan", council_site.url("/"), "--db", str(db), "--no-browser")
+    assert result.returncode == 1
+    (line,) = error_lines(result.stderr)
+    assert "written by a newer siteaudit (schema 99" in line and "upgrade siteaudit" in line
+    with sqlite3.connect(db) as conn:  # nothing was changed in it
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 99
+        assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+
+
+def test_database_path_that_cannot_be_opened(council_site: Site) -> None:
+    # /proc refuses new files even to root, unlike a chmod'ed folder.
+    result = run_siteaudit(
+        "scan", council_site.url("/"), "--db", "/proc/self/scan.db", "--no-browser"
+    )
+    assert result.returncode == 1
+    (line,) = error_lines(result.stderr)
+    assert line.startswith("Error: /proc/self/scan.db: cannot use this database")
+
+
+def test_dns_failure_is_one_line(tmp_path: Path) -> None:
+    result = run_siteaudit(
+        "scan", "http://no-such-council.invalid/", "--db", str(tmp_path / "scan.db"), "--no-browser"
+    )
+    assert result.returncode == 1
+    (line,) = error_lines(result.stderr)
+    assert line.startswith("Error: could not fetch http://no-such-council.invalid/: ")
+    assert "DNS" in line

@@ -1,0 +1,91 @@
+"""Staging-site credentials, read from the environment and sent only to allowed hosts."""
+
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from scrapy.http import Request
+
+from crawler.config import AuthConfig, ConfigError
+from crawler.urls import host_allowed
+
+
+@dataclass(frozen=True)
+class Credentials:
+    basic: tuple[str, str] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    cookies: dict[str, str] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.basic or self.headers or self.cookies)
+
+    def request_headers(self) -> dict[str, str]:
+        """Headers that carry these credentials (Authorization, extras, Cookie)."""
+        headers = dict(self.headers)
+        if self.basic:
+            token = base64.b64encode(":".join(self.basic).encode()).decode()
+            headers["Authorization"] = f"Basic {token}"
+        return headers
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+
+
+def from_environment(name: str, what: str) -> str:
+    value = os.environ.get(name)
+    if value is None:
+        raise ConfigError(
+            f"{what} comes from ${name}, which is not set; export {name} "
+            "(siteaudit never reads secrets from files)"
+        )
+    return value
+
+
+def pairs(entries: tuple[str, ...], key: str) -> dict[str, str]:
+    """["X-Key=ENV_VAR", …] as {"X-Key": value of $ENV_VAR}."""
+    found = {}
+    for entry in entries:
+        name, sep, variable = entry.partition("=")
+        if not sep or not name.strip() or not variable.strip():
+            raise ConfigError(f"auth.{key}: {entry!r} must be NAME=ENVIRONMENT_VARIABLE")
+        found[name.strip()] = from_environment(variable.strip(), f"auth.{key} {name.strip()}")
+    return found
+
+
+def load_credentials(auth: AuthConfig) -> Credentials:
+    basic = None
+    if auth.basic_user:
+        basic = (
+            auth.basic_user,
+            from_environment(auth.basic_password_env, "The basic auth password"),
+        )
+    return Credentials(
+        basic, pairs(auth.header_envs, "header_envs"), pairs(auth.cookie_envs, "cookie_envs")
+    )
+
+
+class AuthMiddleware:
+    """Adds the staging site's credentials to requests for the allowed domains only."""
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> AuthMiddleware:
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        context = self.crawler.spider.context
+        credentials: Credentials = context.credentials
+        if not credentials or not host_allowed(request.url, context.allowed_domains):
+            return
+        for name, value in credentials.request_headers().items():
+            request.headers[name] = value
+        if credentials.cookies:
+            existing = request.headers.get("Cookie", b"").decode("latin-1")
+            request.headers["Cookie"] = "; ".join(
+                part for part in (existing, credentials.cookie_header()) if part
+            )
