@@ -75,8 +75,9 @@ class SiteConfig:
         "phpsessid",
         "aspsessionid*",
     )
-    # Crawler traps: at most this many URLs of one shape (digits and query values aside).
-    max_pages_per_pattern: int = 200
+    # Crawler traps: at most this many pages of one shape (digits and query values aside)
+    # in a chain, each linking the next (an endless calendar).
+    max_shape_chain: int = 30
     # The largest HTML page downloaded; larger ones are recorded as too-large.
     max_page_bytes: int = 8 * 1024 * 1024
     # Stop the whole scan after this many minutes (0: no limit); pages so far are kept.

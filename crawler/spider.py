@@ -7,7 +7,6 @@ import gzip
 import hashlib
 import logging
 import re
-from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -60,7 +59,7 @@ class ScanContext:
     stylesheets: dict[str, asyncio.Future[str]] = field(default_factory=dict)
     previous: dict[str, Any] = field(default_factory=dict)
     external_seen: set[str] = field(default_factory=set)
-    shapes: Counter[str] = field(default_factory=Counter)
+    shape_runs: dict[str, int] = field(default_factory=dict)
     # When resuming: (url, depth, linking page) still to crawl.
     frontier: list[tuple[str, int, str]] = field(default_factory=list)
     blocked: str | None = None
@@ -125,7 +124,7 @@ class SiteSpider(scrapy.Spider):
         self.context.seen.add(url)
         if LOGOUT.search(urlsplit(url).path):
             return None  # following a logout link would end a staging session
-        if self.is_trap(url):
+        if self.is_trap(url, source):
             self.record_skipped(url, "trap", "not fetched: looks like a crawler trap")
             return None
         self.context.counters.found += 1
@@ -144,21 +143,23 @@ class SiteSpider(scrapy.Spider):
             url, callback=self.parse_page, errback=self.on_error, meta=meta, dont_filter=True
         )
 
-    def is_trap(self, url: str) -> bool:
-        """Endless calendars and repeating paths: many URLs of one shape, or absurd paths."""
-        parts = urlsplit(url)
-        segments = [s for s in parts.path.split("/") if s]
+    def is_trap(self, url: str, source: str | None) -> bool:
+        """Endless calendars and repeating paths.
+
+        A trap is a chain of pages of one shape (digits and query values aside), each linking
+        the next, like /calendar/2026/11 -> /calendar/2026/12 -> ...; thousands of planning
+        applications of one shape linked from an index are not. Absurdly deep or repeating
+        paths are traps too.
+        """
+        segments = [s for s in urlsplit(url).path.split("/") if s]
         if len(segments) > MAX_PATH_SEGMENTS or any(
             segments.count(s) > MAX_SEGMENT_REPEATS for s in segments
         ):
             return True
-        shape = (
-            DIGITS.sub("#", parts.path)
-            + "?"
-            + "&".join(sorted(k for k, _ in parse_qsl(parts.query, keep_blank_values=True)))
-        )
-        self.context.shapes[shape] += 1
-        return self.context.shapes[shape] > self.site.max_pages_per_pattern
+        same_shape = source is not None and url_shape(source) == url_shape(url)
+        run = self.context.shape_runs.get(source, 1) + 1 if same_shape else 1
+        self.context.shape_runs[url] = run
+        return run > self.site.max_shape_chain
 
     def record_skipped(self, url: str, reason: str, error: str) -> None:
         self.context.counters.skipped_traps += 1
@@ -472,6 +473,13 @@ class SiteSpider(scrapy.Spider):
 
     def ignore(self, failure: Failure) -> None:
         log.info("skipped %s: %s", failure.request.url, failure.value)  # type: ignore[attr-defined]
+
+
+def url_shape(url: str) -> str:
+    """A URL with its digits and query values taken out: /calendar/#/#?month."""
+    parts = urlsplit(url)
+    keys = sorted(k for k, _ in parse_qsl(parts.query, keep_blank_values=True))
+    return DIGITS.sub("#", parts.path) + "?" + "&".join(keys)
 
 
 def describe_failure(failure: Failure) -> str:

@@ -16,7 +16,7 @@ CONFIG = """
 [site]
 timeout = 3                 # /slow.html takes 8 s
 max_page_bytes = 5_000_000  # /big.html is 10 MB
-max_pages_per_pattern = 5   # the endless calendar
+max_shape_chain = 5         # the endless calendar
 [audit]
 page_timeout = 30          # /crash.html takes 7 to 25 s to crash its tab
 [links]
