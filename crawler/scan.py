@@ -108,6 +108,8 @@ def crawl_settings(config: Config, verbose: bool) -> dict[str, Any]:
         "DOWNLOAD_MAXSIZE": max(32 * 1024 * 1024, config.documents.max_bytes),
         "DEPTH_LIMIT": 0,  # the spider applies max_depth itself, sitemap pages included
         "RETRY_TIMES": 2,
+        # A URL that still fails is recorded with its reason: not an error of the scan.
+        "RETRY_GIVE_UP_LOG_LEVEL": "INFO",
         "REDIRECT_MAX_TIMES": 10,
         "TELNETCONSOLE_ENABLED": False,
         "LOGSTATS_INTERVAL": 0,

@@ -328,6 +328,7 @@ class SiteSpider(scrapy.Spider):
             "dont_obey_robotstxt": True,
             "handle_httpstatus_all": True,
             "download_timeout": links.timeout,
+            "max_retry_times": 1,  # another site's link: one retry is polite enough
             "link": url,
         }
         yield scrapy.Request(

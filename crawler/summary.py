@@ -58,6 +58,25 @@ def print_summary(summary: ScanSummary, db_path: str) -> None:
         f"{content.get('stale', 0)} out of date, {content.get('review-overdue', 0)} past "
         f"their review date, {content.get('undated', 0)} undated"
     )
+    broken = dict(
+        db.execute(
+            "SELECT rule_id, count(*) FROM findings WHERE scan_id = ? AND kind = 'broken-link' "
+            "GROUP BY rule_id",
+            [summary.scan_id],
+        ).fetchall()
+    )
+    (documents, with_problems) = db.execute(
+        "SELECT count(DISTINCT d.url), count(DISTINCT f.url) FROM documents d "
+        "LEFT JOIN findings f "
+        "ON f.scan_id = d.scan_id AND f.url = d.url AND f.kind = 'document' "
+        "AND f.outcome = 'violation' WHERE d.scan_id = ?",
+        [summary.scan_id],
+    ).fetchone()
+    echo(
+        f"  Links and documents: {broken.get('broken-link-internal', 0)} broken internal "
+        f"links, {broken.get('broken-link-external', 0)} broken external links; "
+        f"{documents} documents, {with_problems} with problems"
+    )
     (templates,) = db.execute(
         "SELECT count(DISTINCT fingerprint) FROM findings WHERE scan_id = ? AND scope = 'template'",
         [summary.scan_id],
