@@ -237,7 +237,7 @@ class DevTools:
 
     def _paused(self, params: dict[str, Any]) -> None:
         request_id, url = params["requestId"], params["request"]["url"]
-        if _is_blocked(url, self.blocked_patterns):
+        if _host_matches(url, self.blocked_patterns):
             self.blocked.append(url[:300])
             self.send(
                 "Fetch.failRequest", {"requestId": request_id, "errorReason": "BlockedByClient"}
@@ -268,7 +268,9 @@ class DevTools:
             self.send("Fetch.continueRequest", {"requestId": request_id})
 
     def _gets_credentials(self, url: str) -> bool:
-        return self.credentials is not None and _host_in(url, self.credentials.credential_hosts)
+        return self.credentials is not None and _host_matches(
+            url, self.credentials.credential_hosts
+        )
 
     def _auth_required(self, params: dict[str, Any]) -> None:
         """Answer a basic auth challenge from the site's own hosts; refuse anyone else's."""
@@ -293,8 +295,9 @@ class DevTools:
     main_frame_id: str = ""
 
 
-def _is_blocked(url: str, entries: tuple[str, ...]) -> bool:
-    """True if the URL's host is a blocked host (or its subdomain), with the entry's path."""
+def _host_matches(url: str, entries: tuple[str, ...]) -> bool:
+    """True if the URL's host is an entry's host (or its subdomain), under the entry's path
+    if it has one ("facebook.com/tr"): blocked hosts and credential hosts alike."""
     rest = url.split("://", 1)[-1].lower()
     host, _, path = rest.partition("/")
     host = host.rsplit("@", 1)[-1].split(":", 1)[0]
@@ -303,11 +306,6 @@ def _is_blocked(url: str, entries: tuple[str, ...]) -> bool:
         if (host == entry_host or host.endswith("." + entry_host)) and path.startswith(entry_path):
             return True
     return False
-
-
-def _host_in(url: str, hosts: tuple[str, ...]) -> bool:
-    host = url.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1].split(":", 1)[0].lower()
-    return any(host == h or host.endswith("." + h) for h in hosts)
 
 
 def _escape_pattern(url: str) -> str:
