@@ -90,6 +90,12 @@ class SiteConfig:
     obey_robots: bool = True
     concurrency_per_host: int = 4
     download_delay: float = 0.0
+    # Slow down when the server slows down (Scrapy's AutoThrottle), never below
+    # download_delay or robots.txt's Crawl-delay.
+    adaptive_throttle: bool = True
+    # Hosts on a private network (loopback, 10.x, 192.168.x, link-local…) that may be
+    # fetched, for link checks; the site's own hosts always may.
+    private_hosts: tuple[str, ...] = ()
     timeout: float = 30.0
 
 

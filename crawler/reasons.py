@@ -14,6 +14,7 @@
 | `redirect-loop` | redirects that come back to a URL already visited |
 | `too-many-redirects` | more than 10 redirects |
 | `disallowed-by-robots` | robots.txt asks crawlers not to fetch it |
+| `private-network` | not fetched: an address on a private network, not in site.private_hosts |
 | `trap` | not fetched: a crawler trap (endless calendars, session ids, repeating paths) |
 | `blocked` | a firewall or bot challenge stopped serving the crawler |
 | `page-hung` | the page did not finish loading, or axe-core did not finish, in time |
@@ -74,6 +75,8 @@ def reason_for_failure(failure: Failure) -> str:
 def ignore_reason(failure: Failure, text: str) -> str:
     if "robots" in text:
         return "disallowed-by-robots"
+    if "private network" in text:
+        return "private-network"
     if "redirect" in text:
         request = failure.request  # type: ignore[attr-defined]
         urls = [*request.meta.get("redirect_urls", []), request.url]

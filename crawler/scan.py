@@ -95,6 +95,12 @@ def browser_count(config: Config) -> int:
     return config.audit.browsers or os.cpu_count() or 1
 
 
+# With no delay at all, Scrapy 2.19 starts every queued request to a host at once, whatever
+# CONCURRENT_REQUESTS_PER_DOMAIN says (scrapy/scrapy#6982: a request counts as transferring
+# only once its task runs). Any delay makes it start them one at a time, so the limit holds.
+MIN_DOWNLOAD_DELAY = 0.001
+
+
 def crawl_settings(config: Config, verbose: bool) -> dict[str, Any]:
     site = config.site
     return {
@@ -103,7 +109,20 @@ def crawl_settings(config: Config, verbose: bool) -> dict[str, Any]:
         "ROBOTSTXT_OBEY": site.obey_robots,
         "CONCURRENT_REQUESTS": max(8, site.concurrency_per_host * 2),
         "CONCURRENT_REQUESTS_PER_DOMAIN": site.concurrency_per_host,
-        "DOWNLOAD_DELAY": site.download_delay,
+        "DOWNLOAD_DELAY": max(site.download_delay, MIN_DOWNLOAD_DELAY),
+        "AUTOTHROTTLE_ENABLED": site.adaptive_throttle,
+        # As many requests in flight as configured while the server keeps up; fewer, and
+        # further apart, as it slows (delay = latency / target).
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": float(site.concurrency_per_host),
+        "AUTOTHROTTLE_START_DELAY": max(site.download_delay, MIN_DOWNLOAD_DELAY),
+        "AUTOTHROTTLE_MAX_DELAY": 30.0,
+        "EXTENSIONS": {
+            "scrapy.extensions.throttle.AutoThrottle": None,
+            "crawler.middlewares.PoliteThrottle": 0,
+        },
+        # Only the web: never local files, data: URLs, S3 or FTP, even through a redirect.
+        "DOWNLOAD_HANDLERS": {"file": None, "data": None, "s3": None, "ftp": None},
+        "SITEAUDIT_PRIVATE_HOSTS": list(site.private_hosts),
         "DOWNLOAD_TIMEOUT": site.timeout,
         "DOWNLOAD_MAXSIZE": max(32 * 1024 * 1024, config.documents.max_bytes),
         "DEPTH_LIMIT": 0,  # the spider applies max_depth itself, sitemap pages included
@@ -121,6 +140,9 @@ def crawl_settings(config: Config, verbose: bool) -> dict[str, Any]:
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "crawler.middlewares.RetryAfterMiddleware": 550,
             "crawler.middlewares.FirewallMiddleware": 560,
+            # Before robots.txt (100) is read, so no request reaches a private address.
+            "crawler.middlewares.PrivateNetworkMiddleware": 50,
+            "crawler.middlewares.CrawlDelayMiddleware": 120,
             # After Scrapy's cookies middleware (700), so it can add to the Cookie header.
             "crawler.auth.AuthMiddleware": 750,
         },

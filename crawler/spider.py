@@ -64,6 +64,8 @@ class ScanContext:
     frontier: list[tuple[str, int, str]] = field(default_factory=list)
     blocked: str | None = None
     credentials: Any = None
+    # host -> seconds between requests that its robots.txt Crawl-delay asks for.
+    crawl_delays: dict[str, float] = field(default_factory=dict)
     # content hash -> readability measured in the previous scan, for unchanged pages.
     known_readability: dict[str, Any] = field(default_factory=dict)
 
@@ -362,6 +364,10 @@ class SiteSpider(scrapy.Spider):
 
     def external_failed(self, failure: Failure) -> Iterator[dict[str, Any]]:
         request = failure.request  # type: ignore[attr-defined]
+        if reason_for_failure(failure) == "private-network":
+            # Not checked, as for hosts that links.allow leaves out: not a broken link.
+            log.info("not checked: %s", failure.value)
+            return
         yield {
             "table": "fetches",
             "row": {

@@ -107,6 +107,8 @@ def sites() -> Iterator[tuple[Server, Server]]:
 
 
 CONFIG = """
+[site]
+private_hosts = ["localhost"]
 [auth]
 basic_user = "editor"
 header_envs = ["X-Staging-Key=STAGING_KEY"]

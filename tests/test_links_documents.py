@@ -102,6 +102,7 @@ def scanned(tmp_path: Path, external: str) -> tuple[Path, str]:
     write_site(root, external)
     config = tmp_path / "teams.toml"
     config.write_text(
+        '[site]\nprivate_hosts = ["localhost"]\n'
         '[[teams]]\nname = "Waste"\npaths = ["/waste/"]\n'
         '[[teams]]\nname = "Revenues"\npaths = ["/tax/"]\n'
     )
