@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import itertools
 import json
 import logging
 import os
+import re
 import shutil
 import signal
+import subprocess
 import tempfile
 import threading
 import urllib.request
@@ -83,6 +86,10 @@ class BrowserOptions:
     credential_headers: tuple[tuple[str, str], ...] = ()
     credential_cookie: str = ""
     basic_auth: tuple[str, str] | None = None
+    # Extra certificate authorities (PEM) Chromium trusts, through its own NSS database.
+    ca_file: str = ""
+    # site.verify_tls = false: a staging site's self-signed certificate is accepted.
+    ignore_tls_errors: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,10 +121,42 @@ def check_browser_available(options: BrowserOptions) -> None:
                 "chromium-driver (apt-get install chromium chromium-driver), "
                 "or scan with --no-browser"
             )
+    if options.ca_file and not shutil.which("certutil"):
+        raise BrowserError(
+            "certutil not found, needed to make Chromium trust site.ca_file; install "
+            "Debian's libnss3-tools (apt-get install libnss3-tools)"
+        )
     if not Path(options.axe_path).is_file():
         raise BrowserError(
             f"axe-core not found at {options.axe_path}; run npm ci in {PROJECT_ROOT}"
         )
+
+
+def trusting_home(profile_dir: str, ca_file: str) -> str:
+    """A home directory whose NSS database trusts ca_file's authorities for websites.
+
+    Chromium on Linux trusts the system's authorities plus those in ~/.pki/nssdb; a
+    home of its own per session keeps the user's real one untouched.
+    """
+    home = Path(profile_dir) / "home"
+    nssdb = home / ".pki" / "nssdb"
+    nssdb.mkdir(parents=True, exist_ok=True)
+    database = f"sql:{nssdb}"
+    run = functools.partial(subprocess.run, check=True, capture_output=True, timeout=30)
+    try:
+        run(["certutil", "-N", "-d", database, "--empty-password"])
+        for number, pem in enumerate(_pem_blocks(Path(ca_file).read_bytes())):
+            run(
+                ["certutil", "-A", "-d", database, "-n", f"siteaudit-ca-{number}", "-t", "C,,"],
+                input=pem,
+            )
+    except (OSError, subprocess.SubprocessError) as err:
+        raise BrowserError(f"could not make Chromium trust {ca_file}: {err}") from None
+    return str(home)
+
+
+def _pem_blocks(data: bytes) -> list[bytes]:
+    return re.findall(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", data, re.S)
 
 
 def chrome_options(options: BrowserOptions, profile_dir: str) -> webdriver.ChromeOptions:
@@ -131,6 +170,8 @@ def chrome_options(options: BrowserOptions, profile_dir: str) -> webdriver.Chrom
         chrome.add_argument("--no-sandbox")
     if options.local_site:
         chrome.add_argument("--disable-features=LocalNetworkAccessChecks")
+    if options.ignore_tls_errors:
+        chrome.add_argument("--ignore-certificate-errors")
     chrome.page_load_strategy = "normal"
     # alert() and confirm() would block every WebDriver command: dismiss them.
     chrome.unhandled_prompt_behavior = "dismiss"
@@ -346,11 +387,10 @@ class BrowserSession:
         # A new session (process group) for ChromeDriver, so Chromium and every helper it
         # spawns can be killed at once if the browser hangs.
         # ChromeDriver runs under a reaper script that kills its group if siteaudit dies.
-        service = Service(
-            str(REAPER),
-            env={**os.environ, "SITEAUDIT_CHROMEDRIVER": self.options.chromedriver},
-            popen_kw={"start_new_session": True},
-        )
+        env = {**os.environ, "SITEAUDIT_CHROMEDRIVER": self.options.chromedriver}
+        if self.options.ca_file:
+            env["HOME"] = trusting_home(self.profile_dir, self.options.ca_file)
+        service = Service(str(REAPER), env=env, popen_kw={"start_new_session": True})
         try:
             self.driver = webdriver.Chrome(
                 service=service, options=chrome_options(self.options, self.profile_dir)

@@ -96,6 +96,11 @@ class SiteConfig:
     # Hosts on a private network (loopback, 10.x, 192.168.x, link-local…) that may be
     # fetched, for link checks; the site's own hosts always may.
     private_hosts: tuple[str, ...] = ()
+    # Check HTTPS certificates as a browser does; an untrusted one is a tls-error.
+    verify_tls: bool = True
+    # A PEM file of extra certificate authorities to trust (a staging site's own), for the
+    # crawler and the browser alike; relative paths are from the configuration file.
+    ca_file: str = ""
     timeout: float = 30.0
 
 
@@ -300,7 +305,14 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{source}: no such file; check the --config path") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{source}: not valid TOML ({err}); fix the syntax there") from None
-    return config_from_dict(raw, source)
+    config = config_from_dict(raw, source)
+    ca_file = config.site.ca_file
+    if ca_file and not Path(ca_file).is_absolute():
+        # A scheduled scan runs from anywhere: a relative path is the configuration's.
+        config = replace(
+            config, site=replace(config.site, ca_file=str(Path(path).parent / ca_file))
+        )
+    return config
 
 
 def config_from_dict(raw: dict[str, Any], source: str = "<config>") -> Config:

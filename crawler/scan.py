@@ -35,6 +35,7 @@ from crawler.storage import (
     open_database,
     start_scan,
 )
+from crawler.tls import trusting
 from crawler.urls import normalise_url
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,8 @@ def browser_options(config: Config) -> BrowserOptions:
         run_only=tuple(run_only_tags(audit.wcag, audit.best_practices)),
         blocked_hosts=audit.blocked_hosts,
         local_site=any(is_local_host(url) for url in seed_urls(config.site)),
+        ca_file=config.site.ca_file,
+        ignore_tls_errors=not config.site.verify_tls,
     )
 
 
@@ -109,6 +112,8 @@ def crawl_settings(config: Config, verbose: bool) -> dict[str, Any]:
         "ROBOTSTXT_OBEY": site.obey_robots,
         "CONCURRENT_REQUESTS": max(8, site.concurrency_per_host * 2),
         "CONCURRENT_REQUESTS_PER_DOMAIN": site.concurrency_per_host,
+        # Scrapy does not check certificates unless asked; a visitor's browser does.
+        "DOWNLOAD_VERIFY_CERTIFICATES": site.verify_tls,
         "DOWNLOAD_DELAY": max(site.download_delay, MIN_DOWNLOAD_DELAY),
         "AUTOTHROTTLE_ENABLED": site.adaptive_throttle,
         # As many requests in flight as configured while the server keeps up; fewer, and
@@ -168,6 +173,14 @@ def run_scan(
     new one started: its stored pages are kept, never audited again.
     """
     ensure_syllable_data()
+    with trusting(config.site.ca_file):
+        return scan_trusting(config, db_path, verbose, live, resume)
+
+
+def scan_trusting(
+    config: Config, db_path: str | Path, verbose: bool, live: bool | None, resume: bool
+) -> ScanSummary:
+    """run_scan, once the configured certificate authority is trusted."""
     db = open_database(db_path)
     resumed = None
     if resume:

@@ -497,4 +497,9 @@ def describe_failure(failure: Failure) -> str:
         return "disallowed by robots.txt" if "robots" in text.lower() else f"not fetched: {text}"
     name = type(value).__name__
     text = str(value).splitlines()[0] if str(value) else ""
+    if "certificate verify failed" in text:
+        return (
+            "the HTTPS certificate is not trusted (certificate verify failed); if the site "
+            "uses its own certificate authority, set site.ca_file to its PEM file"
+        )
     return f"{name}: {text}"[:300] if text else name
