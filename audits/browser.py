@@ -16,6 +16,7 @@ import itertools
 import json
 import logging
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -23,7 +24,7 @@ import subprocess
 import tempfile
 import threading
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,9 @@ class BrowserOptions:
     axe_path: Path = AXE_PATH
     run_only: tuple[str, ...] = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
     blocked_hosts: tuple[str, ...] = ()
-    sandbox: bool = field(default_factory=lambda: os.geteuid() != 0)
+    # (uid, gid) to run ChromeDriver and Chromium as, when siteaudit runs as root: then
+    # Chromium keeps its sandbox, which cannot start as root.
+    run_as: tuple[int, int] | None = None
     # True when the audited site itself is on a loopback or private address (a test or
     # staging server). A page answered through DevTools has no address of its own, so
     # Chromium's Local Network Access checks would treat it as public and stop its frames
@@ -90,6 +93,10 @@ class BrowserOptions:
     ca_file: str = ""
     # site.verify_tls = false: a staging site's self-signed certificate is accepted.
     ignore_tls_errors: bool = False
+
+    @property
+    def sandbox(self) -> bool:
+        return os.geteuid() != 0 or self.run_as is not None
 
 
 @dataclass(frozen=True)
@@ -132,13 +139,31 @@ def check_browser_available(options: BrowserOptions) -> None:
         )
 
 
-def trusting_home(profile_dir: str, ca_file: str) -> str:
-    """A home directory whose NSS database trusts ca_file's authorities for websites.
+def unprivileged_user(name: str) -> tuple[int, int] | None:
+    """(uid, gid) to run the browser as when siteaudit runs as root, or None to stay root.
+
+    "" picks the `siteaudit` user that scripts/setup.sh makes, else `nobody`; "root" keeps
+    root (and Chromium then runs without its sandbox).
+    """
+    if os.geteuid() != 0 or name == "root":
+        return None
+    for candidate in [name] if name else ["siteaudit", "nobody"]:
+        try:
+            entry = pwd.getpwnam(candidate)
+        except KeyError:
+            continue
+        return entry.pw_uid, entry.pw_gid
+    if name:
+        raise BrowserError(f"audit.browser_user: no user named {name!r} on this machine")
+    return None
+
+
+def trust_authorities(home: Path, ca_file: str) -> None:
+    """Make home's NSS database trust ca_file's authorities for websites.
 
     Chromium on Linux trusts the system's authorities plus those in ~/.pki/nssdb; a
     home of its own per session keeps the user's real one untouched.
     """
-    home = Path(profile_dir) / "home"
     nssdb = home / ".pki" / "nssdb"
     nssdb.mkdir(parents=True, exist_ok=True)
     database = f"sql:{nssdb}"
@@ -152,7 +177,6 @@ def trusting_home(profile_dir: str, ca_file: str) -> str:
             )
     except (OSError, subprocess.SubprocessError) as err:
         raise BrowserError(f"could not make Chromium trust {ca_file}: {err}") from None
-    return str(home)
 
 
 def _pem_blocks(data: bytes) -> list[bytes]:
@@ -388,9 +412,24 @@ class BrowserSession:
         # spawns can be killed at once if the browser hangs.
         # ChromeDriver runs under a reaper script that kills its group if siteaudit dies.
         env = {**os.environ, "SITEAUDIT_CHROMEDRIVER": self.options.chromedriver}
+        home = Path(self.profile_dir) / "home"
+        home.mkdir()
+        env["HOME"] = str(home)  # Chromium's own: never the user's real one
         if self.options.ca_file:
-            env["HOME"] = trusting_home(self.profile_dir, self.options.ca_file)
-        service = Service(str(REAPER), env=env, popen_kw={"start_new_session": True})
+            trust_authorities(home, self.options.ca_file)
+        reaper, popen_kw = str(REAPER), {"start_new_session": True}
+        if self.options.run_as:
+            reaper, popen_kw = (
+                self._as_unprivileged_user(self.options.run_as),
+                {
+                    **popen_kw,
+                    "user": self.options.run_as[0],
+                    "group": self.options.run_as[1],
+                    "extra_groups": [],
+                },
+            )
+            env["USER"] = env["LOGNAME"] = pwd.getpwuid(self.options.run_as[0]).pw_name
+        service = Service(reaper, env=env, popen_kw=popen_kw)
         try:
             self.driver = webdriver.Chrome(
                 service=service, options=chrome_options(self.options, self.profile_dir)
@@ -403,6 +442,16 @@ class BrowserSession:
         self.driver.set_script_timeout(self.options.page_timeout)
         self._connect_devtools()
         return self
+
+    def _as_unprivileged_user(self, run_as: tuple[int, int]) -> str:
+        """Give the session's files to that user; returns its copy of the reaper script,
+        which it can run wherever siteaudit itself is installed."""
+        reaper = Path(self.profile_dir) / REAPER.name
+        shutil.copyfile(REAPER, reaper)
+        reaper.chmod(0o755)
+        for path in [Path(self.profile_dir), *Path(self.profile_dir).rglob("*")]:
+            os.chown(path, *run_as, follow_symlinks=False)
+        return str(reaper)
 
     def _connect_devtools(self) -> None:
         assert self.driver is not None

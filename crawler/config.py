@@ -118,6 +118,10 @@ class AuditConfig:
     blocked_hosts: tuple[str, ...] = DEFAULT_BLOCKED_HOSTS
     chromium: str = "/usr/bin/chromium"
     chromedriver: str = "/usr/bin/chromedriver"
+    # When siteaudit runs as root, the user Chromium runs as, so that it keeps its sandbox:
+    # "" for the `siteaudit` user (scripts/setup.sh makes it) or else `nobody`; "root" to
+    # run it as root without the sandbox.
+    browser_user: str = ""
 
 
 @dataclass(frozen=True)

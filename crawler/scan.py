@@ -6,9 +6,10 @@ import ipaddress
 import json
 import logging
 import os
+import pwd
 import socket
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,7 +18,12 @@ from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from selenium.common.exceptions import WebDriverException
 
-from audits.browser import BrowserError, BrowserOptions, check_browser_available
+from audits.browser import (
+    BrowserError,
+    BrowserOptions,
+    check_browser_available,
+    unprivileged_user,
+)
 from audits.browser_pool import BrowserPool
 from audits.readability import ensure_syllable_data
 from audits.wcag import run_only_tags
@@ -80,9 +86,17 @@ def browser_options(config: Config) -> BrowserOptions:
         run_only=tuple(run_only_tags(audit.wcag, audit.best_practices)),
         blocked_hosts=audit.blocked_hosts,
         local_site=any(is_local_host(url) for url in seed_urls(config.site)),
+        run_as=run_as_user(audit.browser_user),
         ca_file=config.site.ca_file,
         ignore_tls_errors=not config.site.verify_tls,
     )
+
+
+def run_as_user(name: str) -> tuple[int, int] | None:
+    try:
+        return unprivileged_user(name)
+    except BrowserError as err:
+        raise ScanError(f'{err}; name an existing user, or "root"') from None
 
 
 def is_local_host(url: str) -> bool:
@@ -189,12 +203,15 @@ def scan_trusting(
         except NothingToResume as err:
             raise ScanError(str(err)) from None
     options = browser_options(config)
-    pool, axe = start_browsers(config, options) if config.audit.browser else (None, None)
+    pool, axe = None, None
+    if config.audit.browser:
+        pool, axe, options = start_browsers(config, options)
     axe_version, axe_rules = axe if axe else (None, None)
     if pool and not options.sandbox:
         log.warning(
-            "running as root, so Chromium runs without its sandbox (recorded as "
-            "scans.sandboxed = 0); run siteaudit as an ordinary user to keep it"
+            "Chromium runs as root, so without its sandbox (recorded as scans.sandboxed = 0); "
+            "run siteaudit as an ordinary user, or let it run Chromium as one "
+            "(audit.browser_user), to keep it"
         )
     try:
         if resumed is not None:
@@ -290,11 +307,26 @@ def crawl_and_record(
 
 def start_browsers(
     config: Config, options: BrowserOptions
-) -> tuple[BrowserPool, tuple[str, list[str]]]:
+) -> tuple[BrowserPool, tuple[str, list[str]], BrowserOptions]:
+    """Start the browser pool, as an unprivileged user if configured; returns the options
+    it started with. If Chromium cannot start as that user, it runs as root, and says so."""
     try:
         check_browser_available(options)
     except BrowserError as err:
         raise ScanError(str(err)) from None
+    if options.run_as is not None:
+        try:
+            return (*start_pool(config, options), options)
+        except ScanError as err:
+            user = pwd.getpwuid(options.run_as[0]).pw_name
+            log.warning("Chromium could not start as the user %s (%s)", user, err)
+            options = replace(options, run_as=None)
+    return (*start_pool(config, options), options)
+
+
+def start_pool(
+    config: Config, options: BrowserOptions
+) -> tuple[BrowserPool, tuple[str, list[str]]]:
     pool = BrowserPool(options, browser_count(config), config.audit.recycle_after)
     try:
         return pool, pool.start()

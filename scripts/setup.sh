@@ -18,6 +18,12 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     "${need_apt[@]}"
 fi
 
+# As root, siteaudit runs Chromium as this unprivileged user, so it keeps its sandbox.
+if [ "$(id -u)" -eq 0 ] && ! id siteaudit >/dev/null 2>&1; then
+  echo "setup: adding the system user siteaudit, for Chromium's sandbox" >&2
+  useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin siteaudit
+fi
+
 if [ ! -f node_modules/axe-core/axe.min.js ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing axe-core from package-lock.json (npm ci)" >&2
   npm ci --no-audit --no-fund --loglevel=error
