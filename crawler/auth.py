@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import os
+import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
 from scrapy.http import Request
 
-from crawler.config import AuthConfig, ConfigError
+from crawler.config import DEFAULT_USER_AGENT, AuthConfig, ConfigError
+from crawler.login import form_login
 from crawler.urls import host_allowed
 
 
@@ -55,16 +57,32 @@ def pairs(entries: tuple[str, ...], key: str) -> dict[str, str]:
     return found
 
 
-def load_credentials(auth: AuthConfig) -> Credentials:
+def load_credentials(
+    auth: AuthConfig,
+    allowed_domains: tuple[str, ...] = (),
+    ssl_context: ssl.SSLContext | None = None,
+    timeout: float = 30.0,
+    user_agent: str = DEFAULT_USER_AGENT,
+) -> Credentials:
+    """Credentials from the environment; with [auth.form], logs in (call once per scan)."""
     basic = None
     if auth.basic_user:
         basic = (
             auth.basic_user,
             from_environment(auth.basic_password_env, "The basic auth password"),
         )
-    return Credentials(
-        basic, pairs(auth.header_envs, "header_envs"), pairs(auth.cookie_envs, "cookie_envs")
-    )
+    headers = pairs(auth.header_envs, "header_envs")
+    cookies = pairs(auth.cookie_envs, "cookie_envs")
+    if auth.form.url:
+        password = from_environment(auth.form.password_env, "The form login password")
+        # Basic auth and extra headers too: a staging site may sit behind both.
+        given = Credentials(basic, headers).request_headers()
+        session = form_login(
+            auth.form, password, allowed_domains, ssl_context, timeout, user_agent, given
+        )
+        # A cookie configured in cookie_envs is meant as given: it wins over the login's.
+        cookies = {**session, **cookies}
+    return Credentials(basic, headers, cookies)
 
 
 class AuthMiddleware:

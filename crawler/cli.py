@@ -23,6 +23,7 @@ from crawler.config import (
     seed_urls,
     validate,
 )
+from crawler.login import LoginError
 from crawler.scan import ScanError, ScanSummary, run_scan
 from crawler.storage import StorageError, open_database
 from crawler.summary import print_summary
@@ -33,6 +34,7 @@ from reports.gate import IMPACTS, GateError
 EXIT_OK, EXIT_ERROR, EXIT_GATE_FAILED = 0, 1, 2
 KNOWN_ERRORS = (
     ConfigError,
+    LoginError,
     ScanError,
     StorageError,
     ReadabilityDataError,

@@ -6,7 +6,7 @@ import difflib
 import fnmatch
 import re
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -197,6 +197,20 @@ class DocumentsConfig:
 
 
 @dataclass(frozen=True)
+class FormLoginConfig:
+    """A login form siteaudit signs in with once before the crawl; off while url is empty.
+
+    The password comes from the environment variable password_env, never from a file.
+    """
+
+    url: str = ""
+    username: str = ""
+    username_field: str = "username"
+    password_field: str = "password"
+    password_env: str = "SITEAUDIT_FORM_PASSWORD"
+
+
+@dataclass(frozen=True)
 class AuthConfig:
     """Credentials for a staging site: names of environment variables, never the secrets.
 
@@ -209,6 +223,8 @@ class AuthConfig:
     header_envs: tuple[str, ...] = ()
     # Cookie name -> environment variable holding its value.
     cookie_envs: tuple[str, ...] = ()
+    # [auth.form]: the session cookies of a form login join the cookies above.
+    form: FormLoginConfig = field(default_factory=FormLoginConfig)
 
 
 @dataclass(frozen=True)
@@ -349,6 +365,27 @@ def validate(config: Config) -> None:
         raise ConfigError(f"{src}: audit.page_timeout must be a positive number of seconds")
     if not 0 < config.templates.min_share <= 1:
         raise ConfigError(f"{src}: templates.min_share must be a share between 0 and 1, e.g. 0.5")
+    check_form_login(config.auth.form, src)
+
+
+def check_form_login(form: FormLoginConfig, src: str) -> None:
+    """[auth.form] is all or nothing: a login URL needs an account and field names."""
+    if not (form.url or form.username):
+        return
+    if not form.url:
+        raise ConfigError(f"{src}: auth.form.url is missing; give the login page's URL")
+    check_start_url(form.url, f"{src}: auth.form.url")
+    for key in ("username", "username_field", "password_field", "password_env"):
+        if not getattr(form, key).strip():
+            raise ConfigError(f"{src}: auth.form.{key} is empty; {FORM_KEY_HINTS[key]}")
+
+
+FORM_KEY_HINTS = {
+    "username": "give the account to log in as",
+    "username_field": "give the name attribute of the login form's username input",
+    "password_field": "give the name attribute of the login form's password input",
+    "password_env": "give the environment variable that holds the password",
+}
 
 
 def check_start_url(url: str, where: str) -> None:
@@ -365,6 +402,11 @@ def _section(raw: dict[str, Any], name: str, cls: type, source: str) -> Any:
     values = raw.get(name, {})
     if not isinstance(values, dict):
         raise ConfigError(f"{source}: [{name}] must be a table")
+    return _table(values, cls, name, source)
+
+
+def _table(values: dict[str, Any], cls: type, name: str, source: str) -> Any:
+    """Check a table's keys and values against a dataclass's fields and defaults."""
     defaults = cls()
     _reject_unknown(values, list(defaults.__dataclass_fields__), source, f"{name}.")
     values = dict(values)
@@ -432,6 +474,11 @@ def _check_regex(pattern: str, where: str) -> None:
 
 def _coerce(value: Any, default: Any, key: str, source: str) -> Any:
     """Check a value against its default's type; lists become tuples of strings."""
+    if is_dataclass(default):
+        # A nested table such as [auth.form], checked key by key like a section.
+        if not isinstance(value, dict):
+            raise ConfigError(f"{source}: [{key}] must be a table")
+        return _table(value, type(default), key, source)
     if isinstance(default, tuple):
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{source}: {key} must be a list of strings")

@@ -28,7 +28,7 @@ from audits.browser_pool import BrowserPool
 from audits.readability import ensure_syllable_data
 from audits.wcag import run_only_tags
 from crawler.analyse import analyse_scan
-from crawler.auth import load_credentials
+from crawler.auth import Credentials, load_credentials
 from crawler.config import Config, seed_urls
 from crawler.progress import Counters, Progress
 from crawler.resume import NothingToResume, done_urls, frontier, resumable_scan
@@ -41,7 +41,7 @@ from crawler.storage import (
     open_database,
     start_scan,
 )
-from crawler.tls import trusting
+from crawler.tls import trusting, unverified_context
 from crawler.urls import normalise_url
 
 log = logging.getLogger(__name__)
@@ -70,9 +70,8 @@ class ScanSummary:
     message: str | None = None
 
 
-def browser_options(config: Config) -> BrowserOptions:
+def browser_options(config: Config, credentials: Credentials) -> BrowserOptions:
     audit = config.audit
-    credentials = load_credentials(config.auth)
     headers = credentials.request_headers()
     headers.pop("Authorization", None)  # the browser answers auth challenges instead
     return BrowserOptions(
@@ -202,7 +201,15 @@ def scan_trusting(
             resumed = resumable_scan(db, seed_urls(config.site)[0])
         except NothingToResume as err:
             raise ScanError(str(err)) from None
-    options = browser_options(config)
+    # Once per scan: a form login opens the one session the crawler and browsers share.
+    credentials = load_credentials(
+        config.auth,
+        allowed_domains(config),
+        None if config.site.verify_tls else unverified_context(),
+        config.site.timeout,
+        config.site.user_agent,
+    )
+    options = browser_options(config, credentials)
     pool, axe = None, None
     if config.audit.browser:
         pool, axe, options = start_browsers(config, options)
@@ -217,7 +224,16 @@ def scan_trusting(
         if resumed is not None:
             db["scans"].update(resumed, {"status": "running", "finished_at": None})
             return crawl_and_record(
-                config, db, db_path, resumed, pool, axe_version, verbose, live, resuming=True
+                config,
+                db,
+                db_path,
+                resumed,
+                pool,
+                axe_version,
+                verbose,
+                live,
+                credentials,
+                resuming=True,
             )
         scan_id = start_scan(
             db,
@@ -230,7 +246,9 @@ def scan_trusting(
             browser=int(pool is not None),
             config=json.dumps(asdict(config), default=str),
         )
-        return crawl_and_record(config, db, db_path, scan_id, pool, axe_version, verbose, live)
+        return crawl_and_record(
+            config, db, db_path, scan_id, pool, axe_version, verbose, live, credentials
+        )
     finally:
         if pool:
             pool.close()
@@ -245,11 +263,11 @@ def crawl_and_record(
     axe_version: str | None,
     verbose: bool,
     live: bool | None,
+    credentials: Credentials,
     resuming: bool = False,
 ) -> ScanSummary:
     """Run the crawl with the writer; whatever happens, record how the scan ended."""
     counters = Counters()
-    credentials = load_credentials(config.auth)
     context = ScanContext(
         scan_id, config, allowed_domains(config), counters, track_stylesheets=pool is not None
     )
@@ -263,7 +281,7 @@ def crawl_and_record(
     if not config.audit.full:
         context.known_readability = load_known_readability(db, scan_id)
     if pool is not None and axe_version and not config.audit.full:
-        key = rules_key(axe_version, browser_options(config).run_only)
+        key = rules_key(axe_version, pool.options.run_only)
         context.previous = load_previous(db, key, scan_id)
     writer = Writer(db_path)
     writer.start()
