@@ -37,8 +37,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, NamedTuple
 
-from bs4 import BeautifulSoup, NavigableString, Tag
 from dateutil.parser import isoparse
+
+from .phrases import PhraseFinder
+from .tree import Document, Element
 
 log = logging.getLogger(__name__)
 
@@ -168,10 +170,16 @@ LABEL_PATTERN = re.compile(
     + r")(?:\s+on)?\s*[:\-\u2013\u2014]?\s*(?:on\s+)?",
     re.IGNORECASE,
 )
+# The words a label can start with (see _LABELS), so LABELS tries the pattern only there.
+LABEL_FIRST_WORDS = (
+    "content", "date", "due", "first", "last", "modified", "next", "page", "posted",
+    "published", "review", "reviewed", "updated",
+)  # fmt: skip
+LABELS = PhraseFinder(LABEL_PATTERN, LABEL_FIRST_WORDS)
 
 
 def date_candidates(
-    soup: BeautifulSoup,
+    page: Document,
     html: str,
     *,
     last_modified_header: str | None,
@@ -183,10 +191,10 @@ def date_candidates(
     found: list[DateCandidate] = []
     found += _from_header(last_modified_header, fetched)
     found += _from_sitemap(sitemap_lastmod)
-    found += _from_meta(soup)
-    found += _from_jsonld(soup)
-    found += _from_time_elements(soup)
-    found += _from_visible_text(soup)
+    found += _from_meta(page.root)
+    found += _from_jsonld(page.root)
+    found += _from_time_elements(page)
+    found += _from_visible_text(page)
     found = _plausible(found, fetched.date())
     if not any(c.kind != REVIEW_DUE for c in found):
         # htmldate parses the page again and tries many heuristics: only worth it as a last resort.
@@ -234,9 +242,9 @@ def _from_sitemap(value: str | None) -> list[DateCandidate]:
     return [_candidate(UPDATED, "sitemap-lastmod", day, value or "")] if day else []
 
 
-def _from_meta(soup: BeautifulSoup) -> list[DateCandidate]:
+def _from_meta(root: Element) -> list[DateCandidate]:
     found = []
-    for tag in soup.find_all("meta"):
+    for tag in root.iter("meta"):
         content = _attr(tag, "content")
         if not content:
             continue
@@ -254,12 +262,12 @@ def _from_meta(soup: BeautifulSoup) -> list[DateCandidate]:
     return found
 
 
-def _from_jsonld(soup: BeautifulSoup) -> list[DateCandidate]:
+def _from_jsonld(root: Element) -> list[DateCandidate]:
     found = []
-    for script in soup.find_all("script", attrs={"type": True}):
+    for script in root.iter("script"):
         if _attr(script, "type").split(";")[0].strip().lower() != "application/ld+json":
             continue
-        data = _load_json(script.get_text())
+        data = _load_json(script.text or "")
         for key, raw in _walk_jsonld(data):
             day = _machine_date(raw)
             if day:
@@ -267,23 +275,25 @@ def _from_jsonld(soup: BeautifulSoup) -> list[DateCandidate]:
     return found
 
 
-def _from_time_elements(soup: BeautifulSoup) -> list[DateCandidate]:
+def _from_time_elements(page: Document) -> list[DateCandidate]:
     found = []
-    for tag in soup.find_all("time", attrs={"datetime": True}):
+    for tag in page.root.iter("time"):
+        if tag.get("datetime") is None:
+            continue
         raw = _attr(tag, "datetime")
-        kind = _label_before(tag)
+        kind = _label_before(page, tag)
         day = _machine_date(raw) if kind else None
         if kind and day:
             found.append(_candidate(kind, "time-element", day, raw))
     return found
 
 
-def _from_visible_text(soup: BeautifulSoup) -> list[DateCandidate]:
-    # get_text() leaves out <script>, <style>, <template> and comments; joining with spaces
+def _from_visible_text(page: Document) -> list[DateCandidate]:
+    # text_of() leaves out <script>, <style>, <template> and comments; joining with spaces
     # lets "Last updated" in a <dt> meet the date in its <dd>.
-    text = " ".join(soup.get_text(" ").split())
+    text = " ".join(page.text_of(page.root).split())
     found = []
-    for label in LABEL_PATTERN.finditer(text):
+    for label in LABELS.finditer(text):
         parsed = _human_date_at(text, label.end())
         if parsed is None:
             continue
@@ -351,9 +361,8 @@ def _as_utc(stamp: datetime) -> datetime:
     return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
 
 
-def _attr(tag: Tag, name: str) -> str:
-    value = tag.get(name)
-    return " ".join(value) if isinstance(value, list) else (value or "")
+def _attr(tag: Element, name: str) -> str:
+    return tag.get(name) or ""
 
 
 def _machine_date(raw: str | None) -> date | None:
@@ -401,28 +410,25 @@ def _label_kind(match: re.Match[str]) -> str:
     return next(kind for kind, group in _GROUP.items() if match.group(group))
 
 
-def _label_before(tag: Tag) -> str | None:
+def _label_before(page: Document, tag: Element) -> str | None:
     """The kind named by a label in or just before a <time>, e.g. "Last updated: <time>"."""
-    own = LABEL_PATTERN.search(" ".join(tag.get_text(" ").split()))
+    own = LABEL_PATTERN.search(" ".join(page.text_of(tag).split()))
     if own:
         return _label_kind(own)
     node = tag
     for _ in range(3):  # the label may be beside an ancestor, e.g. a <dt> before the <dd>
-        text = _nearest_text_before(node)
+        text = _nearest_text_before(page, node)
         if text:
             return _label_ending(text)
-        if not isinstance(node.parent, Tag):
+        parent = node.getparent()
+        if parent is None:
             break
-        node = node.parent
+        node = parent
     return None
 
 
-def _nearest_text_before(node: Tag) -> str:
-    for sibling in node.previous_siblings:
-        if isinstance(sibling, Tag):
-            text = sibling.get_text(" ")
-        else:
-            text = str(sibling) if type(sibling) is NavigableString else ""  # not comments
+def _nearest_text_before(page: Document, node: Element) -> str:
+    for text in page.strings_before(node):
         if text.strip():
             return " ".join(text.split())
     return ""

@@ -11,10 +11,9 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from bs4 import BeautifulSoup
-
 from audits.dates import DateCandidate, date_candidates
 from audits.readability import Readability, content_blocks, measure
+from audits.tree import Document, parse_html
 
 
 @dataclass(frozen=True)
@@ -47,47 +46,50 @@ def parse_page(
     """Read a page's facts from its HTML (and the date evidence that came with it).
 
     known_readability maps content hashes to figures measured before: the same HTML reads
-    the same, so a rescan skips textstat, the costliest step, for unchanged pages.
+    the same, so a rescan skips measuring them again for unchanged pages.
     """
     content_hash = hashlib.sha256(html.encode("utf-8", "replace")).hexdigest()
-    soup = BeautifulSoup(html, "lxml")
+    page = parse_html(html)
     dates = date_candidates(
-        soup,
+        page,
         html,
         last_modified_header=last_modified_header,
         sitemap_lastmod=sitemap_lastmod,
         fetched_at=fetched_at or datetime.now(UTC),
     )
+    lang = _lang(page)
     return PageFacts(
-        title=_title(soup),
-        lang=_lang(soup),
-        meta=_meta(soup),
-        links=_links(soup),
+        title=_title(page),
+        lang=lang,
+        meta=_meta(page),
+        links=_links(page),
         readability=(known_readability or {}).get(content_hash)
-        or measure(content_blocks(soup), _lang(soup)),
+        or measure(content_blocks(page), lang),
         content_hash=content_hash,
-        frames=[f["src"] for f in soup.find_all(["iframe", "frame"], src=True)],
+        frames=[
+            f.get("src") for f in page.root.iter("iframe", "frame") if f.get("src") is not None
+        ],
         dates=dates,
-        stylesheets=_stylesheets(soup),
+        stylesheets=_stylesheets(page),
     )
 
 
-def _title(soup: BeautifulSoup) -> str | None:
-    tag = soup.find("title")
-    text = " ".join(tag.get_text().split()) if tag else ""
+def _title(page: Document) -> str | None:
+    tag = page.first("title")
+    text = " ".join(page.text_of(tag, "").split()) if tag is not None else ""
     return text or None
 
 
-def _lang(soup: BeautifulSoup) -> str | None:
-    html = soup.find("html")
-    lang = html.get("lang") or html.get("xml:lang") if html else None
+def _lang(page: Document) -> str | None:
+    html = page.first("html")
+    lang = html.get("lang") or html.get("xml:lang") if html is not None else None
     return lang.strip() if isinstance(lang, str) and lang.strip() else None
 
 
-def _meta(soup: BeautifulSoup) -> dict[str, str]:
+def _meta(page: Document) -> dict[str, str]:
     """Meta tags by name or property, lower-cased keys; the first of a name wins."""
     found: dict[str, str] = {}
-    for tag in soup.find_all("meta"):
+    for tag in page.root.iter("meta"):
         key = tag.get("name") or tag.get("property") or tag.get("itemprop")
         value = tag.get("content")
         if isinstance(key, str) and isinstance(value, str):
@@ -95,19 +97,22 @@ def _meta(soup: BeautifulSoup) -> dict[str, str]:
     return found
 
 
-def _links(soup: BeautifulSoup) -> list[Link]:
+def _links(page: Document) -> list[Link]:
     links = []
-    for tag in soup.find_all(["a", "area"], href=True):
-        text = " ".join(tag.get_text(" ").split()) or (tag.get("aria-label") or "")
-        links.append(Link(href=tag["href"], text=text[:500]))
+    for tag in page.root.iter("a", "area"):
+        href = tag.get("href")
+        if href is None:
+            continue
+        text = " ".join(page.text_of(tag).split()) or (tag.get("aria-label") or "")
+        links.append(Link(href=href, text=text[:500]))
     return links
 
 
-def _stylesheets(soup: BeautifulSoup) -> list[str]:
+def _stylesheets(page: Document) -> list[str]:
     """Hrefs of linked stylesheets, in order: with the HTML, they decide how a page renders."""
     found = []
-    for tag in soup.find_all("link", href=True):
-        rel = tag.get("rel") or []
-        if "stylesheet" in [r.lower() for r in (rel if isinstance(rel, list) else [rel])]:
-            found.append(tag["href"])
+    for tag in page.root.iter("link"):
+        href = tag.get("href")
+        if href is not None and "stylesheet" in (tag.get("rel") or "").lower().split():
+            found.append(href)
     return found

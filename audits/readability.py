@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import stat
@@ -10,14 +12,14 @@ import tempfile
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import IO, Any
 
-from bs4 import BeautifulSoup, NavigableString, Tag
-from bs4.element import PreformattedString
+from lxml import etree
 
 from .plain_english import find_words_to_avoid
+from .tree import Document, Element, is_element
 
 LONG_SENTENCE_WORDS = 25  # GOV.UK asks for sentences of 25 words or fewer
 MAX_LONG_SENTENCES = 10
@@ -188,20 +190,81 @@ def _writable_by_others(root: Path) -> Path | None:
 
 
 @cache
-def _stats() -> Any:
-    """A private textstat instance, created only once the syllable data is in place.
+def _syllable_table() -> dict[str, int]:
+    """Syllables in each cmudict word's first pronunciation, counted as textstat counts them.
 
-    Our own instance rather than the module-level one, so another caller's set_lang()
-    cannot change our figures.
+    Read from the very file textstat's nltk.corpus.cmudict.dict() reads (NLTK's reader takes
+    about 3 s, a large part of a small scan), and kept as JSON beside our NLTK data, which
+    loads in a tenth of the 0.4 s reading the dictionary itself takes.
     """
     ensure_syllable_data()
-    # The package rebinds the name "textstat.textstat" to its shared instance; the class
-    # lives in the submodule of that name.
-    from textstat.textstat import textstatistics
+    from nltk.corpus import cmudict
 
-    stats = textstatistics()
-    stats.set_lang("en_GB")  # British hyphenation for words cmudict lacks ("prioritise")
-    return stats
+    pointer = cmudict.abspath("cmudict")  # a file, or a member of cmudict.zip
+    saved = _saved_table_path(pointer)
+    try:
+        table = json.loads(saved.read_text(encoding="utf-8"))
+        if isinstance(table, dict):
+            return table
+    except (OSError, ValueError):
+        pass  # not saved yet, or unreadable: read the dictionary again
+    with pointer.open() as stream:
+        table = _syllables_by_word(stream.read().decode("utf-8"))
+    _save_table(saved, table)
+    return table
+
+
+def _syllables_by_word(corpus: str) -> dict[str, int]:
+    table: dict[str, int] = {}
+    for line in corpus.splitlines():
+        pieces = line.split()  # word, variant number, phones: "record 2 R IH0 K AO1 R D"
+        if pieces and pieces[0].lower() not in table:  # textstat takes the first variant
+            table[pieces[0].lower()] = sum(1 for phone in pieces[2:] if phone[-1].isdigit())
+    return table
+
+
+def _saved_table_path(pointer: Any) -> Path:
+    """Where the table of this very corpus file (path, size and time) is kept."""
+    source = Path(getattr(pointer, "path", None) or pointer.zipfile.filename)
+    st = source.stat()
+    key = f"{_TABLE_VERSION}:{source.absolute()}:{st.st_size}:{st.st_mtime_ns}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return _build_dir() / f"siteaudit-syllables-{digest}.json"
+
+
+_TABLE_VERSION = 1  # bump if _syllables_by_word changes
+
+
+def _save_table(path: Path, table: dict[str, int]) -> None:
+    """Write the table atomically; a directory we cannot write to only costs the next scan."""
+    tmp: str | None = None
+    try:
+        path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".syllables-", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(table, out, separators=(",", ":"))
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+        tmp = None
+    except OSError:
+        pass
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+
+
+@cache
+def _hyphenator() -> Any:
+    from pyphen import Pyphen
+
+    return Pyphen(lang="en_GB")  # textstat's fallback, with British hyphenation ("prioritise")
+
+
+@lru_cache(maxsize=1 << 17)
+def _word_syllables(word: str) -> int:
+    """Syllables in one lower-case word; cached, as the same words recur on every page."""
+    found = _syllable_table().get(word)
+    return found if found is not None else len(_hyphenator().positions(word)) + 1
 
 
 # --- Text extraction -----------------------------------------------------------------------
@@ -227,20 +290,28 @@ _BLOCK_TAGS = frozenset(
 _FLUSH = object()  # marks the end of a block element during the walk
 
 
-def content_blocks(soup: BeautifulSoup) -> list[str]:
+def content_blocks(page: Document) -> list[str]:
     """The page's main content as text blocks, one per paragraph, list item, cell or line."""
-    return _blocks_in(_main_content(soup))
+    return _blocks_in(_main_content(page))
 
 
-def _main_content(soup: BeautifulSoup) -> Tag:
-    # Compare with None: an empty Tag is falsy, and an empty <main> must not fall through.
-    for found in (soup.find("main"), soup.find(attrs={"role": "main"}), soup.find("article")):
-        if isinstance(found, Tag):
+def _main_content(page: Document) -> Element:
+    for found in (page.first("main"), _first_role_main(page.root), page.first("article")):
+        if found is not None:
             return found
-    return soup.body if soup.body is not None else soup
+    body = page.first("body")
+    return body if body is not None else page.root
 
 
-def _blocks_in(root: Tag) -> list[str]:
+_ROLE_MAIN = etree.XPath("descendant-or-self::*[@role = 'main'][1]")
+
+
+def _first_role_main(root: Element) -> Element | None:
+    found = _ROLE_MAIN(root)
+    return found[0] if found else None
+
+
+def _blocks_in(root: Element) -> list[str]:
     """Walk root without modifying it, starting a new block at each block element and <br>."""
     blocks: list[str] = []
     line: list[str] = []
@@ -252,47 +323,54 @@ def _blocks_in(root: Tag) -> list[str]:
             blocks.append(text)
 
     # An explicit stack, not recursion: CMS pages can nest deeper than Python's limit.
+    # Strings are an element's text or a tail, which belongs to the parent's flow.
     stack: list[Any] = [root]
     while stack:
         node = stack.pop()
         if node is _FLUSH:
             flush()
-        elif isinstance(node, NavigableString):
-            if not isinstance(node, PreformattedString):  # comments, CDATA, doctype
-                line.append(str(node))
-        elif isinstance(node, Tag) and (node is root or not _is_boilerplate(node)):
-            if node.name == "br":
+        elif isinstance(node, str):
+            line.append(node)
+        elif is_element(node) and (node is root or not _is_boilerplate(node)):
+            if node.tag == "br":
                 flush()
                 continue
-            if node.name in _BLOCK_TAGS:
+            if node.tag in _BLOCK_TAGS:
                 flush()
                 stack.append(_FLUSH)
-            stack.extend(reversed(node.contents))
+            stack.extend(reversed(_contents(node)))
     flush()
     return blocks
 
 
-def _is_boilerplate(tag: Tag) -> bool:
-    if tag.name in _SKIP_TAGS or tag.has_attr("hidden"):
+def _contents(element: Element) -> list[Any]:
+    """An element's children and the strings between them, in document order."""
+    contents: list[Any] = [element.text] if element.text else []
+    for child in element:
+        contents.append(child)
+        if child.tail:
+            contents.append(child.tail)
+    return contents
+
+
+def _is_boilerplate(tag: Element) -> bool:
+    if tag.tag in _SKIP_TAGS or tag.get("hidden") is not None:
         return True
-    if str(tag.get("role", "")).strip().lower() in _SKIP_ROLES:
+    if (tag.get("role") or "").strip().lower() in _SKIP_ROLES:
         return True
-    if tag.name == "form" and _is_search_form(tag):
+    if tag.tag == "form" and _is_search_form(tag):
         return True
     return "cookie" in _id_and_class(tag)
 
 
-def _id_and_class(tag: Tag) -> str:
-    classes = tag.get("class") or []
-    if isinstance(classes, str):  # a parser may leave class as one string
-        classes = [classes]
-    return " ".join([str(tag.get("id", "")), *map(str, classes)]).lower()
+def _id_and_class(tag: Element) -> str:
+    return " ".join([tag.get("id") or "", *(tag.get("class") or "").split()]).lower()
 
 
-def _is_search_form(form: Tag) -> bool:
-    if "search" in _id_and_class(form) or "search" in str(form.get("action", "")).lower():
+def _is_search_form(form: Element) -> bool:
+    if "search" in _id_and_class(form) or "search" in (form.get("action") or "").lower():
         return True
-    return form.find("input", attrs={"type": "search"}) is not None
+    return form.find(".//input[@type='search']") is not None
 
 
 # --- Measuring -----------------------------------------------------------------------------
@@ -321,34 +399,65 @@ def _as_sentence(block: str) -> str:
 def measure(blocks: list[str], lang: str | None) -> Readability:
     """Readability of a page's text blocks; only English pages (lang None or en*) are scored.
 
-    Words are counted with textstat's lexicon_count, the same count its Flesch formulas use:
-    punctuation is dropped, and contractions and hyphenated words count as one word.
+    Words are counted as textstat's lexicon_count counts them, the same count its Flesch
+    formulas use: punctuation is dropped, and contractions and hyphenated words count as one
+    word. The figures are textstat 0.7.13's (tests compare them), computed here in one pass
+    over the words, because textstat's own functions cost about 10 ms a page.
     """
-    stats = _stats()
     text = to_sentences_text(blocks)
-    word_count = stats.lexicon_count(text)
-    if word_count == 0:
+    cleaned = _without_punctuation(text)
+    words = cleaned.split()
+    if not words:
         return Readability(measured=False, reason="no text", word_count=0, sentence_count=0)
-    sentence_count = stats.sentence_count(text)
+    sentences = [(s, _word_count(s)) for s in _SENTENCE.findall(text)]
+    # textstat does not count a "sentence" of two words or fewer, but always counts one.
+    sentence_count = max(1, sum(1 for _, length in sentences if length > 2))
     if not _is_english(lang):
         return Readability(
             measured=False,
             reason=f"not English (lang={(lang or '').strip()})",
-            word_count=word_count,
+            word_count=len(words),
             sentence_count=sentence_count,
         )
-    grade = stats.flesch_kincaid_grade(text)
+    syllables = sum(map(_word_syllables, cleaned.lower().split()))
+    ease, grade = _flesch(len(words), sentence_count, syllables)
     return Readability(
         measured=True,
         reason=None,
-        word_count=word_count,
+        word_count=len(words),
         sentence_count=sentence_count,
-        reading_ease=round(stats.flesch_reading_ease(text), 1),
+        reading_ease=round(ease, 1),
         grade_level=round(grade, 1),
         reading_age=round(grade + READING_AGE_OFFSET, 1),
-        long_sentences=_long_sentences(text, stats),
+        long_sentences=_long_sentences(sentences),
         words_to_avoid=find_words_to_avoid(text),
     )
+
+
+# textstat's remove_punctuation(text, rm_apostrophe=False): apostrophes stay only where they
+# start a contraction's ending ("don't", "we'll"), every other non-word character goes.
+_NON_CONTRACTION_APOSTROPHE = re.compile(r"'(?![tsd]|ve|ll|re)")
+_PUNCTUATION = re.compile(r"[^\w\s']")
+# So a run of non-space characters survives as a word exactly when it holds a word character
+# (a kept apostrophe is always followed by one): counting those is counting textstat's words.
+_WORD = re.compile(r"\S*?\w\S*")
+
+
+def _without_punctuation(text: str) -> str:
+    return _PUNCTUATION.sub("", _NON_CONTRACTION_APOSTROPHE.sub("", text))
+
+
+def _word_count(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+def _flesch(words: int, sentences: int, syllables: int) -> tuple[float, float]:
+    """Flesch reading ease and Flesch-Kincaid grade, in textstat's order of operations."""
+    per_sentence, per_word = words / sentences, syllables / words
+    if per_sentence == 0 or per_word == 0:
+        return 0.0, 0.0
+    ease = 206.835 - 1.015 * per_sentence - 84.6 * per_word
+    return ease, (0.39 * per_sentence) + (11.8 * per_word) - 15.59
 
 
 def _is_english(lang: str | None) -> bool:
@@ -356,9 +465,8 @@ def _is_english(lang: str | None) -> bool:
     return lang is None or not lang.strip() or lang.strip().lower().startswith("en")
 
 
-def _long_sentences(text: str, stats: Any) -> list[str]:
-    """Sentences over the limit, longest first, each once, split where textstat splits."""
-    sentences = dict.fromkeys(" ".join(s.split()) for s in _SENTENCE.findall(text))
-    counted = [(stats.lexicon_count(s), s) for s in sentences]
-    long = sorted((pair for pair in counted if pair[0] > LONG_SENTENCE_WORDS), key=lambda p: -p[0])
-    return [sentence for _, sentence in long[:MAX_LONG_SENTENCES]]
+def _long_sentences(sentences: list[tuple[str, int]]) -> list[str]:
+    """Sentences over the limit, longest first, each once, with their spaces normalised."""
+    lengths = {" ".join(s.split()): n for s, n in sentences if n > LONG_SENTENCE_WORDS}
+    long = sorted(lengths.items(), key=lambda pair: -pair[1])  # stable: ties keep page order
+    return [sentence for sentence, _ in long[:MAX_LONG_SENTENCES]]

@@ -39,6 +39,18 @@ def tree_pss_mib(pid: int) -> float:
     return sum(pss_kib(p) for p in [pid, *children_of(pid)]) / 1024
 
 
+def browser_processes(pid: int) -> int:
+    """How many Chromium processes run under pid: none once the scan has closed its browsers."""
+    count = 0
+    for child in children_of(pid):
+        try:
+            name = Path(f"/proc/{child}/comm").read_text().strip()
+        except OSError:
+            continue
+        count += name.startswith(("chrome", "chromium"))
+    return count
+
+
 class MemorySampler(threading.Thread):
     """Samples a process tree's PSS every interval; keeps the peak and the samples."""
 

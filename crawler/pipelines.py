@@ -9,6 +9,8 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
+from scrapy.exceptions import DropItem
+
 from audits.accessibility import findings_from_axe
 from audits.browser import PageJob
 from audits.browser_pool import AuditResult, BrowserPool
@@ -24,6 +26,8 @@ from crawler.urls import media_type
 
 # A stylesheet slower than this to arrive makes its pages unsuitable for reuse, not stuck.
 STYLESHEET_WAIT = 60.0
+# How often a page waiting for a browser checks whether the scan is stopping.
+STOP_CHECK = 0.5
 
 
 class BrowserAuditPipeline:
@@ -37,6 +41,7 @@ class BrowserAuditPipeline:
         self.crawler = crawler
         self.pool: BrowserPool | None = None
         self.slots: asyncio.Semaphore | None = None
+        self.watcher: asyncio.Future[None] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> BrowserAuditPipeline:
@@ -49,6 +54,12 @@ class BrowserAuditPipeline:
         self.counters = spider.context.counters
         if self.pool:
             self.slots = asyncio.Semaphore(spider.queue_size)
+            self.stopping = asyncio.Event()
+            self.watcher = asyncio.ensure_future(self._watch_for_stop())
+
+    def close_spider(self) -> None:
+        if self.watcher is not None:
+            self.watcher.cancel()
 
     async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         if item.get("table") != "page" or self.pool is None or self.slots is None:
@@ -58,9 +69,34 @@ class BrowserAuditPipeline:
         if previous is not None and previous.render_hash == item["render_hash"]:
             item["reused"] = previous  # same HTML, same stylesheets: last audit stands
             return item
-        async with self.slots:
+        if not await self._browser_free():
+            # Stopping (Ctrl-C, SIGTERM): pages still waiting for a browser are not stored,
+            # so --resume fetches and audits them, and the scan stops after the pages in the
+            # browsers, not after every page the crawl had read ahead.
+            raise DropItem(f"not audited: the scan stopped first: {item['url']}", "INFO")
+        try:
             item["audit"] = await self._audit(item)
+        finally:
+            self.slots.release()
         return item
+
+    async def _browser_free(self) -> bool:
+        """Wait for a place in the browsers; False if the scan starts stopping first."""
+        assert self.slots is not None
+        acquire = asyncio.ensure_future(self.slots.acquire())
+        stop = asyncio.ensure_future(self.stopping.wait())
+        await asyncio.wait({acquire, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if acquire.done():
+            return True  # even when stopping: a page given a browser is audited
+        acquire.cancel()  # the semaphore gives back a place it granted meanwhile
+        return False
+
+    async def _watch_for_stop(self) -> None:
+        """Set `stopping` once the crawl is told to stop (Scrapy sends no signal for that)."""
+        while self.crawler.crawling:
+            await asyncio.sleep(STOP_CHECK)
+        self.stopping.set()
 
     async def _render_hash(self, item: dict[str, Any]) -> str | None:
         """The page's HTML and stylesheets, hashed; None if a stylesheet never arrived."""

@@ -10,7 +10,8 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
 import scrapy
@@ -72,6 +73,10 @@ class ScanContext:
 
 class SiteSpider(scrapy.Spider):
     name = "site"
+    # Scrapy starts this many asyncio tasks for the output of every response, however little
+    # it yields (a page yields one item and a few requests): 100, the default, cost about a
+    # millisecond a page without the browser.
+    custom_settings: ClassVar[dict[str, Any]] = {"CONCURRENT_ITEMS": 8}
 
     def __init__(
         self,
@@ -274,7 +279,7 @@ class SiteSpider(scrapy.Spider):
             target = self.link_target(link.href, response.url)
             if target is None:
                 continue
-            internal = host_allowed(target, self.context.allowed_domains)
+            internal = allowed_cached(target, self.context.allowed_domains)
             if not internal:
                 yield from self.external_request(target)
             links.append(
@@ -415,12 +420,9 @@ class SiteSpider(scrapy.Spider):
         href = href.strip()
         if not href or href.startswith("#"):
             return None
-        if scheme_of(href) in UNFETCHABLE_SCHEMES:
-            return href[:500]
-        try:
-            return normalise_url(href, base=base, strip_params=self.site.strip_query_params)
-        except ValueError:
-            return href[:500]
+        if ROOTED.match(href):
+            base = origin_of(base)  # the base's path and query cannot change where it points
+        return resolved_link(href, base, self.site.strip_query_params)
 
     def first_url(self, response: Response) -> str:
         return (response.meta.get("redirect_urls") or [response.request.url])[0]
@@ -480,6 +482,33 @@ class SiteSpider(scrapy.Spider):
 
     def ignore(self, failure: Failure) -> None:
         log.info("skipped %s: %s", failure.request.url, failure.value)  # type: ignore[attr-defined]
+
+
+# "/path", "//host/path" and "scheme://host/path" resolve against the base's scheme and
+# host alone, so they resolve the same from every page of a site: worth caching.
+ROOTED = re.compile(r"/|[a-zA-Z][a-zA-Z0-9+.-]*://")
+
+
+@lru_cache(maxsize=1024)
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/"
+
+
+@lru_cache(maxsize=1 << 15)
+def resolved_link(href: str, base: str, strip_params: tuple[str, ...]) -> str:
+    """A link's target; cached, because a site's menus repeat the same links on every page."""
+    if scheme_of(href) in UNFETCHABLE_SCHEMES:
+        return href[:500]
+    try:
+        return normalise_url(href, base=base, strip_params=strip_params)
+    except ValueError:
+        return href[:500]
+
+
+@lru_cache(maxsize=1 << 15)
+def allowed_cached(url: str, allowed_domains: tuple[str, ...]) -> bool:
+    return host_allowed(url, allowed_domains)
 
 
 def url_shape(url: str) -> str:

