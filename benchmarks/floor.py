@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import queue
 import sys
 import tempfile
@@ -23,7 +24,29 @@ from selenium.webdriver.chrome.service import Service
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from audits.browser import RUN_JS, BrowserOptions, BrowserSession, chrome_options  # noqa: E402
+from audits.browser import (  # noqa: E402
+    RUN_JS,
+    BrowserOptions,
+    BrowserSession,
+    chrome_options,
+    unprivileged_user,
+)
+
+
+def floor_service(options: BrowserOptions, profile: str) -> Service:
+    """ChromeDriver as the scan runs it: as root, as the same unprivileged user, so that
+    Chromium has its sandbox in both."""
+    if options.run_as is None:
+        return Service(options.chromedriver)
+    home = Path(profile) / "home"
+    home.mkdir()
+    for path in (Path(profile), home):
+        os.chown(path, *options.run_as)
+    return Service(
+        options.chromedriver,
+        env={**os.environ, "HOME": str(home)},
+        popen_kw={"user": options.run_as[0], "group": options.run_as[1], "extra_groups": []},
+    )
 
 
 def session_loop(urls: queue.Queue[str], options: BrowserOptions, done: list[int]) -> None:
@@ -32,7 +55,7 @@ def session_loop(urls: queue.Queue[str], options: BrowserOptions, done: list[int
     axe_options = BrowserSession(options).axe_options  # exactly the scan's JSON options
     with tempfile.TemporaryDirectory() as profile:
         driver = webdriver.Chrome(
-            service=Service(options.chromedriver), options=chrome_options(options, profile)
+            service=floor_service(options, profile), options=chrome_options(options, profile)
         )
         driver.set_page_load_timeout(options.page_timeout)
         driver.set_script_timeout(options.page_timeout)
@@ -52,7 +75,7 @@ def session_loop(urls: queue.Queue[str], options: BrowserOptions, done: list[int
 
 def measure_floor(urls: list[str], browsers: int, local_site: bool = True) -> float:
     """Seconds for `browsers` bare sessions to navigate to and axe every URL once."""
-    options = BrowserOptions(local_site=local_site)
+    options = BrowserOptions(local_site=local_site, run_as=unprivileged_user(""))
     todo: queue.Queue[str] = queue.Queue()
     for url in urls:
         todo.put(url)
