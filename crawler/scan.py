@@ -151,7 +151,7 @@ def crawl_settings(config: Config, verbose: bool) -> dict[str, Any]:
         "TELNETCONSOLE_ENABLED": False,
         # Scrapy reads and parses a callback's source for every response to warn about
         # "return value" in generators: its cache is keyed on bound methods, made afresh each
-        # time, so it never hits (a tenth of a --no-browser scan's CPU).
+        # time, so it never hits (about a fifth of a --no-browser scan).
         "WARN_ON_GENERATOR_RETURN_VALUE": False,
         "LOGSTATS_INTERVAL": 0,
         "LOG_LEVEL": "INFO" if verbose else "WARNING",
