@@ -28,6 +28,6 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Scan a generated site and write pages/min and peak memory to docs/performance.md."""
+    """Scan a generated site; write pages/min and peak memory into docs/performance.md."""
     args = session.posargs or ["--pages", "500", "--browsers", "2"]
     session.run(PYTHON, "benchmarks/scan_bench.py", *args, "--out", "docs/performance.md")

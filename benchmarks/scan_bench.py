@@ -221,10 +221,26 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    section = "memory" if args.memory_pages else "speed"
     text = memory_run(args) if args.memory_pages else speed_runs(args)
     print(text)
     if args.out:
-        args.out.write_text(text)
+        write_section(args.out, section, text)
+
+
+def write_section(path: Path, name: str, text: str) -> None:
+    """Put a run's figures between its markers in path, keeping everything written by hand
+    around them (docs/performance.md explains the figures); a new file gets just them."""
+    start, end = f"<!-- scan_bench.py {name}: start -->", f"<!-- scan_bench.py {name}: end -->"
+    marked = f"{start}\n{text.strip()}\n{end}"
+    current = path.read_text(encoding="utf-8") if path.exists() else ""
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
+    if pattern.search(current):
+        path.write_text(pattern.sub(lambda _: marked, current), encoding="utf-8")
+    elif current:
+        path.write_text(current.rstrip("\n") + "\n\n" + marked + "\n", encoding="utf-8")
+    else:
+        path.write_text(f"# Performance\n\n{marked}\n", encoding="utf-8")
 
 
 def speed_runs(args: argparse.Namespace) -> str:
@@ -241,7 +257,7 @@ def speed_runs(args: argparse.Namespace) -> str:
             max_requests = requests_per_page(log)
             rescan = scan("rescan, site unchanged", base, db, "--browsers", str(args.browsers))
             nobrowser = scan("--no-browser", base, Path(tmp) / "nb.db", "--no-browser")
-        return "# Performance\n\n" + report(
+        return report(
             [full, rescan, nobrowser],
             floor,
             args.pages,
