@@ -12,7 +12,7 @@ from crawler.config import TemplateConfig
 
 def analyse_scan(db: Any, scan_id: int, templates: TemplateConfig) -> None:
     """Mark template issues and score every page of a scan; safe to run again."""
-    with db.conn:
+    with db.atomic():
         assign_documents(db, scan_id)
         record_broken_links(db, scan_id)
         mark_template_findings(db, scan_id, templates)

@@ -313,7 +313,7 @@ class Writer(threading.Thread):
 
 def write_batch(db: sqlite_utils.Database, batch: Batch) -> None:
     """Write one batch in one transaction."""
-    with db.conn:
+    with db.atomic():
         for table, rows in batch.rows.items():
             if table in UPSERT_TABLES:
                 db[table].insert_all(rows, replace=True, alter=False)
@@ -323,7 +323,7 @@ def write_batch(db: sqlite_utils.Database, batch: Batch) -> None:
 
 def start_scan(db: sqlite_utils.Database, start_url: str, **fields: Any) -> int:
     """Record a new running scan and return its id."""
-    with db.conn:
+    with db.atomic():
         table = db["scans"].insert(
             {"started_at": now(), "start_url": start_url, "status": "running", **fields}
         )
@@ -332,7 +332,7 @@ def start_scan(db: sqlite_utils.Database, start_url: str, **fields: Any) -> int:
 
 def fill_link_statuses(db: sqlite_utils.Database, scan_id: int) -> None:
     """Give each link its target's status or fetch error, once the crawl has fetched them."""
-    with db.conn:
+    with db.atomic():
         db.execute(
             """UPDATE links SET
                  status_code = (SELECT f.status_code FROM fetches f
@@ -346,5 +346,5 @@ def fill_link_statuses(db: sqlite_utils.Database, scan_id: int) -> None:
 
 def finish_scan(db: sqlite_utils.Database, scan_id: int, status: str, **fields: Any) -> None:
     """Mark a scan ended."""
-    with db.conn:
+    with db.atomic():
         db["scans"].update(scan_id, {"status": status, "finished_at": now(), **fields})
