@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import ipaddress
 import logging
 import time
 from typing import Any
@@ -16,7 +15,7 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.extensions.throttle import AutoThrottle
 from scrapy.http import Request, Response
 
-from crawler.urls import host_allowed
+from crawler.urls import host_allowed, is_private_address
 
 log = logging.getLogger(__name__)
 
@@ -223,11 +222,11 @@ async def resolves_to_private(host: str) -> bool:
     """True if the host is, or resolves to, a loopback, private, link-local or reserved
     address. A name that does not resolve is left to the download to report."""
     try:
-        addresses = [ipaddress.ip_address(host.strip("[]"))]
+        return is_private_address(host.strip("[]"))
     except ValueError:
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, None)
-        except (OSError, UnicodeError):
-            return False
-        addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
-    return any(not address.is_global for address in addresses)
+        pass  # a name, not an address
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None)
+    except (OSError, UnicodeError):
+        return False
+    return any(is_private_address(info[4][0]) for info in infos)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import os
@@ -42,7 +41,7 @@ from crawler.storage import (
     start_scan,
 )
 from crawler.tls import trusting, unverified_context
-from crawler.urls import normalise_url
+from crawler.urls import is_private_address, normalise_url
 
 log = logging.getLogger(__name__)
 
@@ -99,12 +98,12 @@ def run_as_user(name: str) -> tuple[int, int] | None:
 
 
 def is_local_host(url: str) -> bool:
-    """True if the URL's host resolves to a loopback or private address."""
+    """True if the URL's host resolves to an address off the public internet."""
     try:
         infos = socket.getaddrinfo(urlsplit(url).hostname, None)
     except (socket.gaierror, UnicodeError):
         return False
-    return any(ipaddress.ip_address(info[4][0]).is_private for info in infos)
+    return any(is_private_address(info[4][0]) for info in infos)
 
 
 def browser_count(config: Config) -> int:

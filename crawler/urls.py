@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import ipaddress
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from w3lib.url import safe_url_string
@@ -63,3 +64,9 @@ def host_allowed(url: str, allowed_domains: tuple[str, ...]) -> bool:
     """True if the URL's host is an allowed domain or a subdomain of one."""
     host = (urlsplit(url).hostname or "").lower()
     return any(host == d or host.endswith("." + d) for d in allowed_domains)
+
+
+def is_private_address(address: str) -> bool:
+    """True for an IP address off the public internet: loopback, private, link-local or
+    reserved (an IPv6 zone such as "%eth0" aside). ValueError if it is not an address."""
+    return not ipaddress.ip_address(address.split("%", 1)[0]).is_global
