@@ -170,7 +170,7 @@ def trust_authorities(home: Path, ca_file: str) -> None:
     run = functools.partial(subprocess.run, check=True, capture_output=True, timeout=30)
     try:
         run(["certutil", "-N", "-d", database, "--empty-password"])
-        for number, pem in enumerate(_pem_blocks(Path(ca_file).read_bytes())):
+        for number, pem in enumerate(pem_certificates(Path(ca_file).read_bytes())):
             run(
                 ["certutil", "-A", "-d", database, "-n", f"siteaudit-ca-{number}", "-t", "C,,"],
                 input=pem,
@@ -179,8 +179,12 @@ def trust_authorities(home: Path, ca_file: str) -> None:
         raise BrowserError(f"could not make Chromium trust {ca_file}: {err}") from None
 
 
-def _pem_blocks(data: bytes) -> list[bytes]:
-    return re.findall(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", data, re.S)
+PEM_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
+
+
+def pem_certificates(data: bytes) -> list[bytes]:
+    """Each PEM certificate in a file's bytes, as the crawler and Chromium both read it."""
+    return PEM_CERTIFICATE.findall(data)
 
 
 def chrome_options(options: BrowserOptions, profile_dir: str) -> webdriver.ChromeOptions:

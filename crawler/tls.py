@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import ssl
 import tempfile
 from collections.abc import Iterator
@@ -12,9 +11,8 @@ from pathlib import Path
 
 import certifi
 
+from audits.browser import pem_certificates
 from crawler.config import ConfigError
-
-PEM_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
 
 
 def system_bundle() -> Path:
@@ -31,7 +29,7 @@ def read_ca_file(ca_file: str) -> list[bytes]:
         raise ConfigError(
             f"site.ca_file: cannot read {ca_file} ({err.strerror}); give the path of a PEM file"
         ) from None
-    blocks = PEM_BLOCK.findall(data)
+    blocks = pem_certificates(data)
     if not blocks:
         raise ConfigError(
             f"site.ca_file: {ca_file} holds no PEM certificate "
