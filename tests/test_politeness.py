@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import itertools
+import statistics
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -140,12 +141,13 @@ def test_crawl_delay_is_ignored_when_robots_txt_is_not_obeyed(tmp_path: Path) ->
 
 
 def test_adaptive_throttle_spaces_requests_to_a_slow_server(tmp_path: Path) -> None:
-    # Each page takes 0.4 s: with 4 in flight as the target, requests go 0.1 s apart.
+    # Each page takes 0.4 s: with 4 in flight as the target, requests go 0.1 s apart, each
+    # gap varied by Scrapy's ±50% jitter (DOWNLOAD_DELAY_JITTER), so never under 0.05 s.
     with serve(site("User-agent: *\n", pages=12), delay=0.4) as server:
         scan(server.base, tmp_path, "[site]\nconcurrency_per_host = 4\n")
     later = server.pages()[5:]
     gaps = [b.arrived - a.arrived for a, b in itertools.pairwise(later)]
-    assert len(later) == 7 and min(gaps) >= 0.07, gaps
+    assert len(later) == 7 and min(gaps) >= 0.045 and statistics.median(gaps) >= 0.08, gaps
 
 
 def test_without_adaptive_throttle_requests_go_together(tmp_path: Path) -> None:
