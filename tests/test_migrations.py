@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from crawler.storage import (
     SCHEMA_VERSION,
     StorageError,
     Writer,
+    apply,
     finish_scan,
     open_database,
     start_scan,
@@ -112,16 +114,25 @@ def current_shape(tmp_path: Path) -> dict[str, Any]:
 
 def test_migrations_are_numbered_one_step_each() -> None:
     assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
-    assert SCHEMA_VERSION == len(MIGRATIONS) == 5
+    assert SCHEMA_VERSION == len(MIGRATIONS) >= 5
 
 
-def test_a_new_database_has_exactly_the_last_builds_schema(tmp_path: Path) -> None:
-    """The migrations alone rebuild what the last unnumbered build created from SCHEMA."""
+def test_the_first_five_migrations_rebuild_the_last_unnumbered_schema() -> None:
+    """Versions 1 to 5 on an empty database give exactly what the last build before numbered
+    migrations created from its SCHEMA."""
     (last,) = [s for s in OLD_SCHEMAS if s.stem == LAST_BUILD]
-    conn = sqlite3.connect(tmp_path / "last.db")
-    conn.executescript(last.read_text())
-    assert current_shape(tmp_path) == describe(conn)
+    built, copied = sqlite3.connect(":memory:"), sqlite3.connect(":memory:")
+    for migration in MIGRATIONS[:5]:
+        apply(built, migration)
+    copied.executescript(last.read_text())
+    assert describe(built) == describe(copied)
+
+
+def test_a_new_database_is_stamped_with_the_last_migration(tmp_path: Path) -> None:
+    assert describe(sqlite3.connect(":memory:")) == {}
+    current_shape(tmp_path)
     assert query(tmp_path / "new.db", "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    assert query(tmp_path / "new.db", "PRAGMA journal_mode") == [("wal",)]
 
 
 @pytest.mark.parametrize("schema", OLD_SCHEMAS, ids=lambda s: s.stem)
@@ -237,3 +248,28 @@ def test_a_scan_into_a_database_from_an_earlier_build(tmp_path: Path, council_si
         path, "SELECT count(*), count(reason) FROM pages WHERE scan_id = 2"
     )[0]
     assert stored > 5 and with_reason == stored
+
+
+def test_processes_opening_one_old_database_at_once_upgrade_it_once(tmp_path: Path) -> None:
+    """The scan and its writer thread (or two commands) may open an old file together: the
+    second waits for the first's transaction, then finds nothing left to do."""
+    (old,) = [s for s in OLD_SCHEMAS if s.stem == "v2-e2f44cf"]
+    path = old_database(tmp_path / "old.db", old)
+    results: list[object] = []
+
+    def open_it() -> None:
+        try:
+            open_database(path).conn.close()
+            results.append("ok")
+        except StorageError as err:  # the assertion below shows it
+            results.append(err)
+
+    threads = [threading.Thread(target=open_it) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert results == ["ok"] * 4
+    with sqlite3.connect(path) as conn:
+        assert describe(conn) == current_shape(tmp_path)
+        assert conn.execute("SELECT count(*) FROM pages").fetchone() == (1,)
