@@ -307,8 +307,14 @@ def columns(conn: sqlite3.Connection) -> dict[str, set[str]]:
         )
     ]
     return {
-        table: {row[1] for row in conn.execute(f'PRAGMA table_info("{table}")')} for table in tables
+        table: {row[1] for row in conn.execute(f'PRAGMA table_info("{quoted(table)}")')}
+        for table in tables
     }
+
+
+def quoted(name: str) -> str:
+    """A table name for a double-quoted identifier (a foreign file may name tables oddly)."""
+    return name.replace('"', '""')
 
 
 @functools.cache
@@ -337,6 +343,7 @@ def actual_version(conn: sqlite3.Connection, stamped: int) -> int:
 
 
 def has_shape(have: dict[str, set[str]], want: dict[str, frozenset[str]]) -> bool:
+    """Whether a database has every table and column of a version (and perhaps more)."""
     return all(want[table] <= have.get(table, set()) for table in want)
 
 
