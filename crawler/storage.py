@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import sqlite3
@@ -17,21 +18,43 @@ import sqlite_utils
 
 log = logging.getLogger(__name__)
 
-# Bump when a table or column changes, and describe the change in docs/schema.md.
-SCHEMA_VERSION = 2
-
 SCAN_STATUSES = ("running", "finished", "interrupted", "blocked", "failed")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS scans (
+
+@dataclass(frozen=True)
+class AddColumns:
+    """Columns to add to a table, skipping any it already has: builds before version 3 ran
+    their ALTERs outside a transaction and stamped 2 on four different shapes, so an older
+    database can hold some of a step's columns already."""
+
+    table: str
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema change: the statements that bring a database from version - 1 to version."""
+
+    version: int
+    change: str
+    steps: tuple[str | AddColumns, ...]
+
+
+# The schema's one source of truth: a new database is every migration applied in order to an
+# empty file. To change the schema, append a Migration (never edit a released one) and
+# describe it in docs/schema.md ("Versions and upgrades").
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "the first schema (commit dcad1af)",
+        (
+            """CREATE TABLE IF NOT EXISTS scans (
     id INTEGER PRIMARY KEY,
     started_at TEXT NOT NULL,
     finished_at TEXT,
     start_url TEXT,
     status TEXT NOT NULL CHECK (status IN ('running','finished','interrupted','blocked','failed')),
     axe_version TEXT,
-    axe_rules TEXT,
-    rules_key TEXT,
     sandboxed INTEGER,
     wcag TEXT,
     browser INTEGER,
@@ -39,8 +62,8 @@ CREATE TABLE IF NOT EXISTS scans (
     pages_audited INTEGER,
     pages_failed INTEGER,
     message TEXT
-);
-CREATE TABLE IF NOT EXISTS pages (
+)""",
+            """CREATE TABLE IF NOT EXISTS pages (
     scan_id INTEGER NOT NULL REFERENCES scans(id),
     url TEXT NOT NULL,
     status_code INTEGER,
@@ -72,25 +95,9 @@ CREATE TABLE IF NOT EXISTS pages (
     fetched_at TEXT,
     audited_at TEXT,
     error TEXT,
-    last_updated TEXT,
-    last_updated_source TEXT,
-    review_due TEXT,
-    reading_age_target REAL,
-    render_hash TEXT,
-    reused_from_scan INTEGER,
-    reason TEXT,
-    score REAL,
     UNIQUE (scan_id, url)
-);
-CREATE TABLE IF NOT EXISTS page_dates (
-    scan_id INTEGER NOT NULL REFERENCES scans(id),
-    url TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    source TEXT NOT NULL,
-    value TEXT NOT NULL,
-    evidence TEXT
-);
-CREATE TABLE IF NOT EXISTS findings (
+)""",
+            """CREATE TABLE IF NOT EXISTS findings (
     scan_id INTEGER NOT NULL REFERENCES scans(id),
     url TEXT NOT NULL,
     kind TEXT NOT NULL,
@@ -105,10 +112,9 @@ CREATE TABLE IF NOT EXISTS findings (
     help TEXT,
     help_url TEXT,
     fingerprint TEXT,
-    team TEXT,
-    scope TEXT NOT NULL DEFAULT 'content'
-);
-CREATE TABLE IF NOT EXISTS links (
+    team TEXT
+)""",
+            """CREATE TABLE IF NOT EXISTS links (
     scan_id INTEGER NOT NULL REFERENCES scans(id),
     source_url TEXT NOT NULL,
     target_url TEXT NOT NULL,
@@ -116,29 +122,17 @@ CREATE TABLE IF NOT EXISTS links (
     internal INTEGER,
     status_code INTEGER,
     error TEXT
-);
-CREATE TABLE IF NOT EXISTS documents (
+)""",
+            """CREATE TABLE IF NOT EXISTS documents (
     scan_id INTEGER NOT NULL REFERENCES scans(id),
     url TEXT NOT NULL,
     content_type TEXT,
     bytes INTEGER,
     linked_from TEXT,
     status_code INTEGER,
-    team TEXT,
-    kind TEXT,
-    title TEXT,
-    language TEXT,
-    page_count INTEGER,
-    created TEXT,
-    modified TEXT,
-    tagged INTEGER,
-    has_text INTEGER,
-    encrypted INTEGER,
-    exempt_2018 INTEGER,
-    check_error TEXT,
     UNIQUE (scan_id, url)
-);
-CREATE TABLE IF NOT EXISTS fetches (
+)""",
+            """CREATE TABLE IF NOT EXISTS fetches (
     scan_id INTEGER NOT NULL REFERENCES scans(id),
     url TEXT NOT NULL,
     final_url TEXT,
@@ -146,49 +140,81 @@ CREATE TABLE IF NOT EXISTS fetches (
     content_type TEXT,
     kind TEXT,
     error TEXT,
-    reason TEXT,
     UNIQUE (scan_id, url)
-);
-CREATE INDEX IF NOT EXISTS findings_scan_url ON findings(scan_id, url);
-CREATE INDEX IF NOT EXISTS findings_fingerprint ON findings(fingerprint);
-CREATE INDEX IF NOT EXISTS links_scan_target ON links(scan_id, target_url);
-CREATE INDEX IF NOT EXISTS page_dates_scan_url ON page_dates(scan_id, url);
-"""
-
-# Statements that bring a database from version N-1 to N, run in order before SCHEMA.
-MIGRATIONS = {
-    2: [
-        "ALTER TABLE pages ADD COLUMN last_updated TEXT",
-        "ALTER TABLE pages ADD COLUMN last_updated_source TEXT",
-        "ALTER TABLE pages ADD COLUMN review_due TEXT",
-        "ALTER TABLE pages ADD COLUMN reading_age_target REAL",
-        "ALTER TABLE pages ADD COLUMN score REAL",
-        "ALTER TABLE findings ADD COLUMN scope TEXT NOT NULL DEFAULT 'content'",
-        "ALTER TABLE scans ADD COLUMN axe_rules TEXT",
-        "ALTER TABLE scans ADD COLUMN rules_key TEXT",
-        "ALTER TABLE pages ADD COLUMN render_hash TEXT",
-        "ALTER TABLE pages ADD COLUMN reused_from_scan INTEGER",
-        "ALTER TABLE pages ADD COLUMN reason TEXT",
-        "ALTER TABLE fetches ADD COLUMN reason TEXT",
-        *(
-            f"ALTER TABLE documents ADD COLUMN {column}"
-            for column in (
-                "team TEXT",
-                "kind TEXT",
-                "title TEXT",
-                "language TEXT",
-                "page_count INTEGER",
-                "created TEXT",
-                "modified TEXT",
-                "tagged INTEGER",
-                "has_text INTEGER",
-                "encrypted INTEGER",
-                "exempt_2018 INTEGER",
-                "check_error TEXT",
-            )
+)""",
+            "CREATE INDEX IF NOT EXISTS findings_scan_url ON findings(scan_id, url)",
+            "CREATE INDEX IF NOT EXISTS findings_fingerprint ON findings(fingerprint)",
+            "CREATE INDEX IF NOT EXISTS links_scan_target ON links(scan_id, target_url)",
         ),
-    ],
-}
+    ),
+    Migration(
+        2,
+        "dates, review dates, reading-age targets, scores and template findings (e2f44cf)",
+        (
+            AddColumns(
+                "pages",
+                (
+                    "last_updated TEXT",
+                    "last_updated_source TEXT",
+                    "review_due TEXT",
+                    "reading_age_target REAL",
+                    "score REAL",
+                ),
+            ),
+            """CREATE TABLE IF NOT EXISTS page_dates (
+    scan_id INTEGER NOT NULL REFERENCES scans(id),
+    url TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    source TEXT NOT NULL,
+    value TEXT NOT NULL,
+    evidence TEXT
+)""",
+            AddColumns("findings", ("scope TEXT NOT NULL DEFAULT 'content'",)),
+            "CREATE INDEX IF NOT EXISTS page_dates_scan_url ON page_dates(scan_id, url)",
+        ),
+    ),
+    Migration(
+        3,
+        "scans.axe_rules, for the CI gate (9c7675b)",
+        (AddColumns("scans", ("axe_rules TEXT",)),),
+    ),
+    Migration(
+        4,
+        "incremental rescans and document checks (329a7d5)",
+        (
+            AddColumns("scans", ("rules_key TEXT",)),
+            AddColumns("pages", ("render_hash TEXT", "reused_from_scan INTEGER")),
+            AddColumns(
+                "documents",
+                (
+                    "team TEXT",
+                    "kind TEXT",
+                    "title TEXT",
+                    "language TEXT",
+                    "page_count INTEGER",
+                    "created TEXT",
+                    "modified TEXT",
+                    "tagged INTEGER",
+                    "has_text INTEGER",
+                    "encrypted INTEGER",
+                    "exempt_2018 INTEGER",
+                    "check_error TEXT",
+                ),
+            ),
+        ),
+    ),
+    Migration(
+        5,
+        "pages.reason and fetches.reason (c90bf09)",
+        (AddColumns("pages", ("reason TEXT",)), AddColumns("fetches", ("reason TEXT",))),
+    ),
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+# Builds from e2f44cf to c90bf09 changed the schema but all stamped this version, without
+# migrating: a database stamped 2 is whichever of versions 2 to 5 its columns show.
+AMBIGUOUS_VERSION = 2
 
 
 class StorageError(Exception):
@@ -201,7 +227,10 @@ def now() -> str:
 
 
 def open_database(path: str | Path, create: bool = True) -> sqlite_utils.Database:
-    """Open (and if asked, create or migrate) a siteaudit database in WAL mode."""
+    """Open a siteaudit database in WAL mode: create it if asked, and upgrade an older one.
+
+    A read (create=False) upgrades too, since reports query today's columns; it leaves a
+    file without a siteaudit schema alone."""
     path = Path(path)
     if not create and not path.exists():
         raise StorageError(f"{path}: no such database; run siteaudit scan --db {path} first")
@@ -209,18 +238,11 @@ def open_database(path: str | Path, create: bool = True) -> sqlite_utils.Databas
         raise StorageError(f"{path}: folder {path.parent} does not exist; create it first")
     try:
         conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise StorageError(
-                f"{path}: written by a newer siteaudit (schema {version}, this one knows "
-                f"{SCHEMA_VERSION}); upgrade siteaudit or use another --db"
-            )
+        version = stamped_version(conn, path)
         if create:
             conn.execute("PRAGMA journal_mode=WAL")
-            migrate(conn, version)
-            conn.executescript(SCHEMA)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            conn.commit()
+        if version < SCHEMA_VERSION and (create or version > 0):
+            upgrade(conn, path)
     except sqlite3.Error as err:
         raise StorageError(
             f"{path}: cannot use this database ({err}); choose a writable --db path"
@@ -228,14 +250,115 @@ def open_database(path: str | Path, create: bool = True) -> sqlite_utils.Databas
     return sqlite_utils.Database(conn)
 
 
-def migrate(conn: sqlite3.Connection, version: int) -> None:
-    """Upgrade an older database in place; a new one (version 0) gets SCHEMA directly."""
-    if version == 0:
-        return
-    with conn:
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            for statement in MIGRATIONS.get(target, []):
-                conn.execute(statement)
+def stamped_version(conn: sqlite3.Connection, path: Path) -> int:
+    """The file's PRAGMA user_version, refusing one written by a newer siteaudit."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise StorageError(
+            f"{path}: written by a newer siteaudit (schema {version}, this one knows "
+            f"{SCHEMA_VERSION}); upgrade siteaudit or use another --db"
+        )
+    return version
+
+
+def upgrade(conn: sqlite3.Connection, path: Path) -> None:
+    """Apply the missing migrations and stamp the version, all in one transaction, so a
+    failure (or a kill) leaves the database as it was."""
+    conn.execute("BEGIN IMMEDIATE")  # holds off another process upgrading the same file
+    try:
+        stamped = stamped_version(conn, path)  # again: another process may have upgraded it
+        version = actual_version(conn, stamped)
+        if stamped:
+            log.info(
+                "upgrading %s from schema %d (stamped %d) to %d",
+                path,
+                version,
+                stamped,
+                SCHEMA_VERSION,
+            )
+        for migration in MIGRATIONS[version:]:
+            apply(conn, migration)
+        check_shape(conn, path)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
+
+
+def apply(conn: sqlite3.Connection, migration: Migration) -> None:
+    """Run one migration's steps on an open transaction."""
+    for step in migration.steps:
+        if isinstance(step, str):
+            conn.execute(step)
+            continue
+        have = columns(conn).get(step.table, set())
+        for column in step.columns:
+            if column.split()[0] not in have:
+                conn.execute(f"ALTER TABLE {step.table} ADD COLUMN {column}")
+
+
+def columns(conn: sqlite3.Connection) -> dict[str, set[str]]:
+    """Each table's column names."""
+    tables = [
+        name
+        for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
+    return {
+        table: {row[1] for row in conn.execute(f'PRAGMA table_info("{quoted(table)}")')}
+        for table in tables
+    }
+
+
+def quoted(name: str) -> str:
+    """A table name for a double-quoted identifier (a foreign file may name tables oddly)."""
+    return name.replace('"', '""')
+
+
+@functools.cache
+def shape_at(version: int) -> dict[str, frozenset[str]]:
+    """The tables and columns a database has at a version: its migrations run on a new one."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        for migration in MIGRATIONS[:version]:
+            apply(conn, migration)
+        return {table: frozenset(names) for table, names in columns(conn).items()}
+    finally:
+        conn.close()
+
+
+def actual_version(conn: sqlite3.Connection, stamped: int) -> int:
+    """The version a database's tables really have: the stamp, except for the ambiguous one,
+    where the newest version whose every column the database has decides."""
+    if stamped != AMBIGUOUS_VERSION:
+        return stamped
+    have = columns(conn)
+    return max(
+        version
+        for version in range(AMBIGUOUS_VERSION, SCHEMA_VERSION + 1)
+        if version == AMBIGUOUS_VERSION or has_shape(have, shape_at(version))
+    )
+
+
+def has_shape(have: dict[str, set[str]], want: dict[str, frozenset[str]]) -> bool:
+    """Whether a database has every table and column of a version (and perhaps more)."""
+    return all(want[table] <= have.get(table, set()) for table in want)
+
+
+def check_shape(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse to stamp a database that still lacks a table or column of today's schema (a
+    file some other program made, or one edited by hand)."""
+    have = columns(conn)
+    for table, want in shape_at(SCHEMA_VERSION).items():
+        missing = ", ".join(sorted(want - have.get(table, set())))
+        if table not in have or missing:
+            what = f"{table} lacks {missing}" if table in have else f"no table {table}"
+            raise StorageError(
+                f"{path}: not a siteaudit database this version can upgrade ({what}); "
+                "use another --db"
+            )
 
 
 @dataclass

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +19,30 @@ from crawler.demo import serve_site
 TESTS = Path(__file__).resolve().parent
 SITES = TESTS / "sites"
 ROOT = TESTS.parent
+
+# This test run's own temporary folder (see own_tmpdir): Chromium's profile folder, named in
+# every browser and reaper command line, is made inside it.
+RUN_TMPDIR: Path | None = None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def own_tmpdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Give this run (each xdist worker too) a TMPDIR of its own, for the tests' own browsers
+    and every siteaudit they start, so chromium_processes() can tell them from a scan or a
+    test run beside this one. Session-wide, so that module fixtures' scans are inside it."""
+    global RUN_TMPDIR
+    tmp_path_factory.getbasetemp()  # pytest's own folders stay where they were
+    path = Path(tempfile.mkdtemp(prefix="siteaudit-tests-"))
+    # Like /tmp: Chromium and ChromeDriver, run as an unprivileged user when root, make their
+    # own temporary files in TMPDIR too.
+    path.chmod(0o1777)
+    RUN_TMPDIR = path
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TMPDIR", str(path))
+        patch.setattr(tempfile, "tempdir", str(path))
+        yield path
+    RUN_TMPDIR = None
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @dataclass
@@ -72,6 +98,10 @@ def query(db: Path, sql: str, *params: object) -> list[tuple]:
 
 
 def chromium_processes() -> list[str]:
-    """Command lines of running Chromium processes started by siteaudit."""
-    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-    return [line for line in out.splitlines() if "siteaudit-chromium-" in line]
+    """Command lines of running Chromium and reaper processes that this test run started:
+    those whose profile folder is in the run's own TMPDIR, not another scan's."""
+    assert RUN_TMPDIR is not None, "own_tmpdir has not run"
+    ours = f"{RUN_TMPDIR}{os.sep}siteaudit-chromium-"
+    # -ww: without a terminal, ps may cut lines at 80 columns, before the profile folder.
+    out = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if ours in line]

@@ -1,0 +1,99 @@
+-- The schema a fresh database got from commit dcad1af ("Scan a council website: Scrapy discovery, axe-core in Chromium, readability, SQLite"),
+-- stamped PRAGMA user_version = 1: copied verbatim from crawler/storage.py's SCHEMA at that commit.
+CREATE TABLE IF NOT EXISTS scans (
+    id INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    start_url TEXT,
+    status TEXT NOT NULL CHECK (status IN ('running','finished','interrupted','blocked','failed')),
+    axe_version TEXT,
+    sandboxed INTEGER,
+    wcag TEXT,
+    browser INTEGER,
+    config TEXT,
+    pages_audited INTEGER,
+    pages_failed INTEGER,
+    message TEXT
+);
+CREATE TABLE IF NOT EXISTS pages (
+    scan_id INTEGER NOT NULL REFERENCES scans(id),
+    url TEXT NOT NULL,
+    status_code INTEGER,
+    content_type TEXT,
+    title TEXT,
+    lang TEXT,
+    team TEXT,
+    depth INTEGER,
+    found_via TEXT,
+    sitemap_lastmod TEXT,
+    last_modified_header TEXT,
+    content_hash TEXT,
+    bytes INTEGER,
+    word_count INTEGER,
+    sentence_count INTEGER,
+    reading_ease REAL,
+    grade_level REAL,
+    reading_age REAL,
+    readability_measured INTEGER,
+    readability_note TEXT,
+    long_sentences TEXT,
+    words_to_avoid TEXT,
+    violations INTEGER,
+    needs_review INTEGER,
+    frames_present INTEGER,
+    frames_audited INTEGER,
+    blocked_requests TEXT,
+    audit_ms INTEGER,
+    fetched_at TEXT,
+    audited_at TEXT,
+    error TEXT,
+    UNIQUE (scan_id, url)
+);
+CREATE TABLE IF NOT EXISTS findings (
+    scan_id INTEGER NOT NULL REFERENCES scans(id),
+    url TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    rule_id TEXT,
+    impact TEXT,
+    wcag TEXT,
+    level TEXT,
+    outcome TEXT NOT NULL,
+    selector TEXT,
+    snippet TEXT,
+    summary TEXT,
+    help TEXT,
+    help_url TEXT,
+    fingerprint TEXT,
+    team TEXT
+);
+CREATE TABLE IF NOT EXISTS links (
+    scan_id INTEGER NOT NULL REFERENCES scans(id),
+    source_url TEXT NOT NULL,
+    target_url TEXT NOT NULL,
+    link_text TEXT,
+    internal INTEGER,
+    status_code INTEGER,
+    error TEXT
+);
+CREATE TABLE IF NOT EXISTS documents (
+    scan_id INTEGER NOT NULL REFERENCES scans(id),
+    url TEXT NOT NULL,
+    content_type TEXT,
+    bytes INTEGER,
+    linked_from TEXT,
+    status_code INTEGER,
+    UNIQUE (scan_id, url)
+);
+CREATE TABLE IF NOT EXISTS fetches (
+    scan_id INTEGER NOT NULL REFERENCES scans(id),
+    url TEXT NOT NULL,
+    final_url TEXT,
+    status_code INTEGER,
+    content_type TEXT,
+    kind TEXT,
+    error TEXT,
+    UNIQUE (scan_id, url)
+);
+CREATE INDEX IF NOT EXISTS findings_scan_url ON findings(scan_id, url);
+CREATE INDEX IF NOT EXISTS findings_fingerprint ON findings(fingerprint);
+CREATE INDEX IF NOT EXISTS links_scan_target ON links(scan_id, target_url);
