@@ -371,7 +371,7 @@ def violations_by_key(db: Any, scan_id: int) -> dict[tuple[str, str], str]:
         "SELECT url, fingerprint, team FROM findings WHERE scan_id = ? AND outcome = 'violation'",
         [scan_id],
     )
-    return {(page_key(url), fingerprint): team for url, fingerprint, team in rows}
+    return {(page_key(url), fingerprint): team or "Unassigned" for url, fingerprint, team in rows}
 
 
 def audited_pages(db: Any, scan_id: int) -> set[str]:

@@ -251,6 +251,24 @@ def test_gate_outputs_of_forged_findings_are_valid(tmp_path: Path) -> None:
     assert_safe_markdown((tmp_path / "summary.md").read_text(), rows=4)
 
 
+def test_team_email_has_no_control_characters(tmp_path: Path) -> None:
+    """A team name or title from a page (as an older database may hold) cannot add a header
+    or drive the reader's terminal."""
+    from crawler.config import EmailConfig
+    from reports.data import load_report
+    from reports.email import team_message
+
+    forged_database(tmp_path / "forged.db")
+    report = load_report(open_database(tmp_path / "forged.db", create=False))
+    team = report.teams[0]
+    team.name, team.email = CONTROL_TEAM, "team@example.org"
+    message = team_message(report, team, EmailConfig(), "the site")
+    assert message["Subject"].startswith("Website audit for Parking Pay here Services:")
+    text = message.as_string()
+    assert not re.search("[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f]", text)
+    assert "Hello Parking Pay here Services," in text and "Council tax Pay here bills" in text
+
+
 def assert_valid_gate_outputs(junit: Path, sarif: Path) -> None:
     schema = etree.XMLSchema(etree.parse(str(JUNIT_XSD)))
     parsed = etree.parse(str(junit))
