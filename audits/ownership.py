@@ -6,6 +6,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from reports.escape import team_name
+
 
 @dataclass(frozen=True)
 class OwnershipRules:
@@ -35,9 +37,10 @@ def owner_for(path: str, meta_value: str | None, rules: OwnershipRules) -> str:
 
     A meta value names its team directly, so an editor's CMS field wins over URL rules;
     an unknown team name in the meta tag is still honoured, because the CMS knows best.
+    The page wrote that name, so it is kept to one line of printable text, 80 characters.
     """
-    if meta_value and meta_value.strip():
-        return meta_value.strip()
+    if meta_value and (name := team_name(meta_value)):
+        return name
     for pattern, team in rules.patterns:
         if pattern.search(path):
             return team

@@ -7,6 +7,7 @@ import click
 from crawler.progress import format_duration
 from crawler.scan import ScanSummary
 from crawler.storage import open_database
+from reports.escape import terminal
 
 IMPACTS = ("critical", "serious", "moderate", "minor")
 
@@ -15,7 +16,9 @@ def print_summary(summary: ScanSummary, db_path: str) -> None:
     """What was scanned, what was found, and where to look next."""
     db = open_database(db_path, create=False)
     c = summary.counters
-    echo = lambda text="": click.echo(text, err=True)  # noqa: E731 - keeps stdout for data
+    # stderr keeps stdout for data; rule ids and team names come from pages, so every line
+    # is shown with its control characters escaped (no escape sequences reach the terminal).
+    echo = lambda text="": click.echo(terminal(text), err=True)  # noqa: E731
     echo()
     echo(
         f"Scan {summary.scan_id} {summary.status} in {format_duration(summary.seconds)}"

@@ -7,17 +7,37 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from audits.wcag import describe_criteria
+from reports.escape import (
+    http_url,
+    markdown_code,
+    markdown_link,
+    markdown_text,
+    one_line,
+    terminal,
+    xml_text,
+)
+from reports.files import write_atomic
 from reports.gate import GateResult, Problem
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+DEFAULT_HELP = "https://dequeuniversity.com/rules/axe/"
+# Characters a URI reference may hold as they are (RFC 3986), "%" for existing escapes.
+URI_SAFE = "/:?#[]@!$&'()*+,;=-._~%"
 SARIF_LEVELS = {"critical": "error", "serious": "error", "moderate": "warning", "minor": "note"}
 
 
 def selector_text(problem: Problem) -> str:
-    parts = json.loads(problem.selector or "[]")
-    return " ➜ ".join(" ".join(p) if isinstance(p, list) else str(p) for p in parts)
+    """axe's frame path, outermost first; a selector that is not axe's JSON is shown as is."""
+    try:
+        parts = json.loads(problem.selector or "[]")
+    except ValueError:
+        return problem.selector
+    if not isinstance(parts, list):
+        return str(parts)
+    return " ➜ ".join(" ".join(map(str, p)) if isinstance(p, list) else str(p) for p in parts)
 
 
 def problem_line(problem: Problem) -> str:
@@ -66,7 +86,8 @@ def terminal_summary(result: GateResult) -> str:
         f"{len(result.in_baseline)}; waived: {len(result.waived)}"
     )
     lines.append(f"Gate: {verdict(result)}")
-    return "\n".join(lines)
+    # Rule ids, selectors, URLs and errors can come from a page: no escape sequences.
+    return "\n".join(terminal(line) for line in lines)
 
 
 def write_junit(result: GateResult, path: Path) -> None:
@@ -84,13 +105,19 @@ def write_junit(result: GateResult, path: Path) -> None:
         time="0",
     )
     for page in result.pages:
-        case = ET.SubElement(suite, "testcase", classname="siteaudit", name=page.url, time="0")
+        case = ET.SubElement(
+            suite, "testcase", classname="siteaudit", name=xml_text(page.url), time="0"
+        )
         if page.error:
-            ET.SubElement(case, "error", message=page.error, type="not-checked").text = page.error
+            error = xml_text(page.error)
+            ET.SubElement(case, "error", message=error, type="not-checked").text = error
         for problem in failing.get(page.url, []):
             ET.SubElement(
-                case, "failure", message=problem_line(problem), type=problem.rule_id
-            ).text = (
+                case,
+                "failure",
+                message=xml_text(problem_line(problem)),
+                type=xml_text(problem.rule_id),
+            ).text = xml_text(
                 f"{problem.help}\nRule: {problem.rule_id}\n"
                 f"WCAG: {'; '.join(describe_criteria(problem.wcag))}\n"
                 f"Impact: {problem.impact}\nSelector: {selector_text(problem)}\n"
@@ -99,23 +126,28 @@ def write_junit(result: GateResult, path: Path) -> None:
     root = ET.Element("testsuites")
     root.append(suite)
     ET.indent(root)
-    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+    xml = ET.tostring(root, encoding="unicode")
+    write_atomic(path, f'<?xml version="1.0" encoding="utf-8"?>\n{xml}\n')
+
+
+def sarif_uri(url: str) -> str:
+    """A page URL as a valid URI reference: anything outside URI characters encoded."""
+    return quote(one_line(url), safe=URI_SAFE)
 
 
 def sarif_result(problem: Problem, failing: bool, state: str) -> dict[str, Any]:
+    where = one_line(selector_text(problem))
     return {
-        "ruleId": problem.rule_id,
+        "ruleId": one_line(problem.rule_id) or "unknown",
         "level": SARIF_LEVELS.get(problem.impact or "minor", "note") if failing else "note",
-        "message": {"text": f"{problem.help} ({selector_text(problem)})"},
+        "message": {"text": f"{one_line(problem.help) or 'Accessibility problem'} ({where})"},
         "locations": [
             {
-                "physicalLocation": {"artifactLocation": {"uri": problem.url}},
-                "logicalLocations": [
-                    {"fullyQualifiedName": selector_text(problem), "kind": "element"}
-                ],
+                "physicalLocation": {"artifactLocation": {"uri": sarif_uri(problem.url)}},
+                "logicalLocations": [{"fullyQualifiedName": where, "kind": "element"}],
             }
         ],
-        "partialFingerprints": {"siteaudit/v1": problem.fingerprint},
+        "partialFingerprints": {"siteaudit/v1": str(problem.fingerprint or "")},
         "baselineState": state,
         "properties": {
             "impact": problem.impact,
@@ -133,12 +165,14 @@ def write_sarif(result: GateResult, path: Path, tool_version: str, axe_version: 
     entries = [(p, "new") for p in result.new] + [(p, "unchanged") for p in result.in_baseline]
     rules: dict[str, dict[str, Any]] = {}
     for problem, _ in entries:
+        rule_id = one_line(problem.rule_id) or "unknown"
         rules.setdefault(
-            problem.rule_id,
+            rule_id,
             {
-                "id": problem.rule_id,
-                "shortDescription": {"text": problem.help or problem.rule_id},
-                "helpUri": problem.help_url or "https://dequeuniversity.com/rules/axe/",
+                "id": rule_id,
+                "shortDescription": {"text": one_line(problem.help) or rule_id},
+                # Only a web page may be linked as the rule's help; never javascript: or data:.
+                "helpUri": http_url(problem.help_url) or DEFAULT_HELP,
                 "properties": {"tags": describe_criteria(problem.wcag)},
             },
         )
@@ -163,36 +197,25 @@ def write_sarif(result: GateResult, path: Path, tool_version: str, axe_version: 
             }
         ],
     }
-    path.write_text(json.dumps(sarif, indent=2), encoding="utf-8")
-
-
-def markdown_cell(text: str) -> str:
-    """Crawled text in a table cell: no pipes or newlines to break the table, no HTML."""
-    return (
-        text.replace("\\", "\\\\")
-        .replace("|", "\\|")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace("\n", " ")
-    )
+    write_atomic(path, json.dumps(sarif, indent=2) + "\n")
 
 
 def write_markdown(result: GateResult, path: Path) -> None:
-    """A summary fit for a CI job summary page."""
+    """A summary fit for a CI job summary page; everything from the pages escaped."""
     lines = [f"## Accessibility gate: {verdict(result)}", ""]
     if result.failing:
         lines += ["| Impact | Rule | WCAG | Page | Element |", "|---|---|---|---|---|"]
         lines += [
-            f"| {p.impact} | [{p.rule_id}]({p.help_url}) | "
-            f"{markdown_cell('; '.join(describe_criteria(p.wcag)))} | "
-            f"{markdown_cell(p.page)} | `{markdown_cell(selector_text(p))}` |"
+            f"| {markdown_text(p.impact)} | {markdown_link(p.rule_id, p.help_url)} | "
+            f"{markdown_text('; '.join(describe_criteria(p.wcag)))} | "
+            f"{markdown_text(p.page)} | {markdown_code(selector_text(p))} |"
             for p in result.failing
         ]
         lines.append("")
     if result.unchecked:
         lines += ["Could not check:", ""]
         lines += [
-            f"- {markdown_cell(p.url)}: {markdown_cell(p.error or '')}" for p in result.unchecked
+            f"- {markdown_text(p.url)}: {markdown_text(p.error or '')}" for p in result.unchecked
         ]
         lines.append("")
     lines += [
@@ -203,4 +226,4 @@ def write_markdown(result: GateResult, path: Path) -> None:
         f"- Already in the baseline: {len(result.in_baseline)}",
         f"- Waived: {len(result.waived)}; expired waivers: {len(result.expired_waivers)}",
     ]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_atomic(path, "\n".join(lines) + "\n")

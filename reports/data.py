@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,8 +10,7 @@ from urllib.parse import urlsplit
 
 from audits.score import mean_score
 from audits.wcag import describe_criteria
-
-IMPACT_ORDER = {"critical": 0, "serious": 1, "moderate": 2, "minor": 3, None: 4}
+from reports.escape import impact_rank, slug, unique_slugs
 
 
 class ReportError(Exception):
@@ -39,7 +37,8 @@ class Issue:
     def selector_text(self) -> str:
         """axe's frame path, outermost first, joined for reading."""
         return " ➜ ".join(
-            " ".join(part) if isinstance(part, list) else str(part) for part in self.selector
+            " ".join(map(str, part)) if isinstance(part, list) else str(part)
+            for part in self.selector
         )
 
 
@@ -139,7 +138,15 @@ class ScanReport:
 
 
 def slugify(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "team"
+    return slug(name)
+
+
+def assign_slugs(teams: list[TeamReport]) -> None:
+    """Give every team its own file name: two names with the same slug (such as
+    "revenues-and-benefits" and "Revenues and Benefits") must not share one file."""
+    slugs = unique_slugs([t.name for t in teams])
+    for team in teams:
+        team.slug = slugs[team.name]
 
 
 def latest_finished_scan(db: Any, before: int | None = None) -> int | None:
@@ -167,6 +174,7 @@ def load_report(
     new_by_team, fixed_by_team = change_since(db, scan_id, previous)
     teams = build_teams(pages, emails or {}, new_by_team, fixed_by_team)
     attach_documents(teams, load_documents(db, scan_id), emails or {})
+    assign_slugs(teams)
     return ScanReport(
         scan=scan,
         previous_id=previous,
@@ -188,12 +196,12 @@ def template_team(db: Any, scan_id: int) -> str | None:
 
 def issue_from_row(row: dict[str, Any]) -> Issue:
     return Issue(
-        kind=row["kind"],
+        kind=row["kind"] or "",
         rule_id=row["rule_id"] or "",
         impact=row["impact"],
-        outcome=row["outcome"],
+        outcome=row["outcome"] or "",
         criteria=describe_criteria(row["wcag"]),
-        selector=json.loads(row["selector"]) if row["selector"] else [],
+        selector=json_list(row["selector"]),
         snippet=row["snippet"] or "",
         summary=row["summary"] or "",
         help=row["help"] or "",
@@ -202,6 +210,18 @@ def issue_from_row(row: dict[str, Any]) -> Issue:
         scope=row["scope"],
         url=row["url"],
     )
+
+
+def json_list(text: str | None) -> list[Any]:
+    """A JSON list column; a value that is not one (a page's own axe can send anything)
+    is shown as a one-item list of its text rather than stopping the report."""
+    if not text:
+        return []
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return [text]
+    return value if isinstance(value, list) else [str(value)]
 
 
 def load_issues(db: Any, scan_id: int) -> list[Issue]:
@@ -219,13 +239,13 @@ def load_pages(db: Any, scan_id: int) -> list[PageReport]:
     for row in db.query("SELECT * FROM pages WHERE scan_id = ?", [scan_id]):
         page_issues = sorted(
             issues.get(row["url"], []),
-            key=lambda i: (i.outcome != "violation", IMPACT_ORDER[i.impact]),
+            key=lambda i: (i.outcome != "violation", impact_rank(i.impact)),
         )
         pages.append(
             PageReport(
                 url=row["url"],
                 title=row["title"],
-                team=row["team"],
+                team=row["team"] or "Unassigned",
                 score=row["score"],
                 error=row["error"],
                 reading_age=row["reading_age"],
@@ -234,8 +254,12 @@ def load_pages(db: Any, scan_id: int) -> list[PageReport]:
                 grade_level=row["grade_level"],
                 word_count=row["word_count"],
                 readability_note=row["readability_note"],
-                long_sentences=json.loads(row["long_sentences"] or "[]"),
-                words_to_avoid=[tuple(w) for w in json.loads(row["words_to_avoid"] or "[]")],
+                long_sentences=json_list(row["long_sentences"]),
+                words_to_avoid=[
+                    tuple(w)
+                    for w in json_list(row["words_to_avoid"])
+                    if isinstance(w, list) and len(w) == 2
+                ],
                 last_updated=row["last_updated"],
                 last_updated_source=row["last_updated_source"],
                 issues=page_issues,
@@ -264,7 +288,7 @@ def load_documents(db: Any, scan_id: int) -> list[DocumentRow]:
             row["linked_from"],
             bool(row["exempt_2018"]),
             row["check_error"],
-            sorted(issues.get(row["url"], []), key=lambda i: IMPACT_ORDER[i.impact]),
+            sorted(issues.get(row["url"], []), key=lambda i: impact_rank(i.impact)),
         )
         for row in db.query("SELECT * FROM documents WHERE scan_id = ? ORDER BY url", [scan_id])
     ]
@@ -313,7 +337,7 @@ def group_templates(rows: list[Issue]) -> list[TemplateIssue]:
     for issue in rows:
         grouped[issue.fingerprint].append(issue)
     templates = [TemplateIssue(issues[0], {i.url for i in issues}) for issues in grouped.values()]
-    return sorted(templates, key=lambda t: (IMPACT_ORDER[t.issue.impact], -t.pages))
+    return sorted(templates, key=lambda t: (impact_rank(t.issue.impact), -t.pages))
 
 
 def page_key(url: str) -> str:
@@ -347,7 +371,7 @@ def violations_by_key(db: Any, scan_id: int) -> dict[tuple[str, str], str]:
         "SELECT url, fingerprint, team FROM findings WHERE scan_id = ? AND outcome = 'violation'",
         [scan_id],
     )
-    return {(page_key(url), fingerprint): team for url, fingerprint, team in rows}
+    return {(page_key(url), fingerprint): team or "Unassigned" for url, fingerprint, team in rows}
 
 
 def audited_pages(db: Any, scan_id: int) -> set[str]:

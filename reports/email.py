@@ -4,14 +4,12 @@ environment."""
 from __future__ import annotations
 
 import os
-import re
 import smtplib
 from email.message import EmailMessage
 
 from crawler.config import EmailConfig
 from reports.data import ScanReport, TeamReport
-
-CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+from reports.escape import one_line
 
 
 class EmailError(Exception):
@@ -19,8 +17,9 @@ class EmailError(Exception):
 
 
 def plain(text: str | None, limit: int = 120) -> str:
-    """Crawled text made safe for one line of a plain-text email."""
-    return CONTROL.sub(" ", text or "").strip()[:limit]
+    """Crawled text made safe for one line of a plain-text email (or a header): no
+    control characters, line breaks or escape sequences."""
+    return one_line(text, limit)
 
 
 def team_message(
@@ -30,7 +29,7 @@ def team_message(
     score = "not scored" if team.score is None else f"{team.score:.1f}"
     problems = team.count("accessibility")
     message["Subject"] = (
-        f"Website audit for {team.name}: score {score}, "
+        f"Website audit for {plain(team.name)}: score {score}, "
         f"{problems} accessibility problems ({team.new} new)"
     )
     message["From"] = settings.from_address
@@ -42,7 +41,7 @@ def team_message(
     )
     worst = [p for p in team.pages if p.issues][:5]
     lines = [
-        f"Hello {team.name},",
+        f"Hello {plain(team.name)},",
         "",
         f"siteaudit has checked {site} (scan {report.scan['id']}). Your pages:",
         "",

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 from crawler.storage import now, open_database
 from crawler.urls import path_and_query
+from reports.escape import impact_rank as severity_order
 
 IMPACTS = ("minor", "moderate", "serious", "critical")
 LONDON = ZoneInfo("Europe/London")
@@ -171,7 +172,8 @@ def evaluate(
             result.failing.append(problem)
         else:
             result.new_below_threshold.append(problem)
-    result.failing.sort(key=lambda p: (-impact_rank(p.impact), p.page, p.rule_id))
+    # Most severe first; an impact axe-core does not have (a page's own axe) last.
+    result.failing.sort(key=lambda p: (severity_order(p.impact), p.page, p.rule_id))
     return result
 
 
@@ -197,10 +199,10 @@ def problems_in_scan(db: Any, scan_id: int) -> list[Problem]:
         Problem(
             page=path_and_query(r["url"]),
             url=r["url"],
-            fingerprint=r["fingerprint"],
-            rule_id=r["rule_id"],
+            fingerprint=r["fingerprint"] or "",
+            rule_id=r["rule_id"] or "",
             impact=r["impact"],
-            outcome=r["outcome"],
+            outcome=r["outcome"] or "",
             wcag=r["wcag"],
             selector=r["selector"] or "[]",
             help=r["help"] or "",

@@ -9,12 +9,16 @@ from __future__ import annotations
 import base64
 import csv
 import hashlib
+import io
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from reports.data import Issue, ScanReport, TeamReport
+from reports.escape import IMPACTS, file_text, http_url, spreadsheet_cell
+from reports.files import write_atomic
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CSV_COLUMNS = (
@@ -36,12 +40,25 @@ CSV_COLUMNS = (
 
 def environment() -> Environment:
     # Autoescape everything: titles, snippets and URLs come from the crawled site.
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=visible_controls,
     )
+    # A crawled URL becomes a link only if it is http(s): never javascript: or data:.
+    env.filters["http_url"] = http_url
+    env.globals["known_impacts"] = IMPACTS
+    return env
+
+
+def visible_controls(value: object) -> object:
+    """Every printed value: control characters shown as escapes (then autoescaped).
+    Markup is a macro's output, already made of values that passed through here."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return file_text(value)
+    return value
 
 
 def content_security_policy(css: str) -> str:
@@ -86,8 +103,7 @@ def write_report(report: ScanReport, out: Path) -> list[Path]:
 
 
 def render(env: Environment, template: str, path: Path, **context: object) -> Path:
-    path.write_text(env.get_template(template).render(**context), encoding="utf-8")
-    return path
+    return write_atomic(path, env.get_template(template).render(**context))
 
 
 def index_figures(report: ScanReport) -> dict[str, int]:
@@ -112,31 +128,29 @@ def write_csv(team: TeamReport, path: Path) -> Path:
     """Every problem on the team's pages and documents, one row each, for spreadsheets."""
     rows = [(page.url, page.title, issue) for page in team.pages for issue in page.issues]
     rows += [(doc.url, doc.title, issue) for doc in team.documents for issue in doc.issues]
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(CSV_COLUMNS)
-        writer.writerows(csv_row(url, title, issue) for url, title, issue in rows)
-    return path
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(csv_row(url, title, issue) for url, title, issue in rows)
+    return write_atomic(path, buffer.getvalue())
 
 
 def csv_row(url: str, title: str | None, i: Issue) -> list[str]:
-    return [
+    """One problem; every cell made safe, as any of them can come from the crawled site
+    (a page's own axe can even send the rule id, help text and help URL)."""
+    cells = [
         url,
-        spreadsheet_safe(title or ""),
+        title,
         i.kind,
         i.rule_id,
         "; ".join(i.criteria),
-        i.impact or "",
+        i.impact,
         i.outcome,
         i.selector_text,
-        spreadsheet_safe(i.snippet),
-        spreadsheet_safe(i.summary),
+        i.snippet,
+        i.summary,
         i.help,
         i.help_url,
         i.fingerprint,
     ]
-
-
-def spreadsheet_safe(text: str) -> str:
-    """Stop a crawled value that starts with =, +, - or @ running as a spreadsheet formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    return [spreadsheet_cell(cell) for cell in cells]
