@@ -23,6 +23,9 @@ import websocket
 log = logging.getLogger(__name__)
 
 WORLD = "siteaudit-axe"
+# Frames inside frames deeper than this are counted but not audited: a page cannot make the
+# audit recurse without end.
+MAX_FRAME_DEPTH = 10
 
 
 class AxeError(Exception):
@@ -56,9 +59,13 @@ class FrameTarget:
 
     def call(self, method: str, params: dict[str, Any] | None = None, timeout: float = 10) -> Any:
         self.next_id += 1
-        self.ws.settimeout(timeout)
+        deadline = time.monotonic() + timeout
         self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params or {}}))
         while True:  # events may come first: this connection enables no domain, so few do
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AxeError(f"DevTools did not answer {method}")
+            self.ws.settimeout(left)
             reply = json.loads(self.ws.recv())
             if reply.get("id") == self.next_id:
                 break
@@ -94,12 +101,7 @@ class AxeSession:
         self.debugger_address = debugger_address
         self.source = Path(axe_path).read_text(encoding="utf-8")
         self.timeout = timeout
-        self.options = {
-            "runOnly": {"type": "tag", "values": list(run_only)},
-            "resultTypes": ["violations", "incomplete"],
-            # Full CSS paths, stable whatever else is on the page: the fingerprint uses them.
-            "ancestry": True,
-        }
+        self.options = axe_options(run_only)
         self.deadline = 0.0
         self.frame_targets: list[FrameTarget] = []
 
@@ -128,7 +130,7 @@ class AxeSession:
             self.frame_targets = []
 
     def _run_partial(
-        self, world: World, context: Any, frames: list[dict[str, Any]]
+        self, world: World, context: Any, frames: list[dict[str, Any]], depth: int = 1
     ) -> tuple[list[Any], int, int]:
         """axe's runPartial in this frame and, depth first, in every frame inside it."""
         partials = [self._call(world, PARTIAL_JS, context, self.options)]
@@ -136,10 +138,12 @@ class AxeSession:
         for frame in frames:
             present += 1
             try:
+                if depth > MAX_FRAME_DEPTH:
+                    raise AxeError(f"frame nested more than {MAX_FRAME_DEPTH} deep")
                 inner = self._frame_world(world, frame["frameSelector"])
                 contexts = self._call(inner, FRAME_CONTEXTS_JS, frame["frameContext"], self.options)
                 sub, sub_present, sub_audited = self._run_partial(
-                    inner, frame["frameContext"], contexts
+                    inner, frame["frameContext"], contexts, depth + 1
                 )
             except AxeError as err:
                 if time.monotonic() >= self.deadline:
@@ -249,6 +253,16 @@ class AxeSession:
 
     def _timed_out(self) -> AxeError:
         return AxeError(f"axe-core did not finish in {self.timeout:g}s")
+
+
+def axe_options(run_only: tuple[str, ...]) -> dict[str, Any]:
+    """The options every axe-core run of a scan gets."""
+    return {
+        "runOnly": {"type": "tag", "values": list(run_only)},
+        "resultTypes": ["violations", "incomplete"],
+        # Full CSS paths, stable whatever else is on the page: the fingerprint uses them.
+        "ancestry": True,
+    }
 
 
 def _outcome(result: Any, version: str, present: int, audited: int) -> AxeOutcome:
