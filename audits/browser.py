@@ -24,17 +24,20 @@ import subprocess
 import tempfile
 import threading
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import websocket
-from axe_selenium_python import Axe
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 
+from audits.axe_session import AxeError, AxeOutcome, AxeSession
+
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 AXE_PATH = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -107,16 +110,6 @@ class PageJob:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
-
-
-@dataclass
-class AxeOutcome:
-    violations: list[dict[str, Any]]
-    incomplete: list[dict[str, Any]]
-    axe_version: str
-    frames_present: int
-    frames_audited: int
-    blocked: list[str]
 
 
 def check_browser_available(options: BrowserOptions) -> None:
@@ -402,14 +395,7 @@ class BrowserSession:
         self.devtools: DevTools | None = None
         self.pgid: int | None = None
         self.pages_audited = 0
-        self.axe_options = json.dumps(
-            {
-                "runOnly": {"type": "tag", "values": list(options.run_only)},
-                "resultTypes": ["violations", "incomplete"],
-                # Full CSS paths, stable whatever else is on the page: the fingerprint uses them.
-                "ancestry": True,
-            }
-        )
+        self.axe: AxeSession | None = None
 
     def start(self) -> BrowserSession:
         # A new session (process group) for ChromeDriver, so Chromium and every helper it
@@ -474,12 +460,10 @@ class BrowserSession:
         self.devtools.call("Page.addScriptToEvaluateOnNewDocument", {"source": NO_DIALOGS_JS})
 
     def axe_version(self) -> tuple[str, list[str]]:
-        """The injected axe-core's version and the ids of every rule it has."""
+        """The axe-core version and the ids of every rule it has, read on a blank page."""
         assert self.driver is not None
         self.driver.get("about:blank")
-        version = self._inject()
-        rules = self.driver.execute_script("return axe.getRules().map((r) => r.ruleId)")
-        return version, sorted(rules)
+        return self._axe_call(lambda axe: axe.version())
 
     def audit(self, job: PageJob) -> AxeOutcome:
         """Load the crawler's copy of a page and run axe-core on it and its frames."""
@@ -500,60 +484,24 @@ class BrowserSession:
         return outcome
 
     def _run_axe(self) -> AxeOutcome:
-        assert self.driver is not None
+        return self._axe_call(lambda axe: axe.run())
+
+    def _axe_call(self, call: Callable[[AxeSession], T]) -> T:
+        """Run axe-core in isolated worlds of the loaded page (audits/axe_session.py)."""
+        assert self.driver is not None and self.devtools is not None
+        if self.axe is None:
+            address = self.driver.capabilities["goog:chromeOptions"]["debuggerAddress"]
+            self.axe = AxeSession(
+                self.devtools,
+                address,
+                self.options.axe_path,
+                self.options.run_only,
+                self.options.page_timeout,
+            )
         try:
-            version = self._inject()
-            frames = self.driver.execute_script(FRAME_CONTEXTS_JS, None, self.axe_options)
-            if not frames:
-                result = self.driver.execute_async_script(RUN_JS, self.axe_options)
-                return _outcome(result, version, 0, 0)
-            partials, present, audited = self._run_partial(None, frames)
-            self.driver.switch_to.default_content()
-            result = self.driver.execute_async_script(
-                FINISH_JS, json.dumps(partials), self.axe_options
-            )
-            return _outcome(result, version, present, audited)
-        except TimeoutException:
-            raise PageLoadError(
-                f"axe-core did not finish in {self.options.page_timeout:g}s"
-            ) from None
-
-    def _inject(self) -> str:
-        assert self.driver is not None
-        Axe(self.driver, script_url=str(self.options.axe_path)).inject()
-        return str(self.driver.execute_script("return axe.version"))
-
-    def _run_partial(self, context: Any, frames: list[dict[str, Any]]) -> tuple[list, int, int]:
-        """axe's runPartial in this frame and, depth first, in every frame inside it.
-
-        Cross-origin frames cannot be reached from the page's own scripts, so WebDriver
-        switches into each one; finishRun then merges the partial results in the top frame.
-        """
-        assert self.driver is not None
-        partials = [
-            json.loads(
-                self.driver.execute_async_script(PARTIAL_JS, json.dumps(context), self.axe_options)
-            )
-        ]
-        present = audited = 0
-        for frame in frames:
-            present += 1
-            try:
-                element = self.driver.execute_script(SELECT_FRAME_JS, frame["frameSelector"])
-                self.driver.switch_to.frame(element)
-                self._inject()
-                inner = self.driver.execute_script(
-                    FRAME_CONTEXTS_JS, json.dumps(frame["frameContext"]), self.axe_options
-                )
-                sub, sub_present, sub_audited = self._run_partial(frame["frameContext"], inner)
-                partials += sub
-                present, audited = present + sub_present, audited + 1 + sub_audited
-            except (WebDriverException, json.JSONDecodeError) as err:
-                log.info("frame not audited: %s", err)
-                partials.append(None)
-            finally:
-                self.driver.switch_to.parent_frame()
-        return partials, present, audited
+            return call(self.axe)
+        except AxeError as err:
+            raise PageLoadError(str(err)) from None
 
     def healthy(self) -> bool:
         return (
@@ -579,70 +527,9 @@ class BrowserSession:
         shutil.rmtree(self.profile_dir, ignore_errors=True)
 
 
-def _outcome(result: str, version: str, present: int, audited: int) -> AxeOutcome:
-    data = json.loads(result)
-    if "error" in data:
-        raise PageLoadError(f"axe-core failed: {data['error']}")
-    return AxeOutcome(
-        violations=data["violations"],
-        incomplete=data["incomplete"],
-        axe_version=version,
-        frames_present=present,
-        frames_audited=audited,
-        blocked=[],
-    )
-
-
-# Only what a finding needs crosses the WebDriver wire: never passes or inapplicable rules.
-TRIM_JS = """
-function siteauditTrim(r) {
-  const rule = (x) => ({id: x.id, impact: x.impact, tags: x.tags, help: x.help,
-    description: x.description, helpUrl: x.helpUrl,
-    nodes: x.nodes.map((n) => ({target: n.target, ancestry: n.ancestry,
-      html: (n.html || '').slice(0, 1000),
-      impact: n.impact, failureSummary: n.failureSummary}))});
-  return JSON.stringify({violations: r.violations.map(rule), incomplete: r.incomplete.map(rule)});
-}
-"""
-
-RUN_JS = (
-    TRIM_JS
-    + """
-const done = arguments[arguments.length - 1];
-axe.run(document, JSON.parse(arguments[0]))
-  .then((r) => done(siteauditTrim(r)))
-  .catch((e) => done(JSON.stringify({error: String(e)})));
-"""
-)
-
-FRAME_CONTEXTS_JS = """
-const context = arguments[0] ? JSON.parse(arguments[0]) : document;
-return axe.utils.getFrameContexts(context, JSON.parse(arguments[1]));
-"""
-
 NO_DIALOGS_JS = """
 window.alert = () => undefined;
 window.confirm = () => false;
 window.prompt = () => null;
 window.print = () => undefined;
 """
-
-SELECT_FRAME_JS = "return axe.utils.shadowSelect(arguments[0]);"
-
-PARTIAL_JS = """
-const done = arguments[arguments.length - 1];
-const context = JSON.parse(arguments[0]) || document;
-axe.runPartial(context, JSON.parse(arguments[1]))
-  .then((r) => done(JSON.stringify(r)))
-  .catch((e) => done('null'));
-"""
-
-FINISH_JS = (
-    TRIM_JS
-    + """
-const done = arguments[arguments.length - 1];
-axe.finishRun(JSON.parse(arguments[0]), JSON.parse(arguments[1]))
-  .then((r) => done(siteauditTrim(r)))
-  .catch((e) => done(JSON.stringify({error: String(e)})));
-"""
-)

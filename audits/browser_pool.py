@@ -119,6 +119,8 @@ class BrowserPool:
         self.inbox: queue.Queue[tuple[PageJob, Callback] | None] = queue.Queue()
         self.workers = [Worker(self, n) for n in range(self.size)]
         self.sessions_started = 0
+        # The ids of every rule this axe-core has: a result naming another is rejected.
+        self.axe_rules: frozenset[str] = frozenset()
         self.stopping = threading.Event()
         self.watchdog = threading.Thread(target=self._watch, name="browser-watchdog", daemon=True)
 
@@ -130,6 +132,7 @@ class BrowserPool:
         for worker in self.workers:
             worker.ensure_session()
         version = self.workers[0].session.axe_version()  # type: ignore[union-attr]
+        self.axe_rules = frozenset(version[1])
         for worker in self.workers:
             worker.thread.start()
         self.watchdog.start()

@@ -9,7 +9,6 @@ parsing, no storage, no hand-over of responses. The best a scan can hope for.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import queue
 import sys
@@ -24,13 +23,15 @@ from selenium.webdriver.chrome.service import Service
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from audits.axe_session import RUN_JS, axe_options  # noqa: E402
 from audits.browser import (  # noqa: E402
-    RUN_JS,
     BrowserOptions,
-    BrowserSession,
     chrome_options,
     unprivileged_user,
 )
+
+# The scan's own axe function, called in the page's world: the floor needs no isolated one.
+FLOOR_RUN_JS = f"const done = arguments[1]; ({RUN_JS})(arguments[0]).then(done);"
 
 
 def floor_service(options: BrowserOptions, profile: str) -> Service:
@@ -52,7 +53,7 @@ def floor_service(options: BrowserOptions, profile: str) -> Service:
 def session_loop(urls: queue.Queue[str], options: BrowserOptions, done: list[int]) -> None:
     """One browser: navigate, inject axe, run it with the scan's options, repeat."""
     axe_source = Path(options.axe_path).read_text(encoding="utf-8")
-    axe_options = BrowserSession(options).axe_options  # exactly the scan's JSON options
+    options_for_axe = axe_options(options.run_only)  # exactly the scan's options
     with tempfile.TemporaryDirectory() as profile:
         driver = webdriver.Chrome(
             service=floor_service(options, profile), options=chrome_options(options, profile)
@@ -67,7 +68,7 @@ def session_loop(urls: queue.Queue[str], options: BrowserOptions, done: list[int
                     return
                 driver.get(url)
                 driver.execute_script(axe_source)
-                json.loads(driver.execute_async_script(RUN_JS, axe_options))
+                driver.execute_async_script(FLOOR_RUN_JS, options_for_axe)
                 done.append(1)
         finally:
             driver.quit()

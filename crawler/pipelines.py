@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import sqlite3
 from datetime import date
@@ -11,7 +12,7 @@ from urllib.parse import urlsplit
 
 from scrapy.exceptions import DropItem
 
-from audits.accessibility import findings_from_axe
+from audits.accessibility import check_axe_result, findings_from_axe
 from audits.browser import PageJob
 from audits.browser_pool import AuditResult, BrowserPool
 from audits.content import freshness_findings, readability_finding
@@ -75,10 +76,23 @@ class BrowserAuditPipeline:
             # browsers, not after every page the crawl had read ahead.
             raise DropItem(f"not audited: the scan stopped first: {item['url']}", "INFO")
         try:
-            item["audit"] = await self._audit(item)
+            item["audit"] = self._checked(await self._audit(item))
         finally:
             self.slots.release()
         return item
+
+    def _checked(self, audit: AuditResult) -> AuditResult:
+        """The audit, or if its result is not one axe-core gives, a failed audit saying why:
+        then the page is recorded as tampered with, never as clean."""
+        assert self.pool is not None
+        outcome = audit.outcome
+        if outcome is None:
+            return audit
+        result = {"violations": outcome.violations, "incomplete": outcome.incomplete}
+        problem = check_axe_result(result, self.pool.axe_rules)
+        if problem is None:
+            return audit
+        return dataclasses.replace(audit, outcome=None, error=problem)
 
     async def _browser_free(self) -> bool:
         """Wait for a place in the browsers; False if the scan starts stopping first."""

@@ -19,6 +19,7 @@
 | `blocked` | a firewall or bot challenge stopped serving the crawler |
 | `page-hung` | the page did not finish loading, or axe-core did not finish, in time |
 | `browser-crashed` | the page crashed the browser's tab |
+| `audit-tampered` | axe-core's result held a rule id, impact or help URL it never gives |
 | `browser-error` | another browser failure |
 | `fetch-error` | another download failure |
 """
@@ -36,6 +37,8 @@ from scrapy.exceptions import (
     StopDownload,
 )
 from twisted.python.failure import Failure
+
+from audits.accessibility import REJECTED
 
 EXCEPTION_REASONS = (
     (DownloadTimeoutError, "timeout"),
@@ -87,6 +90,8 @@ def ignore_reason(failure: Failure, text: str) -> str:
 def reason_for_browser_error(error: str) -> str:
     """A reason from the browser pool's error text."""
     text = error.lower()
+    if error.startswith(REJECTED):  # the page's own values follow: match nothing in them
+        return "audit-tampered"
     if "crash" in text:
         return "browser-crashed"
     if "did not finish" in text or "stopped responding" in text or "timed out" in text:
