@@ -74,11 +74,11 @@ def test_a_scan_started_by_the_tests_puts_its_browser_in_the_runs_tmpdir(
     )
     try:
         deadline = time.monotonic() + 120
-        while not (seen := chromium_processes()):
+        # The reaper script starts a moment before Chromium itself: wait for Chromium.
+        while not any("--user-data-dir=" in line for line in chromium_processes()):
             assert process.poll() is None, "the scan ended before its browser was seen"
             assert time.monotonic() < deadline, "no browser of this run was seen"
             time.sleep(0.1)
-        assert any("--user-data-dir=" in line for line in seen), seen
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=120)
