@@ -359,7 +359,7 @@ def read_urls(path: str | None) -> list[str]:
         return []
     if path == "-":
         try:
-            text = click.get_binary_stream("stdin").read().decode("utf-8")
+            text = sys.stdin.buffer.read().decode("utf-8")
         except UnicodeDecodeError as err:
             raise ConfigError(
                 f"--urls -: standard input is not UTF-8 text (byte {err.start}); send UTF-8"

@@ -82,7 +82,7 @@ class SiteConfig:
     # The largest HTML page downloaded; larger ones are recorded as too-large.
     max_page_bytes: int = 8 * 1024 * 1024
     # Stop the whole scan after this many minutes (0: no limit); pages so far are kept.
-    max_minutes: float = 0
+    max_minutes: float = 0.0
     user_agent: str = DEFAULT_USER_AGENT
     # Discover sitemaps from robots.txt and /sitemap.xml.
     sitemaps: bool = True

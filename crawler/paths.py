@@ -15,8 +15,6 @@ def check_output_file(path: str, option: str) -> None:
     root ignores and read-only file systems do not show.
     """
     target = Path(path)
-    if target.is_dir():
-        raise ConfigError(f"{option} {path}: is a folder; give a file name")
     folder = target.parent
     if not folder.is_dir():
         raise ConfigError(f"{option} {path}: folder {folder} does not exist; create it first")
@@ -38,8 +36,6 @@ def check_output_file(path: str, option: str) -> None:
 def check_output_folder(path: str, option: str) -> None:
     """A folder that exists or can be made, and in which a file can be written."""
     folder = Path(path)
-    if folder.exists() and not folder.is_dir():
-        raise ConfigError(f"{option} {path}: is a file, not a folder; give a folder")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
