@@ -553,7 +553,11 @@ def _rule(item: dict[str, Any], where: str, source: str) -> PolicyRule:
                 _check_regex(value, f"{source}: {where}.pattern")
             values[key] = value
         else:
-            if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+            if (
+                not isinstance(value, int | float)
+                or isinstance(value, bool)
+                or not 0 <= value < math.inf  # also refuses nan
+            ):
                 raise ConfigError(f"{source}: {where}.{key} must be a number, 0 or more")
             values[key] = value
     return PolicyRule(**values)

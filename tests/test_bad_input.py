@@ -213,6 +213,10 @@ def test_config_that_is_not_utf8(tmp_path: Path, earlier: Path) -> None:
             "email.smtp_port must be a port number from 1 to 65535, not 70000",
         ),
         (
+            '[[freshness.rules]]\npaths = ["/news/"]\nmax_age_months = nan',
+            "freshness.rules[0].max_age_months must be a number, 0 or more",
+        ),
+        (
             "[readability]\nmax_reading_age = -inf",
             "readability.max_reading_age must be a positive reading age, e.g. 9, not -inf",
         ),
