@@ -45,6 +45,10 @@ DEFAULT_USER_AGENT = (
 )
 
 
+# Characters that would split or corrupt an HTTP header.
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 class ConfigError(Exception):
     """A configuration problem, phrased as one line naming the file, key and fix."""
 
@@ -380,6 +384,8 @@ def validate(config: Config) -> None:
     for url in config.site.sitemap_urls:
         check_start_url(url, f"{src}: site.sitemap_urls")
     check_numbers(config)
+    if CONTROL.search(config.site.user_agent):
+        raise ConfigError(USER_AGENT_ON_ONE_LINE.format(where=f"{src}: site.user_agent"))
     if config.audit.wcag not in WCAG_LEVELS:
         choices = ", ".join(WCAG_LEVELS)
         raise ConfigError(f"{src}: audit.wcag must be one of {choices}, not {config.audit.wcag!r}")
@@ -423,6 +429,7 @@ def check_number(key: str, value: Any, where: str) -> None:
         raise ConfigError(f"{where} must be {phrase}, not {value!r}")
 
 
+USER_AGENT_ON_ONE_LINE = "{where} has a control character (a line break?); give it on one line"
 # Command-line options and the setting each overrides, so that an error names the option.
 OPTION_KEYS = {
     "max_pages": "site.max_pages",
@@ -434,10 +441,12 @@ OPTION_KEYS = {
 
 
 def check_options(options: dict[str, Any]) -> None:
-    """Numbers given on the command line, named as the user typed them."""
+    """Numbers and the user agent given on the command line, named as the user typed them."""
     for name, key in OPTION_KEYS.items():
         if options.get(name) is not None:
             check_number(key, options[name], "--" + name.replace("_", "-"))
+    if CONTROL.search(options.get("user_agent") or ""):
+        raise ConfigError(USER_AGENT_ON_ONE_LINE.format(where="--user-agent"))
 
 
 def check_numbers(config: Config) -> None:

@@ -262,6 +262,12 @@ def test_numbers_out_of_range_on_the_command_line(
     assert refused(earlier, "scan", "http://127.0.0.1:1/", option, value) == f"Error: {line}"
 
 
+def test_user_agent_on_two_lines(earlier: Path) -> None:
+    assert refused(earlier, "scan", "http://127.0.0.1:1/", "--user-agent", "a\r\nX-Evil: 1") == (
+        "Error: --user-agent has a control character (a line break?); give it on one line"
+    )
+
+
 def test_check_options_out_of_range(earlier: Path) -> None:
     assert refused(earlier, "check", "http://127.0.0.1:1/", "--page-timeout", "-inf") == (
         "Error: --page-timeout must be a positive number of seconds, not -inf"
