@@ -409,6 +409,8 @@ def baseline_export(db_path: str, scan_id: int | None, out_path: str) -> None:
     scan_id = scan_id or latest_finished_scan(db)
     if scan_id is None:
         raise ReportError(f"{db_path} has no finished scan to export")
+    if not db.execute("SELECT 1 FROM scans WHERE id = ?", [scan_id]).fetchone():
+        raise ReportError(f"{db_path}: there is no scan {scan_id}; leave out --scan for the latest")
     data = export_baseline(db, scan_id)
     Path(out_path).write_text(json_module.dumps(data, indent=1) + "\n", encoding="utf-8")
     click.echo(

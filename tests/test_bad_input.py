@@ -381,3 +381,11 @@ def test_report_folder_that_cannot_be_written(tmp_path: Path, earlier: Path) -> 
 def test_baseline_export_that_cannot_be_written(earlier: Path) -> None:
     line = refused(earlier, "baseline", "export", "--out", "/proc/self/baseline.json")
     assert line.startswith("Error: --out /proc/self/baseline.json: cannot be written (")
+
+
+def test_baseline_export_of_a_scan_that_is_not_there(tmp_path: Path, earlier: Path) -> None:
+    out = tmp_path / "baseline.json"
+    assert refused(earlier, "baseline", "export", "--scan", "77", "--out", str(out)) == (
+        f"Error: {earlier}: there is no scan 77; leave out --scan for the latest"
+    )
+    assert not out.exists()
