@@ -11,7 +11,15 @@ from pathlib import Path
 
 import click
 
-from crawler.config import Config, ConfigError, check_start_url, load_config, validate
+from crawler.config import (
+    Config,
+    ConfigError,
+    check_options,
+    check_start_url,
+    load_config,
+    validate,
+)
+from crawler.paths import check_output_file
 from crawler.scan import ScanError, run_scan
 from crawler.storage import open_database
 from reports.ci_outputs import terminal_summary, write_junit, write_markdown, write_sarif
@@ -53,6 +61,7 @@ def check_config(request: CheckRequest) -> Config:
     """The scan a check runs: exactly the given pages (or a sitemap, or a crawl)."""
     if not (request.urls or request.sitemap_url or request.crawl_url):
         raise ConfigError("nothing to check: give URLs, --urls FILE, --sitemap URL or --crawl URL")
+    check_options({"browsers": request.browsers, "page_timeout": request.page_timeout})
     for url in [*request.urls, request.sitemap_url, request.crawl_url]:
         if url:
             check_start_url(url, "URL to check")
@@ -78,12 +87,18 @@ def check_config(request: CheckRequest) -> Config:
     return config
 
 
+OUTPUTS = (("junit_path", "--junit"), ("sarif_path", "--sarif"), ("markdown_path", "--markdown"))
+
+
 def run_check(request: CheckRequest) -> int:
     """Check the pages and return the gate's exit code (0 pass, 1 could not check, 2 fail)."""
     config = check_config(request)
     # Read the baseline and waivers before the scan: bad input fails in a second, not later.
     baseline = load_baseline(request.baseline_path) if request.baseline_path else None
     waivers = load_waivers(request.waivers_path) if request.waivers_path else []
+    for path, option in OUTPUTS:
+        if getattr(request, path):
+            check_output_file(getattr(request, path), option)
     policy = GatePolicy(request.fail_on, request.fail_on_needs_review, request.fail_on_new_rules)
     workdir = None if request.db_path else tempfile.mkdtemp(prefix="siteaudit-check-")
     db_path = request.db_path or str(Path(workdir or ".") / "check.db")

@@ -18,12 +18,15 @@ from crawler.config import (
     WCAG_LEVELS,
     Config,
     ConfigError,
+    check_options,
     check_start_url,
     load_config,
+    read_text_file,
     seed_urls,
     validate,
 )
 from crawler.login import LoginError
+from crawler.paths import check_output_file, check_output_folder
 from crawler.scan import ScanError, ScanSummary, run_scan
 from crawler.storage import StorageError, open_database
 from crawler.summary import print_summary
@@ -138,6 +141,8 @@ def scan(
     """
     report_dir, resume = overrides.pop("report_dir"), overrides.pop("resume")
     config = build_config(config_path, start_urls, overrides)
+    if report_dir:
+        check_output_folder(report_dir, "--report")  # now, not after an hour's scan
     set_verbosity(verbose)
     summary = run_scan(config, db_path, verbose=verbose, resume=resume)
     finish(summary, db_path, config, report_dir)
@@ -186,6 +191,7 @@ def report(
     email.password_env (default SITEAUDIT_SMTP_PASSWORD).
     """
     config = load_config(config_path) if config_path else Config(source="command line")
+    check_output_folder(out_dir, "--out")
     make_report(config, db_path, out_dir, scan_id, send_email)
 
 
@@ -199,7 +205,13 @@ def make_report(
     db = open_database(db_path, create=False)
     emails = {t.name: t.email for t in config.teams if t.email}
     loaded = load_report(db, scan_id, emails)
-    written = write_report(loaded, Path(out_dir))
+    try:
+        written = write_report(loaded, Path(out_dir))
+    except OSError as err:
+        raise ReportError(
+            f"{err.filename or out_dir}: cannot write the report ({err.strerror or err}); "
+            "give --out a folder you can write to"
+        ) from None
     click.echo(
         f"Wrote {len(written)} files to {out_dir}: open {Path(out_dir) / 'index.html'}", err=True
     )
@@ -220,7 +232,7 @@ def make_report(
 @click.option(
     "--urls",
     "urls_file",
-    type=click.File("r"),
+    type=click.Path(dir_okay=False, allow_dash=True),
     help="File with one URL per line (- for standard input).",
 )
 @click.option("--sitemap", "sitemap_url", help="Check every page listed in this sitemap.")
@@ -297,7 +309,7 @@ def make_report(
 def check(
     ctx: click.Context,
     urls: tuple[str, ...],
-    urls_file: Any,
+    urls_file: str | None,
     sitemap_url: str | None,
     crawl_url: str | None,
     baseline_path: str | None,
@@ -341,11 +353,21 @@ def check(
     ctx.exit(run_check(request))
 
 
-def read_urls(handle: Any) -> list[str]:
+def read_urls(path: str | None) -> list[str]:
     """One URL per line; blank lines and # comments skipped."""
-    if handle is None:
+    if path is None:
         return []
-    return [line.strip() for line in handle if line.strip() and not line.startswith("#")]
+    if path == "-":
+        try:
+            text = sys.stdin.buffer.read().decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise ConfigError(
+                f"--urls -: standard input is not UTF-8 text (byte {err.start}); send UTF-8"
+            ) from None
+    else:
+        text = read_text_file(path, "--urls")
+    lines = (line.strip() for line in text.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
 
 
 @cli.group()
@@ -382,10 +404,13 @@ def baseline_export(db_path: str, scan_id: int | None, out_path: str) -> None:
     from reports.data import latest_finished_scan
     from reports.gate import export_baseline
 
+    check_output_file(out_path, "--out")
     db = open_database(db_path, create=False)
     scan_id = scan_id or latest_finished_scan(db)
     if scan_id is None:
         raise ReportError(f"{db_path} has no finished scan to export")
+    if not db.execute("SELECT 1 FROM scans WHERE id = ?", [scan_id]).fetchone():
+        raise ReportError(f"{db_path}: there is no scan {scan_id}; leave out --scan for the latest")
     data = export_baseline(db, scan_id)
     Path(out_path).write_text(json_module.dumps(data, indent=1) + "\n", encoding="utf-8")
     click.echo(
@@ -407,6 +432,8 @@ def demo(port: int, db_path: str, config_path: str | None, verbose: bool, **over
 
     report_dir = overrides.pop("report_dir")
     overrides.pop("resume")  # a demo always scans afresh
+    if report_dir:
+        check_output_folder(report_dir, "--report")
     with serve_site(port=port) as base_url:
         click.echo(f"Serving the demo council site at {base_url}/", err=True)
         config = build_config(config_path or str(DEMO_CONFIG), (f"{base_url}/",), overrides)
@@ -427,6 +454,7 @@ def build_config(
     config_path: str | None, start_urls: tuple[str, ...], overrides: dict[str, Any]
 ) -> Config:
     """Configuration from the file, then the start URLs and options given on the line."""
+    check_options(overrides)
     config = load_config(config_path) if config_path else Config(source="command line")
     for url in start_urls:
         check_start_url(url, "start URL")

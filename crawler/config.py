@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field, is_dataclass, replace
@@ -44,6 +45,10 @@ DEFAULT_USER_AGENT = (
 )
 
 
+# Characters that would split or corrupt an HTTP header.
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 class ConfigError(Exception):
     """A configuration problem, phrased as one line naming the file, key and fix."""
 
@@ -81,7 +86,7 @@ class SiteConfig:
     # The largest HTML page downloaded; larger ones are recorded as too-large.
     max_page_bytes: int = 8 * 1024 * 1024
     # Stop the whole scan after this many minutes (0: no limit); pages so far are kept.
-    max_minutes: float = 0
+    max_minutes: float = 0.0
     user_agent: str = DEFAULT_USER_AGENT
     # Discover sitemaps from robots.txt and /sitemap.xml.
     sitemaps: bool = True
@@ -233,6 +238,12 @@ class EmailConfig:
     smtp_port: int = 25
     starttls: bool = False
     username: str = ""
+    # A login goes only over STARTTLS with a verified certificate; true allows sending the
+    # user name and password in clear to a server that offers no STARTTLS (a local relay).
+    allow_plaintext_login: bool = False
+    # A PEM file of certificate authorities to trust for the SMTP server's certificate;
+    # relative paths are from the configuration file.
+    ca_file: str = ""
     # The password is read from this environment variable, never from a file.
     password_env: str = "SITEAUDIT_SMTP_PASSWORD"
     from_address: str = "siteaudit@localhost"
@@ -319,20 +330,40 @@ TEAM_KEYS = ("name", "paths", "patterns", "email")
 def load_config(path: str | Path) -> Config:
     """Read and validate a TOML configuration file."""
     source = str(path)
-    try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{source}: no such file; check the --config path") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{source}: not valid TOML ({err}); fix the syntax there") from None
+    raw = read_toml(path, "--config")
     config = config_from_dict(raw, source)
-    ca_file = config.site.ca_file
-    if ca_file and not Path(ca_file).is_absolute():
-        # A scheduled scan runs from anywhere: a relative path is the configuration's.
-        config = replace(
-            config, site=replace(config.site, ca_file=str(Path(path).parent / ca_file))
-        )
+    # A scheduled scan runs from anywhere: a relative path is the configuration's.
+    for section in ("site", "email"):
+        ca_file = getattr(config, section).ca_file
+        if ca_file and not Path(ca_file).is_absolute():
+            values = replace(getattr(config, section), ca_file=str(Path(path).parent / ca_file))
+            config = replace(config, **{section: values})
     return config
+
+
+def read_text_file(path: str | Path, option: str) -> str:
+    """A UTF-8 text file's content, or a ConfigError naming the file and the fix."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file; check the {option} path") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a file; check the {option} path") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {err.start}); save it as UTF-8") from None
+    except OSError as err:
+        raise ConfigError(
+            f"{path}: cannot be read ({err.strerror or err}); check the {option} path "
+            "and its permissions"
+        ) from None
+
+
+def read_toml(path: str | Path, option: str) -> dict[str, Any]:
+    """A UTF-8 TOML file's tables, or a ConfigError naming the file and the fix."""
+    try:
+        return tomllib.loads(read_text_file(path, option))
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML ({err}); fix the syntax there") from None
 
 
 def config_from_dict(raw: dict[str, Any], source: str = "<config>") -> Config:
@@ -352,20 +383,78 @@ def validate(config: Config) -> None:
         check_start_url(url, f"{src}: site.start_urls")
     for url in config.site.sitemap_urls:
         check_start_url(url, f"{src}: site.sitemap_urls")
-    if config.site.max_pages < 1:
-        raise ConfigError(f"{src}: site.max_pages must be at least 1")
-    if config.site.max_depth < 0:
-        raise ConfigError(f"{src}: site.max_depth must be 0 or more")
+    check_numbers(config)
+    if CONTROL.search(config.site.user_agent):
+        raise ConfigError(USER_AGENT_ON_ONE_LINE.format(where=f"{src}: site.user_agent"))
     if config.audit.wcag not in WCAG_LEVELS:
         choices = ", ".join(WCAG_LEVELS)
         raise ConfigError(f"{src}: audit.wcag must be one of {choices}, not {config.audit.wcag!r}")
-    if config.audit.browsers < 0:
-        raise ConfigError(f"{src}: audit.browsers must be 0 (one per core) or more")
-    if config.audit.page_timeout <= 0:
-        raise ConfigError(f"{src}: audit.page_timeout must be a positive number of seconds")
     if not 0 < config.templates.min_share <= 1:
         raise ConfigError(f"{src}: templates.min_share must be a share between 0 and 1, e.g. 0.5")
     check_form_login(config.auth.form, src)
+
+
+# The lowest value each numeric setting may take, and how to say so. Every number must also
+# be finite: TOML and the command line both accept nan and inf.
+LIMITS: dict[str, tuple[float, str]] = {
+    "site.max_pages": (1, "at least 1"),
+    "site.max_depth": (0, "0 or more"),
+    "site.max_shape_chain": (1, "at least 1"),
+    "site.max_page_bytes": (1, "a number of bytes, at least 1"),
+    "site.max_minutes": (0, "a number of minutes, 0 (no limit) or more"),
+    "site.concurrency_per_host": (1, "at least 1"),
+    "site.download_delay": (0, "a number of seconds, 0 or more"),
+    "site.timeout": (0.001, "a positive number of seconds"),
+    "audit.browsers": (0, "0 (one per core) or more"),
+    "audit.page_timeout": (0.001, "a positive number of seconds"),
+    "audit.recycle_after": (1, "at least 1"),
+    "audit.queue_size": (0, "0 (twice the browsers) or more"),
+    "freshness.max_age_months": (0, "a number of months, 0 (no check) or more"),
+    "readability.max_reading_age": (0.001, "a positive reading age, e.g. 9"),
+    "readability.min_words": (0, "0 or more"),
+    "templates.min_pages": (1, "at least 1"),
+    "links.timeout": (0.001, "a positive number of seconds"),
+    "documents.max_bytes": (1, "a number of bytes, at least 1"),
+    "email.smtp_port": (1, "a port number from 1 to 65535"),
+}
+HIGHEST = {"email.smtp_port": 65535}
+
+
+def check_number(key: str, value: Any, where: str) -> None:
+    """One numeric setting against its limits: finite, and not below (or above) them."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return
+    low, phrase = LIMITS.get(key, (-math.inf, "a finite number"))
+    if not math.isfinite(value) or value < low or value > HIGHEST.get(key, math.inf):
+        raise ConfigError(f"{where} must be {phrase}, not {value!r}")
+
+
+USER_AGENT_ON_ONE_LINE = "{where} has a control character (a line break?); give it on one line"
+# Command-line options and the setting each overrides, so that an error names the option.
+OPTION_KEYS = {
+    "max_pages": "site.max_pages",
+    "max_depth": "site.max_depth",
+    "max_minutes": "site.max_minutes",
+    "browsers": "audit.browsers",
+    "page_timeout": "audit.page_timeout",
+}
+
+
+def check_options(options: dict[str, Any]) -> None:
+    """Numbers and the user agent given on the command line, named as the user typed them."""
+    for name, key in OPTION_KEYS.items():
+        if options.get(name) is not None:
+            check_number(key, options[name], "--" + name.replace("_", "-"))
+    if CONTROL.search(options.get("user_agent") or ""):
+        raise ConfigError(USER_AGENT_ON_ONE_LINE.format(where="--user-agent"))
+
+
+def check_numbers(config: Config) -> None:
+    """Every numeric setting of every section, so nan, inf and negatives stop here."""
+    for name in SECTIONS:
+        section = getattr(config, name)
+        for key in section.__dataclass_fields__:
+            check_number(f"{name}.{key}", getattr(section, key), f"{config.source}: {name}.{key}")
 
 
 def check_form_login(form: FormLoginConfig, src: str) -> None:
@@ -389,12 +478,26 @@ FORM_KEY_HINTS = {
 
 
 def check_start_url(url: str, where: str) -> None:
-    """Reject a start URL that is not an absolute http(s) URL."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    """Reject a start URL that is not an absolute http(s) URL, or that holds a password."""
+    try:
+        parts = urlsplit(url)
+        host, _port = parts.hostname, parts.port  # a bad port or [IPv6 raise here
+    except ValueError as err:
+        raise ConfigError(
+            f"{where}: {url!r} is not a valid URL ({err}); give it as https://www.example.gov.uk/"
+        ) from None
+    if parts.scheme not in ("http", "https") or not host:
         raise ConfigError(
             f"{where}: {url!r} is not an absolute http(s) URL; "
             "give it as https://www.example.gov.uk/"
+        )
+    if "@" in parts.netloc:
+        # Never echo the password: the line may end up in a CI log.
+        hidden = parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
+        raise ConfigError(
+            f"{where}: {hidden!r} has a user name or password in it; remove it, set "
+            "[auth] basic_user and put the password in the environment variable named by "
+            "auth.basic_password_env (default SITEAUDIT_BASIC_PASSWORD)"
         )
 
 
@@ -459,7 +562,11 @@ def _rule(item: dict[str, Any], where: str, source: str) -> PolicyRule:
                 _check_regex(value, f"{source}: {where}.pattern")
             values[key] = value
         else:
-            if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+            if (
+                not isinstance(value, int | float)
+                or isinstance(value, bool)
+                or not 0 <= value < math.inf  # also refuses nan
+            ):
                 raise ConfigError(f"{source}: {where}.{key} must be a number, 0 or more")
             values[key] = value
     return PolicyRule(**values)
@@ -490,6 +597,8 @@ def _coerce(value: Any, default: Any, key: str, source: str) -> Any:
     if isinstance(default, int | float) and not isinstance(default, bool):
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise ConfigError(f"{source}: {key} must be a number")
+        if isinstance(default, int) and not (isinstance(value, int) or value.is_integer()):
+            raise ConfigError(f"{source}: {key} must be a whole number, not {value!r}")
         return type(default)(value)
     if not isinstance(value, str):
         raise ConfigError(f"{source}: {key} must be a string")

@@ -21,13 +21,13 @@ from __future__ import annotations
 import fnmatch
 import json
 import sqlite3
-import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from crawler.config import ConfigError, read_toml
 from crawler.storage import now, open_database
 from crawler.urls import path_and_query
 from reports.escape import impact_rank as severity_order
@@ -213,10 +213,16 @@ def problems_in_scan(db: Any, scan_id: int) -> list[Problem]:
 
 
 def page_statuses(db: Any, scan_id: int) -> list[PageStatus]:
-    """Every URL the check asked for: audited, or why not."""
+    """Every page the check asked for: audited, or why not.
+
+    Only the pages themselves: an external link that fails (another site down, a name
+    that does not resolve) is a broken-link finding, never a page that could not be checked.
+    A page that could not be fetched at all has no kind, as its content type is unknown.
+    """
     statuses: dict[str, str | None] = {}
     for url, status, error in db.execute(
-        "SELECT url, status_code, error FROM fetches WHERE scan_id = ? AND kind IS NOT 'document'",
+        "SELECT url, status_code, error FROM fetches "
+        "WHERE scan_id = ? AND (kind = 'page' OR kind IS NULL)",
         [scan_id],
     ):
         statuses[url] = error or (
@@ -245,17 +251,39 @@ def load_baseline(path: str) -> Baseline:
 
 def baseline_from_file(path: str) -> Baseline:
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        if data.get("siteaudit_baseline") != BASELINE_FORMAT:
+        data = json.loads(Path(path).read_bytes().decode("utf-8"))
+        if not isinstance(data, dict) or data.get("siteaudit_baseline") != BASELINE_FORMAT:
             raise ValueError("not a siteaudit baseline (format 1)")
-        keys = frozenset((p["page"], p["fingerprint"]) for p in data["problems"])
-        rules = data.get("axe_rules")
-    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        if not isinstance(data["problems"], list):
+            raise ValueError("problems is not a list")
+        keys = frozenset(baseline_key(p) for p in data["problems"])
+        rules = axe_rules_from(data.get("axe_rules"))
+        version = data.get("axe_version")
+        if version is not None and not isinstance(version, str):
+            raise ValueError("axe_version is not a string")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise GateError(
             f"{path}: not a valid baseline file ({err}); write it again with "
             "siteaudit baseline export"
         ) from None
-    return Baseline(path, data.get("axe_version"), frozenset(rules) if rules else None, keys)
+    return Baseline(path, version, rules, keys)
+
+
+def baseline_key(problem: Any) -> tuple[str, str]:
+    """A baseline problem's (page, fingerprint), both strings."""
+    page, fingerprint = problem["page"], problem["fingerprint"]
+    if not isinstance(page, str) or not isinstance(fingerprint, str):
+        raise ValueError("a problem's page or fingerprint is not a string")
+    return (page, fingerprint)
+
+
+def axe_rules_from(rules: Any) -> frozenset[str] | None:
+    """The baseline's axe-core rule ids: a list of strings, or nothing recorded."""
+    if not rules:
+        return None
+    if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
+        raise ValueError("axe_rules is not a list of rule ids")
+    return frozenset(rules)
 
 
 def baseline_from_database(path: str, scan_id: int | None = None) -> Baseline:
@@ -275,9 +303,11 @@ def baseline_from_database(path: str, scan_id: int | None = None) -> Baseline:
         "SELECT axe_version, axe_rules FROM scans WHERE id = ?", [scan_id]
     ).fetchone()
     keys = frozenset(p.key for p in problems_in_scan(db, scan_id))
-    return Baseline(
-        f"{path} (scan {scan_id})", version, frozenset(json.loads(rules)) if rules else None, keys
-    )
+    try:
+        axe_rules = axe_rules_from(json.loads(rules) if rules else None)
+    except ValueError as err:
+        raise GateError(f"{path}: scan {scan_id}'s axe_rules are not valid ({err})") from None
+    return Baseline(f"{path} (scan {scan_id})", version, axe_rules, keys)
 
 
 def export_baseline(db: Any, scan_id: int) -> dict[str, Any]:
@@ -308,18 +338,19 @@ def export_baseline(db: Any, scan_id: int) -> dict[str, Any]:
 def load_waivers(path: str) -> list[Waiver]:
     """[[waiver]] tables: fingerprint, or rule with an optional url glob; reason,
     approved_by and expires (a date) are required."""
+    if not Path(path).exists():
+        raise GateError(f"{path}: no such waivers file")
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise GateError(f"{path}: no such waivers file") from None
-    except tomllib.TOMLDecodeError as err:
-        raise GateError(f"{path}: not valid TOML ({err})") from None
+        data = read_toml(path, "--waivers")
+    except ConfigError as err:
+        raise GateError(str(err)) from None
     unknown = set(data) - {"waiver"}
     if unknown:
         raise GateError(f"{path}: unknown table {sorted(unknown)[0]}; waivers are [[waiver]]")
-    return [
-        waiver_from(item, f"{path}: waiver[{i}]") for i, item in enumerate(data.get("waiver", []))
-    ]
+    items = data.get("waiver", [])
+    if not isinstance(items, list):
+        raise GateError(f"{path}: waiver must be an array of tables ([[waiver]])")
+    return [waiver_from(item, f"{path}: waiver[{i}]") for i, item in enumerate(items)]
 
 
 def waiver_from(item: Any, where: str) -> Waiver:
@@ -330,6 +361,9 @@ def waiver_from(item: Any, where: str) -> Waiver:
         raise GateError(
             f"{where}: unknown key {sorted(extra)[0]}; use {', '.join(sorted(allowed))}"
         )
+    for key in ("fingerprint", "rule", "url"):
+        if key in item and not isinstance(item[key], str):
+            raise GateError(f'{where}.{key} must be a string in quotes, e.g. {key} = "..."')
     if not item.get("fingerprint") and not item.get("rule"):
         raise GateError(f"{where} needs a fingerprint, or a rule (with a url pattern)")
     for key in ("reason", "approved_by"):
