@@ -170,7 +170,8 @@ class DocumentSandbox:
     def out_of_memory(self) -> str:
         return (
             f"checking it needed more than {self.memory_mb} MB of memory, the limit "
-            "(documents.max_memory_mb), so it was stopped; it may be damaged or built to exhaust memory"
+            "(documents.max_memory_mb), so it was stopped; it may be damaged, or made "
+            "to exhaust memory"
         )
 
     def take(self) -> Worker:
