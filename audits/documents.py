@@ -78,7 +78,7 @@ MAX_XML_BYTES = 8 * 1024 * 1024  # core.xml, styles.xml, XMP: small parts in rea
 # A parsed element costs about 100 bytes whatever its size in the file: `<a/>` is 4 bytes.
 MAX_XML_ELEMENTS = 200_000  # a real styles.xml has a few thousand
 MAX_BODY_BYTES = 32 * 1024 * 1024  # word/document.xml, read as a stream until a language shows
-MAX_BODY_ELEMENTS = 1_000_000  # elements looked at for a language (about a second)
+MAX_BODY_ELEMENTS = 300_000  # elements looked at for a language (a second or two)
 MAX_XML_DEPTH = 1_000  # Word nests tables in tables a few dozen levels deep at most
 MAX_ZIP_MEMBERS = 10_000  # parts in one Office package; real ones have tens to hundreds
 MAX_ZIP_DIRECTORY = 4 * 1024 * 1024  # its list of parts: ~80 bytes a part in real files
