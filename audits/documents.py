@@ -99,8 +99,6 @@ ZIP_ERRORS = (
     RuntimeError,  # includes NotImplementedError
 )
 
-# The operators that show glyphs, draw XObjects and start inline images.
-CONTENT_OPERATORS = "Tj TJ ' \" Do BI ID EI"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # Password-protected Office files are OLE containers with this stream, not zip packages.
 OLE_ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")
