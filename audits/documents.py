@@ -25,16 +25,25 @@ Hostile input
 -------------
 Every document is untrusted. Nothing here raises on bad input: a file that cannot be read
 gives ``document-unreadable`` and ``error``. XML is parsed without entity expansion or
-network access, zip members and PDF content streams are decompressed only up to a limit,
-and only the first ``MAX_TEXT_PAGES`` pages are searched for text.
+network access, and with caps on its size, element count and depth. Zip members, zip
+member counts and PDF streams (any filter chain, and XMP metadata) are decompressed only up
+to a limit: qpdf's own decoders are capped too (``harden_qpdf``), for the object streams it
+reads by itself. Page content is scanned token by token with a budget, and only the first
+``MAX_TEXT_PAGES`` pages are searched for text. What is left (a qpdf bug, an allocation we
+did not foresee) is for the caller's sandbox: crawler/document_sandbox.py runs these checks
+in a child process with memory and time limits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import posixpath
 import re
+import struct
+import xml.sax
+import xml.sax.handler
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
@@ -42,30 +51,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from itertools import islice
 from pathlib import PurePosixPath
-from typing import IO, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import pikepdf
+import pikepdf.settings
+from defusedxml import sax as defused_sax
 
-try:  # defusedxml refuses entity expansion and external references outright
-    from defusedxml.ElementTree import ParseError
-    from defusedxml.ElementTree import fromstring as _xml_fromstring
-    from defusedxml.ElementTree import iterparse as _xml_iterparse
+# defusedxml refuses entity expansion, DTDs' entities and external references outright.
+from defusedxml.ElementTree import ParseError
+from defusedxml.ElementTree import fromstring as _xml_fromstring
 
-    XML_ERRORS: tuple[type[Exception], ...] = (ParseError, ValueError)
-except ImportError:  # pragma: no cover - Scrapy needs defusedxml, so it is normally there
-    from lxml import etree
-
-    # No entity expansion, no DTD loading and no network: safe for hostile documents.
-    _SAFE_LXML = {"resolve_entities": False, "no_network": True, "load_dtd": False}
-
-    def _xml_fromstring(text: bytes) -> Any:
-        return etree.fromstring(text, etree.XMLParser(**_SAFE_LXML))
-
-    def _xml_iterparse(source: IO[bytes], events: tuple[str, ...]) -> Any:
-        return etree.iterparse(source, events=events, **_SAFE_LXML)
-
-    XML_ERRORS = (etree.LxmlError, ValueError)
+XML_ERRORS: tuple[type[Exception], ...] = (ParseError, ValueError, xml.sax.SAXException)
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +75,18 @@ MAX_CONTENT_BYTES = 128 * 1024 * 1024  # decoded content for the whole text sear
 MAX_FORM_DEPTH = 8  # form XObjects nest a level or two; deeper is a trap
 MAX_FIELDS = 10_000  # form field nodes visited
 MAX_XML_BYTES = 8 * 1024 * 1024  # core.xml, styles.xml, XMP: small parts in real files
+# A parsed element costs about 100 bytes whatever its size in the file: `<a/>` is 4 bytes.
+MAX_XML_ELEMENTS = 200_000  # a real styles.xml has a few thousand
 MAX_BODY_BYTES = 32 * 1024 * 1024  # word/document.xml, read as a stream until a language shows
+MAX_BODY_ELEMENTS = 300_000  # elements looked at for a language (a second or two)
+MAX_XML_DEPTH = 1_000  # Word nests tables in tables a few dozen levels deep at most
+MAX_ZIP_MEMBERS = 10_000  # parts in one Office package; real ones have tens to hundreds
+MAX_ZIP_DIRECTORY = 4 * 1024 * 1024  # its list of parts: ~80 bytes a part in real files
+MAX_CONTENT_TOKENS = 1_000_000  # PDF content tokens read in the text search (about 2 s)
+# What qpdf's own decoders (Flate, predictors, RunLength) may produce from one stream.
+MAX_QPDF_DECODE = 32 * 1024 * 1024
+# LZW (which qpdf cannot cap) turns 12 bits into at most ~3,800 bytes.
+LZW_MAX_RATIO = 2_600
 INFLATE_CHUNK = 64 * 1024
 # What zipfile raises on damaged packages: bad deflate data, unsupported or encrypted members.
 ZIP_ERRORS = (
@@ -91,8 +99,6 @@ ZIP_ERRORS = (
     RuntimeError,  # includes NotImplementedError
 )
 
-# The operators that show glyphs, draw XObjects and start inline images.
-CONTENT_OPERATORS = "Tj TJ ' \" Do BI ID EI"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # Password-protected Office files are OLE containers with this stream, not zip packages.
 OLE_ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")
@@ -198,6 +204,8 @@ def check_document(
             return check_pdf(data)
         if kind in OFFICE_APPS:
             return check_office(data, kind)
+    except MemoryError:
+        raise  # the sandbox records it; a half-failed allocation leaves nothing to trust
     except Exception as err:  # a bug here must cost one document, not the whole scan
         log.warning("document check failed (%s)", filename or kind, exc_info=True)
         return unreadable(kind, describe_error(err))
@@ -225,7 +233,7 @@ def document_kind(data: bytes, content_type: str | None, filename: str | None) -
 def sniff_kind(data: bytes) -> str:
     if b"%PDF-" in data[:1024]:  # readers accept junk before the header, so qpdf does too
         return "pdf"
-    if not data.startswith(b"PK"):
+    if not data.startswith(b"PK") or too_many_members(data):
         return "other"
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as package:
@@ -355,7 +363,11 @@ def attribute(element: Any, name: str) -> str | None:
 
 
 def parse_xml(text: bytes | None) -> Any | None:
+    """A small XML part's tree, or None when it is missing, broken or has too many elements."""
     if not text:
+        return None
+    if text.count(b"<") > MAX_XML_ELEMENTS:  # every element starts with one
+        log.debug("XML part with too many elements")
         return None
     try:
         return _xml_fromstring(text)
@@ -383,24 +395,6 @@ def first_lang(elements: Iterable[Any], tag: str, attributes: tuple[str, ...]) -
 
 
 # --- Office -------------------------------------------------------------------------------
-
-
-class CappedReader(io.RawIOBase):
-    """A zip member that ends early instead of inflating past its limit (a zip bomb)."""
-
-    def __init__(self, stream: IO[bytes], limit: int) -> None:
-        self.stream = stream
-        self.left = limit
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        size = min(len(buffer), self.left)
-        chunk = self.stream.read(size) if size > 0 else b""
-        buffer[: len(chunk)] = chunk
-        self.left -= len(chunk)
-        return len(chunk)
 
 
 def read_member(package: zipfile.ZipFile, name: str | None, limit: int) -> bytes | None:
@@ -433,10 +427,26 @@ def relationships(package: zipfile.ZipFile, part: str) -> dict[str, str]:
     return targets
 
 
+def too_many_members(data: bytes) -> bool:
+    """More parts than any Office file has, from the zip's end record, read before zipfile
+    reads the central directory whole (at about 400 bytes of memory an entry).
+
+    The count and the directory's size are both checked, since the count can lie; a file
+    without an end record is left to zipfile to refuse, and Zip64 values are too many.
+    """
+    end = data.rfind(b"PK\x05\x06", max(0, len(data) - 22 - 0xFFFF))
+    if end < 0 or len(data) < end + 22:
+        return False
+    total, directory_size = struct.unpack_from("<HI", data, end + 10)
+    return total > MAX_ZIP_MEMBERS or directory_size > MAX_ZIP_DIRECTORY
+
+
 def check_office(data: bytes, kind: str) -> DocumentReport:
     """Title and language of an Office Open XML package, and its dates."""
     if data.startswith(OLE_MAGIC):
         return office_ole(data, kind)
+    if too_many_members(data):
+        return unreadable(kind, f"the package has more than {MAX_ZIP_MEMBERS:,} parts")
     try:
         package = zipfile.ZipFile(io.BytesIO(data))
     except ZIP_ERRORS as err:
@@ -519,15 +529,54 @@ def is_default_paragraph_style(node: Any) -> bool:
 
 
 def first_body_lang(package: zipfile.ZipFile, main: str, attributes: tuple[str, ...]) -> str | None:
-    """Stream the body until the first w:lang, since it can be far larger than the limit."""
+    """Read the body as a stream until the first w:lang: no tree is kept, and the bytes,
+    elements and nesting looked at are capped, since the body can be far larger than a
+    limit (a 33 KB file can inflate to gigabytes of `<a/>`)."""
+    finder = LanguageFinder(attributes)
+    parser = defused_sax.make_parser()
+    parser.setContentHandler(finder)
     try:
         with package.open(main) as member:
-            source = io.BufferedReader(CappedReader(member, MAX_BODY_BYTES))
-            starts = (element for _event, element in _xml_iterparse(source, events=("start",)))
-            return first_lang(starts, "lang", attributes)
+            left = MAX_BODY_BYTES
+            while left > 0 and (chunk := member.read(min(INFLATE_CHUNK, left))):
+                left -= len(chunk)
+                parser.feed(chunk)
+    except StopSearch:
+        pass
     except (*XML_ERRORS, *ZIP_ERRORS) as err:
         log.debug("no language found in %s: %s", main, err)
-        return None
+    return finder.found
+
+
+class StopSearch(Exception):
+    """Stops a streamed parse: the answer is found, or the search went far enough."""
+
+
+class LanguageFinder(xml.sax.handler.ContentHandler):
+    """The first language on a `lang` element, by the first attribute set, with caps."""
+
+    def __init__(self, attributes: tuple[str, ...]) -> None:
+        super().__init__()
+        self.attributes = attributes
+        self.found: str | None = None
+        self.elements = 0
+        self.depth = 0
+
+    def startElement(self, name: str, attrs: Any) -> None:
+        self.elements += 1
+        self.depth += 1
+        if self.elements > MAX_BODY_ELEMENTS or self.depth > MAX_XML_DEPTH:
+            raise StopSearch
+        if name.rsplit(":", 1)[-1] != "lang":
+            return
+        values = {key.rsplit(":", 1)[-1]: value.strip() for key, value in attrs.items()}
+        for wanted in self.attributes:
+            if values.get(wanted):
+                self.found = values[wanted]
+                raise StopSearch
+
+    def endElement(self, name: str) -> None:
+        self.depth -= 1
 
 
 def office_issues(kind: str, title: str | None, language: str | None) -> list[DocumentIssue]:
@@ -579,17 +628,38 @@ def office_language_advice(app: str) -> str:
 # --- PDF ------------------------------------------------------------------------------------
 
 
+def harden_qpdf() -> None:
+    """Cap what qpdf's expanding decoders may produce from one stream, for the process.
+
+    qpdf decodes object streams and cross-reference streams by itself, and filter chains
+    for us: without a cap, a kilobyte of double Flate inflates to gigabytes.
+    """
+    limit = MAX_QPDF_DECODE
+    pikepdf.settings.set_qpdf_limits(
+        flate_max_memory=limit,
+        png_max_memory=limit,
+        tiff_max_memory=limit,
+        run_length_max_memory=limit,
+        dct_max_memory=limit,
+    )
+
+
 def check_pdf(data: bytes) -> DocumentReport:
+    harden_qpdf()
     try:
         # Implicit conversion gives Python bools and ints whatever the process default is.
         pdf = pikepdf.open(io.BytesIO(data), conversion_mode="implicit")
     except pikepdf.PasswordError:
         return pdf_needs_password()
+    except MemoryError:
+        raise
     except Exception as err:  # noqa: BLE001 - qpdf raises many kinds on damaged files
         return unreadable("pdf", describe_error(err))
     with pdf:
         try:
             return pdf_report(pdf)
+        except MemoryError:
+            raise
         except Exception as err:  # objects are read lazily, and any of them may be broken
             log.debug("PDF failed part way through its checks", exc_info=True)
             return unreadable("pdf", describe_error(err))
@@ -668,6 +738,8 @@ def pdf_xmp(root: pikepdf.Dictionary) -> Any | None:
         return None
     try:
         packet = decode_stream(stream, MAX_XML_BYTES)
+    except MemoryError:
+        raise
     except Exception:  # broken metadata must not hide the other checks
         log.debug("undecodable XMP metadata", exc_info=True)
         return None
@@ -859,6 +931,7 @@ class TextSearch:
         self.saw_image = False
         self.unsure = False  # a stream was too big to read
         self.exhausted = False  # the whole budget is spent: stop looking
+        self.tokens = 0  # content tokens read, against MAX_CONTENT_TOKENS
 
     def run(self) -> bool | None:
         """True when a page shows text, False when none does, None when we cannot tell."""
@@ -868,6 +941,8 @@ class TextSearch:
             try:
                 if self.page_has_text(page.obj):
                     return True
+            except MemoryError:
+                raise
             except Exception:  # one broken page must not hide the others
                 log.debug("unreadable page content", exc_info=True)
                 failed += 1
@@ -899,20 +974,17 @@ class TextSearch:
     def content_has_text(
         self, content: bytes, resources: Any, seen: set[tuple[int, int]], depth: int
     ) -> bool:
+        """Scan the content token by token: nothing is kept, and the scan stops at the
+        first glyphs or when the token budget is spent (a stream of empty `()Tj` would
+        otherwise become millions of objects at once)."""
         if not content:
             return False
+        scan = ContentScan(self, resources, seen, depth)
         stream = pikepdf.Stream(self.pdf, content)
-        for instruction in pikepdf.parse_content_stream(stream, CONTENT_OPERATORS):
-            if isinstance(instruction, pikepdf.ContentStreamInlineImage):
-                self.saw_image = True
-                continue
-            operator = str(instruction.operator)
-            if operator == "Do":
-                if self.xobject_has_text(instruction.operands, resources, seen, depth):
-                    return True
-            elif shows_glyphs(operator, instruction.operands):
-                return True
-        return False
+        wrapper = pikepdf.Dictionary(Type=pikepdf.Name.Page, Contents=stream)
+        with contextlib.suppress(StopSearch):
+            pikepdf.Page(wrapper).parse_contents(scan)
+        return scan.found
 
     def xobject_has_text(
         self, operands: Any, resources: Any, seen: set[tuple[int, int]], depth: int
@@ -937,6 +1009,41 @@ class TextSearch:
         return bool(content) and self.content_has_text(content, inner, seen, depth + 1)
 
 
+class ContentScan(pikepdf.StreamParser):
+    """Reads one content stream's tokens for TextSearch, keeping only the last operands."""
+
+    def __init__(
+        self, search: TextSearch, resources: Any, seen: set[tuple[int, int]], depth: int
+    ) -> None:
+        super().__init__()
+        self.search, self.resources, self.seen, self.depth = search, resources, seen, depth
+        self.operands: list[Any] = []
+        self.found = False
+
+    def handle_object(self, obj: Any, offset: int, length: int) -> None:
+        search = self.search
+        search.tokens += 1
+        if search.tokens > MAX_CONTENT_TOKENS:
+            search.unsure = search.exhausted = True
+            raise StopSearch
+        if not isinstance(obj, pikepdf.Operator):
+            self.operands = [*self.operands[-7:], obj]  # no text operator takes more
+            return
+        operator, operands = str(obj), self.operands
+        self.operands = []
+        if operator == "BI":
+            search.saw_image = True
+        elif (
+            operator == "Do"
+            and search.xobject_has_text(operands, self.resources, self.seen, self.depth)
+        ) or shows_glyphs(operator, operands):
+            self.found = True
+            raise StopSearch
+
+    def handle_eof(self) -> None:
+        pass
+
+
 def shows_glyphs(operator: str, operands: Any) -> bool:
     """Tj, ', " and TJ with at least one non-blank string: text a reader can extract."""
     if operator in {"Tj", "'", '"'} and operands:
@@ -953,9 +1060,11 @@ def non_blank(value: Any) -> bool:
 def decode_stream(stream: pikepdf.Stream, limit: int) -> bytes | None:
     """A stream's decoded bytes, or None when they are longer than limit.
 
-    Flate (nearly every content stream) is inflated here in chunks, so a small stream that
-    inflates to gigabytes stops at the limit; qpdf would inflate it all into memory first.
-    Rarer filters are left to qpdf. A damaged stream raises qpdf's error.
+    A single Flate filter (nearly every content stream) is inflated here in chunks, so a
+    small stream that inflates to gigabytes stops at the limit. Any other chain (double
+    Flate, predictors, ASCII85...) is left to qpdf, whose expanding decoders harden_qpdf
+    caps; LZW, which qpdf cannot cap, only when its input is too short to exceed the limit.
+    A damaged stream raises qpdf's error.
     """
     filters = stream.get("/Filter")
     names = [filters] if isinstance(filters, pikepdf.Name) else list(filters or [])
@@ -963,9 +1072,30 @@ def decode_stream(stream: pikepdf.Stream, limit: int) -> bytes | None:
         content = stream.read_raw_bytes()  # already decrypted: raw means unfiltered
     elif names == [pikepdf.Name.FlateDecode] and not stream.get("/DecodeParms"):
         content = inflate(stream.read_raw_bytes(), limit)
+    elif not lzw_within(stream, names, limit):
+        return None
     else:
-        content = stream.read_bytes()
+        content = decode_with_qpdf(stream)
     return content if content is not None and len(content) <= limit else None
+
+
+def lzw_within(stream: pikepdf.Stream, names: list[Any], limit: int) -> bool:
+    """False for an LZW step that could inflate past the limit: LZW only as the first
+    filter (it reads the raw bytes), and only short ones."""
+    lzw = [i for i, name in enumerate(names) if name in (pikepdf.Name.LZWDecode, "/LZW")]
+    if not lzw:
+        return True
+    return lzw == [0] and len(stream.read_raw_bytes()) * LZW_MAX_RATIO <= limit
+
+
+def decode_with_qpdf(stream: pikepdf.Stream) -> bytes | None:
+    """qpdf's decoding of any filter chain; None when a capped decoder hit its limit."""
+    try:
+        return stream.read_bytes()
+    except (pikepdf.PdfError, RuntimeError) as err:  # qpdf's limits raise QpdfRuntimeError
+        if "limit exceeded" in str(err):
+            return None
+        raise
 
 
 def inflate(raw: bytes, limit: int) -> bytes | None:

@@ -199,6 +199,10 @@ class DocumentsConfig:
     # PDF and Office files linked from the site are downloaded and checked, up to this size.
     check: bool = True
     max_bytes: int = 25 * 1024 * 1024
+    # Each file is checked in a child process that may use this much memory and take this
+    # many seconds; a file that needs more is recorded with the reason in check_error.
+    max_memory_mb: int = 512
+    timeout: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -391,6 +395,10 @@ def validate(config: Config) -> None:
         raise ConfigError(f"{src}: audit.wcag must be one of {choices}, not {config.audit.wcag!r}")
     if not 0 < config.templates.min_share <= 1:
         raise ConfigError(f"{src}: templates.min_share must be a share between 0 and 1, e.g. 0.5")
+    if config.documents.max_memory_mb < 128:
+        raise ConfigError(f"{src}: documents.max_memory_mb must be at least 128 (megabytes)")
+    if not config.documents.timeout > 0:
+        raise ConfigError(f"{src}: documents.timeout must be a positive number of seconds")
     check_form_login(config.auth.form, src)
 
 

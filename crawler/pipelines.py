@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
 import sqlite3
 from datetime import date
 from typing import Any
@@ -17,9 +18,10 @@ from audits.browser import PageJob
 from audits.browser_pool import AuditResult, BrowserPool
 from audits.content import freshness_findings, readability_finding
 from audits.dates import choose_last_updated, review_due
-from audits.documents import DocumentReport, check_document
+from audits.documents import DocumentReport
 from audits.ownership import compile_rules, owner_for
 from audits.page import PageFacts
+from crawler.document_sandbox import DocumentSandbox
 from crawler.reasons import reason_for_browser_error
 from crawler.reuse import copied_audit, render_hash
 from crawler.storage import Writer, now
@@ -145,23 +147,45 @@ class BrowserAuditPipeline:
 
 
 class DocumentCheckPipeline:
-    """Check each downloaded PDF or Office file, in a thread: parsing one can take a while."""
+    """Check each downloaded PDF or Office file in a worker process with memory and time
+    limits (crawler/document_sandbox.py), from a thread: a hostile file costs its own row,
+    with the reason in check_error, never the scan."""
 
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
+        self.sandbox: DocumentSandbox | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> DocumentCheckPipeline:
         return cls(crawler)
 
+    def open_spider(self) -> None:
+        documents = self.crawler.spider.context.config.documents
+        # Workers start with the first document, so a site without any starts none.
+        self.sandbox = DocumentSandbox(
+            workers=min(DOCUMENT_WORKERS, os.cpu_count() or 1),
+            memory_mb=documents.max_memory_mb,
+            timeout=documents.timeout,
+        )
+
+    def close_spider(self) -> None:
+        if self.sandbox is not None:
+            self.sandbox.close()
+
     async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         body = item.pop("body", None) if item.get("table") == "documents" else None
-        if body:
+        if body and self.sandbox is not None:
             row = item["row"]
-            report = await asyncio.to_thread(check_document, body, row["content_type"], row["url"])
+            report = await asyncio.to_thread(
+                self.sandbox.check, body, row["content_type"], row["url"]
+            )
             row.update(document_columns(report))
             item["findings"] = document_findings(report)
         return item
+
+
+# Documents checked at once: each worker may use up to documents.max_memory_mb.
+DOCUMENT_WORKERS = 2
 
 
 def document_columns(report: DocumentReport) -> dict[str, Any]:

@@ -10,7 +10,7 @@
 | `dns-failure` | the host name does not resolve |
 | `tls-error` | the HTTPS certificate or handshake failed |
 | `truncated` | the body was shorter than its Content-Length |
-| `too-large` | larger than the download limit |
+| `too-large` | larger than the download limit, as received or once decompressed |
 | `redirect-loop` | redirects that come back to a URL already visited |
 | `too-many-redirects` | more than 10 redirects |
 | `disallowed-by-robots` | robots.txt asks crawlers not to fetch it |
@@ -76,6 +76,8 @@ def reason_for_failure(failure: Failure) -> str:
 
 
 def ignore_reason(failure: Failure, text: str) -> str:
+    if "download_maxsize" in text:  # HttpCompressionMiddleware: inflates past the limit
+        return "too-large"
     if "robots" in text:
         return "disallowed-by-robots"
     if "private network" in text:

@@ -136,6 +136,8 @@ def crawl_settings(config: Config, verbose: bool) -> dict[str, Any]:
         "EXTENSIONS": {
             "scrapy.extensions.throttle.AutoThrottle": None,
             "crawler.middlewares.PoliteThrottle": 0,
+            # Pages and documents held to their size limits, as received and as decoded.
+            "crawler.size_limits.ResponseSizeLimits": 0,
         },
         # Only the web: never local files, data: URLs, S3 or FTP, even through a redirect.
         "DOWNLOAD_HANDLERS": {"file": None, "data": None, "s3": None, "ftp": None},
