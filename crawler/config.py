@@ -181,6 +181,10 @@ class LinksConfig:
     allow: tuple[str, ...] = ()
     deny: tuple[str, ...] = ()
     timeout: float = 15.0
+    # At most this many external links checked a scan, and on any one host: one page must
+    # not direct thousands of requests at another site. Links over a cap are not checked.
+    max_external: int = 2000
+    max_external_per_host: int = 50
 
     def should_check(self, host: str) -> bool:
         host = host.lower()
@@ -365,6 +369,12 @@ def validate(config: Config) -> None:
         raise ConfigError(f"{src}: audit.page_timeout must be a positive number of seconds")
     if not 0 < config.templates.min_share <= 1:
         raise ConfigError(f"{src}: templates.min_share must be a share between 0 and 1, e.g. 0.5")
+    for key in ("max_external", "max_external_per_host"):
+        if getattr(config.links, key) < 1:
+            raise ConfigError(
+                f"{src}: links.{key} must be at least 1; "
+                "set links.check_external = false to check no external links"
+            )
     check_form_login(config.auth.form, src)
 
 
