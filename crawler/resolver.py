@@ -64,8 +64,8 @@ class PrivateNetworkResolver:
     @classmethod
     def from_crawler(cls, crawler: Any, reactor: Any) -> PrivateNetworkResolver:
         settings = crawler.settings
-        private_ok = settings.getlist("SITEAUDIT_PRIVATE_OK")
-        return cls(reactor, private_ok, settings.getint("DNSCACHE_SIZE"))
+        cache_size = settings.getint("DNSCACHE_SIZE") if settings.getbool("DNSCACHE_ENABLED") else 0
+        return cls(reactor, settings.getlist("SITEAUDIT_PRIVATE_OK"), cache_size)
 
     def install_on_reactor(self) -> None:
         self.reactor.installNameResolver(self)

@@ -509,8 +509,9 @@ class SiteSpider(scrapy.Spider):
     def offsite_redirect(self, request: scrapy.Request, redirect: OffsiteRedirect) -> Iterator[Any]:
         """A page that redirects to another site: recorded, and its target checked as a link.
 
-        Not an error (a council's payment page may well live elsewhere), so the links to it
-        are not broken; the target, kept as a link of the page that linked here, is.
+        Not an error (a council's payment page may well live elsewhere), so links to it are
+        not broken; the target is kept as a link of the page that linked here, so that a
+        broken target is reported on that page.
         """
         url = self.first_url_of(request)
         target = resolved_link(redirect.target, request.url, self.site.strip_query_params)
