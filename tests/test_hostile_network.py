@@ -230,6 +230,49 @@ def test_subdomain_of_the_site_on_a_private_address_is_refused(tmp_path: Path) -
     assert query(allowed_db, "SELECT count(*) FROM pages WHERE url = ?", secret) == [(1,)]
 
 
+CONNECT = """
+import sys
+from twisted.internet import defer, task
+from twisted.internet.endpoints import HostnameEndpoint, connectProtocol
+from twisted.internet.protocol import Protocol
+from crawler.resolver import PrivateNetworkResolver
+
+@defer.inlineCallbacks
+def main(reactor):
+    PrivateNetworkResolver(reactor, ["127.0.0.1"]).install_on_reactor()
+    for host in ("localhost", "127.0.0.1", "localhost"):
+        try:
+            protocol = yield connectProtocol(
+                HostnameEndpoint(reactor, host, int(sys.argv[1])), Protocol()
+            )
+            protocol.transport.loseConnection()
+            print(host, "connected")
+        except Exception as err:
+            print(host, type(err).__name__)
+
+task.react(main)
+"""
+
+
+def test_connections_use_only_addresses_the_resolver_checked() -> None:
+    """The check is the connection's own lookup: Twisted's endpoint, as Scrapy uses it, gets
+    no address for a name that resolves to a private address, and so never connects."""
+    with serve_hostile() as site:
+        port = site.base.rsplit(":", 1)[1]
+        result = subprocess.run(
+            [sys.executable, "-c", CONNECT, port],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+        )
+    assert result.stdout.splitlines() == [
+        "localhost DNSLookupError",
+        "127.0.0.1 connected",
+        "localhost DNSLookupError",  # from the cache: refused again, without a lookup
+    ], result.stderr
+
+
 @pytest.mark.parametrize(
     ("url", "normal"),
     [
