@@ -253,6 +253,8 @@ class StayOnSite:
     Page requests skip Scrapy's offsite filter (dont_filter, so that the spider can record
     redirect loops), and Scrapy's redirects keep custom headers: without this, a redirect to
     another host would be crawled and stored as the site's page, and sent its credentials.
+    A subclass of Scrapy's redirect middleware is how its documentation suggests allowing
+    some redirect targets and not others (scrapy/scrapy#4009).
     """
 
     crawler: Any
