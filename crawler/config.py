@@ -94,7 +94,7 @@ class SiteConfig:
     # download_delay or robots.txt's Crawl-delay.
     adaptive_throttle: bool = True
     # Hosts on a private network (loopback, 10.x, 192.168.x, link-local…) that may be
-    # fetched, for link checks; the site's own hosts always may.
+    # fetched, exactly as named (not their subdomains); the allowed domains always may.
     private_hosts: tuple[str, ...] = ()
     # Check HTTPS certificates as a browser does; an untrusted one is a tls-error.
     verify_tls: bool = True
