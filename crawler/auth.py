@@ -86,7 +86,13 @@ def load_credentials(
 
 
 class AuthMiddleware:
-    """Adds the staging site's credentials to requests for the allowed domains only."""
+    """Adds the staging site's credentials to requests for the allowed domains only, and
+    takes them off any other request.
+
+    Scrapy's redirects keep custom headers (it drops only Cookie and Authorization when
+    the host changes), so a request that a redirect sends to another host may still carry
+    them: every request passes through here again, redirected ones included.
+    """
 
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
@@ -98,7 +104,10 @@ class AuthMiddleware:
     def process_request(self, request: Request) -> None:
         context = self.crawler.spider.context
         credentials: Credentials = context.credentials
-        if not credentials or not host_allowed(request.url, context.allowed_domains):
+        if not credentials:
+            return
+        if not host_allowed(request.url, context.allowed_domains):
+            strip_credentials(request, credentials)
             return
         for name, value in credentials.request_headers().items():
             request.headers[name] = value
@@ -107,3 +116,20 @@ class AuthMiddleware:
             request.headers["Cookie"] = "; ".join(
                 part for part in (existing, credentials.cookie_header()) if part
             )
+
+
+def strip_credentials(request: Request, credentials: Credentials) -> None:
+    """Remove the configured headers, basic auth and cookies; keep the host's own cookies."""
+    for name in credentials.request_headers():
+        request.headers.pop(name, None)
+    if credentials.cookies and "Cookie" in request.headers:
+        ours = {name.strip() for name in credentials.cookies}
+        kept = [
+            part
+            for header in request.headers.getlist("Cookie")
+            for part in header.decode("latin-1").split(";")
+            if part.strip() and part.split("=", 1)[0].strip() not in ours
+        ]
+        del request.headers["Cookie"]
+        if kept:
+            request.headers["Cookie"] = "; ".join(part.strip() for part in kept)

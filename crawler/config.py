@@ -99,7 +99,7 @@ class SiteConfig:
     # download_delay or robots.txt's Crawl-delay.
     adaptive_throttle: bool = True
     # Hosts on a private network (loopback, 10.x, 192.168.x, link-local…) that may be
-    # fetched, for link checks; the site's own hosts always may.
+    # fetched, exactly as named (not their subdomains); the allowed domains always may.
     private_hosts: tuple[str, ...] = ()
     # Check HTTPS certificates as a browser does; an untrusted one is a tls-error.
     verify_tls: bool = True
@@ -186,6 +186,10 @@ class LinksConfig:
     allow: tuple[str, ...] = ()
     deny: tuple[str, ...] = ()
     timeout: float = 15.0
+    # At most this many external links checked a scan, and on any one host: one page must
+    # not direct thousands of requests at another site. Links over a cap are not checked.
+    max_external: int = 2000
+    max_external_per_host: int = 50
 
     def should_check(self, host: str) -> bool:
         host = host.lower()
@@ -399,6 +403,12 @@ def validate(config: Config) -> None:
         raise ConfigError(f"{src}: documents.max_memory_mb must be at least 128 (megabytes)")
     if not config.documents.timeout > 0:
         raise ConfigError(f"{src}: documents.timeout must be a positive number of seconds")
+    for key in ("max_external", "max_external_per_host"):
+        if getattr(config.links, key) < 1:
+            raise ConfigError(
+                f"{src}: links.{key} must be at least 1; "
+                "set links.check_external = false to check no external links"
+            )
     check_form_login(config.auth.form, src)
 
 

@@ -10,11 +10,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from protego import Protego
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware, RedirectMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
-from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.exceptions import CannotResolveHostError, IgnoreRequest, NotConfigured
 from scrapy.extensions.throttle import AutoThrottle
 from scrapy.http import Request, Response
 
+from crawler.resolver import PrivateNetworkResolver
 from crawler.urls import host_allowed, is_private_address
 
 log = logging.getLogger(__name__)
@@ -192,41 +194,85 @@ class PrivateNetworkMiddleware:
     """Never fetch an address on a private network unless the configuration allows it.
 
     A public page can link to http://169.254.169.254/ or a router's admin page; checking
-    that link would make the crawler a way into the network it runs on. The site's own
-    hosts (the allowed domains, which the user named) and site.private_hosts are allowed.
+    that link would make the crawler a way into the network it runs on. The check itself is
+    made where the connection is made (crawler/resolver.py); this refuses at once what is
+    already known to be private (an address written in the URL, a host the resolver has
+    refused) and gives the refusal its reason. Only the hosts the user named (the allowed
+    domains as written, and site.private_hosts) may be private; their subdomains may not.
     """
 
-    def __init__(self, crawler: Any, allowed: tuple[str, ...]) -> None:
-        self.crawler = crawler
-        self.allowed = allowed
-        self.verdicts: dict[str, bool] = {}
+    def __init__(self, private_ok: frozenset[str]) -> None:
+        self.private_ok = private_ok
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> PrivateNetworkMiddleware:
-        return cls(crawler, tuple(crawler.settings.getlist("SITEAUDIT_PRIVATE_HOSTS")))
+        return cls(frozenset(crawler.settings.getlist("SITEAUDIT_PRIVATE_OK")))
 
-    async def process_request(self, request: Request) -> None:
+    def process_request(self, request: Request) -> None:
         host = (urlsplit(request.url).hostname or "").lower()
-        context = self.crawler.spider.context
-        if host_allowed(request.url, context.allowed_domains + self.allowed):
+        if host in self.private_ok:
             return
-        if host not in self.verdicts:
-            self.verdicts[host] = await resolves_to_private(host)
-        if self.verdicts[host]:
-            raise IgnoreRequest(
-                f"{host} is on a private network; add it to site.private_hosts to check it"
-            )
+        try:
+            private = is_private_address(host)
+        except ValueError:  # a name: known private once the resolver has refused it
+            private = refused_by_resolver(host)
+        if private:
+            raise private_network(host)
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        host = (urlsplit(request.url).hostname or "").lower()
+        if isinstance(exception, CannotResolveHostError) and refused_by_resolver(host):
+            raise private_network(host)
 
 
-async def resolves_to_private(host: str) -> bool:
-    """True if the host is, or resolves to, a loopback, private, link-local or reserved
-    address. A name that does not resolve is left to the download to report."""
-    try:
-        return is_private_address(host.strip("[]"))
-    except ValueError:
-        pass  # a name, not an address
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, None)
-    except (OSError, UnicodeError):
-        return False
-    return any(is_private_address(info[4][0]) for info in infos)
+def private_network(host: str) -> IgnoreRequest:
+    return IgnoreRequest(
+        f"{host} is on a private network; add it to site.private_hosts to check it"
+    )
+
+
+def refused_by_resolver(host: str) -> bool:
+    """True if the crawler's resolver gave this host no address for being private."""
+    from twisted.internet import reactor
+
+    resolver = getattr(reactor, "nameResolver", None)
+    return isinstance(resolver, PrivateNetworkResolver) and resolver.was_refused(host)
+
+
+class OffsiteRedirect(IgnoreRequest):
+    """A page redirected off the allowed domains: recorded with its target, never fetched."""
+
+    def __init__(self, target: str, status: int) -> None:
+        super().__init__(f"redirected off the allowed domains, to {target}")
+        self.target, self.status = target, status
+
+
+class StayOnSite:
+    """Follow a page's redirect only within the allowed domains.
+
+    Page requests skip Scrapy's offsite filter (dont_filter, so that the spider can record
+    redirect loops), and Scrapy's redirects keep custom headers: without this, a redirect to
+    another host would be crawled and stored as the site's page, and sent its credentials.
+    A subclass of Scrapy's redirect middleware is how its documentation suggests allowing
+    some redirect targets and not others (scrapy/scrapy#4009).
+    """
+
+    crawler: Any
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:
+        result = super().process_response(request, response)  # type: ignore[misc]
+        if (
+            isinstance(result, Request)
+            and request.meta.get("kind") == "page"
+            and not host_allowed(result.url, self.crawler.spider.context.allowed_domains)
+        ):
+            raise OffsiteRedirect(result.url, response.status)
+        return result
+
+
+class OnSiteRedirectMiddleware(StayOnSite, RedirectMiddleware):
+    """Scrapy's HTTP redirects (3xx with Location), within the allowed domains for pages."""
+
+
+class OnSiteMetaRefreshMiddleware(StayOnSite, MetaRefreshMiddleware):
+    """Scrapy's <meta http-equiv="refresh"> redirects, within the allowed domains for pages."""

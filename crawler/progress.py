@@ -28,6 +28,12 @@ class Counters:
     in_browser: int = 0
     skipped_over_limit: int = 0
     skipped_traps: int = 0
+    # External links checked, and those left unchecked by links.max_external (a scan) and
+    # links.max_external_per_host (on how many hosts).
+    external_checked: int = 0
+    external_over_scan_cap: int = 0
+    external_over_host_cap: int = 0
+    external_capped_hosts: int = 0
     started: float = field(default_factory=time.monotonic)
 
     def rate_per_minute(self) -> float:

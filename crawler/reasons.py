@@ -12,6 +12,7 @@
 | `truncated` | the body was shorter than its Content-Length |
 | `too-large` | larger than the download limit, as received or once decompressed |
 | `redirect-loop` | redirects that come back to a URL already visited |
+| `offsite-redirect` | redirects off the allowed domains (its target is link-checked) |
 | `too-many-redirects` | more than 10 redirects |
 | `disallowed-by-robots` | robots.txt asks crawlers not to fetch it |
 | `private-network` | not fetched: an address on a private network, not in site.private_hosts |
@@ -39,6 +40,7 @@ from scrapy.exceptions import (
 from twisted.python.failure import Failure
 
 from audits.accessibility import REJECTED
+from crawler.middlewares import OffsiteRedirect
 
 EXCEPTION_REASONS = (
     (DownloadTimeoutError, "timeout"),
@@ -78,10 +80,12 @@ def reason_for_failure(failure: Failure) -> str:
 def ignore_reason(failure: Failure, text: str) -> str:
     if "download_maxsize" in text:  # HttpCompressionMiddleware: inflates past the limit
         return "too-large"
+    if isinstance(failure.value, OffsiteRedirect):
+        return "offsite-redirect"
+    if "private network" in text:  # first: the message names the host, which may say robots
+        return "private-network"
     if "robots" in text:
         return "disallowed-by-robots"
-    if "private network" in text:
-        return "private-network"
     if "redirect" in text:
         request = failure.request  # type: ignore[attr-defined]
         urls = [*request.meta.get("redirect_urls", []), request.url]

@@ -30,6 +30,7 @@ from crawler.analyse import analyse_scan
 from crawler.auth import Credentials, load_credentials
 from crawler.config import Config, seed_urls
 from crawler.progress import Counters, Progress
+from crawler.resolver import private_ok_hosts
 from crawler.resume import NothingToResume, done_urls, frontier, resumable_scan
 from crawler.reuse import load_known_readability, load_previous, rules_key
 from crawler.spider import ScanContext, SiteSpider
@@ -141,7 +142,10 @@ def crawl_settings(config: Config, verbose: bool) -> dict[str, Any]:
         },
         # Only the web: never local files, data: URLs, S3 or FTP, even through a redirect.
         "DOWNLOAD_HANDLERS": {"file": None, "data": None, "s3": None, "ftp": None},
-        "SITEAUDIT_PRIVATE_HOSTS": list(site.private_hosts),
+        # Names are resolved where connections are made, and a private answer is refused
+        # there, unless the host is one of these, exactly as named (crawler/resolver.py).
+        "TWISTED_DNS_RESOLVER": "crawler.resolver.PrivateNetworkResolver",
+        "SITEAUDIT_PRIVATE_OK": private_ok_hosts(allowed_domains(config), site.private_hosts),
         "DOWNLOAD_TIMEOUT": site.timeout,
         "DOWNLOAD_MAXSIZE": max(32 * 1024 * 1024, config.documents.max_bytes),
         "DEPTH_LIMIT": 0,  # the spider applies max_depth itself, sitemap pages included
@@ -161,6 +165,11 @@ def crawl_settings(config: Config, verbose: bool) -> dict[str, Any]:
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
         "DOWNLOADER_MIDDLEWARES": {
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+            # A page's redirect is followed only within the allowed domains.
+            "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+            "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+            "crawler.middlewares.OnSiteMetaRefreshMiddleware": 580,
+            "crawler.middlewares.OnSiteRedirectMiddleware": 600,
             "crawler.middlewares.RetryAfterMiddleware": 550,
             "crawler.middlewares.FirewallMiddleware": 560,
             # Before robots.txt (100) is read, so no request reaches a private address.
@@ -392,7 +401,7 @@ def unreachable_message(db: Any, scan_id: int, config: Config) -> str | None:
     url = seed_urls(config.site)[0]
     row = next(
         db.query(
-            "SELECT status_code, error FROM fetches WHERE scan_id = ? "
+            "SELECT status_code, error, reason, final_url FROM fetches WHERE scan_id = ? "
             "ORDER BY url = ? DESC, rowid LIMIT 1",
             [scan_id, normalise_url(url)],
         ),
@@ -402,4 +411,9 @@ def unreachable_message(db: Any, scan_id: int, config: Config) -> str | None:
         return f"could not fetch {url}: nothing was fetched (disallowed or off-site?)"
     if row["error"]:
         return f"could not fetch {url}: {row['error']}"
+    if row["reason"] == "offsite-redirect":
+        return (
+            f"could not fetch {url}: it redirects to {row['final_url']}, outside the allowed "
+            "domains; scan that address, or add its host to site.allowed_domains"
+        )
     return f"could not fetch {url}: the server answered {row['status_code']}"

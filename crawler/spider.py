@@ -25,6 +25,7 @@ from twisted.python.failure import Failure
 from audits.documents import document_kind
 from audits.page import parse_page
 from crawler.config import Config
+from crawler.middlewares import OffsiteRedirect
 from crawler.progress import Counters
 from crawler.reasons import reason_for_failure, reason_for_status
 from crawler.urls import (
@@ -61,6 +62,8 @@ class ScanContext:
     stylesheets: dict[str, asyncio.Future[str]] = field(default_factory=dict)
     previous: dict[str, Any] = field(default_factory=dict)
     external_seen: set[str] = field(default_factory=set)
+    # host -> external links checked on it (links.max_external_per_host).
+    external_per_host: dict[str, int] = field(default_factory=dict)
     shape_runs: dict[str, int] = field(default_factory=dict)
     # When resuming: (url, depth, linking page) still to crawl.
     frontier: list[tuple[str, int, str]] = field(default_factory=list)
@@ -341,6 +344,8 @@ class SiteSpider(scrapy.Spider):
         ):
             return
         self.context.external_seen.add(url)
+        if method == "HEAD" and not self.within_external_caps(host):
+            return
         # A single request to see a link works is not crawling: robots.txt does not apply.
         meta = {
             "kind": "external",
@@ -360,6 +365,24 @@ class SiteSpider(scrapy.Spider):
             dont_filter=True,
             priority=-10,
         )
+
+    def within_external_caps(self, host: str) -> bool:
+        """Count one more link to check, if the caps allow: one page must not direct
+        thousands of requests at another site (links.max_external, max_external_per_host)."""
+        links, counters = self.context.config.links, self.context.counters
+        per_host = self.context.external_per_host
+        if counters.external_checked >= links.max_external:
+            counters.external_over_scan_cap += 1
+            return False
+        if per_host.get(host, 0) >= links.max_external_per_host:
+            counters.external_over_host_cap += 1
+            if per_host[host] == links.max_external_per_host:
+                counters.external_capped_hosts += 1
+                per_host[host] += 1  # counted once as a capped host
+            return False
+        per_host[host] = per_host.get(host, 0) + 1
+        counters.external_checked += 1
+        return True
 
     def parse_external(self, response: Response) -> Iterator[Any]:
         link = response.meta["link"]
@@ -471,9 +494,12 @@ class SiteSpider(scrapy.Spider):
             "body": response.body if complete else None,
         }
 
-    def on_error(self, failure: Failure) -> Iterator[dict[str, Any]]:
+    def on_error(self, failure: Failure) -> Iterator[Any]:
         """A page that could not be fetched: record why, and carry on."""
         request = failure.request  # type: ignore[attr-defined]
+        if isinstance(failure.value, OffsiteRedirect):
+            yield from self.offsite_redirect(request, failure.value)
+            return
         error, reason = describe_failure(failure), reason_for_failure(failure)
         if reason == "disallowed-by-robots":
             self.context.counters.disallowed += 1
@@ -492,6 +518,42 @@ class SiteSpider(scrapy.Spider):
                 "reason": reason,
             },
         }
+
+    def offsite_redirect(self, request: scrapy.Request, redirect: OffsiteRedirect) -> Iterator[Any]:
+        """A page that redirects to another site: recorded, and its target checked as a link.
+
+        Not an error (a council's payment page may well live elsewhere), so links to it are
+        not broken; the target is kept as a link of the page that linked here, so that a
+        broken target is reported on that page.
+        """
+        url = self.first_url_of(request)
+        target = resolved_link(redirect.target, request.url, self.site.strip_query_params)
+        log.info("%s redirects off the allowed domains, to %s: not followed", url, target)
+        yield {
+            "table": "fetches",
+            "row": {
+                "url": url,
+                "final_url": target,
+                "status_code": redirect.status,
+                "content_type": None,
+                "kind": "page",
+                "error": None,
+                "reason": "offsite-redirect",
+            },
+        }
+        yield {
+            "table": "links",
+            "row": {
+                "source_url": request.meta.get("source") or url,
+                "target_url": target,
+                "link_text": f"redirect from {url}",
+                "internal": 0,
+            },
+        }
+        yield from self.external_request(target)
+
+    def first_url_of(self, request: scrapy.Request) -> str:
+        return (request.meta.get("redirect_urls") or [request.url])[0]
 
     def ignore(self, failure: Failure) -> None:
         log.info("skipped %s: %s", failure.request.url, failure.value)  # type: ignore[attr-defined]

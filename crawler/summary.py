@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from crawler.progress import format_duration
+from crawler.progress import Counters, format_duration
 from crawler.scan import ScanSummary
 from crawler.storage import open_database
 from reports.escape import terminal
@@ -80,6 +80,8 @@ def print_summary(summary: ScanSummary, db_path: str) -> None:
         f"links, {broken.get('broken-link-external', 0)} broken external links; "
         f"{documents} documents, {with_problems} with problems"
     )
+    if capped := external_cap_line(c):
+        echo(capped)
     (templates,) = db.execute(
         "SELECT count(DISTINCT fingerprint) FROM findings WHERE scan_id = ? AND scope = 'template'",
         [summary.scan_id],
@@ -101,3 +103,19 @@ def print_summary(summary: ScanSummary, db_path: str) -> None:
         f"WHERE scan_id = {summary.scan_id} AND outcome = 'violation'\""
     )
     db.conn.close()
+
+
+def external_cap_line(c: Counters) -> str | None:
+    """Which cap on external link checks was reached, if one was."""
+    caps = []
+    if c.external_over_scan_cap:
+        caps.append(f"links.max_external reached, {c.external_over_scan_cap} more not checked")
+    if c.external_over_host_cap:
+        hosts = f"{c.external_capped_hosts} host{'s' if c.external_capped_hosts != 1 else ''}"
+        caps.append(
+            f"links.max_external_per_host reached on {hosts}, "
+            f"{c.external_over_host_cap} more not checked"
+        )
+    if not caps:
+        return None
+    return f"  External links: {c.external_checked} checked; " + "; ".join(caps)

@@ -24,6 +24,8 @@ def normalise_url(url: str, base: str | None = None, strip_params: tuple[str, ..
     parts = urlsplit(safe_url_string(absolute))
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address keeps its brackets, or it reads as host:port
     port = parts.port
     netloc = host if port is None or DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
     if parts.username:
