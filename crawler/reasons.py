@@ -18,6 +18,7 @@
 | `trap` | not fetched: a crawler trap (endless calendars, session ids, repeating paths) |
 | `blocked` | a firewall or bot challenge stopped serving the crawler |
 | `page-hung` | the page did not finish loading, or axe-core did not finish, in time |
+| `navigated-away` | the page tried to go elsewhere (script, meta refresh, form): not audited |
 | `browser-crashed` | the page crashed the browser's tab |
 | `browser-error` | another browser failure |
 | `fetch-error` | another download failure |
@@ -87,6 +88,8 @@ def ignore_reason(failure: Failure, text: str) -> str:
 def reason_for_browser_error(error: str) -> str:
     """A reason from the browser pool's error text."""
     text = error.lower()
+    if text.startswith("navigated away"):
+        return "navigated-away"
     if "crash" in text:
         return "browser-crashed"
     if "did not finish" in text or "stopped responding" in text or "timed out" in text:

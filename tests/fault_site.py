@@ -68,7 +68,7 @@ FAULT_PAGES: dict[str, str] = {
     "/mislabelled.html": "audited",
     "/endless-script.html": "page-hung",
     "/alert.html": "audited",
-    "/navigates-away.html": "audited",
+    "/navigates-away.html": "navigated-away",
     "/crash.html": "browser-crashed",
     "/calendar/2026/11": "trap",
     "/session/page?sid=home": "trap",
