@@ -359,7 +359,10 @@ def start_browsers(
         except ScanError as err:
             user = pwd.getpwuid(options.run_as[0]).pw_name
             if not config.audit.allow_no_sandbox:
-                raise ScanError(f"Chromium could not start as the user {user} ({err})") from None
+                why = str(err).splitlines()[0] if str(err) else "no reason given"
+                raise ScanError(
+                    f"Chromium could not start as the user {user} ({why}); {NO_SANDBOX_FIX}"
+                ) from None
             log.warning("Chromium could not start as the user %s (%s)", user, err)
             options = replace(options, run_as=None)
     return (*start_pool(config, options), options)
