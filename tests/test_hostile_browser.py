@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from audits.browser import BrowserOptions, BrowserSession, unprivileged_user
+from audits.browser_proxy import GuardedProxy
 from tests.conftest import query, run_siteaudit
 from tests.hostile import HostileSite, serve_hostile
 from tests.hostile.browser import NAVIGATING, SECRET_MARK
@@ -175,3 +177,59 @@ def command_of(pid: str) -> str:
         return Path(f"/proc/{pid}/comm").read_text().strip()
     except OSError:
         return ""
+
+
+def ask(proxy: GuardedProxy, request: bytes) -> bytes:
+    """Send raw bytes to the proxy and read its whole answer."""
+    with socket.create_connection(("127.0.0.1", proxy.server.server_address[1]), 10) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+        return answer
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "169.254.169.254:80",
+        "10.0.0.1:80",
+        "[::1]:80",
+        "[fd00::1]:443",
+        "localhost:80",
+        "no.such.host.invalid:443",
+    ],
+)
+def test_the_proxy_refuses_private_and_unresolvable_hosts(target: str) -> None:
+    proxy = GuardedProxy(("127.0.0.1",)).start()
+    try:
+        answer = ask(proxy, f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
+        assert answer.startswith(b"HTTP/1.1 403 "), answer
+    finally:
+        proxy.close()
+
+
+def test_the_proxy_forwards_to_allowed_hosts_one_request_per_connection(
+    site: HostileSite,
+) -> None:
+    proxy = GuardedProxy(("127.0.0.1",)).start()
+    try:
+        own = site.url("/example/ordinary.html")
+        other = site.other_url("/internal/kept-alive")
+        site.other_requests.clear()
+        # Two requests on one kept-alive connection: the second, for a host that is not
+        # allowed, must never be carried to it over the first one's connection.
+        answer = ask(
+            proxy,
+            f"GET {own} HTTP/1.1\r\nHost: x\r\nProxy-Connection: keep-alive\r\n\r\n"
+            f"GET {other} HTTP/1.1\r\nHost: x\r\n\r\n".encode(),
+        )
+        assert answer.startswith(b"HTTP/1.1 200 ") and b"An ordinary page" in answer
+        assert answer.count(b"HTTP/1.1 ") == 1
+        assert site.other_requests == []
+        assert ask(proxy, f"GET {other} HTTP/1.1\r\nHost: x\r\n\r\n".encode()).startswith(
+            b"HTTP/1.1 403 "
+        )
+        assert site.other_requests == []
+    finally:
+        proxy.close()
