@@ -4,7 +4,10 @@ The crawler has already downloaded each page: the browser never asks the council
 server for it again. A Chrome DevTools Protocol (CDP) connection pauses the page's own
 document request and answers it with the crawler's response (Fetch.fulfillRequest), while
 the page's stylesheets, scripts and images load normally. The same connection blocks
-requests to analytics and advertising hosts and records what it blocked.
+requests to analytics and advertising hosts and records what it blocked, refuses every
+later navigation of the page (it stays on the document it was given), and adds a staging
+site's credentials to requests for the site's own hosts only. All of Chromium's traffic
+goes through audits/browser_proxy.py, which refuses private-network addresses.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 
 from audits.axe_session import AxeError, AxeOutcome, AxeSession
+from audits.browser_proxy import GuardedProxy
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -56,7 +60,14 @@ CHROMIUM_FLAGS = (
     "--disable-default-apps",
     "--mute-audio",
     "--window-size=1280,1024",
+    # WebRTC would otherwise send UDP straight to any address a page names, past the proxy.
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
 )
+
+# All that Chromium and ChromeDriver see of siteaudit's environment, which holds form,
+# basic auth, header, cookie and SMTP secrets that /proc/<pid>/environ would show.
+PASSED_ENVIRONMENT = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR")
+DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 # Headers that describe the crawler's transfer, not the page: the body we hand over is
 # already decoded and complete.
@@ -69,6 +80,10 @@ class BrowserError(Exception):
 
 class PageLoadError(Exception):
     """A page could not be audited; the message is the reason recorded for it."""
+
+
+class PageRefused(PageLoadError):
+    """The page did something it may not (navigate away); trying again would not help."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +102,10 @@ class BrowserOptions:
     # Chromium's Local Network Access checks would treat it as public and stop its frames
     # on other local origins from loading; a public site keeps those checks.
     local_site: bool = False
+    # Hosts Chromium may reach although they are on a private network, exactly as named:
+    # the site's allowed domains and site.private_hosts. Every other private address
+    # (loopback, RFC 1918, link-local, their IPv6 equivalents) is refused by the proxy.
+    private_hosts: tuple[str, ...] = ()
     # A staging site's credentials, sent only to these hosts (and their subdomains).
     credential_hosts: tuple[str, ...] = ()
     credential_headers: tuple[tuple[str, str], ...] = ()
@@ -180,12 +199,27 @@ def pem_certificates(data: bytes) -> list[bytes]:
     return PEM_CERTIFICATE.findall(data)
 
 
-def chrome_options(options: BrowserOptions, profile_dir: str) -> webdriver.ChromeOptions:
+def browser_environment(home: Path, chromedriver: str) -> dict[str, str]:
+    """The minimal environment ChromeDriver and Chromium run in: never siteaudit's own."""
+    env = {name: os.environ[name] for name in PASSED_ENVIRONMENT if name in os.environ}
+    env.setdefault("PATH", DEFAULT_PATH)
+    env["HOME"] = str(home)  # Chromium's own: never the user's real one
+    env["SITEAUDIT_CHROMEDRIVER"] = chromedriver  # for the reaper script
+    return env
+
+
+def chrome_options(
+    options: BrowserOptions, profile_dir: str, proxy_url: str
+) -> webdriver.ChromeOptions:
     chrome = webdriver.ChromeOptions()
     chrome.binary_location = options.chromium
     for flag in CHROMIUM_FLAGS:
         chrome.add_argument(flag)
     chrome.add_argument(f"--user-data-dir={profile_dir}")
+    # Every request through the proxy, loopback too ("<-loopback>" removes Chromium's
+    # implicit bypass for localhost, 127.0.0.1 and [::1]).
+    chrome.add_argument(f"--proxy-server={proxy_url}")
+    chrome.add_argument("--proxy-bypass-list=<-loopback>")
     if not options.sandbox:
         # Chromium's sandbox cannot start as root; the scan records sandboxed = 0.
         chrome.add_argument("--no-sandbox")
@@ -212,6 +246,10 @@ class DevTools:
         self.fulfilled = False
         self.blocked: list[str] = []
         self.blocked_patterns: tuple[str, ...] = ()
+        # The job's own document (its loader id, once committed) and every navigation of
+        # the main frame refused after it.
+        self.loader_id: str | None = None
+        self.navigations: list[str] = []
         self.listener = threading.Thread(target=self._listen, name="cdp-listener", daemon=True)
         self.listener.start()
 
@@ -229,7 +267,9 @@ class DevTools:
             self.ws.send(json.dumps({"id": message_id, "method": method, "params": params or {}}))
         if not event.wait(timeout):
             raise BrowserError(f"DevTools did not answer {method}")
-        reply = self.replies.pop(message_id)
+        reply = self.replies.pop(message_id, None)
+        if reply is None:
+            raise BrowserError(f"DevTools connection closed during {method}")
         if "error" in reply:
             raise BrowserError(f"DevTools {method}: {reply['error'].get('message')}")
         return reply.get("result")
@@ -240,20 +280,16 @@ class DevTools:
     credentials: BrowserOptions | None = None
 
     def expect(self, job: PageJob, blocked_hosts: tuple[str, ...]) -> None:
-        """Answer this job's document request from the crawler's copy; block tracker hosts.
+        """Answer this job's document request from the crawler's copy; refuse any other
+        document for the main frame; block tracker hosts; pause requests for credentials.
 
-        Only the page's own URL is paused: a pattern that paused every document would also
-        pause cross-site frames, which Chromium runs in other processes whose paused
-        requests this connection never hears of, so they would never load.
+        Every document request is paused, to see the main frame's; a frame's document
+        continues at once (see _paused). With credentials, every request is paused, also
+        each hop of a redirect, so that none leaves with them for another host.
         """
         self.job, self.fulfilled, self.blocked = job, False, []
-        patterns = [
-            {
-                "urlPattern": _escape_pattern(job.url),
-                "resourceType": "Document",
-                "requestStage": "Request",
-            }
-        ]
+        self.loader_id, self.navigations = None, []
+        patterns = [{"urlPattern": "*", "resourceType": "Document", "requestStage": "Request"}]
         for host in blocked_hosts:
             suffix = "*" if "/" in host else "/*"
             patterns += [
@@ -261,16 +297,24 @@ class DevTools:
                 {"urlPattern": f"*://*.{host}{suffix}", "requestStage": "Request"},
             ]
         if self.credentials is not None:
-            # Every request to the site's own hosts, to add its credentials there only.
-            patterns += [
-                {"urlPattern": f"*://{host}*", "requestStage": "Request"}
-                for host in self.credentials.credential_hosts
-            ]
+            patterns.append({"urlPattern": "*", "requestStage": "Request"})
         self.blocked_patterns = blocked_hosts
         self.call(
             "Fetch.enable",
             {"patterns": patterns, "handleAuthRequests": self.credentials is not None},
         )
+
+    def check_document(self) -> None:
+        """Raise PageRefused unless the main frame still shows the job's own document."""
+        if self.navigations:
+            raise PageRefused(f"navigated away: the page went to {self.navigations[0][:300]}")
+        tree = self.call("Page.getFrameTree")
+        frame = tree["frameTree"]["frame"]
+        if self.loader_id is None or frame.get("loaderId") != self.loader_id:
+            raise PageRefused(
+                f"navigated away: the browser shows {str(frame.get('url'))[:300]}, "
+                "not the page it was given"
+            )
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -290,6 +334,8 @@ class DevTools:
                 self._paused(message["params"])
             elif message.get("method") == "Fetch.authRequired":
                 self._auth_required(message["params"])
+            elif message.get("method") == "Page.frameNavigated":
+                self._navigated(message["params"]["frame"])
 
     def _reply(self, message: dict[str, Any]) -> None:
         event = self.pending.pop(message["id"], None)
@@ -299,35 +345,48 @@ class DevTools:
 
     def _paused(self, params: dict[str, Any]) -> None:
         request_id, url = params["requestId"], params["request"]["url"]
-        if _host_matches(url, self.blocked_patterns):
+        main_document = (
+            params.get("resourceType") == "Document" and params.get("frameId") == self.main_frame_id
+        )
+        if _host_matches(url, self.blocked_patterns) and not main_document:
             self.blocked.append(url[:300])
             self.send(
                 "Fetch.failRequest", {"requestId": request_id, "errorReason": "BlockedByClient"}
             )
-        elif self._is_page_request(params):
+        elif main_document and self._is_page_request(url):
             self.fulfilled = True
             self.send("Fetch.fulfillRequest", fulfil_params(request_id, self.job))
-        elif self._gets_credentials(url):
-            headers = {
-                **params["request"].get("headers", {}),
-                **dict(self.credentials.credential_headers),
-            }  # type: ignore[union-attr]
-            if self.credentials.credential_cookie:  # type: ignore[union-attr]
-                headers["Cookie"] = "; ".join(
-                    part
-                    for part in (headers.get("Cookie"), self.credentials.credential_cookie)
-                    if part
-                )  # type: ignore[union-attr]
+        elif main_document:
+            # Any other document for the main frame: a script, meta refresh, form or link
+            # taking the page elsewhere. 204 No Content makes Chromium stay where it is.
+            if self.fulfilled:
+                self.navigations.append(url)
             self.send(
-                "Fetch.continueRequest",
-                {
-                    "requestId": request_id,
-                    "headers": [{"name": k, "value": v} for k, v in headers.items()],
-                },
+                "Fetch.fulfillRequest",
+                {"requestId": request_id, "responseCode": 204, "responseHeaders": []},
             )
         else:
-            # Frames' documents, and any later navigation, go to the network as usual.
+            self._continue(request_id, url, params["request"].get("headers", {}))
+
+    def _continue(self, request_id: str, url: str, headers: dict[str, str]) -> None:
+        """Let a request go on, with the site's credentials if (and only if) it is for one
+        of the site's hosts: a redirect hop to another host has them taken off."""
+        if self.credentials is None:
             self.send("Fetch.continueRequest", {"requestId": request_id})
+            return
+        stripped = _without_credentials(headers, self.credentials)
+        if self._gets_credentials(url):
+            stripped = _with_credentials(stripped, self.credentials)
+        elif stripped == headers:
+            self.send("Fetch.continueRequest", {"requestId": request_id})
+            return
+        self.send(
+            "Fetch.continueRequest",
+            {
+                "requestId": request_id,
+                "headers": [{"name": k, "value": v} for k, v in stripped.items()],
+            },
+        )
 
     def _gets_credentials(self, url: str) -> bool:
         return self.credentials is not None and _host_matches(
@@ -346,15 +405,51 @@ class DevTools:
             {"requestId": params["requestId"], "authChallengeResponse": answer},
         )
 
-    def _is_page_request(self, params: dict[str, Any]) -> bool:
+    def _is_page_request(self, url: str) -> bool:
         return (
             self.job is not None
             and not self.fulfilled
-            and params.get("resourceType") == "Document"
-            and params.get("frameId") == self.main_frame_id
+            and _without_fragment(url) == _without_fragment(self.job.url)
         )
 
+    def _navigated(self, frame: dict[str, Any]) -> None:
+        """Note the main frame's documents: the job's own once, and any other after it."""
+        if frame.get("parentId") or not self.fulfilled or self.job is None:
+            return
+        own = _without_fragment(frame.get("url", "")) == _without_fragment(self.job.url)
+        if own and self.loader_id is None:
+            self.loader_id = frame.get("loaderId")
+        else:
+            self.navigations.append(str(frame.get("url")))
+
     main_frame_id: str = ""
+
+
+def _without_fragment(url: str) -> str:
+    return url.split("#", 1)[0]
+
+
+def _without_credentials(headers: dict[str, str], options: BrowserOptions) -> dict[str, str]:
+    """The headers without the configured credential headers or cookie."""
+    names = {name.lower() for name, _ in options.credential_headers}
+    kept = {k: v for k, v in headers.items() if k.lower() not in names}
+    ours = {part.strip() for part in options.credential_cookie.split(";") if part.strip()}
+    for name in [k for k in kept if k.lower() == "cookie"]:
+        parts = [p.strip() for p in kept[name].split(";") if p.strip() and p.strip() not in ours]
+        if parts:
+            kept[name] = "; ".join(parts)
+        else:
+            del kept[name]
+    return kept
+
+
+def _with_credentials(headers: dict[str, str], options: BrowserOptions) -> dict[str, str]:
+    """The headers with the configured credential headers and cookie added."""
+    added = {**headers, **dict(options.credential_headers)}
+    if options.credential_cookie:
+        cookie = next((k for k in added if k.lower() == "cookie"), "Cookie")
+        added[cookie] = "; ".join(p for p in (added.get(cookie), options.credential_cookie) if p)
+    return added
 
 
 def _host_matches(url: str, entries: tuple[str, ...]) -> bool:
@@ -393,6 +488,7 @@ class BrowserSession:
         self.profile_dir = tempfile.mkdtemp(prefix="siteaudit-chromium-")
         self.driver: webdriver.Chrome | None = None
         self.devtools: DevTools | None = None
+        self.proxy: GuardedProxy | None = None
         self.pgid: int | None = None
         self.pages_audited = 0
         self.axe: AxeSession | None = None
@@ -401,10 +497,9 @@ class BrowserSession:
         # A new session (process group) for ChromeDriver, so Chromium and every helper it
         # spawns can be killed at once if the browser hangs.
         # ChromeDriver runs under a reaper script that kills its group if siteaudit dies.
-        env = {**os.environ, "SITEAUDIT_CHROMEDRIVER": self.options.chromedriver}
         home = Path(self.profile_dir) / "home"
         home.mkdir()
-        env["HOME"] = str(home)  # Chromium's own: never the user's real one
+        env = browser_environment(home, self.options.chromedriver)
         if self.options.ca_file:
             trust_authorities(home, self.options.ca_file)
         reaper, popen_kw = str(REAPER), {"start_new_session": True}
@@ -420,10 +515,10 @@ class BrowserSession:
             )
             env["USER"] = env["LOGNAME"] = pwd.getpwuid(self.options.run_as[0]).pw_name
         service = Service(reaper, env=env, popen_kw=popen_kw)
+        self.proxy = GuardedProxy(self.options.private_hosts).start()
+        chrome = chrome_options(self.options, self.profile_dir, self.proxy.url)
         try:
-            self.driver = webdriver.Chrome(
-                service=service, options=chrome_options(self.options, self.profile_dir)
-            )
+            self.driver = webdriver.Chrome(service=service, options=chrome)
         except WebDriverException as err:
             self.kill()
             raise BrowserError(f"Chromium did not start: {err.msg or err}") from None
@@ -479,7 +574,9 @@ class BrowserSession:
             self.pages_audited += 1
         if not self.devtools.fulfilled:
             raise PageLoadError("browser did not request the page (blocked or not a document)")
+        self.devtools.check_document()  # axe runs on the page given, never another document
         outcome = self._run_axe()
+        self.devtools.check_document()  # nor on one that tried to leave while axe ran
         outcome.blocked = list(self.devtools.blocked)
         return outcome
 
@@ -524,6 +621,9 @@ class BrowserSession:
         if self.pgid:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.pgid, signal.SIGKILL)
+        proxy, self.proxy = self.proxy, None
+        if proxy:
+            proxy.close()
         shutil.rmtree(self.profile_dir, ignore_errors=True)
 
 

@@ -18,6 +18,7 @@ from audits.browser import (
     BrowserSession,
     PageJob,
     PageLoadError,
+    PageRefused,
 )
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,8 @@ class Worker:
         for attempt in (1, 2):
             try:
                 return self.audit_once(job), None, attempt
+            except PageRefused as err:
+                return None, str(err), attempt  # the page's own doing: again would not help
             except (PageLoadError, BrowserError, WebDriverException) as err:
                 error = self.describe(err)
                 log.info("%s: attempt %d failed: %s", job.url, attempt, error)

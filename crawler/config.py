@@ -125,8 +125,11 @@ class AuditConfig:
     chromedriver: str = "/usr/bin/chromedriver"
     # When siteaudit runs as root, the user Chromium runs as, so that it keeps its sandbox:
     # "" for the `siteaudit` user (scripts/setup.sh makes it) or else `nobody`; "root" to
-    # run it as root without the sandbox.
+    # run it as root without the sandbox (which also needs allow_no_sandbox).
     browser_user: str = ""
+    # Run Chromium as root without its sandbox when it cannot run as an unprivileged user.
+    # Off: the scan then stops with an error that says how to fix it.
+    allow_no_sandbox: bool = False
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@
 | `trap` | not fetched: a crawler trap (endless calendars, session ids, repeating paths) |
 | `blocked` | a firewall or bot challenge stopped serving the crawler |
 | `page-hung` | the page did not finish loading, or axe-core did not finish, in time |
+| `navigated-away` | the page tried to go elsewhere (script, meta refresh, form): not audited |
 | `browser-crashed` | the page crashed the browser's tab |
 | `audit-tampered` | axe-core's result held a rule id, impact or help URL it never gives |
 | `browser-error` | another browser failure |
@@ -98,6 +99,8 @@ def reason_for_browser_error(error: str) -> str:
     text = error.lower()
     if error.startswith(REJECTED):  # the page's own values follow: match nothing in them
         return "audit-tampered"
+    if text.startswith("navigated away"):
+        return "navigated-away"
     if "crash" in text:
         return "browser-crashed"
     if "did not finish" in text or "stopped responding" in text or "timed out" in text:

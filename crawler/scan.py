@@ -85,6 +85,7 @@ def browser_options(config: Config, credentials: Credentials) -> BrowserOptions:
         run_only=tuple(run_only_tags(audit.wcag, audit.best_practices)),
         blocked_hosts=audit.blocked_hosts,
         local_site=any(is_local_host(url) for url in seed_urls(config.site)),
+        private_hosts=(*allowed_domains(config), *config.site.private_hosts),
         run_as=run_as_user(audit.browser_user),
         ca_file=config.site.ca_file,
         ignore_tls_errors=not config.site.verify_tls,
@@ -95,7 +96,23 @@ def run_as_user(name: str) -> tuple[int, int] | None:
     try:
         return unprivileged_user(name)
     except BrowserError as err:
-        raise ScanError(f'{err}; name an existing user, or "root"') from None
+        raise ScanError(f"{err}; name an existing user, or run scripts/setup.sh") from None
+
+
+NO_SANDBOX_FIX = (
+    "run scripts/setup.sh to add the siteaudit user, or name an unprivileged user in "
+    "audit.browser_user; or set audit.allow_no_sandbox = true to run it as root without "
+    "its sandbox"
+)
+
+
+def check_sandbox(config: Config, options: BrowserOptions) -> None:
+    """Refuse to run Chromium without its sandbox unless the configuration allows it."""
+    if not options.sandbox and not config.audit.allow_no_sandbox:
+        raise ScanError(
+            "Chromium would run as root, without its sandbox (no unprivileged user to run "
+            f"it as); {NO_SANDBOX_FIX}"
+        )
 
 
 def is_local_host(url: str) -> bool:
@@ -230,9 +247,8 @@ def scan_trusting(
     axe_version, axe_rules = axe if axe else (None, None)
     if pool and not options.sandbox:
         log.warning(
-            "Chromium runs as root, so without its sandbox (recorded as scans.sandboxed = 0); "
-            "run siteaudit as an ordinary user, or let it run Chromium as one "
-            "(audit.browser_user), to keep it"
+            "Chromium runs as root without its sandbox, as audit.allow_no_sandbox allows "
+            "(recorded as scans.sandboxed = 0)"
         )
     try:
         if resumed is not None:
@@ -340,17 +356,24 @@ def crawl_and_record(
 def start_browsers(
     config: Config, options: BrowserOptions
 ) -> tuple[BrowserPool, tuple[str, list[str]], BrowserOptions]:
-    """Start the browser pool, as an unprivileged user if configured; returns the options
-    it started with. If Chromium cannot start as that user, it runs as root, and says so."""
+    """Start the browser pool, as an unprivileged user when root; returns the options it
+    started with. If Chromium cannot start as that user, it runs as root only if
+    audit.allow_no_sandbox says so: never a silent fallback."""
     try:
         check_browser_available(options)
     except BrowserError as err:
         raise ScanError(str(err)) from None
+    check_sandbox(config, options)
     if options.run_as is not None:
         try:
             return (*start_pool(config, options), options)
         except ScanError as err:
             user = pwd.getpwuid(options.run_as[0]).pw_name
+            if not config.audit.allow_no_sandbox:
+                why = str(err).splitlines()[0] if str(err) else "no reason given"
+                raise ScanError(
+                    f"Chromium could not start as the user {user} ({why}); {NO_SANDBOX_FIX}"
+                ) from None
             log.warning("Chromium could not start as the user %s (%s)", user, err)
             options = replace(options, run_as=None)
     return (*start_pool(config, options), options)

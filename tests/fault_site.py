@@ -46,6 +46,7 @@ REASONS = frozenset(
         "too-large",
         "page-hung",
         "browser-crashed",
+        "navigated-away",
         "trap",
         "blocked",
     }
@@ -68,7 +69,7 @@ FAULT_PAGES: dict[str, str] = {
     "/mislabelled.html": "audited",
     "/endless-script.html": "page-hung",
     "/alert.html": "audited",
-    "/navigates-away.html": "audited",
+    "/navigates-away.html": "navigated-away",  # refused: the browser stays on the page
     "/crash.html": "browser-crashed",
     "/calendar/2026/11": "trap",
     "/session/page?sid=home": "trap",

@@ -61,16 +61,51 @@ def test_root_runs_chromium_as_an_unprivileged_user_with_its_sandbox() -> None:
     assert chromium_processes() == []
 
 
-def test_chromium_that_cannot_start_as_that_user_runs_as_root_and_says_so(
+def test_chromium_that_cannot_start_as_that_user_stops_the_scan_with_the_fix(
     browser_site: Site, tmp_path: Path
 ) -> None:
-    # A copy of the launcher only root may run: the unprivileged user cannot start it.
-    launcher = tmp_path / "chromium"
-    shutil.copy("/usr/bin/chromium", launcher)
-    launcher.chmod(0o700)
-    config = tmp_path / "site.toml"
-    config.write_text(f'[audit]\nchromium = "{launcher}"\n')
     db = tmp_path / "scan.db"
+    result = run_siteaudit(
+        "scan",
+        browser_site.url("/clean.html"),
+        "--db",
+        str(db),
+        "--config",
+        str(root_only_chromium(tmp_path, "")),
+    )
+    assert result.returncode == 1
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert error.startswith("Error: Chromium could not start as the user siteaudit")
+    assert "run scripts/setup.sh" in error and "audit.allow_no_sandbox = true" in error
+    assert "Traceback" not in result.stderr
+
+
+def test_no_unprivileged_user_stops_the_scan_unless_allowed(
+    browser_site: Site, tmp_path: Path
+) -> None:
+    config = tmp_path / "site.toml"
+    config.write_text('[audit]\nbrowser_user = "root"\n')
+    result = run_siteaudit(
+        "scan",
+        browser_site.url("/clean.html"),
+        "--db",
+        str(tmp_path / "a.db"),
+        "--config",
+        str(config),
+    )
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("Error: Chromium would run as root, without its sandbox")
+    )
+
+
+def test_allow_no_sandbox_runs_chromium_as_root_and_records_it(
+    browser_site: Site, tmp_path: Path
+) -> None:
+    db = tmp_path / "scan.db"
+    config = root_only_chromium(tmp_path, "allow_no_sandbox = true\n")
     result = run_siteaudit(
         "scan", browser_site.url("/clean.html"), "--db", str(db), "--config", str(config)
     )
@@ -79,3 +114,14 @@ def test_chromium_that_cannot_start_as_that_user_runs_as_root_and_says_so(
     assert "recorded as scans.sandboxed = 0" in result.stderr
     assert query(db, "SELECT sandboxed FROM scans") == [(0,)]
     assert query(db, "SELECT count(audited_at) FROM pages") != [(0,)]
+
+
+def root_only_chromium(tmp_path: Path, extra: str) -> Path:
+    """A configuration with a copy of the launcher only root may run: the unprivileged
+    user cannot start it."""
+    launcher = tmp_path / "chromium"
+    shutil.copy("/usr/bin/chromium", launcher)
+    launcher.chmod(0o700)
+    config = tmp_path / "site.toml"
+    config.write_text(f'[audit]\nchromium = "{launcher}"\n{extra}')
+    return config

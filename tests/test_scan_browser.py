@@ -18,10 +18,23 @@ BAD_BEFORE_ALWAYS = {"html-has-lang", "image-alt", "link-name", "select-name"}
 
 @pytest.fixture(scope="module")
 def audited(browser_site: Site, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Site]:
-    db = tmp_path_factory.mktemp("browser") / "scan.db"
+    folder = tmp_path_factory.mktemp("browser")
+    db = folder / "scan.db"
+    # The cross-origin frame is on localhost, a private address: allowed as a user would.
+    config = folder / "site.toml"
+    config.write_text('[site]\nprivate_hosts = ["localhost"]\n')
     browser_site.access_log.clear()  # count only this scan's requests
     result = run_siteaudit(
-        "scan", browser_site.url("/"), "--db", str(db), "--browsers", "2", "--page-timeout", "5"
+        "scan",
+        browser_site.url("/"),
+        "--db",
+        str(db),
+        "--config",
+        str(config),
+        "--browsers",
+        "2",
+        "--page-timeout",
+        "5",
     )
     assert result.returncode == 0, result.stderr
     return db, browser_site
