@@ -24,11 +24,15 @@ DEQUE = "https://dequeuniversity.com/rules/axe/4.14/image-alt?application=axeAPI
 
 @pytest.fixture(scope="module")
 def scanned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, HostileSite]]:
-    db = tmp_path_factory.mktemp("forgery") / "scan.db"
+    folder = tmp_path_factory.mktemp("forgery")
+    db, config = folder / "scan.db", folder / "site.toml"
+    # The forging frame is served from localhost, a second site on this machine: allowed as
+    # a user allows a private host, so Chromium's private-network proxy lets the frame load.
+    config.write_text('[site]\nprivate_hosts = ["localhost"]\n')
     with serve_hostile() as site:
         result = run_siteaudit(
             "scan", site.url("/forgery/"), "--db", str(db), "--browsers", "1",
-            "--page-timeout", "20",
+            "--page-timeout", "20", "--config", str(config),
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
         yield db, site
