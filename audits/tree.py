@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from lxml import etree
 
@@ -12,10 +13,6 @@ Element = etree._Element
 # Stylesheet, TemplateString, ruby text) that its get_text() leaves out. Figures were
 # measured that way before siteaudit read pages with lxml, so Document.text_of keeps to it.
 HIDDEN_TEXT = ("script", "style", "template", "rt", "rp")
-_NEAREST_HIDDEN = "ancestor::*[" + " or ".join(f"self::{t}" for t in HIDDEN_TEXT) + "][1]"
-# Text nodes of the same kind as the element read: for most elements, those with no hidden
-# ancestor at all ($kind = "", the name of no node); for a <script>, the script's own text.
-_STRINGS = etree.XPath(f".//text()[name({_NEAREST_HIDDEN}) = $kind]", smart_strings=False)
 # libxml2 stops building its tree about 2,048 elements deep and silently drops the rest of
 # the page; BeautifulSoup, which builds its own tree from the same parser's events, has no
 # such limit. Nearly that deep (only possible with thousands of tags), parse again that way.
@@ -32,22 +29,32 @@ class Document:
         # careful reading; any other element's text is all of its text, which is faster.
         self.near_hidden: set[Element] = set()
         for hidden in root.iter(*HIDDEN_TEXT):
+            if hidden in self.near_hidden:
+                continue  # inside an earlier hidden element: all of these are in already
             self.near_hidden.add(hidden)
-            self.near_hidden.update(hidden.iterancestors())
             self.near_hidden.update(hidden.iterdescendants())
+            # Ancestors from the first one already in: the rest above it are in too. Each
+            # element is added once, so a deep page with many scripts stays linear.
+            for ancestor in hidden.iterancestors():
+                if ancestor in self.near_hidden:
+                    break
+                self.near_hidden.add(ancestor)
 
     def first(self, tag: str) -> Element | None:
         """The first element of that name in document order, the root included."""
         return next(self.root.iter(tag), None)
 
-    def text_of(self, element: Element, separator: str = " ") -> str:
-        """What BeautifulSoup's element.get_text(separator) returns."""
+    def text_of(self, element: Element, separator: str = " ", limit: int | None = None) -> str:
+        """What BeautifulSoup's element.get_text(separator) returns.
+
+        With a limit, reading stops once that many characters are read (it may return a
+        little more): enough for a label, without reading a whole page inside an element.
+        """
         if element not in self.near_hidden:
             if len(element) == 0:  # most links: no iterator needed
                 return element.text or ""
-            return separator.join(element.itertext())  # leaves out comments
-        kind = element.tag if element.tag in HIDDEN_TEXT else ""
-        return separator.join(_STRINGS(element, kind=kind))
+            return separator.join(_upto(element.itertext(), limit))  # leaves out comments
+        return separator.join(_upto(_plain_strings(element), limit))
 
     def strings_before(self, node: Element) -> Iterator[str]:
         """What BeautifulSoup's node.previous_siblings yields, nearest first, read as text.
@@ -67,6 +74,46 @@ class Document:
             sibling = sibling.getprevious()
         if parent is not None and parent.text:
             yield parent.text if plain else ""
+
+
+def _upto(strings: Iterator[str], limit: int | None) -> Iterator[str]:
+    """The strings, until their lengths add up to at least limit (None: all of them)."""
+    read = 0
+    for text in strings:
+        yield text
+        read += len(text)
+        if limit is not None and read >= limit:
+            return
+
+
+def _plain_strings(element: Element) -> Iterator[str]:
+    """The text nodes in element of the same kind as element, in document order.
+
+    For most elements, those with no hidden element around them; for a hidden element (a
+    <script>), those whose nearest hidden element is of its kind. One walk of the subtree:
+    asking each text node for its nearest hidden ancestor (an XPath) costs the page's depth
+    for every string, which a deeply nested page makes quadratic.
+    """
+    if element.tag in HIDDEN_TEXT:
+        kind = element.tag
+    else:
+        kind = ""
+        if next(element.iterancestors(*HIDDEN_TEXT), None) is not None:
+            return  # every string in it is inside that hidden element
+    # (node, name of the nearest hidden element around it or itself) or (string, None).
+    stack: list[tuple[Any, str | None]] = [(element, kind)]
+    while stack:
+        node, around = stack.pop()
+        if around is None:
+            yield node
+            continue
+        nearest = node.tag if node.tag in HIDDEN_TEXT else around
+        if node.text and nearest == kind and is_element(node):
+            yield node.text
+        for child in reversed(node):
+            if child.tail and nearest == kind:
+                stack.append((child.tail, None))
+            stack.append((child, nearest))
 
 
 def parse_html(html: str) -> Document:
