@@ -1,0 +1,215 @@
+"""Read pages in a small pool of worker processes, each page within a time budget.
+
+Reading a page (parse, text, readability, dates, links) is CPU work. Done in the spider
+callback it would run on the reactor thread, where one slow page stops every request and
+the scan's time limit. Here it runs in worker processes (pebble's ProcessPool): a page that
+takes longer than its budget has its worker killed and replaced, and is recorded as
+`page-too-complex`; the crawl never waits for it. A thread could not be stopped that way.
+
+Workers come from multiprocessing's fork server (a clean process, not a fork of the crawler
+and its threads), and die with siteaudit, even after a kill -9: the fork server exits when
+siteaudit does, and each worker asks the kernel to kill it when its parent goes
+(PR_SET_PDEATHSIG), and also watches siteaudit's own process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import hashlib
+import multiprocessing
+import os
+import select
+import signal
+import threading
+from collections.abc import Callable
+from concurrent.futures import CancelledError, Future, TimeoutError
+from dataclasses import dataclass
+from datetime import datetime
+
+from pebble import ProcessExpired, ProcessPool
+
+from audits.page import PageFacts, parse_page
+from audits.readability import Readability
+
+TOO_COMPLEX = "page-too-complex"
+# Workers beyond two buy nothing on the 2-core machines siteaudit is sized for: the crawler
+# and the writer need a core too.
+MAX_WORKERS = 2
+# Modules each worker needs, imported once in the fork server instead of in every worker.
+# multiprocessing runs the program's main module again in each worker (crawler.cli, which
+# imports the whole crawler): with crawler.scan imported here, that costs next to nothing.
+PRELOAD = ["crawler.scan", "audits.page", "nltk.corpus", "htmldate", "pyphen"]
+_PR_SET_PDEATHSIG = 1
+STOP_CHECK = 0.25  # seconds between looks at whether the scan is stopping
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A page's facts; reason and error say why they are empty when it could not be read."""
+
+    facts: PageFacts
+    reason: str | None = None
+    error: str | None = None
+
+
+class PageReader:
+    """A pool of page-reading processes; read() is awaited on the crawler's event loop."""
+
+    def __init__(self, budget: float, workers: int = 0) -> None:
+        self.budget = budget
+        self.workers = workers or max(1, min(MAX_WORKERS, os.cpu_count() or 1))
+        self.pool: Future[ProcessPool] | None = None
+        self.starter: threading.Thread | None = None
+        self.pending: set[Future[PageFacts]] = set()
+        self.stopped = False
+        self.watcher: asyncio.Future[None] | None = None
+
+    def start(self) -> None:
+        """Start the workers in the background: the crawl starts meanwhile, and its first
+        pages wait for them (starting the fork server takes about as long as siteaudit's
+        own start)."""
+        self.pool = Future()
+        self.starter = threading.Thread(target=self._start, name="page-reader-start")
+        self.starter.start()
+
+    def _start(self) -> None:
+        assert self.pool is not None
+        try:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(PRELOAD)
+            pool = ProcessPool(
+                max_workers=self.workers,
+                initializer=_worker_start,
+                initargs=(os.getpid(),),
+                context=context,
+            )
+            pool.schedule(os.getpid).result()  # a worker has started and warmed up
+            self.pool.set_result(pool)
+        except Exception as err:  # noqa: BLE001  # raised again by read(), in the crawl
+            self.pool.set_exception(err)
+
+    async def read(
+        self,
+        html: str,
+        *,
+        last_modified_header: str | None,
+        sitemap_lastmod: str | None,
+        fetched_at: datetime,
+        known_readability: dict[str, Readability],
+    ) -> Reading | None:
+        """The page's facts, or a too-complex Reading; None if the scan stopped meanwhile."""
+        if self.stopped:
+            return None
+        content_hash = _content_hash(html)
+        known = known_readability.get(content_hash)
+        kwargs = {
+            "last_modified_header": last_modified_header,
+            "sitemap_lastmod": sitemap_lastmod,
+            "fetched_at": fetched_at,
+            # Only this page's figures travel to the worker, never the whole table.
+            "known_readability": {content_hash: known} if known else None,
+        }
+        if self.pool is None:  # not started: read here (tests of the spider alone)
+            return Reading(parse_page(html, **kwargs))
+        pool = self.pool.result() if self.pool.done() else await asyncio.wrap_future(self.pool)
+        if self.stopped:
+            return None
+        future = pool.schedule(parse_page, args=(html,), kwargs=kwargs, timeout=self.budget)
+        self.pending.add(future)
+        try:
+            return Reading(await asyncio.wrap_future(future))
+        except TimeoutError:
+            error = f"reading the page took longer than {self.budget:g} seconds; not audited"
+            return Reading(_unread_facts(content_hash), TOO_COMPLEX, error)
+        except ProcessExpired as err:  # killed from outside, or out of memory
+            error = f"the page reader stopped while reading the page ({err}); not audited"
+            return Reading(_unread_facts(content_hash), TOO_COMPLEX, error)
+        except (CancelledError, asyncio.CancelledError):
+            return None  # interrupted: the scan is stopping
+        finally:
+            self.pending.discard(future)
+
+    def stop_when(self, stopping: Callable[[], bool]) -> None:
+        """Interrupt as soon as stopping() is true, checked on the running event loop."""
+        self.watcher = asyncio.ensure_future(self._watch(stopping))
+
+    async def _watch(self, stopping: Callable[[], bool]) -> None:
+        while not self.stopped:
+            if stopping():
+                self.interrupt()
+                return
+            await asyncio.sleep(STOP_CHECK)
+
+    def interrupt(self) -> None:
+        """The scan is stopping: pages still being read are dropped, their workers stopped."""
+        self.stopped = True
+        for future in list(self.pending):
+            future.cancel()  # pebble stops the worker of a running task
+
+    def close(self) -> None:
+        """Stop every worker; safe to call more than once."""
+        self.interrupt()
+        if self.watcher is not None:
+            with contextlib.suppress(RuntimeError):  # its event loop may be closed already
+                self.watcher.cancel()
+        if self.starter is not None:
+            self.starter.join()
+        if self.pool is not None and self.pool.exception() is None:
+            pool = self.pool.result()
+            pool.stop()
+            pool.join(timeout=10)
+        self.pool = None
+
+
+def _content_hash(html: str) -> str:
+    # The same hash parse_page stores, so known readability is found by it.
+    return hashlib.sha256(html.encode("utf-8", "replace")).hexdigest()
+
+
+def _unread_facts(content_hash: str) -> PageFacts:
+    return PageFacts(
+        title=None,
+        lang=None,
+        meta={},
+        links=[],
+        readability=Readability(
+            measured=False, reason="page too complex to read", word_count=0, sentence_count=0
+        ),
+        content_hash=content_hash,
+    )
+
+
+def _worker_start(siteaudit_pid: int) -> None:
+    """Run in each worker before its first page: tie its life to siteaudit's, warm caches."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is siteaudit's to handle
+    _die_with_parent()
+    threading.Thread(target=_exit_when_gone, args=(siteaudit_pid,), daemon=True).start()
+    from audits.readability import _hyphenator, _syllable_table, ensure_syllable_data
+
+    ensure_syllable_data()
+    _syllable_table()
+    _hyphenator()
+    import htmldate  # noqa: F401  # imported on a page's first undated read otherwise
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when its parent (the fork server) exits."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _exit_when_gone(pid: int) -> None:
+    """Exit as soon as siteaudit's process has ended, however it ended."""
+    try:
+        fd = os.pidfd_open(pid)
+    except (OSError, AttributeError):
+        with contextlib.suppress(ProcessLookupError):
+            while True:  # no pidfd (old kernel): look once a second
+                os.kill(pid, 0)
+                threading.Event().wait(1.0)
+        os._exit(1)
+    select.select([fd], [], [])
+    os._exit(1)
