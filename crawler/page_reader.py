@@ -6,10 +6,11 @@ the scan's time limit. Here it runs in worker processes (pebble's ProcessPool): 
 takes longer than its budget has its worker killed and replaced, and is recorded as
 `page-too-complex`; the crawl never waits for it. A thread could not be stopped that way.
 
-Workers come from multiprocessing's fork server (a clean process, not a fork of the crawler
-and its threads), and die with siteaudit, even after a kill -9: the fork server exits when
-siteaudit does, and each worker asks the kernel to kill it when its parent goes
-(PR_SET_PDEATHSIG), and also watches siteaudit's own process.
+Workers are forks of siteaudit, started before the crawl (nothing to import or load again,
+so reading costs no start-up time), and die with it, even after a kill -9: each asks the
+kernel to kill it when its parent goes (PR_SET_PDEATHSIG), and also watches siteaudit's
+process. Pages and their facts travel by pipe; the table of readability figures measured
+before (known_readability) stays in siteaudit, and only a page's own entry is sent.
 """
 
 from __future__ import annotations
@@ -37,10 +38,6 @@ TOO_COMPLEX = "page-too-complex"
 # Workers beyond two buy nothing on the 2-core machines siteaudit is sized for: the crawler
 # and the writer need a core too.
 MAX_WORKERS = 2
-# Modules each worker needs, imported once in the fork server instead of in every worker.
-# multiprocessing runs the program's main module again in each worker (crawler.cli, which
-# imports the whole crawler): with crawler.scan imported here, that costs next to nothing.
-PRELOAD = ["crawler.scan", "audits.page", "nltk.corpus", "htmldate", "pyphen"]
 _PR_SET_PDEATHSIG = 1
 STOP_CHECK = 0.25  # seconds between looks at whether the scan is stopping
 
@@ -60,35 +57,25 @@ class PageReader:
     def __init__(self, budget: float, workers: int = 0) -> None:
         self.budget = budget
         self.workers = workers or max(1, min(MAX_WORKERS, os.cpu_count() or 1))
-        self.pool: Future[ProcessPool] | None = None
-        self.starter: threading.Thread | None = None
+        self.pool: ProcessPool | None = None
         self.pending: set[Future[PageFacts]] = set()
         self.stopped = False
         self.watcher: asyncio.Future[None] | None = None
 
     def start(self) -> None:
-        """Start the workers in the background: the crawl starts meanwhile, and its first
-        pages wait for them (starting the fork server takes about as long as siteaudit's
-        own start)."""
-        self.pool = Future()
-        self.starter = threading.Thread(target=self._start, name="page-reader-start")
-        self.starter.start()
+        """Start the workers: forks of this process, which has everything they need loaded.
 
-    def _start(self) -> None:
-        assert self.pool is not None
-        try:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(PRELOAD)
-            pool = ProcessPool(
-                max_workers=self.workers,
-                initializer=_worker_start,
-                initargs=(os.getpid(),),
-                context=context,
-            )
-            pool.schedule(os.getpid).result()  # a worker has started and warmed up
-            self.pool.set_result(pool)
-        except Exception as err:  # noqa: BLE001  # raised again by read(), in the crawl
-            self.pool.set_exception(err)
+        Call it from the thread that lives as long as the scan (the main thread): a worker
+        is killed when the thread that started it ends.
+        """
+        _warm()  # here, once: every worker, and every replacement, starts with it loaded
+        self.pool = ProcessPool(
+            max_workers=self.workers,
+            initializer=_worker_start,
+            initargs=(os.getpid(),),
+            context=multiprocessing.get_context("fork"),
+        )
+        self.pool.schedule(os.getpid)  # starts the workers now, not at the first page
 
     async def read(
         self,
@@ -113,10 +100,7 @@ class PageReader:
         }
         if self.pool is None:  # not started: read here (tests of the spider alone)
             return Reading(parse_page(html, **kwargs))
-        pool = self.pool.result() if self.pool.done() else await asyncio.wrap_future(self.pool)
-        if self.stopped:
-            return None
-        future = pool.schedule(parse_page, args=(html,), kwargs=kwargs, timeout=self.budget)
+        future = self.pool.schedule(parse_page, args=(html,), kwargs=kwargs, timeout=self.budget)
         self.pending.add(future)
         try:
             return Reading(await asyncio.wrap_future(future))
@@ -154,13 +138,10 @@ class PageReader:
         if self.watcher is not None:
             with contextlib.suppress(RuntimeError):  # its event loop may be closed already
                 self.watcher.cancel()
-        if self.starter is not None:
-            self.starter.join()
-        if self.pool is not None and self.pool.exception() is None:
-            pool = self.pool.result()
-            pool.stop()
-            pool.join(timeout=10)
-        self.pool = None
+        if self.pool is not None:
+            self.pool.stop()
+            self.pool.join(timeout=10)
+            self.pool = None
 
 
 def _content_hash(html: str) -> str:
@@ -182,16 +163,21 @@ def _unread_facts(content_hash: str) -> PageFacts:
 
 
 def _worker_start(siteaudit_pid: int) -> None:
-    """Run in each worker before its first page: tie its life to siteaudit's, warm caches."""
+    """Run in each worker before its first page: tie its life to siteaudit's."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is siteaudit's to handle
+    signal.set_wakeup_fd(-1)  # inherited from the crawler's event loop: not ours to wake
     _die_with_parent()
     threading.Thread(target=_exit_when_gone, args=(siteaudit_pid,), daemon=True).start()
+
+
+def _warm() -> None:
+    """Load what reading a page loads on first use: the syllable table, htmldate."""
     from audits.readability import _hyphenator, _syllable_table, ensure_syllable_data
 
     ensure_syllable_data()
     _syllable_table()
     _hyphenator()
-    import htmldate  # noqa: F401  # imported on a page's first undated read otherwise
+    import htmldate  # noqa: F401
 
 
 def _die_with_parent() -> None:

@@ -3,7 +3,7 @@
 Each of these froze the scan's reactor thread on the old code (times measured there): the
 readability word pattern on commas after a word (200 KB: about 25 minutes), the JSON-LD
 clean-up on spaces (50,000: about 30 s), the label search on 8,000 empty <time>s (45 s),
-reading text through an XPath in a deep page (25 s), and more found while fixing those.
+reading text through an XPath in a deep page (50 s), and more found while fixing those.
 `/reading/slow/` links to a page that is simply big (linear, but seconds to read) for the
 tests of the time budget; it is not in INDEX, so a crawl of the whole site does not meet it.
 """
@@ -41,7 +41,7 @@ def _deep_links() -> str:
 
 
 def _deep_scripts() -> str:
-    return page("Deep scripts", "<div>" * 1_000 + "<script></script>" * 8_000)
+    return page("Deep scripts", "<div>" * 1_900 + "<script></script>" * 20_000)
 
 
 def _nested_times() -> str:
@@ -49,13 +49,12 @@ def _nested_times() -> str:
 
 
 def _long_word() -> str:
-    return page("A long word", "<p>" + "a" * 200_000 + "</p>")
+    return page("A long word", "<p>" + "a" * 1_000_000 + "</p>")
 
 
-def _long_siblings() -> str:
-    # Every <time> has a long paragraph just before it: its label search reads it.
-    item = "<div><p>" + "x" * 50_000 + "</p>" + DATED_TIME + "</div>"
-    return page("Long siblings", item * 100)
+def _long_label() -> str:
+    # Each <time> looks back past the others to the long paragraph, and reads all of it.
+    return page("A long label", "<p>Updated " + "word " * 40_000 + "</p>" + DATED_TIME * 8_000)
 
 
 def _big() -> str:
@@ -72,16 +71,17 @@ PAGES: dict[str, Callable[[], str]] = {
     "/reading/deep-scripts.html": _deep_scripts,
     "/reading/nested-times.html": _nested_times,
     "/reading/long-word.html": _long_word,
-    "/reading/long-siblings.html": _long_siblings,
+    "/reading/long-label.html": _long_label,
 }
 BIG = "/reading/big.html"
+BIG_TOO = "/reading/big-too.html"  # the same again: two pages to read at once
 ORDINARY = "/reading/ordinary.html"
 
 
 @cache
 def html_of(path: str) -> bytes:
     """The page at path, made once."""
-    if path == BIG:
+    if path in (BIG, BIG_TOO):
         return _big().encode()
     if path == ORDINARY:
         return page("An ordinary page", "<p>Nothing is wrong with this page.</p>").encode()
@@ -93,11 +93,11 @@ def _serve(h: HostileHandler, url: SplitResult) -> None:
 
 
 def _slow_index(h: HostileHandler, url: SplitResult) -> None:
-    send_page(h, "Slow pages", link_list([BIG, ORDINARY]))
+    send_page(h, "Slow pages", link_list([BIG, BIG_TOO, ORDINARY]))
 
 
 ROUTES: dict[str, Handler] = {
-    **{path: _serve for path in [*PAGES, BIG, ORDINARY]},
+    **{path: _serve for path in [*PAGES, BIG, BIG_TOO, ORDINARY]},
     "/reading/slow/": _slow_index,
 }
 INDEX = [*PAGES, ORDINARY]
