@@ -18,6 +18,7 @@
 | `trap` | not fetched: a crawler trap (endless calendars, session ids, repeating paths) |
 | `blocked` | a firewall or bot challenge stopped serving the crawler |
 | `page-hung` | the page did not finish loading, or axe-core did not finish, in time |
+| `page-too-complex` | reading its HTML took longer than audit.read_timeout seconds |
 | `browser-crashed` | the page crashed the browser's tab |
 | `browser-error` | another browser failure |
 | `fetch-error` | another download failure |
