@@ -69,13 +69,19 @@ class PageReader:
         is killed when the thread that started it ends.
         """
         _warm()  # here, once: every worker, and every replacement, starts with it loaded
+        # A fork inherits every open file: the browsers' pipes among them, whose closing is
+        # what ends each browser's reaper. Workers close all but the pool's own; those are
+        # known once the pool has started, by when the first workers are forked, so they
+        # close what was open before it instead. A dict, so later forks see the update.
+        files: dict[str, frozenset[int] | None] = {"before": _open_files(), "pool": None}
         self.pool = ProcessPool(
             max_workers=self.workers,
             initializer=_worker_start,
-            initargs=(os.getpid(),),
+            initargs=(os.getpid(), files),
             context=multiprocessing.get_context("fork"),
         )
         self.pool.schedule(os.getpid)  # starts the workers now, not at the first page
+        files["pool"] = _open_files() - (files["before"] or frozenset())
 
     async def read(
         self,
@@ -162,10 +168,11 @@ def _unread_facts(content_hash: str) -> PageFacts:
     )
 
 
-def _worker_start(siteaudit_pid: int) -> None:
+def _worker_start(siteaudit_pid: int, files: dict[str, frozenset[int] | None]) -> None:
     """Run in each worker before its first page: tie its life to siteaudit's."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is siteaudit's to handle
     signal.set_wakeup_fd(-1)  # inherited from the crawler's event loop: not ours to wake
+    _close_inherited(files)
     _die_with_parent()
     threading.Thread(target=_exit_when_gone, args=(siteaudit_pid,), daemon=True).start()
 
@@ -178,6 +185,33 @@ def _warm() -> None:
     _syllable_table()
     _hyphenator()
     import htmldate  # noqa: F401
+
+
+def _open_files() -> frozenset[int]:
+    """This process's open file descriptors (none known where /proc is not there)."""
+    try:
+        listed = [int(fd) for fd in os.listdir("/proc/self/fd")]
+    except OSError:
+        return frozenset()
+    # The listing holds the descriptor that read it, closed since (and soon reused).
+    return frozenset(fd for fd in listed if _is_open(fd))
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
+def _close_inherited(files: dict[str, frozenset[int] | None]) -> None:
+    """Close the files inherited from siteaudit, except standard streams and the pool's."""
+    before, pool = files["before"] or frozenset(), files["pool"]
+    for fd in _open_files():
+        if fd > 2 and (fd not in pool if pool is not None else fd in before):
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 def _die_with_parent() -> None:

@@ -288,10 +288,15 @@ def crawl_and_record(
     if pool is not None and axe_version and not config.audit.full:
         key = rules_key(axe_version, pool.options.run_only)
         context.previous = load_previous(db, key, scan_id)
-    writer = Writer(db_path)
-    writer.start()
+    # Before the writer's thread starts: the readers are forks of this process.
     context.page_reader = PageReader(config.audit.read_timeout)
     context.page_reader.start()
+    writer = Writer(db_path)
+    try:
+        writer.start()
+    except BaseException:
+        context.page_reader.close()
+        raise
     started = time.monotonic()
     reason, message = "failed", None
     try:
