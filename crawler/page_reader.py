@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -170,6 +171,10 @@ def _unread_facts(content_hash: str) -> PageFacts:
 
 def _worker_start(siteaudit_pid: int, files: dict[str, frozenset[int] | None]) -> None:
     """Run in each worker before its first page: tie its life to siteaudit's."""
+    # Everything inherited from siteaudit stays as it is: left to the garbage collector, each
+    # full collection would walk (and so copy) siteaudit's whole heap, costing more than
+    # reading the page.
+    gc.freeze()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is siteaudit's to handle
     signal.set_wakeup_fd(-1)  # inherited from the crawler's event loop: not ours to wake
     _close_inherited(files)

@@ -142,7 +142,8 @@ def test_every_hostile_page_is_read_and_audited(tmp_path: Path) -> None:
     """The old code read these on the reactor thread: the commas page alone took 25 minutes."""
     db = tmp_path / "scan.db"
     with serve_hostile() as site:
-        config = scan_config(tmp_path, site.url("/reading/"))
+        # A budget far above what any of them takes: this is about reading them at all.
+        config = scan_config(tmp_path, site.url("/reading/"), read_timeout=120)
         result = run_siteaudit("scan", "--config", str(config), "--db", str(db), timeout=300)
         base = site.base
     assert result.returncode == 0, result.stderr
