@@ -96,14 +96,14 @@ class PageReader:
         """The page's facts, or a too-complex Reading; None if the scan stopped meanwhile."""
         if self.stopped:
             return None
-        content_hash = _content_hash(html)
-        known = known_readability.get(content_hash)
+        # Hashed here only on a rescan; the worker hashes every page anyway.
+        known = known_readability.get(_content_hash(html)) if known_readability else None
         kwargs = {
             "last_modified_header": last_modified_header,
             "sitemap_lastmod": sitemap_lastmod,
             "fetched_at": fetched_at,
             # Only this page's figures travel to the worker, never the whole table.
-            "known_readability": {content_hash: known} if known else None,
+            "known_readability": {_content_hash(html): known} if known else None,
         }
         if self.pool is None:  # not started: read here (tests of the spider alone)
             return Reading(parse_page(html, **kwargs))
@@ -113,10 +113,10 @@ class PageReader:
             return Reading(await asyncio.wrap_future(future))
         except TimeoutError:
             error = f"reading the page took longer than {self.budget:g} seconds; not audited"
-            return Reading(_unread_facts(content_hash), TOO_COMPLEX, error)
+            return Reading(_unread_facts(_content_hash(html)), TOO_COMPLEX, error)
         except ProcessExpired as err:  # killed from outside, or out of memory
             error = f"the page reader stopped while reading the page ({err}); not audited"
-            return Reading(_unread_facts(content_hash), TOO_COMPLEX, error)
+            return Reading(_unread_facts(_content_hash(html)), TOO_COMPLEX, error)
         except (CancelledError, asyncio.CancelledError):
             return None  # interrupted: the scan is stopping
         finally:
@@ -178,7 +178,7 @@ def _worker_start(siteaudit_pid: int, files: dict[str, frozenset[int] | None]) -
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is siteaudit's to handle
     signal.set_wakeup_fd(-1)  # inherited from the crawler's event loop: not ours to wake
     _close_inherited(files)
-    _die_with_parent()
+    _die_with_parent(siteaudit_pid)
     threading.Thread(target=_exit_when_gone, args=(siteaudit_pid,), daemon=True).start()
 
 
@@ -219,11 +219,13 @@ def _close_inherited(files: dict[str, frozenset[int] | None]) -> None:
                 os.close(fd)
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to kill this process when its parent (the fork server) exits."""
+def _die_with_parent(siteaudit_pid: int) -> None:
+    """Ask Linux to kill this process when siteaudit, its parent, exits."""
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != siteaudit_pid:
+        os._exit(1)  # siteaudit ended before the request was made
 
 
 def _exit_when_gone(pid: int) -> None:
