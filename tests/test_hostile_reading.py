@@ -229,3 +229,16 @@ def test_kill_9_leaves_no_reader_behind(tmp_path: Path) -> None:
                 process.kill()
                 process.wait()
         assert wait_for(lambda: not marked_processes(marker), 15), marked_processes(marker)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan"])
+def test_read_timeout_must_be_positive(tmp_path: Path, value: str) -> None:
+    config = tmp_path / "site.toml"
+    config.write_text(
+        f'[site]\nstart_urls = ["http://127.0.0.1:9/"]\n[audit]\nread_timeout = {value}\n',
+        encoding="utf-8",
+    )
+    result = run_siteaudit("scan", "--config", str(config), "--db", str(tmp_path / "x.db"))
+    assert result.returncode == 1
+    assert "audit.read_timeout must be a positive number of seconds" in result.stderr
+    assert "Traceback" not in result.stderr
