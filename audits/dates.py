@@ -32,7 +32,7 @@ import itertools
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from email.utils import parsedate_to_datetime
@@ -61,10 +61,10 @@ MAX_LABEL_TAIL = 40  # "Posted by the Waste Team on <time>": words allowed after
 MAX_TIME_ELEMENTS = 200
 MAX_LABEL_SIBLINGS = 20  # siblings looked at for a label, at each of three levels
 MAX_DATE_CHARS = 100
-# Characters of text read while looking for labels, over the whole page: a sibling's text is
-# read whole, and a hostile page can put a long one before each <time>.
-MAX_LABEL_CHARS = 2_000_000
-MAX_OWN_TEXT = 10_000  # of a <time>'s own text, read for a label inside it
+# Elements visited and characters read while looking for labels, over the whole page: a
+# sibling's text is read whole, and a hostile page can put a long one before each <time>.
+MAX_LABEL_CHARS = 500_000
+MAX_OWN_TEXT = 1_000  # of a <time>'s own text (and elements in it), read for a label
 SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
 
 
@@ -423,35 +423,49 @@ def _label_kind(match: re.Match[str]) -> str:
     return next(kind for kind, group in _GROUP.items() if match.group(group))
 
 
+class _OverBudget(Exception):
+    """The page's budget for reading labels is spent."""
+
+
 def _label_before(page: Document, tag: Element, budget: list[int]) -> str | None:
     """The kind named by a label in or just before a <time>, e.g. "Last updated: <time>".
 
-    budget holds the characters still to be read for labels on this page; it is spent here.
+    budget holds what is left of the page's budget for reading labels (elements visited
+    and characters read); it is spent here, and once it is gone no more labels are read.
     """
-    if budget[0] <= 0:
-        return None
-    # A <time> holds a few words; nested ones could each hold the rest of the page.
-    own_text = page.text_of(tag, limit=MAX_OWN_TEXT)
-    budget[0] -= len(own_text)
-    own = LABEL_PATTERN.search(" ".join(own_text.split()))
-    if own:
-        return _label_kind(own)
-    node = tag
-    for _ in range(3):  # the label may be beside an ancestor, e.g. a <dt> before the <dd>
-        text = _nearest_text_before(page, node, budget)
-        if text:
-            return _label_ending(text)
-        parent = node.getparent()
-        if parent is None:
-            break
-        node = parent
+
+    def read(element: Element) -> str:
+        text, cost = page.bounded_text(element, budget[0])
+        budget[0] -= cost
+        if text is None:
+            raise _OverBudget
+        return text
+
+    try:
+        # A <time> holds a few words; nested ones could each hold the rest of the page.
+        own_text, cost = page.bounded_text(tag, min(MAX_OWN_TEXT, budget[0]))
+        budget[0] -= cost
+        own = LABEL_PATTERN.search(" ".join(own_text.split())) if own_text else None
+        if own:
+            return _label_kind(own)
+        node = tag
+        for _ in range(3):  # the label may be beside an ancestor, e.g. a <dt> before the <dd>
+            text = _nearest_text_before(page, node, read)
+            if text:
+                return _label_ending(text)
+            parent = node.getparent()
+            if parent is None:
+                break
+            node = parent
+    except _OverBudget:
+        pass
     return None
 
 
-def _nearest_text_before(page: Document, node: Element, budget: list[int]) -> str:
+def _nearest_text_before(page: Document, node: Element, read: Callable[[Element], str]) -> str:
     # Each sibling gives its tail and itself: two strings.
-    for text in itertools.islice(page.strings_before(node), 2 * MAX_LABEL_SIBLINGS + 1):
-        budget[0] -= len(text)
+    strings = page.strings_before(node, read)
+    for text in itertools.islice(strings, 2 * MAX_LABEL_SIBLINGS + 1):
         if text.strip():
             return " ".join(text.split())
     return ""

@@ -334,8 +334,10 @@ def _blocks_in(root: Element) -> list[str]:
     # An explicit stack, not recursion: CMS pages can nest deeper than Python's limit.
     # Strings are an element's text or a tail, which belongs to the parent's flow.
     stack: list[Any] = [root]
+    walked = []  # held until the walk ends: see audits/tree.py, KEEP_WALKED
     while stack:
         node = stack.pop()
+        walked.append(node)
         if node is _FLUSH:
             flush()
         elif isinstance(node, str):

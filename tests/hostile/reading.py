@@ -3,7 +3,8 @@
 Each of these froze the scan's reactor thread on the old code (times measured there): the
 readability word pattern on commas after a word (200 KB: about 25 minutes), the JSON-LD
 clean-up on spaces (50,000: about 30 s), the label search on 8,000 empty <time>s (45 s),
-reading text through an XPath in a deep page (50 s), and more found while fixing those.
+reading text through an XPath in a deep page (50 s), walking 20,000 nested <time>s (74 s),
+and more found while fixing those.
 `/reading/slow/` links to a page that is simply big (linear, but seconds to read) for the
 tests of the time budget; it is not in INDEX, so a crawl of the whole site does not meet it.
 """
@@ -48,6 +49,12 @@ def _nested_times() -> str:
     return page("Nested times", "<p>Updated</p>" + DATED_TIME[:-7] * 8_000 + "x" * 100_000)
 
 
+def _deep_times() -> str:
+    # Each <time> holds all the others: reading its text walked 40,000 elements, and lxml
+    # climbs the whole depth whenever it lets go of one (74 s).
+    return page("Deep times", "<p>Updated</p>" + ("<div>" + DATED_TIME[:-7]) * 20_000 + "x")
+
+
 def _long_word() -> str:
     return page("A long word", "<p>" + "a" * 1_000_000 + "</p>")
 
@@ -70,6 +77,7 @@ PAGES: dict[str, Callable[[], str]] = {
     "/reading/deep-links.html": _deep_links,
     "/reading/deep-scripts.html": _deep_scripts,
     "/reading/nested-times.html": _nested_times,
+    "/reading/deep-times.html": _deep_times,
     "/reading/long-word.html": _long_word,
     "/reading/long-label.html": _long_label,
 }
