@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import SplitResult
 
-from tests.hostile import HostileHandler, Handler, send_page
+from tests.hostile import Handler, HostileHandler, send_page
 
 
 def ordinary(h: HostileHandler, url: SplitResult) -> None:
