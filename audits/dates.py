@@ -28,10 +28,11 @@ fetch: dynamic pages stamp every response with "now".
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from email.utils import parsedate_to_datetime
@@ -54,6 +55,16 @@ DYNAMIC_WINDOW = timedelta(seconds=60)
 MAX_EVIDENCE = 200
 MAX_TEXT_MATCHES = 10  # labelled dates are in bylines and footers: the first few are enough
 MAX_LABEL_TAIL = 40  # "Posted by the Waste Team on <time>": words allowed after a label
+# Limits that keep reading a hostile page linear: every <time> looks back for its label, so
+# 8,000 of them took 45 s. Ordinary pages have a few dozen <time>s, labels beside them, and
+# dates a few dozen characters long.
+MAX_TIME_ELEMENTS = 200
+MAX_LABEL_SIBLINGS = 20  # siblings looked at for a label, at each of three levels
+MAX_DATE_CHARS = 100
+# Elements visited and characters read while looking for labels, over the whole page: a
+# sibling's text is read whole, and a hostile page can put a long one before each <time>.
+MAX_LABEL_CHARS = 500_000
+MAX_OWN_TEXT = 1_000  # of a <time>'s own text (and elements in it), read for a label
 SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
 
 
@@ -277,11 +288,11 @@ def _from_jsonld(root: Element) -> list[DateCandidate]:
 
 def _from_time_elements(page: Document) -> list[DateCandidate]:
     found = []
-    for tag in page.root.iter("time"):
-        if tag.get("datetime") is None:
-            continue
+    dated = (tag for tag in page.root.iter("time") if tag.get("datetime") is not None)
+    budget = [MAX_LABEL_CHARS]
+    for tag in itertools.islice(dated, MAX_TIME_ELEMENTS):
         raw = _attr(tag, "datetime")
-        kind = _label_before(page, tag)
+        kind = _label_before(page, tag, budget)
         day = _machine_date(raw) if kind else None
         if kind and day:
             found.append(_candidate(kind, "time-element", day, raw))
@@ -368,6 +379,8 @@ def _attr(tag: Element, name: str) -> str:
 def _machine_date(raw: str | None) -> date | None:
     """A date from an ISO 8601 / W3C datetime, an RFC 2822 date or a plain written date."""
     text = (raw or "").strip()
+    if len(text) > MAX_DATE_CHARS:
+        return None  # no way of writing a date is this long
     if not text or re.fullmatch(r"\d{1,4}", text):
         return None  # a year alone is too coarse to judge staleness by
     if re.fullmatch(r"\d{9,10}", text):
@@ -410,25 +423,49 @@ def _label_kind(match: re.Match[str]) -> str:
     return next(kind for kind, group in _GROUP.items() if match.group(group))
 
 
-def _label_before(page: Document, tag: Element) -> str | None:
-    """The kind named by a label in or just before a <time>, e.g. "Last updated: <time>"."""
-    own = LABEL_PATTERN.search(" ".join(page.text_of(tag).split()))
-    if own:
-        return _label_kind(own)
-    node = tag
-    for _ in range(3):  # the label may be beside an ancestor, e.g. a <dt> before the <dd>
-        text = _nearest_text_before(page, node)
-        if text:
-            return _label_ending(text)
-        parent = node.getparent()
-        if parent is None:
-            break
-        node = parent
+class _OverBudget(Exception):
+    """The page's budget for reading labels is spent."""
+
+
+def _label_before(page: Document, tag: Element, budget: list[int]) -> str | None:
+    """The kind named by a label in or just before a <time>, e.g. "Last updated: <time>".
+
+    budget holds what is left of the page's budget for reading labels (elements visited
+    and characters read); it is spent here, and once it is gone no more labels are read.
+    """
+
+    def read(element: Element) -> str:
+        text, cost = page.bounded_text(element, budget[0])
+        budget[0] -= cost
+        if text is None:
+            raise _OverBudget
+        return text
+
+    try:
+        # A <time> holds a few words; nested ones could each hold the rest of the page.
+        own_text, cost = page.bounded_text(tag, min(MAX_OWN_TEXT, budget[0]))
+        budget[0] -= cost
+        own = LABEL_PATTERN.search(" ".join(own_text.split())) if own_text else None
+        if own:
+            return _label_kind(own)
+        node = tag
+        for _ in range(3):  # the label may be beside an ancestor, e.g. a <dt> before the <dd>
+            text = _nearest_text_before(page, node, read)
+            if text:
+                return _label_ending(text)
+            parent = node.getparent()
+            if parent is None:
+                break
+            node = parent
+    except _OverBudget:
+        pass
     return None
 
 
-def _nearest_text_before(page: Document, node: Element) -> str:
-    for text in page.strings_before(node):
+def _nearest_text_before(page: Document, node: Element, read: Callable[[Element], str]) -> str:
+    # Each sibling gives its tail and itself: two strings.
+    strings = page.strings_before(node, read)
+    for text in itertools.islice(strings, 2 * MAX_LABEL_SIBLINGS + 1):
         if text.strip():
             return " ".join(text.split())
     return ""
@@ -451,12 +488,34 @@ def _label_ending(text: str) -> str | None:
 
 
 def _load_json(text: str) -> Any:
-    # Some CMSs wrap JSON-LD in HTML comments or CDATA markers.
-    cleaned = re.sub(r"^\s*(?://)?\s*(?:<!--|<!\[CDATA\[)|(?://)?\s*(?:-->|\]\]>)\s*$", "", text)
+    cleaned = _without_comment_markers(text)
     try:
         return json.loads(cleaned, strict=False)
     except (ValueError, RecursionError):
         return None
+
+
+_OPENERS = ("<!--", "<![CDATA[")
+_CLOSERS = ("-->", "]]>")
+
+
+def _without_comment_markers(text: str) -> str:
+    """JSON-LD without the HTML comment or CDATA markers some CMSs wrap it in ("// <!--").
+
+    String methods, not a pattern: one with two runs of optional space (\\s*(?://)?\\s*)
+    tries every split of a run of spaces, at every start (20,000 spaces took 5 s).
+    """
+    rest = text.lstrip()
+    after_slashes = rest[2:].lstrip() if rest.startswith("//") else rest
+    opener = next((o for o in _OPENERS if after_slashes.startswith(o)), None)
+    if opener is not None:
+        rest = after_slashes[len(opener) :]
+    body = rest.rstrip()
+    closer = next((c for c in _CLOSERS if body.endswith(c)), None)
+    if closer is None:
+        return rest
+    body = body[: -len(closer)].rstrip()
+    return body[:-2] if body.endswith("//") else body
 
 
 def _walk_jsonld(data: Any) -> Iterator[tuple[str, str]]:

@@ -260,11 +260,20 @@ def _hyphenator() -> Any:
     return Pyphen(lang="en_GB")  # textstat's fallback, with British hyphenation ("prioritise")
 
 
+# Pyphen's time grows faster than a word's length (100,000 letters take 2 s); no English word
+# is this long, so a longer "word" (a URL run together, a hostile page) is counted in pieces.
+MAX_WORD = 100
+
+
 @lru_cache(maxsize=1 << 17)
 def _word_syllables(word: str) -> int:
     """Syllables in one lower-case word; cached, as the same words recur on every page."""
     found = _syllable_table().get(word)
-    return found if found is not None else len(_hyphenator().positions(word)) + 1
+    if found is not None:
+        return found
+    if len(word) > MAX_WORD:
+        return sum(_word_syllables(word[i : i + MAX_WORD]) for i in range(0, len(word), MAX_WORD))
+    return len(_hyphenator().positions(word)) + 1
 
 
 # --- Text extraction -----------------------------------------------------------------------
@@ -325,8 +334,10 @@ def _blocks_in(root: Element) -> list[str]:
     # An explicit stack, not recursion: CMS pages can nest deeper than Python's limit.
     # Strings are an element's text or a tail, which belongs to the parent's flow.
     stack: list[Any] = [root]
+    walked = []  # held until the walk ends: see audits/tree.py, KEEP_WALKED
     while stack:
         node = stack.pop()
+        walked.append(node)
         if node is _FLUSH:
             flush()
         elif isinstance(node, str):
@@ -440,7 +451,9 @@ _NON_CONTRACTION_APOSTROPHE = re.compile(r"'(?![tsd]|ve|ll|re)")
 _PUNCTUATION = re.compile(r"[^\w\s']")
 # So a run of non-space characters survives as a word exactly when it holds a word character
 # (a kept apostrophe is always followed by one): counting those is counting textstat's words.
-_WORD = re.compile(r"\S*?\w\S*")
+# Split and searched one run at a time, never with a pattern like \S*?\w\S*, which retries
+# every start in a run without a word character (20,000 commas took 15 s).
+_WORD_CHAR = re.compile(r"\w")
 
 
 def _without_punctuation(text: str) -> str:
@@ -448,7 +461,7 @@ def _without_punctuation(text: str) -> str:
 
 
 def _word_count(text: str) -> int:
-    return len(_WORD.findall(text))
+    return sum(1 for run in text.split() if _WORD_CHAR.search(run))
 
 
 def _flesch(words: int, sentences: int, syllables: int) -> tuple[float, float]:

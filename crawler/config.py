@@ -118,6 +118,9 @@ class AuditConfig:
     wcag: str = "2.1-AA"
     best_practices: bool = False
     page_timeout: float = 30.0
+    # Seconds one page's HTML may take to read (text, readability, dates, links) in a
+    # reader process; a page that takes longer is recorded as page-too-complex.
+    read_timeout: float = 20.0
     recycle_after: int = 200
     queue_size: int = 0  # 0 means twice the number of browsers
     blocked_hosts: tuple[str, ...] = DEFAULT_BLOCKED_HOSTS
@@ -400,6 +403,8 @@ def validate(config: Config) -> None:
     if config.audit.wcag not in WCAG_LEVELS:
         choices = ", ".join(WCAG_LEVELS)
         raise ConfigError(f"{src}: audit.wcag must be one of {choices}, not {config.audit.wcag!r}")
+    if not config.audit.read_timeout > 0:  # NaN too
+        raise ConfigError(f"{src}: audit.read_timeout must be a positive number of seconds")
     if not 0 < config.templates.min_share <= 1:
         raise ConfigError(f"{src}: templates.min_share must be a share between 0 and 1, e.g. 0.5")
     if config.documents.max_memory_mb < 128:

@@ -67,6 +67,8 @@ class BrowserAuditPipeline:
     async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         if item.get("table") != "page" or self.pool is None or self.slots is None:
             return item
+        if item.get("reason"):
+            return item  # not read (page-too-complex): not audited either
         item["render_hash"] = await self._render_hash(item)
         previous = self.context.previous.get(item["url"])
         if previous is not None and previous.render_hash == item["render_hash"]:
@@ -288,7 +290,9 @@ class StorePipeline:
         if item.get("reused") is not None:
             counters.reused += 1
         audit: AuditResult | None = item.get("audit")
-        if audit is not None:
+        if item.get("reason"):
+            counters.audit_failed += 1
+        elif audit is not None:
             if audit.error:
                 counters.audit_failed += 1
             else:
@@ -310,6 +314,9 @@ class StorePipeline:
             **page_facts_columns(item, facts),
             **date_columns(facts),
         }
+        if item.get("reason"):  # could not be read: no facts to judge it by
+            page.update(reason=item["reason"], error=item.get("error"))
+            return page, []
         findings = self.content_findings(facts, path, team, target)
         page["render_hash"] = item.get("render_hash")
         audit: AuditResult | None = item.get("audit")

@@ -20,6 +20,7 @@
 | `blocked` | a firewall or bot challenge stopped serving the crawler |
 | `page-hung` | the page did not finish loading, or axe-core did not finish, in time |
 | `navigated-away` | the page tried to go elsewhere (script, meta refresh, form): not audited |
+| `page-too-complex` | reading its HTML took longer than audit.read_timeout seconds |
 | `browser-crashed` | the page crashed the browser's tab |
 | `audit-tampered` | axe-core's result held a rule id, impact or help URL it never gives |
 | `browser-error` | another browser failure |

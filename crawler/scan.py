@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import pwd
 import socket
@@ -29,6 +30,7 @@ from audits.wcag import run_only_tags
 from crawler.analyse import analyse_scan
 from crawler.auth import Credentials, load_credentials
 from crawler.config import Config, seed_urls
+from crawler.page_reader import PageReader
 from crawler.progress import Counters, Progress
 from crawler.resolver import private_ok_hosts
 from crawler.resume import NothingToResume, done_urls, frontier, resumable_scan
@@ -313,8 +315,15 @@ def crawl_and_record(
     if pool is not None and axe_version and not config.audit.full:
         key = rules_key(axe_version, pool.options.run_only)
         context.previous = load_previous(db, key, scan_id)
+    # Before the writer's thread starts: the readers are forks of this process.
+    context.page_reader = PageReader(config.audit.read_timeout)
+    context.page_reader.start()
     writer = Writer(db_path)
-    writer.start()
+    try:
+        writer.start()
+    except BaseException:
+        context.page_reader.close()
+        raise
     started = time.monotonic()
     reason, message = "failed", None
     try:
@@ -326,6 +335,7 @@ def crawl_and_record(
         message = f"scan stopped by an internal error: {type(err).__name__}: {err}"
         raise ScanError(message) from err
     finally:
+        context.page_reader.close()
         writer.close()
         fill_link_statuses(db, scan_id)
         analyse_scan(db, scan_id, config.templates)
@@ -410,12 +420,20 @@ def crawl(
     def on_closed(spider: SiteSpider, reason: str) -> None:
         closed.setdefault("reason", reason)
 
-    # Scrapy keeps only weak references to receivers: on_closed must outlive the crawl.
+    def on_opened(spider: SiteSpider) -> None:
+        # Pages still being read when the scan stops are dropped, so stopping never waits
+        # for them: at the time limit (counted from here, as Scrapy's is), or when told to.
+        limit = config.site.max_minutes * 60
+        deadline = time.monotonic() + limit if limit else math.inf
+        context.page_reader.stop_when(lambda: not crawler.crawling or time.monotonic() >= deadline)
+
+    # Scrapy keeps only weak references to receivers: these must outlive the crawl.
     crawler.signals.connect(on_closed, signal=signals.spider_closed)
+    crawler.signals.connect(on_opened, signal=signals.spider_opened)
     queue_size = config.audit.queue_size or 2 * (pool.size if pool else 1)
     process.crawl(crawler, context=context, pool=pool, writer=writer, queue_size=queue_size)
     process.start()
-    del on_closed
+    del on_closed, on_opened
     return closed.get("reason", "failed")
 
 

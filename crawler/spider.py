@@ -23,9 +23,9 @@ from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
 from audits.documents import document_kind
-from audits.page import parse_page
 from crawler.config import Config
 from crawler.middlewares import OffsiteRedirect
+from crawler.page_reader import PageReader
 from crawler.progress import Counters
 from crawler.reasons import reason_for_failure, reason_for_status
 from crawler.urls import (
@@ -73,6 +73,8 @@ class ScanContext:
     crawl_delays: dict[str, float] = field(default_factory=dict)
     # content hash -> readability measured in the previous scan, for unchanged pages.
     known_readability: dict[str, Any] = field(default_factory=dict)
+    # Reads each page's HTML in a worker process (crawler/page_reader.py).
+    page_reader: PageReader = field(default_factory=lambda: PageReader(budget=0))
 
 
 class SiteSpider(scrapy.Spider):
@@ -262,7 +264,7 @@ class SiteSpider(scrapy.Spider):
             ):
                 yield request
 
-    def parse_page(self, response: Response) -> Iterator[Any]:
+    async def parse_page(self, response: Response) -> AsyncIterator[Any]:
         self.context.counters.fetched += 1
         content_type = response.headers.get("Content-Type", b"").decode("latin-1")
         yield self.fetch_row(response, content_type)
@@ -277,18 +279,25 @@ class SiteSpider(scrapy.Spider):
         if not is_html(content_type):
             yield self.document_row(response, url, content_type)
             return
-        yield from self.page_items(response, url, content_type)
+        async for item in self.page_items(response, url, content_type):
+            yield item
 
-    def page_items(self, response: Response, url: str, content_type: str) -> Iterator[Any]:
+    async def page_items(
+        self, response: Response, url: str, content_type: str
+    ) -> AsyncIterator[Any]:
         meta = response.meta
         last_modified = response.headers.get("Last-Modified")
-        facts = parse_page(
+        # Read in a worker process within a time budget, never on the reactor thread.
+        reading = await self.context.page_reader.read(
             response.text,
             last_modified_header=last_modified.decode("latin-1") if last_modified else None,
             sitemap_lastmod=meta.get("lastmod"),
             fetched_at=datetime.now(UTC),
             known_readability=self.context.known_readability,
         )
+        if reading is None:
+            return  # the scan stopped while the page was read: --resume reads it again
+        facts = reading.facts
         depth = meta.get("depth", 0)
         links = []
         for link in facts.links:
@@ -297,7 +306,8 @@ class SiteSpider(scrapy.Spider):
                 continue
             internal = allowed_cached(target, self.context.allowed_domains)
             if not internal:
-                yield from self.external_request(target)
+                for request in self.external_request(target):
+                    yield request
             links.append(
                 {
                     "source_url": url,
@@ -318,7 +328,8 @@ class SiteSpider(scrapy.Spider):
                 target = self.link_target(href, response.url)
                 if target and scheme_of(target) in ("http", "https"):
                     stylesheet_urls.append(target)
-                    yield from self.stylesheet_request(target)
+                    for request in self.stylesheet_request(target):
+                        yield request
         yield {
             "table": "page",
             "stylesheets": stylesheet_urls,
@@ -330,6 +341,8 @@ class SiteSpider(scrapy.Spider):
             "lastmod": meta.get("lastmod"),
             "content_type": content_type,
             "links": links,
+            "reason": reading.reason,
+            "error": reading.error,
         }
 
     def external_request(self, url: str, method: str = "HEAD") -> Iterator[scrapy.Request]:
