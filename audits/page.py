@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from audits.dates import DateCandidate, date_candidates
 from audits.readability import Readability, content_blocks, measure
-from audits.tree import Document, parse_html
+from audits.tree import Document, parse_html, size_of
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,12 @@ class PageFacts:
     frames: list[str] = field(default_factory=list)
     dates: list[DateCandidate] = field(default_factory=list)
     stylesheets: list[str] = field(default_factory=list)
+    # How many elements the page has: the browser's memory for a page (and axe-core's time)
+    # grows with it, so a page far beyond any real one is not sent to the browser.
+    elements: int = 0
+    # How deeply its elements nest (Chromium keeps up to 512 levels): a tab's memory for a
+    # deeply nested page grows far faster than for the same elements side by side.
+    depth: int = 0
 
 
 def parse_page(
@@ -58,6 +64,7 @@ def parse_page(
         fetched_at=fetched_at or datetime.now(UTC),
     )
     lang = _lang(page)
+    elements, depth = size_of(page.root)
     return PageFacts(
         title=_title(page),
         lang=lang,
@@ -71,6 +78,8 @@ def parse_page(
         ],
         dates=dates,
         stylesheets=_stylesheets(page),
+        elements=elements,
+        depth=depth,
     )
 
 

@@ -143,6 +143,19 @@ def _plain_strings(
             stack.append((child, nearest))
 
 
+def size_of(root: Element) -> tuple[int, int]:
+    """How many elements the tree has, and how deeply they nest: one walk (see KEEP_WALKED)."""
+    walked = []
+    stack = [(root, 1)]
+    deepest = 0
+    while stack:
+        node, depth = stack.pop()
+        walked.append(node)
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in node if is_element(child))
+    return len(walked), deepest
+
+
 def parse_html(html: str) -> Document:
     """Parse a page as BeautifulSoup(html, "lxml") does; no element at all gives an empty <html>."""
     root = _parse(html, etree.HTMLParser(huge_tree=True))

@@ -121,6 +121,13 @@ class AuditConfig:
     # Seconds one page's HTML may take to read (text, readability, dates, links) in a
     # reader process; a page that takes longer is recorded as page-too-complex.
     read_timeout: float = 20.0
+    # A page with more elements than this is not audited in the browser (page-too-complex):
+    # 250,000 elements took one Chromium tab 1.4 GB; the largest real council pages have a
+    # few thousand.
+    max_elements: int = 50_000
+    # Nor is a page whose elements nest deeper than this: 20,000 nested elements took a tab
+    # 600 MB; real pages nest a few dozen deep.
+    max_element_depth: int = 256
     recycle_after: int = 200
     queue_size: int = 0  # 0 means twice the number of browsers
     blocked_hosts: tuple[str, ...] = DEFAULT_BLOCKED_HOSTS
@@ -405,6 +412,10 @@ def validate(config: Config) -> None:
         raise ConfigError(f"{src}: audit.wcag must be one of {choices}, not {config.audit.wcag!r}")
     if not config.audit.read_timeout > 0:  # NaN too
         raise ConfigError(f"{src}: audit.read_timeout must be a positive number of seconds")
+    if config.audit.max_elements < 1000:
+        raise ConfigError(f"{src}: audit.max_elements must be at least 1000 (elements a page)")
+    if config.audit.max_element_depth < 32:
+        raise ConfigError(f"{src}: audit.max_element_depth must be at least 32 (levels)")
     if not 0 < config.templates.min_share <= 1:
         raise ConfigError(f"{src}: templates.min_share must be a share between 0 and 1, e.g. 0.5")
     if config.documents.max_memory_mb < 128:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from scrapy.exceptions import DropItem
 
 from audits.accessibility import check_axe_result, findings_from_axe
-from audits.browser import PageJob
+from audits.browser import LARGE_PAGE_BYTES, PageJob
 from audits.browser_pool import AuditResult, BrowserPool
 from audits.content import freshness_findings, readability_finding
 from audits.dates import choose_last_updated, review_due
@@ -22,7 +22,7 @@ from audits.documents import DocumentReport
 from audits.ownership import compile_rules, owner_for
 from audits.page import PageFacts
 from crawler.document_sandbox import DocumentSandbox
-from crawler.reasons import reason_for_browser_error
+from crawler.reasons import TOO_MANY_ELEMENTS, reason_for_browser_error
 from crawler.reuse import copied_audit, render_hash
 from crawler.storage import Writer, now
 from crawler.urls import media_type
@@ -57,8 +57,27 @@ class BrowserAuditPipeline:
         self.counters = spider.context.counters
         if self.pool:
             self.slots = asyncio.Semaphore(spider.queue_size)
+            # A tab's memory grows with its page: one large page in the browsers at a time,
+            # so two of them cannot together take the scan past its memory budget.
+            self.large = asyncio.Semaphore(1)
             self.stopping = asyncio.Event()
             self.watcher = asyncio.ensure_future(self._watch_for_stop())
+
+    def _too_complex(self, facts: PageFacts) -> str | None:
+        """Why a page is too large for the browser to audit within its memory, if it is."""
+        audit = self.context.config.audit
+        if facts.elements > audit.max_elements:
+            return (
+                f"{TOO_MANY_ELEMENTS}: the page has {facts.elements:,} elements, more than "
+                f"audit.max_elements ({audit.max_elements:,}); not audited in the browser"
+            )
+        if facts.depth > audit.max_element_depth:
+            return (
+                f"{TOO_MANY_ELEMENTS}: the page nests elements {facts.depth:,} deep, more "
+                f"than audit.max_element_depth ({audit.max_element_depth}); not audited in "
+                "the browser"
+            )
+        return None
 
     def close_spider(self) -> None:
         if self.watcher is not None:
@@ -69,6 +88,9 @@ class BrowserAuditPipeline:
             return item
         if item.get("reason"):
             return item  # not read (page-too-complex): not audited either
+        if (too_complex := self._too_complex(item["facts"])) is not None:
+            item["audit"] = not_audited(item, too_complex)
+            return item
         item["render_hash"] = await self._render_hash(item)
         previous = self.context.previous.get(item["url"])
         if previous is not None and previous.render_hash == item["render_hash"]:
@@ -80,7 +102,11 @@ class BrowserAuditPipeline:
             # browsers, not after every page the crawl had read ahead.
             raise DropItem(f"not audited: the scan stopped first: {item['url']}", "INFO")
         try:
-            item["audit"] = self._checked(await self._audit(item))
+            if is_large(item):
+                async with self.large:
+                    item["audit"] = self._checked(await self._audit(item))
+            else:
+                item["audit"] = self._checked(await self._audit(item))
         finally:
             self.slots.release()
         return item
@@ -148,6 +174,22 @@ class BrowserAuditPipeline:
             self.counters.in_browser -= 1
 
 
+# Pages beyond these sizes are audited one at a time (a typical council page is 30-100 KB
+# with one or two thousand elements).
+LARGE_PAGE_ELEMENTS = 10_000
+
+
+def is_large(item: dict[str, Any]) -> bool:
+    facts: PageFacts = item["facts"]
+    return len(item["response"].body) > LARGE_PAGE_BYTES or facts.elements > LARGE_PAGE_ELEMENTS
+
+
+def not_audited(item: dict[str, Any], error: str) -> AuditResult:
+    """A failed audit for a page too large for the browser; its content is still judged."""
+    job = PageJob(url=item["url"], status=item["response"].status, headers=[], body=b"")
+    return AuditResult(job, None, error, attempts=0, elapsed_ms=0)
+
+
 class DocumentCheckPipeline:
     """Check each downloaded PDF or Office file in a worker process with memory and time
     limits (crawler/document_sandbox.py), from a thread: a hostile file costs its own row,
@@ -162,10 +204,13 @@ class DocumentCheckPipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        documents = self.crawler.spider.context.config.documents
-        # Workers start with the first document, so a site without any starts none.
+        context = self.crawler.spider.context
+        documents = context.config.documents
+        # Workers start with the first document, so a site without any starts none. With
+        # the browser, one: its memory (up to documents.max_memory_mb) is the browsers' too.
+        workers = 1 if context.config.audit.browser else DOCUMENT_WORKERS
         self.sandbox = DocumentSandbox(
-            workers=min(DOCUMENT_WORKERS, os.cpu_count() or 1),
+            workers=min(workers, os.cpu_count() or 1),
             memory_mb=documents.max_memory_mb,
             timeout=documents.timeout,
         )

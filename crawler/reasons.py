@@ -20,7 +20,7 @@
 | `blocked` | a firewall or bot challenge stopped serving the crawler |
 | `page-hung` | the page did not finish loading, or axe-core did not finish, in time |
 | `navigated-away` | the page tried to go elsewhere (script, meta refresh, form): not audited |
-| `page-too-complex` | reading its HTML took longer than audit.read_timeout seconds |
+| `page-too-complex` | reading took over audit.read_timeout s, or over audit.max_elements |
 | `browser-crashed` | the page crashed the browser's tab |
 | `audit-tampered` | axe-core's result held a rule id, impact or help URL it never gives |
 | `browser-error` | another browser failure |
@@ -95,11 +95,17 @@ def ignore_reason(failure: Failure, text: str) -> str:
     return "fetch-error"
 
 
+# The start of the error recorded for a page too large to audit in the browser.
+TOO_MANY_ELEMENTS = "too many elements"
+
+
 def reason_for_browser_error(error: str) -> str:
     """A reason from the browser pool's error text."""
     text = error.lower()
     if error.startswith(REJECTED):  # the page's own values follow: match nothing in them
         return "audit-tampered"
+    if text.startswith(TOO_MANY_ELEMENTS):
+        return "page-too-complex"
     if text.startswith("navigated away"):
         return "navigated-away"
     if "crash" in text:

@@ -316,7 +316,10 @@ def crawl_and_record(
         key = rules_key(axe_version, pool.options.run_only)
         context.previous = load_previous(db, key, scan_id)
     # Before the writer's thread starts: the readers are forks of this process.
-    context.page_reader = PageReader(config.audit.read_timeout)
+    # With the browser, Chromium sets the pace and one reader keeps up; its memory is better
+    # left to the browsers. Without it, reading is the work: a reader per core.
+    readers = 1 if pool else 0
+    context.page_reader = PageReader(config.audit.read_timeout, workers=readers)
     context.page_reader.start()
     writer = Writer(db_path)
     try:
