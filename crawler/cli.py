@@ -32,6 +32,7 @@ from crawler.storage import StorageError, open_database
 from crawler.summary import print_summary
 from reports.data import ReportError
 from reports.email import EmailError
+from reports.files import write_atomic
 from reports.gate import IMPACTS, GateError
 
 EXIT_OK, EXIT_ERROR, EXIT_GATE_FAILED = 0, 1, 2
@@ -412,7 +413,7 @@ def baseline_export(db_path: str, scan_id: int | None, out_path: str) -> None:
     if not db.execute("SELECT 1 FROM scans WHERE id = ?", [scan_id]).fetchone():
         raise ReportError(f"{db_path}: there is no scan {scan_id}; leave out --scan for the latest")
     data = export_baseline(db, scan_id)
-    Path(out_path).write_text(json_module.dumps(data, indent=1) + "\n", encoding="utf-8")
+    write_atomic(Path(out_path), json_module.dumps(data, indent=1) + "\n")  # never via a symlink
     click.echo(
         f"Wrote {len(data['problems'])} problems from scan {scan_id} to {out_path}", err=True
     )

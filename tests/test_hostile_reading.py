@@ -190,7 +190,7 @@ def test_max_minutes_stops_the_scan_while_a_page_is_read(tmp_path: Path) -> None
     with serve_hostile() as site:
         config = scan_config(tmp_path, site.url("/reading/slow/"), read_timeout=600)
         result = run_siteaudit(
-            "scan", "--config", str(config), "--db", str(db), "--max-minutes", "0.05"
+            "scan", "--config", str(config), "--db", str(db), "--max-minutes", "0.02"
         )
         base = site.base
     assert result.returncode == 1, result.stderr  # an interrupted scan
@@ -198,7 +198,7 @@ def test_max_minutes_stops_the_scan_while_a_page_is_read(tmp_path: Path) -> None
     status, message = query(db, "SELECT status, message FROM scans")[0]
     assert status == "interrupted"
     assert "time limit" in message
-    assert scan_seconds(db) < 12  # 3 s limit; reading the big page takes longer than that
+    assert scan_seconds(db) < 12  # 1.2 s limit; reading each big page takes 3 s or more
     big = (base + reading.BIG, base + reading.BIG_TOO)
     assert query(db, "SELECT count(*) FROM pages WHERE url IN (?, ?)", *big) == [(0,)]
 
@@ -240,5 +240,6 @@ def test_read_timeout_must_be_positive(tmp_path: Path, value: str) -> None:
     )
     result = run_siteaudit("scan", "--config", str(config), "--db", str(tmp_path / "x.db"))
     assert result.returncode == 1
-    assert "audit.read_timeout must be a positive number of seconds" in result.stderr
-    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ")
+    assert "audit.read_timeout must be a " in lines[0]  # positive, or finite for nan
