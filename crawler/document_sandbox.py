@@ -156,9 +156,13 @@ class DocumentSandbox:
                 self.discard(worker)
                 return failed(data, content_type, url, self.out_of_memory())
             near_limit = answer.pop("near_limit", False)
+            retiring = answer.pop("retiring", False)
             report = report_from_json(answer)
             if not near_limit:
-                self.idle.put(worker)
+                if retiring:
+                    self.discard(worker)  # it grew on this file, and exits: a new one starts
+                else:
+                    self.idle.put(worker)
                 return report
             # A worker that came near its limit exits (a fresh one starts small); qpdf
             # turns a failed allocation into "damaged file", so such an error is memory.
@@ -240,10 +244,27 @@ def serve(memory_bytes: int, source: IO[bytes], sink: IO[bytes]) -> None:
         signal.alarm(0)
         if "fatal" not in answer and peak_memory() > memory_bytes // 2:
             answer["near_limit"] = True
+        # The scan's memory is shared with the browsers: a worker that grew on one large
+        # file does not keep that memory for the next; a fresh one starts small.
+        if resident_memory() > RETIRE_RESIDENT_BYTES:
+            answer["retiring"] = True
         sink.write(json.dumps(answer).encode() + b"\n")
         sink.flush()
-        if "fatal" in answer or "near_limit" in answer:
+        if "fatal" in answer or "near_limit" in answer or "retiring" in answer:
             return
+
+
+# A worker holding more than this after a file exits (one starts with about 60 MB).
+RETIRE_RESIDENT_BYTES = 128 * 1024 * 1024
+
+
+def resident_memory() -> int:
+    """The memory this process holds now (VmRSS)."""
+    with open("/proc/self/status", "rb") as status:
+        for line in status:
+            if line.startswith(b"VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 def peak_memory() -> int:
