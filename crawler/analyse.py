@@ -10,16 +10,18 @@ from audits.score import ScoredFinding, page_score
 from crawler.config import TemplateConfig
 
 
-def analyse_scan(db: Any, scan_id: int, templates: TemplateConfig) -> None:
+def analyse_scan(
+    db: Any, scan_id: int, templates: TemplateConfig, default_team: str = "Unassigned"
+) -> None:
     """Mark template issues and score every page of a scan; safe to run again."""
     with db.atomic():
-        assign_documents(db, scan_id)
+        assign_documents(db, scan_id, default_team)
         record_broken_links(db, scan_id)
         mark_template_findings(db, scan_id, templates)
         score_pages(db, scan_id)
 
 
-def assign_documents(db: Any, scan_id: int) -> None:
+def assign_documents(db: Any, scan_id: int, default_team: str = "Unassigned") -> None:
     """A document belongs to the team of the shallowest page linking to it."""
     db.execute(
         """UPDATE documents SET linked_from = coalesce((
@@ -38,9 +40,9 @@ def assign_documents(db: Any, scan_id: int) -> None:
     )
     db.execute(
         """UPDATE findings SET team = coalesce((SELECT d.team FROM documents d
-               WHERE d.scan_id = findings.scan_id AND d.url = findings.url), 'Unassigned')
+               WHERE d.scan_id = findings.scan_id AND d.url = findings.url), ?)
            WHERE scan_id = ? AND kind = 'document'""",
-        [scan_id],
+        [default_team, scan_id],
     )
 
 

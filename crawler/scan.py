@@ -341,7 +341,7 @@ def crawl_and_record(
         context.page_reader.close()
         writer.close()
         fill_link_statuses(db, scan_id)
-        analyse_scan(db, scan_id, config.templates)
+        analyse_scan(db, scan_id, config.templates, config.ownership.default_team)
         status = CLOSE_STATUSES.get(reason, "failed")
         if reason == "shutdown":
             message = "stopped before the end (Ctrl-C or SIGTERM); pages so far are kept"

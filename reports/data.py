@@ -245,7 +245,7 @@ def load_pages(db: Any, scan_id: int) -> list[PageReport]:
             PageReport(
                 url=row["url"],
                 title=row["title"],
-                team=row["team"] or "Unassigned",
+                team=row["team"] or default_team(db, scan_id),
                 score=row["score"],
                 error=row["error"],
                 reading_age=row["reading_age"],
@@ -284,7 +284,7 @@ def load_documents(db: Any, scan_id: int) -> list[DocumentRow]:
             row["url"],
             row["title"],
             row["kind"],
-            row["team"] or "Unassigned",
+            row["team"] or default_team(db, scan_id),
             row["linked_from"],
             bool(row["exempt_2018"]),
             row["check_error"],
@@ -371,7 +371,19 @@ def violations_by_key(db: Any, scan_id: int) -> dict[tuple[str, str], str]:
         "SELECT url, fingerprint, team FROM findings WHERE scan_id = ? AND outcome = 'violation'",
         [scan_id],
     )
-    return {(page_key(url), fingerprint): team or "Unassigned" for url, fingerprint, team in rows}
+    unowned = default_team(db, scan_id)
+    return {(page_key(url), fingerprint): team or unowned for url, fingerprint, team in rows}
+
+
+def default_team(db: Any, scan_id: int) -> str:
+    """The team that owns what no rule gives to another: ownership.default_team, as the
+    scan was configured (the configuration is stored with each scan)."""
+    row = db.execute("SELECT config FROM scans WHERE id = ?", [scan_id]).fetchone()
+    try:
+        name = json.loads(row[0])["ownership"]["default_team"] if row and row[0] else None
+    except (ValueError, KeyError, TypeError):
+        name = None
+    return name if isinstance(name, str) and name else "Unassigned"
 
 
 def audited_pages(db: Any, scan_id: int) -> set[str]:
