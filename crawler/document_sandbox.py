@@ -260,18 +260,19 @@ RETIRE_RESIDENT_BYTES = 128 * 1024 * 1024
 
 def resident_memory() -> int:
     """The memory this process holds now (VmRSS)."""
-    with open("/proc/self/status", "rb") as status:
-        for line in status:
-            if line.startswith(b"VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
+    return memory_status(b"VmRSS:")
 
 
 def peak_memory() -> int:
     """The most address space this process has had (VmPeak): what RLIMIT_AS limits."""
+    return memory_status(b"VmPeak:")
+
+
+def memory_status(field: bytes) -> int:
+    """A size in bytes from /proc/self/status, such as VmRSS or VmPeak; 0 if it has none."""
     with open("/proc/self/status", "rb") as status:
         for line in status:
-            if line.startswith(b"VmPeak:"):
+            if line.startswith(field):
                 return int(line.split()[1]) * 1024
     return 0
 
