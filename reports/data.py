@@ -235,7 +235,7 @@ def load_pages(db: Any, scan_id: int) -> list[PageReport]:
     for issue in load_issues(db, scan_id):
         if issue.scope == "content":
             issues[issue.url].append(issue)
-    pages = []
+    pages, unowned = [], default_team(db, scan_id)
     for row in db.query("SELECT * FROM pages WHERE scan_id = ?", [scan_id]):
         page_issues = sorted(
             issues.get(row["url"], []),
@@ -245,7 +245,7 @@ def load_pages(db: Any, scan_id: int) -> list[PageReport]:
             PageReport(
                 url=row["url"],
                 title=row["title"],
-                team=row["team"] or default_team(db, scan_id),
+                team=row["team"] or unowned,
                 score=row["score"],
                 error=row["error"],
                 reading_age=row["reading_age"],
@@ -279,12 +279,13 @@ def load_documents(db: Any, scan_id: int) -> list[DocumentRow]:
     for issue in load_issues(db, scan_id):
         if issue.kind == "document":
             issues[issue.url].append(issue)
+    unowned = default_team(db, scan_id)
     return [
         DocumentRow(
             row["url"],
             row["title"],
             row["kind"],
-            row["team"] or default_team(db, scan_id),
+            row["team"] or unowned,
             row["linked_from"],
             bool(row["exempt_2018"]),
             row["check_error"],
