@@ -87,7 +87,7 @@ def browser_options(config: Config, credentials: Credentials) -> BrowserOptions:
         run_only=tuple(run_only_tags(audit.wcag, audit.best_practices)),
         blocked_hosts=audit.blocked_hosts,
         local_site=any(is_local_host(url) for url in seed_urls(config.site)),
-        private_hosts=(*allowed_domains(config), *config.site.private_hosts),
+        private_hosts=tuple(private_ok_hosts(allowed_domains(config), config.site.private_hosts)),
         run_as=run_as_user(audit.browser_user),
         ca_file=config.site.ca_file,
         ignore_tls_errors=not config.site.verify_tls,
