@@ -8,7 +8,7 @@ from collections.abc import Collection
 from typing import Any
 
 from audits.fingerprint import fingerprints
-from audits.wcag import criteria_from_tags, level_of
+from vocabulary.wcag import criteria_from_tags, level_of
 
 OUTCOMES = (("violations", "violation"), ("incomplete", "needs-review"))
 IMPACTS = ("minor", "moderate", "serious", "critical")

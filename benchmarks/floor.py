@@ -23,8 +23,8 @@ from selenium.webdriver.chrome.service import Service
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from audits.axe_session import RUN_JS, axe_options  # noqa: E402
-from audits.browser import (  # noqa: E402
+from browser.axe_session import RUN_JS, axe_options  # noqa: E402
+from browser.browser import (  # noqa: E402
     BrowserOptions,
     chrome_options,
     unprivileged_user,

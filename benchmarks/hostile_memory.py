@@ -48,7 +48,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="siteaudit-hostile-"))
     db = folder / "scan.db"
     with serve_hostile() as site:
-        command = [sys.executable, "-m", "crawler.cli", "scan", site.url(f"/{args.area}"),
+        command = [sys.executable, "-m", "app.cli", "scan", site.url(f"/{args.area}"),
                    "--db", str(db), "--max-minutes", "3", "--browsers", args.browsers]  # fmt: skip
         started = time.monotonic()
         process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.DEVNULL, env=os.environ)

@@ -32,9 +32,9 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from app.demo import serve_site  # noqa: E402
 from benchmarks.floor import measure_floor  # noqa: E402
 from benchmarks.memory import MemorySampler, browser_processes, tree_pss_mib  # noqa: E402
-from crawler.demo import serve_site  # noqa: E402
 from tests.sites.generate import generate_site  # noqa: E402
 
 
@@ -78,7 +78,7 @@ def scan(name: str, base: str, db: Path, *args: str, sample_every: int = 0) -> R
     With sample_every, also records the tree's memory each time that many more pages have
     been stored, while the scan runs.
     """
-    command = [sys.executable, "-m", "crawler.cli", "scan", f"{base}/", "--db", str(db), *args]
+    command = [sys.executable, "-m", "app.cli", "scan", f"{base}/", "--db", str(db), *args]
     started = time.monotonic()
     process = subprocess.Popen(
         command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True

@@ -10,9 +10,9 @@ from typing import Any
 
 from scrapy.http import Request
 
-from crawler.config import DEFAULT_USER_AGENT, AuthConfig, ConfigError
 from crawler.login import form_login
-from crawler.urls import host_allowed
+from settings.config import DEFAULT_USER_AGENT, AuthConfig, ConfigError
+from vocabulary.urls import host_allowed
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 from bs4 import BeautifulSoup, Tag
 
-from crawler.config import DEFAULT_USER_AGENT, ConfigError, FormLoginConfig
-from crawler.urls import host_allowed
+from settings.config import DEFAULT_USER_AGENT, ConfigError, FormLoginConfig
+from vocabulary.urls import host_allowed
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from scrapy.extensions.throttle import AutoThrottle
 from scrapy.http import Request, Response
 
 from crawler.resolver import PrivateNetworkResolver
-from crawler.urls import host_allowed, is_private_address
+from vocabulary.urls import host_allowed, is_private_address
 
 log = logging.getLogger(__name__)
 

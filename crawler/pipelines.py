@@ -14,18 +14,18 @@ from urllib.parse import urlsplit
 from scrapy.exceptions import DropItem
 
 from audits.accessibility import check_axe_result, findings_from_axe
-from audits.browser import LARGE_PAGE_BYTES, PageJob
-from audits.browser_pool import AuditResult, BrowserPool
 from audits.content import freshness_findings, readability_finding
 from audits.dates import choose_last_updated, review_due
 from audits.documents import DocumentReport
 from audits.ownership import compile_rules, owner_for
 from audits.page import PageFacts
+from browser.browser import LARGE_PAGE_BYTES, PageJob
+from browser.browser_pool import AuditResult, BrowserPool
 from crawler.document_sandbox import DocumentSandbox
 from crawler.reasons import TOO_MANY_ELEMENTS, reason_for_browser_error
-from crawler.reuse import copied_audit, render_hash
-from crawler.storage import Writer, now
-from crawler.urls import media_type
+from store.reuse import copied_audit, render_hash
+from store.storage import Writer, now
+from vocabulary.urls import media_type
 
 # A stylesheet slower than this to arrive makes its pages unsuitable for reuse, not stuck.
 STYLESHEET_WAIT = 60.0

@@ -13,7 +13,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IAddress, IHostnameResolver, IResolutionReceiver
 from zope.interface import implementer, provider
 
-from crawler.urls import is_private_address
+from vocabulary.urls import is_private_address
 
 log = logging.getLogger(__name__)
 

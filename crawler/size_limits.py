@@ -8,7 +8,7 @@ import scrapy
 from scrapy import signals
 from scrapy.exceptions import StopDownload
 
-from crawler.urls import is_html
+from vocabulary.urls import is_html
 
 # Where this extension keeps the limit and the count on a request.
 LIMIT = "download_maxsize"  # Scrapy's own key: its handler and decompression read it too

@@ -23,12 +23,12 @@ from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
 from audits.documents import document_kind
-from crawler.config import Config
 from crawler.middlewares import OffsiteRedirect
 from crawler.page_reader import PageReader
 from crawler.progress import Counters
 from crawler.reasons import reason_for_failure, reason_for_status
-from crawler.urls import (
+from settings.config import Config
+from vocabulary.urls import (
     UNFETCHABLE_SCHEMES,
     host_allowed,
     is_html,
@@ -57,7 +57,7 @@ class ScanContext:
     counters: Counters
     seen: set[str] = field(default_factory=set)
     # With a browser, each stylesheet is fetched once and hashed: a rescan reuses a page's
-    # audit only if its HTML and stylesheets are unchanged (crawler/reuse.py).
+    # audit only if its HTML and stylesheets are unchanged (store/reuse.py).
     track_stylesheets: bool = False
     stylesheets: dict[str, asyncio.Future[str]] = field(default_factory=dict)
     previous: dict[str, Any] = field(default_factory=dict)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import certifi
 
-from audits.browser import pem_certificates
-from crawler.config import ConfigError
+from browser.browser import pem_certificates
+from settings.config import ConfigError
 
 
 def system_bundle() -> Path:

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from audits.wcag import describe_criteria
 from reports.escape import (
     http_url,
     markdown_code,
@@ -21,6 +20,7 @@ from reports.escape import (
 )
 from reports.files import write_atomic
 from reports.gate import GateResult, Problem
+from vocabulary.wcag import describe_criteria
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 DEFAULT_HELP = "https://dequeuniversity.com/rules/axe/"

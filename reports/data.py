@@ -9,8 +9,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from audits.score import mean_score
-from audits.wcag import describe_criteria
 from reports.escape import impact_rank, slug, unique_slugs
+from vocabulary.wcag import describe_criteria
 
 
 class ReportError(Exception):

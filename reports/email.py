@@ -8,9 +8,9 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 
-from crawler.config import EmailConfig
 from reports.data import ScanReport, TeamReport
 from reports.escape import one_line
+from settings.config import EmailConfig
 
 
 class EmailError(Exception):

@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from crawler.config import ConfigError, read_toml
-from crawler.storage import now, open_database
-from crawler.urls import path_and_query
 from reports.escape import impact_rank as severity_order
+from settings.config import ConfigError, read_toml
+from store.storage import now, open_database
+from vocabulary.urls import path_and_query
 
 IMPACTS = ("minor", "moderate", "serious", "critical")
 LONDON = ZoneInfo("Europe/London")

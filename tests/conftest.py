@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.demo import serve_site
+from app.demo import serve_site
 
 TESTS = Path(__file__).resolve().parent
 SITES = TESTS / "sites"
@@ -83,7 +83,7 @@ def run_siteaudit(
     """Run the real command in a subprocess (Scrapy's reactor runs once per process)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "crawler.cli", *args],
+        [sys.executable, "-m", "app.cli", *args],
         capture_output=True,
         text=True,
         timeout=timeout,

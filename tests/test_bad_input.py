@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from crawler.cli import main
-from crawler.storage import finish_scan, open_database, start_scan
+from app.cli import main
+from store.storage import finish_scan, open_database, start_scan
 from tests.conftest import Site, query, run_siteaudit
 
 PASSWORD = "pw-s3cret-41"

@@ -18,7 +18,7 @@ def test_scan_works_with_an_environment_as_bare_as_crons(
         [
             sys.executable,
             "-m",
-            "crawler.cli",
+            "app.cli",
             "scan",
             council_site.url("/"),
             "--db",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.config import EmailConfig
 from reports.data import ScanReport, TeamReport
 from reports.email import EmailError, send_team_emails
+from settings.config import EmailConfig
 
 
 def report_with_team() -> ScanReport:

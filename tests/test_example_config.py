@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import tomllib
 
-from crawler.config import Config, load_config
+from settings.config import Config, load_config
 from tests.conftest import ROOT
 
 EXAMPLE = ROOT / "config" / "example-council.toml"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from audits.browser import BrowserOptions, BrowserSession, unprivileged_user
-from audits.browser_proxy import GuardedProxy
+from browser.browser import BrowserOptions, BrowserSession, unprivileged_user
+from browser.browser_proxy import GuardedProxy
 from tests.conftest import query, run_siteaudit
 from tests.hostile import HostileSite, serve_hostile
 from tests.hostile.browser import NAVIGATING, SECRET_MARK

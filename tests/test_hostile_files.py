@@ -248,7 +248,7 @@ def scan_with_peak(*args: str) -> tuple[subprocess.CompletedProcess[str], int]:
     scan and every process it waited for (its document workers)."""
     wrapper = (
         "import resource, subprocess, sys\n"
-        "code = subprocess.run([sys.executable, '-m', 'crawler.cli', *sys.argv[1:]]).returncode\n"
+        "code = subprocess.run([sys.executable, '-m', 'app.cli', *sys.argv[1:]]).returncode\n"
         "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024\n"
         "print(f'PEAK {peak}', file=sys.stderr)\n"
         "sys.exit(code)\n"

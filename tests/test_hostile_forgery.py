@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from audits.accessibility import check_axe_result
-from audits.axe_session import AxeOutcome
-from audits.browser import BrowserOptions, PageJob
-from audits.browser_pool import AuditResult, BrowserPool
+from browser.axe_session import AxeOutcome
+from browser.browser import BrowserOptions, PageJob
+from browser.browser_pool import AuditResult, BrowserPool
 from crawler.pipelines import BrowserAuditPipeline, audit_columns
 from crawler.reasons import reason_for_browser_error
 from tests.conftest import query, run_siteaudit

@@ -13,11 +13,11 @@ import pytest
 from scrapy.http import Request
 
 from crawler.auth import Credentials, strip_credentials
-from crawler.config import ConfigError, config_from_dict
-from crawler.urls import normalise_url
+from settings.config import ConfigError, config_from_dict
 from tests.conftest import ROOT, query, run_siteaudit
 from tests.hostile import HostileSite, serve_hostile
 from tests.hostile.network import MANY_EXTERNAL, SUBDOMAIN, UNRESOLVABLE
+from vocabulary.urls import normalise_url
 
 KEY, PASSWORD, COOKIE = "staging-key-5e1f", "basic-pw-77c2", "preview-cookie-a91d"
 SECRETS = (KEY, PASSWORD, COOKIE)
@@ -180,7 +180,7 @@ def scan_with_subdomain(
     tmp_path.mkdir(parents=True, exist_ok=True)
     db, toml = tmp_path / "scan.db", tmp_path / "site.toml"
     toml.write_text(config)
-    command = [sys.executable, "-m", "crawler.cli", "scan", url, "--db", str(db)]
+    command = [sys.executable, "-m", "app.cli", "scan", url, "--db", str(db)]
     result = subprocess.run(
         [*runner, *command, "--config", str(toml), "--no-browser", "-v"],
         capture_output=True,

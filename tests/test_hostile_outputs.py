@@ -22,7 +22,6 @@ from bs4 import BeautifulSoup
 from lxml import etree
 from markdown_it import MarkdownIt
 
-from crawler.storage import Batch, finish_scan, open_database, start_scan, write_batch
 from reports.data import Issue
 from reports.escape import (
     file_text,
@@ -40,6 +39,7 @@ from reports.escape import (
 )
 from reports.files import write_atomic
 from reports.html import csv_row
+from store.storage import Batch, finish_scan, open_database, start_scan, write_batch
 from tests.conftest import ROOT, query, run_siteaudit
 from tests.hostile import serve_hostile
 from tests.hostile.outputs import (
@@ -254,9 +254,9 @@ def test_gate_outputs_of_forged_findings_are_valid(tmp_path: Path) -> None:
 def test_team_email_has_no_control_characters(tmp_path: Path) -> None:
     """A team name or title from a page (as an older database may hold) cannot add a header
     or drive the reader's terminal."""
-    from crawler.config import EmailConfig
     from reports.data import load_report
     from reports.email import team_message
+    from settings.config import EmailConfig
 
     forged_database(tmp_path / "forged.db")
     report = load_report(open_database(tmp_path / "forged.db", create=False))

@@ -211,7 +211,7 @@ def test_kill_9_leaves_no_reader_behind(tmp_path: Path) -> None:
     with serve_hostile() as site:
         config = scan_config(tmp_path, site.url("/reading/slow/"), read_timeout=600)
         process = subprocess.Popen(
-            [sys.executable, "-m", "crawler.cli", "scan", f"--config={config}", f"--db={db}"],
+            [sys.executable, "-m", "app.cli", "scan", f"--config={config}", f"--db={db}"],
             cwd=ROOT,
             env={**os.environ, name: value},
             stdout=subprocess.DEVNULL,

@@ -35,7 +35,7 @@ def test_a_scan_of_the_whole_hostile_site_stays_safe(tmp_path: Path) -> None:
     with serve_hostile() as site:
         started = time.monotonic()
         process = subprocess.Popen(
-            [sys.executable, "-m", "crawler.cli", "scan", site.url("/"), "--db", str(db),
+            [sys.executable, "-m", "app.cli", "scan", site.url("/"), "--db", str(db),
              "--config", str(config), "--max-minutes", str(MAX_MINUTES), "--browsers", "2",
              "--page-timeout", "15"],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

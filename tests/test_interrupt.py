@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.demo import serve_site
+from app.demo import serve_site
 from tests.conftest import ROOT, chromium_processes, query, run_siteaudit
 from tests.sites.generate import generate_site
 
@@ -24,7 +24,7 @@ def start_scan(base: str, db: Path) -> subprocess.Popen[str]:
         [
             sys.executable,
             "-m",
-            "crawler.cli",
+            "app.cli",
             "scan",
             f"{base}/",
             "--db",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pikepdf import Encryption, Permissions
 
-from crawler.demo import serve_site
+from app.demo import serve_site
 from tests.conftest import query, run_siteaudit
 from tests.test_documents import IMAGE_ONLY, docx_bytes, make_accessible, new_pdf, pdf_bytes
 

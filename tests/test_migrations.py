@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from crawler.storage import (
+from store.storage import (
     MIGRATIONS,
     SCHEMA_VERSION,
     StorageError,
@@ -23,7 +23,7 @@ from crawler.storage import (
 from tests.conftest import Site, query, run_siteaudit
 
 # Each file is the SCHEMA a fresh database got from one commit, copied verbatim from git
-# (`git log -p -- crawler/storage.py`); its name gives the user_version that build stamped.
+# (`git log -p -- store/storage.py`); its name gives the user_version that build stamped.
 OLD_SCHEMAS = sorted((Path(__file__).parent / "old_schemas").glob("v*.sql"))
 LAST_BUILD = "v2-c90bf09"  # the last build before numbered migrations
 # Columns that hold JSON, which later scans read back (a rescan compares with the last scan).

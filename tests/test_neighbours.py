@@ -67,7 +67,7 @@ def test_a_scan_started_by_the_tests_puts_its_browser_in_the_runs_tmpdir(
     reaper are counted while they run, and gone once it is stopped."""
     db = str(tmp_path / "scan.db")
     process = subprocess.Popen(
-        [sys.executable, "-m", "crawler.cli", "scan", council_site.url("/"), "--db", db],
+        [sys.executable, "-m", "app.cli", "scan", council_site.url("/"), "--db", db],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from crawler.demo import serve_site
+from app.demo import serve_site
 from tests.conftest import SITES, Site, query, run_siteaudit
 
 pytestmark = pytest.mark.browser
@@ -151,7 +151,7 @@ def test_printed_report_contains_every_issue(demo_report) -> None:  # type: igno
     from pypdf import PdfReader
     from selenium.webdriver.common.print_page_options import PrintOptions
 
-    from audits.browser import BrowserOptions, BrowserSession
+    from browser.browser import BrowserOptions, BrowserSession
 
     db, out, _ = demo_report
     session = BrowserSession(BrowserOptions()).start()

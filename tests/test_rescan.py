@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.demo import serve_site
+from app.demo import serve_site
 from tests.conftest import SITES, query, run_siteaudit
 
 pytestmark = pytest.mark.browser

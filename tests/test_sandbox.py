@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from audits.browser import BrowserOptions, BrowserSession, PageJob, unprivileged_user
+from browser.browser import BrowserOptions, BrowserSession, PageJob, unprivileged_user
 from tests.conftest import Site, chromium_processes, query, run_siteaudit
 
 pytestmark = [

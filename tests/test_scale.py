@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crawler.demo import serve_site
+from app.demo import serve_site
 from tests.conftest import query, run_siteaudit
 from tests.sites.generate import generate_site
 

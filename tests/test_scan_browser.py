@@ -100,7 +100,7 @@ def test_no_chromium_outlives_the_scan(audited: tuple[Path, Site]) -> None:
 @pytest.mark.skipif(not BAD_SITE.is_dir(), reason="needs ../shared/corpora/bad")
 def test_w3c_bad_demo_matches_ground_truth(tmp_path: Path) -> None:
     """W3C's Before and After Demonstration: every before/ page fails, every after/ is clean."""
-    from crawler.demo import serve_site
+    from app.demo import serve_site
 
     db = tmp_path / "bad.db"
     with serve_site(BAD_SITE) as base:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.storage import Batch, open_database, start_scan, write_batch
+from store.storage import Batch, open_database, start_scan, write_batch
 
 
 def test_a_batch_is_one_transaction(tmp_path: Path) -> None:

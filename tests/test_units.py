@@ -7,9 +7,9 @@ import pytest
 from audits.accessibility import findings_from_axe
 from audits.fingerprint import fingerprints, normalise_start_tag
 from audits.ownership import compile_rules, owner_for
-from audits.wcag import criteria_from_tags, level_of, run_only_tags
-from crawler.config import ConfigError, Team, config_from_dict
-from crawler.urls import normalise_url, path_and_query
+from settings.config import ConfigError, Team, config_from_dict
+from vocabulary.urls import normalise_url, path_and_query
+from vocabulary.wcag import criteria_from_tags, level_of, run_only_tags
 
 
 def axe_result(*nodes: tuple[str, list[str], str]) -> dict:

@@ -18,33 +18,33 @@ from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from selenium.common.exceptions import WebDriverException
 
-from audits.browser import (
+from audits.readability import ensure_syllable_data
+from browser.browser import (
     BrowserError,
     BrowserOptions,
     check_browser_available,
     unprivileged_user,
 )
-from audits.browser_pool import BrowserPool
-from audits.readability import ensure_syllable_data
-from audits.wcag import run_only_tags
+from browser.browser_pool import BrowserPool
 from crawler.analyse import analyse_scan
 from crawler.auth import Credentials, load_credentials
-from crawler.config import Config, seed_urls
 from crawler.page_reader import PageReader
 from crawler.progress import Counters, Progress
 from crawler.resolver import private_ok_hosts
-from crawler.resume import NothingToResume, done_urls, frontier, resumable_scan
-from crawler.reuse import load_known_readability, load_previous, rules_key
 from crawler.spider import ScanContext, SiteSpider
-from crawler.storage import (
+from crawler.tls import trusting, unverified_context
+from settings.config import Config, seed_urls
+from store.resume import NothingToResume, done_urls, frontier, resumable_scan
+from store.reuse import load_known_readability, load_previous, rules_key
+from store.storage import (
     Writer,
     fill_link_statuses,
     finish_scan,
     open_database,
     start_scan,
 )
-from crawler.tls import trusting, unverified_context
-from crawler.urls import is_private_address, normalise_url
+from vocabulary.urls import is_private_address, normalise_url
+from vocabulary.wcag import run_only_tags
 
 log = logging.getLogger(__name__)
 

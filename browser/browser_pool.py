@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from selenium.common.exceptions import WebDriverException
 
-from audits.browser import (
+from browser.browser import (
     AxeOutcome,
     BrowserError,
     BrowserOptions,

@@ -7,7 +7,7 @@ the page's stylesheets, scripts and images load normally. The same connection bl
 requests to analytics and advertising hosts and records what it blocked, refuses every
 later navigation of the page (it stays on the document it was given), and adds a staging
 site's credentials to requests for the site's own hosts only. All of Chromium's traffic
-goes through audits/browser_proxy.py, which refuses private-network addresses.
+goes through browser/browser_proxy.py, which refuses private-network addresses.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from selenium import webdriver
 from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 
-from audits.axe_session import AxeError, AxeOutcome, AxeSession
-from audits.browser_proxy import GuardedProxy
+from browser.axe_session import AxeError, AxeOutcome, AxeSession
+from browser.browser_proxy import GuardedProxy
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -595,7 +595,7 @@ class BrowserSession:
         return self._axe_call(lambda axe: axe.run())
 
     def _axe_call(self, call: Callable[[AxeSession], T]) -> T:
-        """Run axe-core in isolated worlds of the loaded page (audits/axe_session.py)."""
+        """Run axe-core in isolated worlds of the loaded page (browser/axe_session.py)."""
         assert self.driver is not None and self.devtools is not None
         if self.axe is None:
             address = self.driver.capabilities["goog:chromeOptions"]["debuggerAddress"]

@@ -13,8 +13,16 @@ from typing import Any
 
 import click
 
+from app.paths import check_output_file, check_output_folder
+from app.scan import ScanError, ScanSummary, run_scan
+from app.summary import print_summary
 from audits.readability import ReadabilityDataError
-from crawler.config import (
+from crawler.login import LoginError
+from reports.data import ReportError
+from reports.email import EmailError
+from reports.files import write_atomic
+from reports.gate import IMPACTS, GateError
+from settings.config import (
     WCAG_LEVELS,
     Config,
     ConfigError,
@@ -25,15 +33,7 @@ from crawler.config import (
     seed_urls,
     validate,
 )
-from crawler.login import LoginError
-from crawler.paths import check_output_file, check_output_folder
-from crawler.scan import ScanError, ScanSummary, run_scan
-from crawler.storage import StorageError, open_database
-from crawler.summary import print_summary
-from reports.data import ReportError
-from reports.email import EmailError
-from reports.files import write_atomic
-from reports.gate import IMPACTS, GateError
+from store.storage import StorageError, open_database
 
 EXIT_OK, EXIT_ERROR, EXIT_GATE_FAILED = 0, 1, 2
 KNOWN_ERRORS = (
@@ -335,7 +335,7 @@ def check(
     the host) and fingerprint match. The gate fails when a new violation, not waived, has
     an impact at or above --fail-on; docs/ci.md defines it exactly.
     """
-    from crawler.check import CheckRequest, run_check
+    from app.check import CheckRequest, run_check
 
     request = CheckRequest(
         urls=[*urls, *read_urls(urls_file)],
@@ -429,7 +429,7 @@ def demo(port: int, db_path: str, config_path: str | None, verbose: bool, **over
     Example:
       siteaudit demo --db demo.db
     """
-    from crawler.demo import DEMO_CONFIG, serve_site
+    from app.demo import DEMO_CONFIG, serve_site
 
     report_dir = overrides.pop("report_dir")
     overrides.pop("resume")  # a demo always scans afresh

@@ -11,17 +11,8 @@ from pathlib import Path
 
 import click
 
-from crawler.config import (
-    Config,
-    ConfigError,
-    check_options,
-    check_start_url,
-    load_config,
-    validate,
-)
-from crawler.paths import check_output_file
-from crawler.scan import ScanError, run_scan
-from crawler.storage import open_database
+from app.paths import check_output_file
+from app.scan import ScanError, run_scan
 from reports.ci_outputs import terminal_summary, write_junit, write_markdown, write_sarif
 from reports.gate import (
     GatePolicy,
@@ -33,6 +24,15 @@ from reports.gate import (
     page_statuses,
     problems_in_scan,
 )
+from settings.config import (
+    Config,
+    ConfigError,
+    check_options,
+    check_start_url,
+    load_config,
+    validate,
+)
+from store.storage import open_database
 
 
 @dataclass

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
+from app.scan import ScanSummary
 from crawler.progress import Counters, format_duration
-from crawler.scan import ScanSummary
-from crawler.storage import open_database
 from reports.escape import terminal
+from store.storage import open_database
 
 IMPACTS = ("critical", "serious", "moderate", "minor")
 

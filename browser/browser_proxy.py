@@ -18,7 +18,7 @@ import socketserver
 import threading
 from urllib.parse import urlsplit
 
-from crawler.urls import is_private_address
+from vocabulary.urls import is_private_address
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""The command line and the commands it runs: scan, report, check, baseline, demo."""

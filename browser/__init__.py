@@ -1,0 +1,1 @@
+"""Headless Chromium: launching it, its DevTools connection, its proxy and the axe session."""

@@ -1,0 +1,1 @@
+"""The SQLite store: its schema, its migrations and every query; the contract between stages."""

@@ -1,0 +1,1 @@
+"""The words every stage shares: impacts, findings, reasons, WCAG criteria, page keys."""
