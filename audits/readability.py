@@ -11,7 +11,7 @@ from typing import Any
 from lxml import etree
 
 from .plain_english import find_words_to_avoid
-from .tree import Document, Element, is_element
+from .tree import Element, HtmlTree, is_element
 
 LONG_SENTENCE_WORDS = 25  # GOV.UK asks for sentences of 25 words or fewer
 MAX_LONG_SENTENCES = 10
@@ -127,12 +127,12 @@ _BLOCK_TAGS = frozenset(
 _FLUSH = object()  # marks the end of a block element during the walk
 
 
-def content_blocks(page: Document) -> list[str]:
+def content_blocks(page: HtmlTree) -> list[str]:
     """The page's main content as text blocks, one per paragraph, list item, cell or line."""
     return _blocks_in(_main_content(page))
 
 
-def _main_content(page: Document) -> Element:
+def _main_content(page: HtmlTree) -> Element:
     for found in (page.first("main"), _first_role_main(page.root), page.first("article")):
         if found is not None:
             return found

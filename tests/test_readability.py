@@ -26,7 +26,7 @@ from audits.readability import (
     measure,
     to_sentences_text,
 )
-from audits.tree import Document, parse_html
+from audits.tree import HtmlTree, parse_html
 from tests.sites.generate import seed_sentences
 from tests.textstat_corpus import CORPUS_FILE, build_nltk_cmudict
 
@@ -66,7 +66,7 @@ def offline_syllable_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         yield root
 
 
-def soup_of(body: str, lang: str = "en-GB") -> Document:
+def soup_of(body: str, lang: str = "en-GB") -> HtmlTree:
     return parse_html(f'<html lang="{lang}"><body>{body}</body></html>')
 
 
