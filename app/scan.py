@@ -33,7 +33,7 @@ from crawler.progress import Counters, Progress
 from crawler.resolver import private_ok_hosts
 from crawler.spider import ScanContext, SiteSpider
 from crawler.tls import trusting, unverified_context
-from settings.config import Config, seed_urls
+from settings.model import Config, seed_urls
 from store.resume import NothingToResume, done_urls, frontier, resumable_scan
 from store.reuse import load_known_readability, load_previous, rules_key
 from store.storage import (

@@ -12,7 +12,7 @@ from pathlib import Path
 import certifi
 
 from browser.browser import pem_certificates
-from settings.config import ConfigError
+from settings.loader import ConfigError
 
 
 def system_bundle() -> Path:
