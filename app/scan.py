@@ -19,13 +19,8 @@ from scrapy.crawler import CrawlerProcess
 from selenium.common.exceptions import WebDriverException
 
 from audits.readability import ensure_syllable_data
-from browser.browser import (
-    BrowserError,
-    BrowserOptions,
-    check_browser_available,
-    unprivileged_user,
-)
 from browser.browser_pool import BrowserPool
+from browser.launch import BrowserError, BrowserOptions, check_browser_available, unprivileged_user
 from crawler.analyse import analyse_scan
 from crawler.auth import Credentials, load_credentials
 from crawler.page_reader import PageReader

@@ -19,8 +19,9 @@ from audits.dates import choose_last_updated, review_due
 from audits.documents import DocumentReport
 from audits.ownership import compile_rules, owner_for
 from audits.page import PageFacts
-from browser.browser import LARGE_PAGE_BYTES, PageJob
+from browser.browser import LARGE_PAGE_BYTES
 from browser.browser_pool import AuditResult, BrowserPool
+from browser.devtools import PageJob
 from crawler.document_sandbox import DocumentSandbox
 from crawler.reasons import TOO_MANY_ELEMENTS, reason_for_browser_error
 from store.reuse import copied_audit, render_hash

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import certifi
 
-from browser.browser import pem_certificates
+from browser.launch import pem_certificates
 from settings.loader import ConfigError
 
 
