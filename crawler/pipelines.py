@@ -16,7 +16,7 @@ from scrapy.exceptions import DropItem
 from audits.accessibility import check_axe_result, findings_from_axe
 from audits.content import freshness_findings, readability_finding
 from audits.dates import choose_last_updated, review_due
-from audits.documents import DocumentReport
+from audits.document_report import DocumentReport
 from audits.ownership import compile_rules, owner_for
 from audits.page import PageFacts
 from browser.browser import LARGE_PAGE_BYTES
