@@ -24,11 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from browser.axe_session import RUN_JS, axe_options  # noqa: E402
-from browser.browser import (  # noqa: E402
-    BrowserOptions,
-    chrome_options,
-    unprivileged_user,
-)
+from browser.launch import BrowserOptions, chrome_options, unprivileged_user  # noqa: E402
 
 # The scan's own axe function, called in the page's world: the floor needs no isolated one.
 FLOOR_RUN_JS = f"const done = arguments[1]; ({RUN_JS})(arguments[0]).then(done);"

@@ -16,11 +16,12 @@ from scrapy.exceptions import DropItem
 from audits.accessibility import check_axe_result, findings_from_axe
 from audits.content import freshness_findings, readability_finding
 from audits.dates import choose_last_updated, review_due
-from audits.documents import DocumentReport
+from audits.document_report import DocumentReport
 from audits.ownership import compile_rules, owner_for
 from audits.page import PageFacts
-from browser.browser import LARGE_PAGE_BYTES, PageJob
+from browser.browser import LARGE_PAGE_BYTES
 from browser.browser_pool import AuditResult, BrowserPool
+from browser.devtools import PageJob
 from crawler.document_sandbox import DocumentSandbox
 from crawler.reasons import TOO_MANY_ELEMENTS, reason_for_browser_error
 from store.reuse import copied_audit, render_hash

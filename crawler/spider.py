@@ -27,7 +27,7 @@ from crawler.middlewares import OffsiteRedirect
 from crawler.page_reader import PageReader
 from crawler.progress import Counters
 from crawler.reasons import reason_for_failure, reason_for_status
-from settings.config import Config
+from settings.model import Config
 from vocabulary.urls import (
     UNFETCHABLE_SCHEMES,
     host_allowed,

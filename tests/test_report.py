@@ -151,7 +151,8 @@ def test_printed_report_contains_every_issue(demo_report) -> None:  # type: igno
     from pypdf import PdfReader
     from selenium.webdriver.common.print_page_options import PrintOptions
 
-    from browser.browser import BrowserOptions, BrowserSession
+    from browser.browser import BrowserSession
+    from browser.launch import BrowserOptions
 
     db, out, _ = demo_report
     session = BrowserSession(BrowserOptions()).start()
