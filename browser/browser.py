@@ -37,14 +37,13 @@ from selenium import webdriver
 from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 
+from browser.axe_core import AxeCoreNotFound, axe_source_path
 from browser.axe_session import AxeError, AxeOutcome, AxeSession
 from browser.browser_proxy import GuardedProxy
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-AXE_PATH = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 REAPER = Path(__file__).resolve().parent / "chromedriver-reaper.sh"
 
 # Flags that keep headless Chromium quiet and self-contained on a machine with no internet.
@@ -98,7 +97,7 @@ class BrowserOptions:
     chromium: str = "/usr/bin/chromium"
     chromedriver: str = "/usr/bin/chromedriver"
     page_timeout: float = 30.0
-    axe_path: Path = AXE_PATH
+    axe_path: Path | None = None  # None: wherever browser/axe_core.py finds it
     run_only: tuple[str, ...] = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
     blocked_hosts: tuple[str, ...] = ()
     # (uid, gid) to run ChromeDriver and Chromium as, when siteaudit runs as root: then
@@ -152,10 +151,10 @@ def check_browser_available(options: BrowserOptions) -> None:
             "certutil not found, needed to make Chromium trust site.ca_file; install "
             "Debian's libnss3-tools (apt-get install libnss3-tools)"
         )
-    if not Path(options.axe_path).is_file():
-        raise BrowserError(
-            f"axe-core not found at {options.axe_path}; run npm ci in {PROJECT_ROOT}"
-        )
+    try:
+        axe_source_path(options.axe_path)
+    except AxeCoreNotFound as err:
+        raise BrowserError(str(err)) from None
 
 
 def unprivileged_user(name: str) -> tuple[int, int] | None:
@@ -602,7 +601,7 @@ class BrowserSession:
             self.axe = AxeSession(
                 self.devtools,
                 address,
-                self.options.axe_path,
+                axe_source_path(self.options.axe_path),
                 self.options.run_only,
                 self.options.page_timeout,
             )
