@@ -19,6 +19,9 @@ from browser.axe_core import AxeCoreNotFound, axe_source_path
 from tests.conftest import ROOT, query
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+PACKAGES = [
+    name.rstrip("*") for name in PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]
+]
 CHECKOUT_AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SHOW_IMPORTED = "import app.demo, browser.axe_core as axe; print(app.demo.__file__, axe.__file__)"
 
@@ -97,7 +100,7 @@ def build_wheel(into: Path) -> Path:
     """The wheel pip builds from a copy of what pyproject.toml packages, and nothing else."""
     source = into / "source"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for package in PYPROJECT["tool"]["setuptools"]["packages"]:
+    for package in PACKAGES:
         shutil.copytree(ROOT / package, source / package, ignore=ignore)
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, source / name)
@@ -138,6 +141,10 @@ def test_the_installed_wheel_runs_the_demo_from_a_folder_outside_the_repository(
     wheel = build_wheel(tmp_path / "dist")
     names = zipfile.ZipFile(wheel).namelist()
     assert {"app/demo.toml", "app/demo_site/index.html", "app/demo_site/robots.txt"} <= set(names)
+    modules = {
+        str(path.relative_to(ROOT)) for name in PACKAGES for path in (ROOT / name).rglob("*.py")
+    }
+    assert not modules - set(names), "modules the wheel lacks"
     # axe-core comes from npm, never inside the wheel (docs/design.md); the tests stay behind.
     assert not [name for name in names if name.startswith("tests/") or name.endswith(".js")]
     python = fresh_virtualenv(tmp_path / "venv")
