@@ -18,6 +18,7 @@ from typing import TypeVar
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException, WebDriverException
 
+from browser.axe_core import axe_source_path
 from browser.axe_session import AxeError, AxeOutcome, AxeSession
 from browser.browser_proxy import GuardedProxy
 from browser.devtools import DevTools, PageJob, PageLoadError, connect_to_tab
@@ -114,7 +115,7 @@ class BrowserSession:
             self.axe = AxeSession(
                 self.devtools,
                 address,
-                self.options.axe_path,
+                axe_source_path(self.options.axe_path),
                 self.options.run_only,
                 self.options.page_timeout,
             )

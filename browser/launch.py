@@ -8,14 +8,14 @@ import pwd
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 
-from browser.axe_core import PROJECT_ROOT, axe_source_path
+from browser.axe_core import AxeCoreNotFound, axe_source_path
 
 REAPER = Path(__file__).resolve().parent / "chromedriver-reaper.sh"
 
@@ -54,7 +54,7 @@ class BrowserOptions:
     chromium: str = "/usr/bin/chromium"
     chromedriver: str = "/usr/bin/chromedriver"
     page_timeout: float = 30.0
-    axe_path: Path = field(default_factory=axe_source_path)
+    axe_path: Path | None = None  # None: wherever browser/axe_core.py finds it
     run_only: tuple[str, ...] = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
     blocked_hosts: tuple[str, ...] = ()
     # (uid, gid) to run ChromeDriver and Chromium as, when siteaudit runs as root: then
@@ -98,10 +98,10 @@ def check_browser_available(options: BrowserOptions) -> None:
             "certutil not found, needed to make Chromium trust site.ca_file; install "
             "Debian's libnss3-tools (apt-get install libnss3-tools)"
         )
-    if not Path(options.axe_path).is_file():
-        raise BrowserError(
-            f"axe-core not found at {options.axe_path}; run npm ci in {PROJECT_ROOT}"
-        )
+    try:
+        axe_source_path(options.axe_path)
+    except AxeCoreNotFound as err:
+        raise BrowserError(str(err)) from None
 
 
 def unprivileged_user(name: str) -> tuple[int, int] | None:

@@ -29,7 +29,7 @@ def demo_report(council_site: Site, tmp_path_factory: pytest.TempPathFactory):  
         "--db",
         str(db),
         "--config",
-        "config/demo.toml",
+        "app/demo.toml",
         "--browsers",
         "2",
         "--report",
@@ -251,7 +251,7 @@ def test_team_email_arrives_at_local_smtp_server(demo_report, tmp_path: Path) ->
     try:
         config = tmp_path / "email.toml"
         config.write_text(
-            Path("config/demo.toml").read_text()
+            Path("app/demo.toml").read_text()
             + f'\n[email]\nsmtp_host = "127.0.0.1"\nsmtp_port = {port}\n'
             'from_address = "siteaudit@example-council.gov.uk"\n'
             'report_url = "https://intranet.example-council.gov.uk/audit"\n'
