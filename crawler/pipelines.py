@@ -279,9 +279,8 @@ class StorePipeline:
         if item["table"] != "page":
             self.writer.put(item["table"], [{"scan_id": scan_id, **item["row"]}])
             # A document's findings; the linking page's team is set after the crawl.
-            url = item["row"]["url"]
-            findings = item.get("findings", [])
-            self.writer.put("findings", [f.placed(url, None).row(scan_id) for f in findings])
+            url, found = item["row"]["url"], item.get("findings", [])
+            self.writer.put("findings", [f.placed(url, None).row(scan_id) for f in found])
             return item
         page, findings = self.page_rows(item)
         self.writer.put_together(
