@@ -57,7 +57,7 @@ class ScanContext:
     counters: Counters
     seen: set[str] = field(default_factory=set)
     # With a browser, each stylesheet is fetched once and hashed: a rescan reuses a page's
-    # audit only if its HTML and stylesheets are unchanged (store/reuse.py).
+    # audit only if its HTML and stylesheets are unchanged (store/previous.py).
     track_stylesheets: bool = False
     stylesheets: dict[str, asyncio.Future[str]] = field(default_factory=dict)
     previous: dict[str, Any] = field(default_factory=dict)
