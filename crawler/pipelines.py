@@ -11,7 +11,8 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
-from scrapy.exceptions import DropItem
+from scrapy.exceptions import DropItem, NotConfigured
+from scrapy.statscollectors import StatsCollector
 
 from audits.accessibility import check_axe_result, findings_from_axe
 from audits.content import freshness_findings, readability_finding
@@ -21,8 +22,11 @@ from audits.ownership import compile_rules, owner_for
 from audits.page import PageFacts
 from browser.browser import LARGE_PAGE_BYTES, PageJob
 from browser.browser_pool import AuditResult, BrowserPool
+from crawler import stats
+from crawler.context import ScanContext, scan_context
 from crawler.document_sandbox import DocumentSandbox
 from crawler.reasons import TOO_MANY_ELEMENTS, reason_for_browser_error
+from settings.config import DocumentsConfig
 from store.reuse import copied_audit, render_hash
 from store.storage import Writer, now
 from vocabulary.urls import media_type
@@ -40,28 +44,26 @@ class BrowserAuditPipeline:
     waits here, so the crawler never holds thousands of responses for busy browsers.
     """
 
-    def __init__(self, crawler: Any) -> None:
-        self.crawler = crawler
-        self.pool: BrowserPool | None = None
+    def __init__(self, crawler: Any, pool: BrowserPool, context: ScanContext) -> None:
+        self.crawler, self.pool, self.context = crawler, pool, context
         self.slots: asyncio.Semaphore | None = None
         self.watcher: asyncio.Future[None] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> BrowserAuditPipeline:
-        return cls(crawler)
+        context = scan_context(crawler)
+        if context.pool is None:
+            # --no-browser; without a message, which Scrapy would print as a warning.
+            raise NotConfigured
+        return cls(crawler, context.pool, context)
 
     def open_spider(self) -> None:
-        spider = self.crawler.spider
-        self.pool = spider.pool
-        self.context = spider.context
-        self.counters = spider.context.counters
-        if self.pool:
-            self.slots = asyncio.Semaphore(spider.queue_size)
-            # A tab's memory grows with its page: one large page in the browsers at a time,
-            # so two of them cannot together take the scan past its memory budget.
-            self.large = asyncio.Semaphore(1)
-            self.stopping = asyncio.Event()
-            self.watcher = asyncio.ensure_future(self._watch_for_stop())
+        self.slots = asyncio.Semaphore(self.context.queue_size)
+        # A tab's memory grows with its page: one large page in the browsers at a time,
+        # so two of them cannot together take the scan past its memory budget.
+        self.large = asyncio.Semaphore(1)
+        self.stopping = asyncio.Event()
+        self.watcher = asyncio.ensure_future(self._watch_for_stop())
 
     def _too_complex(self, facts: PageFacts) -> str | None:
         """Why a page is too large for the browser to audit within its memory, if it is."""
@@ -84,7 +86,7 @@ class BrowserAuditPipeline:
             self.watcher.cancel()
 
     async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
-        if item.get("table") != "page" or self.pool is None or self.slots is None:
+        if item.get("table") != "page":
             return item
         if item.get("reason"):
             return item  # not read (page-too-complex): not audited either
@@ -114,7 +116,6 @@ class BrowserAuditPipeline:
     def _checked(self, audit: AuditResult) -> AuditResult:
         """The audit, or if its result is not one axe-core gives, a failed audit saying why:
         then the page is recorded as tampered with, never as clean."""
-        assert self.pool is not None
         outcome = audit.outcome
         if outcome is None:
             return audit
@@ -165,13 +166,12 @@ class BrowserAuditPipeline:
         )
         loop = asyncio.get_running_loop()
         done: asyncio.Future[AuditResult] = loop.create_future()
-        self.counters.in_browser += 1
-        assert self.pool is not None
+        self.crawler.stats.inc_value(stats.IN_BROWSER)
         self.pool.submit(job, lambda result: loop.call_soon_threadsafe(done.set_result, result))
         try:
             return await done
         finally:
-            self.counters.in_browser -= 1
+            self.crawler.stats.inc_value(stats.IN_BROWSER, -1)
 
 
 # Pages beyond these sizes are audited one at a time (a typical council page is 30-100 KB
@@ -195,24 +195,26 @@ class DocumentCheckPipeline:
     limits (crawler/document_sandbox.py), from a thread: a hostile file costs its own row,
     with the reason in check_error, never the scan."""
 
-    def __init__(self, crawler: Any) -> None:
-        self.crawler = crawler
+    def __init__(self, documents: DocumentsConfig, workers: int) -> None:
+        self.documents, self.workers = documents, workers
         self.sandbox: DocumentSandbox | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> DocumentCheckPipeline:
-        return cls(crawler)
+        config = scan_context(crawler).config
+        if not config.documents.check:
+            raise NotConfigured  # documents are recorded, not checked
+        # With the browser, one worker: its memory (up to documents.max_memory_mb) is the
+        # browsers' too.
+        workers = 1 if config.audit.browser else DOCUMENT_WORKERS
+        return cls(config.documents, min(workers, os.cpu_count() or 1))
 
     def open_spider(self) -> None:
-        context = self.crawler.spider.context
-        documents = context.config.documents
-        # Workers start with the first document, so a site without any starts none. With
-        # the browser, one: its memory (up to documents.max_memory_mb) is the browsers' too.
-        workers = 1 if context.config.audit.browser else DOCUMENT_WORKERS
+        # Workers start with the first document, so a site without any starts none.
         self.sandbox = DocumentSandbox(
-            workers=min(workers, os.cpu_count() or 1),
-            memory_mb=documents.max_memory_mb,
-            timeout=documents.timeout,
+            workers=self.workers,
+            memory_mb=self.documents.max_memory_mb,
+            timeout=self.documents.timeout,
         )
 
     def close_spider(self) -> None:
@@ -283,22 +285,23 @@ DOCUMENT_GUIDE = "https://www.gov.uk/guidance/publishing-accessible-documents"
 class StorePipeline:
     """Turn items into rows and queue them for the single database writer."""
 
-    def __init__(self, crawler: Any) -> None:
-        self.crawler = crawler
+    def __init__(self, context: ScanContext, stats: StatsCollector) -> None:
+        self.context, self.stats = context, stats
+        self.writer: Writer = context.writer
+        config = self.config = context.config
+        self.rules = compile_rules(config.teams, config.ownership.default_team)
+        self.meta_tag = (config.ownership.meta_tag or "").lower() or None
+        self.reader: sqlite3.Connection | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> StorePipeline:
-        return cls(crawler)
+        return cls(scan_context(crawler), crawler.stats)
 
     def open_spider(self) -> None:
-        spider = self.crawler.spider
-        self.writer: Writer = spider.writer
-        self.context = spider.context
-        config = self.config = spider.context.config
         # Reused audits are read from earlier scans, beside the writer (WAL allows it).
-        self.reader = sqlite3.connect(spider.writer.db_path) if spider.context.previous else None
-        self.rules = compile_rules(config.teams, config.ownership.default_team)
-        self.meta_tag = (config.ownership.meta_tag or "").lower() or None
+        if self.context.previous:
+            self.reader = sqlite3.connect(self.writer.db_path)
+        self.stats.set_value(stats.PAGES, self.context.pages_stored)  # resuming: kept pages
 
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         scan_id = self.context.scan_id
@@ -330,18 +333,14 @@ class StorePipeline:
             self.reader.close()
 
     def count(self, item: dict[str, Any]) -> None:
-        counters = self.context.counters
-        counters.pages += 1
+        self.stats.inc_value(stats.PAGES)
         if item.get("reused") is not None:
-            counters.reused += 1
+            self.stats.inc_value(stats.REUSED)
         audit: AuditResult | None = item.get("audit")
-        if item.get("reason"):
-            counters.audit_failed += 1
+        if item.get("reason") or (audit is not None and audit.error):
+            self.stats.inc_value(stats.AUDIT_FAILED)
         elif audit is not None:
-            if audit.error:
-                counters.audit_failed += 1
-            else:
-                counters.audited += 1
+            self.stats.inc_value(stats.AUDITED)
 
     def page_rows(self, item: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The page's row and every finding on it: accessibility, readability, freshness."""
