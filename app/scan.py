@@ -29,12 +29,12 @@ from browser.browser_pool import BrowserPool
 from crawler.analyse import analyse_scan
 from crawler.context import ScanContext
 from crawler.credentials import Credentials, from_environment, load_credentials
-from crawler.login import form_login
+from crawler.login import LoginContext, log_in
 from crawler.page_reader import PageReader
 from crawler.resolver import private_ok_hosts
 from crawler.spider import SiteSpider
 from crawler.stats import Counters
-from crawler.tls import trusting, unverified_context
+from crawler.tls import trusting
 from settings.config import Config, seed_urls
 from store.resume import NothingToResume, done_urls, frontier, resumable_scan
 from store.reuse import load_known_readability, load_previous, rules_key
@@ -179,6 +179,9 @@ def crawl_settings(config: Config, verbose: bool, live: bool | None = None) -> d
         "RETRY_GIVE_UP_LOG_LEVEL": "INFO",
         "REDIRECT_MAX_TIMES": 10,
         "TELNETCONSOLE_ENABLED": False,
+        # Scrapy 2.19's HTTP server that runs Python code sent to it, with a token in a file
+        # in the user's profile: no process on the machine needs a way into the scan.
+        "REMOTE_CONTROL_ENABLED": False,
         # Scrapy reads and parses a callback's source for every response to warn about
         # "return value" in generators: its cache is keyed on bound methods, made afresh each
         # time, so it never hits (about a fifth of a --no-browser scan).
@@ -246,17 +249,7 @@ def prepare_and_crawl(
     # Once per scan: a form login opens the one session the crawler and browsers share.
     credentials = load_credentials(config.auth)
     if config.auth.form.url:
-        credentials = credentials.with_session(
-            form_login(
-                config.auth.form,
-                from_environment(config.auth.form.password_env, "The form login password"),
-                allowed_domains(config),
-                None if config.site.verify_tls else unverified_context(),
-                config.site.timeout,
-                config.site.user_agent,
-                credentials.request_headers(),
-            )
-        )
+        credentials = credentials.with_session(form_session(config, credentials, verbose))
     options = browser_options(config, credentials)
     pool, axe = None, None
     if config.audit.browser:
@@ -299,6 +292,20 @@ def prepare_and_crawl(
     finally:
         if pool:
             pool.close()
+
+
+def form_session(config: Config, credentials: Credentials, verbose: bool) -> dict[str, str]:
+    """Log in through [auth.form], through the crawler, with the other credentials too (a
+    staging site may sit behind basic auth as well); raises LoginError if it fails."""
+    form = config.auth.form
+    context = LoginContext(
+        config=config,
+        allowed_domains=allowed_domains(config),
+        credentials=credentials,
+        form=form,
+        password=from_environment(form.password_env, "The form login password"),
+    )
+    return log_in(context, crawl_settings(config, verbose))
 
 
 def crawl_and_record(

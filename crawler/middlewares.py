@@ -256,6 +256,7 @@ class StayOnSite:
     Page requests skip Scrapy's offsite filter (dont_filter, so that the spider can record
     redirect loops), and Scrapy's redirects keep custom headers: without this, a redirect to
     another host would be crawled and stored as the site's page, and sent its credentials.
+    A form login's redirects stay on the allowed domains too (crawler/login.py).
     A subclass of Scrapy's redirect middleware is how its documentation suggests allowing
     some redirect targets and not others (scrapy/scrapy#4009).
     """
@@ -272,7 +273,7 @@ class StayOnSite:
         result = super().process_response(request, response)  # type: ignore[misc]
         if (
             isinstance(result, Request)
-            and request.meta.get("kind") == "page"
+            and request.meta.get("kind") in ("page", "login")
             and not host_allowed(result.url, self.allowed_domains)
         ):
             raise OffsiteRedirect(result.url, response.status)
