@@ -24,14 +24,8 @@ from reports.gate import (
     page_statuses,
     problems_in_scan,
 )
-from settings.config import (
-    Config,
-    ConfigError,
-    check_options,
-    check_start_url,
-    load_config,
-    validate,
-)
+from settings.loader import ConfigError, check_options, check_start_url, load_config, validate
+from settings.model import Config
 from store.storage import open_database
 
 

@@ -22,17 +22,15 @@ from reports.data import ReportError
 from reports.email import EmailError
 from reports.files import write_atomic
 from reports.gate import IMPACTS, GateError
-from settings.config import (
-    WCAG_LEVELS,
-    Config,
+from settings.loader import (
     ConfigError,
     check_options,
     check_start_url,
     load_config,
     read_text_file,
-    seed_urls,
     validate,
 )
+from settings.model import WCAG_LEVELS, Config, seed_urls
 from store.storage import StorageError, open_database
 
 EXIT_OK, EXIT_ERROR, EXIT_GATE_FAILED = 0, 1, 2

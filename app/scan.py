@@ -19,13 +19,8 @@ from scrapy.crawler import CrawlerProcess
 from selenium.common.exceptions import WebDriverException
 
 from audits.readability import ensure_syllable_data
-from browser.browser import (
-    BrowserError,
-    BrowserOptions,
-    check_browser_available,
-    unprivileged_user,
-)
 from browser.browser_pool import BrowserPool
+from browser.launch import BrowserError, BrowserOptions, check_browser_available, unprivileged_user
 from crawler.analyse import analyse_scan
 from crawler.context import ScanContext
 from crawler.credentials import Credentials, from_environment, load_credentials
@@ -35,7 +30,7 @@ from crawler.resolver import private_ok_hosts
 from crawler.spider import SiteSpider
 from crawler.stats import Counters
 from crawler.tls import trusting
-from settings.config import Config, seed_urls
+from settings.model import Config, seed_urls
 from store.resume import NothingToResume, done_urls, frontier, resumable_scan
 from store.reuse import load_known_readability, load_previous, rules_key
 from store.storage import (

@@ -7,7 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 from audits.score import ScoredFinding, page_score
-from settings.config import TemplateConfig
+from settings.model import TemplateConfig
 
 
 def analyse_scan(

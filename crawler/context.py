@@ -10,7 +10,7 @@ from audits.readability import Readability
 from browser.browser_pool import BrowserPool
 from crawler.credentials import Credentials
 from crawler.page_reader import PageReader
-from settings.config import Config
+from settings.model import Config
 from store.reuse import PreviousAudit
 from store.storage import Writer
 

@@ -6,7 +6,8 @@ import base64
 import os
 from dataclasses import dataclass, field, replace
 
-from settings.config import AuthConfig, ConfigError
+from settings.loader import ConfigError
+from settings.model import AuthConfig
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from crawler.stats import (
     EXTERNAL_OVER_HOST_CAP,
     EXTERNAL_OVER_SCAN_CAP,
 )
-from settings.config import LinksConfig
+from settings.model import LinksConfig
 from vocabulary.urls import media_type, scheme_of
 
 log = logging.getLogger(__name__)

@@ -29,7 +29,8 @@ from crawler.login_form import (
 )
 from crawler.middlewares import OffsiteRedirect
 from crawler.reasons import describe_failure, reason_for_failure
-from settings.config import ConfigError, FormLoginConfig
+from settings.loader import ConfigError
+from settings.model import FormLoginConfig
 from vocabulary.urls import host_allowed
 
 log = logging.getLogger(__name__)

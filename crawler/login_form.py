@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from parsel import Selector
 
-from settings.config import FormLoginConfig
+from settings.model import FormLoginConfig
 from vocabulary.urls import host_allowed
 
 # Inputs a browser never submits by themselves (a named submit button is added separately).

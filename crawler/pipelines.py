@@ -17,16 +17,17 @@ from scrapy.statscollectors import StatsCollector
 from audits.accessibility import check_axe_result, findings_from_axe
 from audits.content import freshness_findings, readability_finding
 from audits.dates import choose_last_updated, review_due
-from audits.documents import DocumentReport
+from audits.document_report import DocumentReport
 from audits.ownership import compile_rules, owner_for
 from audits.page import PageFacts
-from browser.browser import LARGE_PAGE_BYTES, PageJob
+from browser.browser import LARGE_PAGE_BYTES
 from browser.browser_pool import AuditResult, BrowserPool
+from browser.devtools import PageJob
 from crawler import stats
 from crawler.context import ScanContext, scan_context
 from crawler.document_sandbox import DocumentSandbox
 from crawler.reasons import TOO_MANY_ELEMENTS, reason_for_browser_error
-from settings.config import DocumentsConfig
+from settings.model import DocumentsConfig
 from store.reuse import copied_audit, render_hash
 from store.storage import Writer, now
 from vocabulary.urls import media_type

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 
 from reports.data import ScanReport, TeamReport
 from reports.escape import one_line
-from settings.config import EmailConfig
+from settings.model import EmailConfig
 
 
 class EmailError(Exception):

@@ -28,7 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from reports.escape import impact_rank as severity_order
-from settings.config import ConfigError, read_toml
+from settings.loader import ConfigError, read_toml
 from store.storage import now, open_database
 from vocabulary.urls import path_and_query
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from app.demo import serve_site
+from app.demo import DEMO_SITE, serve_site
 
 TESTS = Path(__file__).resolve().parent
 SITES = TESTS / "sites"
@@ -62,8 +62,8 @@ class Site:
 def council_site() -> Iterator[Site]:
     """The bundled demo council website."""
     log: list[str] = []
-    with serve_site(SITES / "council", access_log=log) as base:
-        yield Site(base, SITES / "council", log)
+    with serve_site(DEMO_SITE, access_log=log) as base:
+        yield Site(base, DEMO_SITE, log)
 
 
 @pytest.fixture(scope="session")

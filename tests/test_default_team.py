@@ -7,7 +7,7 @@ from pathlib import Path
 
 from crawler.analyse import analyse_scan
 from reports.data import default_team, violations_by_key
-from settings.config import TemplateConfig
+from settings.model import TemplateConfig
 from store.storage import Batch, finish_scan, open_database, start_scan, write_batch
 
 SITE = "http://127.0.0.1:9"

@@ -6,7 +6,7 @@ import pytest
 
 from reports.data import ScanReport, TeamReport
 from reports.email import EmailError, send_team_emails
-from settings.config import EmailConfig
+from settings.model import EmailConfig
 
 
 def report_with_team() -> ScanReport:

@@ -16,7 +16,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from reports.email import EmailError, send_team_emails
-from settings.config import EmailConfig
+from settings.model import EmailConfig
 from tests.test_email_secrets import report_with_team
 
 PASSWORD = "smtp-s3cret-77"

@@ -14,7 +14,7 @@ from scrapy.http import Request
 
 from crawler.auth import strip_credentials
 from crawler.credentials import Credentials
-from settings.config import ConfigError, config_from_dict
+from settings.loader import ConfigError, config_from_dict
 from tests.conftest import ROOT, query, run_siteaudit
 from tests.hostile import HostileSite, serve_hostile
 from tests.hostile.network import MANY_EXTERNAL, SUBDOMAIN, UNRESOLVABLE

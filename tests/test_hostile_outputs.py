@@ -256,7 +256,7 @@ def test_team_email_has_no_control_characters(tmp_path: Path) -> None:
     or drive the reader's terminal."""
     from reports.data import load_report
     from reports.email import team_message
-    from settings.config import EmailConfig
+    from settings.model import EmailConfig
 
     forged_database(tmp_path / "forged.db")
     report = load_report(open_database(tmp_path / "forged.db", create=False))

@@ -8,7 +8,7 @@ import pytest
 
 from app.scan import crawl_settings
 from crawler.login import LoginContext, LoginError, log_in
-from settings.config import Config, FormLoginConfig, SiteConfig
+from settings.model import Config, FormLoginConfig, SiteConfig
 from tests.test_form_login import NONCE, PASSWORD, SESSION, USER, Server, serve_other, serve_staging
 
 AGENT = "siteaudit-login-test/1.0"
