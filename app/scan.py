@@ -202,10 +202,13 @@ def crawl_settings(config: Config, verbose: bool, live: bool | None = None) -> d
             "crawler.auth.AuthMiddleware": 750,
         },
         "CLOSESPIDER_TIMEOUT": site.max_minutes * 60,
+        # Audit, then judge (owner, then content), then store.
         "ITEM_PIPELINES": {
             "crawler.pipelines.BrowserAuditPipeline": 100,
             "crawler.pipelines.DocumentCheckPipeline": 150,
-            "crawler.pipelines.StorePipeline": 200,
+            "crawler.page_checks.OwnershipPipeline": 170,
+            "crawler.page_checks.ContentChecksPipeline": 180,
+            "crawler.store_rows.StoreRowsPipeline": 200,
         },
     }
 

@@ -12,6 +12,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from crawler.items import Fetch
 from crawler.reasons import describe_failure, reason_for_failure
 from crawler.stats import (
     EXTERNAL_CAPPED_HOSTS,
@@ -97,34 +98,14 @@ class ExternalLinkChecks:
         if response.request.method == "HEAD" and response.status in HEAD_REFUSED:
             yield from self.requests(link, method="GET")
             return
-        yield {
-            "table": "fetches",
-            "row": {
-                "url": link,
-                "final_url": response.url,
-                "status_code": response.status,
-                "content_type": media_type(
-                    response.headers.get("Content-Type", b"").decode("latin-1")
-                ),
-                "kind": "external",
-                "error": None,
-            },
-        }
+        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+        yield Fetch(link, response.url, response.status, media_type(content_type), "external")
 
-    def failed(self, failure: Failure) -> Iterator[dict[str, Any]]:
+    def failed(self, failure: Failure) -> Iterator[Fetch]:
         request = failure.request  # type: ignore[attr-defined]
         if reason_for_failure(failure) == "private-network":
             # Not checked, as for hosts that links.allow leaves out: not a broken link.
             log.info("not checked: %s", failure.value)
             return
-        yield {
-            "table": "fetches",
-            "row": {
-                "url": request.meta["link"],
-                "final_url": request.url,
-                "status_code": None,
-                "content_type": None,
-                "kind": "external",
-                "error": describe_failure(failure),
-            },
-        }
+        error = describe_failure(failure)
+        yield Fetch(request.meta["link"], request.url, None, None, "external", error=error)

@@ -17,6 +17,7 @@ from twisted.python.failure import Failure
 from audits.documents import document_kind
 from crawler import stats
 from crawler.context import ScanContext, scan_context
+from crawler.items import Document, Fetch, Link, Page
 from crawler.link_checks import ExternalLinkChecks
 from crawler.link_targets import allowed_cached, link_target, resolved_link
 from crawler.middlewares import OffsiteRedirect
@@ -78,7 +79,7 @@ class SiteSpider(scrapy.Spider):
 
     def page_request(
         self, url: str, depth: int, source: str | None, via: str, lastmod: str | None = None
-    ) -> scrapy.Request | dict[str, Any] | None:
+    ) -> scrapy.Request | Fetch | None:
         """A request for a URL not seen before, within the page limit and allowed hosts;
         or, for a crawler trap, the fetch row that records it as skipped."""
         seen = self.context.seen
@@ -112,21 +113,10 @@ class SiteSpider(scrapy.Spider):
             dont_filter=True,
         )
 
-    def skipped(self, url: str, reason: str, error: str) -> dict[str, Any]:
-        """The fetch row of a URL the crawl chose not to fetch."""
+    def skipped(self, url: str, reason: str, error: str) -> Fetch:
+        """A URL the crawl chose not to fetch, to be recorded with why."""
         self.crawler.stats.inc_value(stats.SKIPPED_TRAPS)
-        return {
-            "table": "fetches",
-            "row": {
-                "url": url,
-                "final_url": url,
-                "status_code": None,
-                "content_type": None,
-                "kind": "page",
-                "error": error,
-                "reason": reason,
-            },
-        }
+        return Fetch(url, url, None, None, "page", error=error, reason=reason)
 
     def sitemap_request(self, url: str) -> scrapy.Request:
         return scrapy.Request(
@@ -188,7 +178,7 @@ class SiteSpider(scrapy.Spider):
         """A page request's response: its fetch row, then the page or document it holds."""
         self.crawler.stats.inc_value(stats.FETCHED)
         content_type = response.headers.get("Content-Type", b"").decode("latin-1")
-        yield self.fetch_row(response, content_type)
+        yield self.fetch(response, content_type)
         url = normalise_url(response.url, strip_params=self.site.strip_query_params)
         if response.status >= 400:
             self.crawler.stats.inc_value(stats.HTTP_ERRORS)
@@ -198,7 +188,7 @@ class SiteSpider(scrapy.Spider):
                 return  # a redirect to a page that is recorded under its own request
             self.context.seen.add(url)
         if not is_html(content_type):
-            yield self.document_row(response, url, content_type)
+            yield self.document(response, url, content_type)
             return
         async for item in self.page_items(response, url, content_type):
             yield item
@@ -230,14 +220,7 @@ class SiteSpider(scrapy.Spider):
             if not internal:
                 for request in self.links.requests(target):
                     yield request
-            links.append(
-                {
-                    "source_url": url,
-                    "target_url": target,
-                    "link_text": link.text,
-                    "internal": int(internal),
-                }
-            )
+            links.append(Link(url, target, link.text, internal))
             if (
                 internal
                 and depth < self.site.max_depth
@@ -252,51 +235,43 @@ class SiteSpider(scrapy.Spider):
                     stylesheet_urls.append(target)
                     for request in self.stylesheets.requests(target):
                         yield request
-        yield {
-            "table": "page",
-            "stylesheets": stylesheet_urls,
-            "url": url,
-            "response": response,
-            "facts": facts,
-            "depth": depth,
-            "via": meta.get("via"),
-            "lastmod": meta.get("lastmod"),
-            "content_type": content_type,
-            "links": links,
-            "reason": reading.reason,
-            "error": reading.error,
-        }
+        yield Page(
+            url=url,
+            response=response,
+            facts=facts,
+            depth=depth,
+            via=meta.get("via"),
+            lastmod=meta.get("lastmod"),
+            content_type=content_type,
+            links=links,
+            stylesheets=stylesheet_urls,
+            reason=reading.reason,
+            error=reading.error,
+        )
 
-    def fetch_row(self, response: Response, content_type: str) -> dict[str, Any]:
-        return {
-            "table": "fetches",
-            "row": {
-                "url": first_url(response.request),
-                "final_url": response.url,
-                "status_code": response.status,
-                "content_type": media_type(content_type),
-                "kind": "page" if is_html(content_type) else "document",
-                "error": None,
-                "reason": reason_for_status(response.status),
-            },
-        }
+    def fetch(self, response: Response, content_type: str) -> Fetch:
+        return Fetch(
+            url=first_url(response.request),
+            final_url=response.url,
+            status_code=response.status,
+            content_type=media_type(content_type),
+            kind="page" if is_html(content_type) else "document",
+            reason=reason_for_status(response.status),
+        )
 
-    def document_row(self, response: Response, url: str, content_type: str) -> dict[str, Any]:
+    def document(self, response: Response, url: str, content_type: str) -> Document:
         length = response.headers.get("Content-Length")
         size = int(length) if length and length.isdigit() else len(response.body)
         # The body is there only if the document was downloaded to be checked, in full.
         complete = size > 0 and len(response.body) == size
-        return {
-            "table": "documents",
-            "row": {
-                "url": url,
-                "content_type": media_type(content_type),
-                "bytes": size,
-                "linked_from": response.meta.get("source"),
-                "status_code": response.status,
-            },
-            "body": response.body if complete else None,
-        }
+        return Document(
+            url=url,
+            content_type=media_type(content_type),
+            bytes=size,
+            linked_from=response.meta.get("source"),
+            status_code=response.status,
+            body=response.body if complete else None,
+        )
 
     def on_error(self, failure: Failure) -> Iterator[Any]:
         """A page that could not be fetched: record why, and carry on."""
@@ -310,18 +285,7 @@ class SiteSpider(scrapy.Spider):
         else:
             self.crawler.stats.inc_value(stats.FETCH_FAILED)
         log.info("%s: %s", request.url, error)
-        yield {
-            "table": "fetches",
-            "row": {
-                "url": first_url(request),
-                "final_url": request.url,
-                "status_code": None,
-                "content_type": None,
-                "kind": None,
-                "error": error,
-                "reason": reason,
-            },
-        }
+        yield Fetch(first_url(request), request.url, None, None, None, error=error, reason=reason)
 
     def offsite_redirect(self, request: scrapy.Request, redirect: OffsiteRedirect) -> Iterator[Any]:
         """A page that redirects to another site: recorded, and its target checked as a link.
@@ -333,27 +297,8 @@ class SiteSpider(scrapy.Spider):
         url = first_url(request)
         target = resolved_link(redirect.target, request.url, self.site.strip_query_params)
         log.info("%s redirects off the allowed domains, to %s: not followed", url, target)
-        yield {
-            "table": "fetches",
-            "row": {
-                "url": url,
-                "final_url": target,
-                "status_code": redirect.status,
-                "content_type": None,
-                "kind": "page",
-                "error": None,
-                "reason": "offsite-redirect",
-            },
-        }
-        yield {
-            "table": "links",
-            "row": {
-                "source_url": request.meta.get("source") or url,
-                "target_url": target,
-                "link_text": f"redirect from {url}",
-                "internal": 0,
-            },
-        }
+        yield Fetch(url, target, redirect.status, None, "page", reason="offsite-redirect")
+        yield Link(request.meta.get("source") or url, target, f"redirect from {url}", False)
         yield from self.links.requests(target)
 
     def ignore(self, failure: Failure) -> None:

@@ -14,8 +14,9 @@ from browser.axe_session import AxeOutcome
 from browser.browser_pool import AuditResult, BrowserPool
 from browser.devtools import PageJob
 from browser.launch import BrowserOptions
-from crawler.pipelines import BrowserAuditPipeline, audit_columns
+from crawler.pipelines import BrowserAuditPipeline
 from crawler.reasons import reason_for_browser_error
+from crawler.store_rows import audit_columns
 from tests.conftest import query, run_siteaudit
 from tests.hostile import HostileSite, serve_hostile
 

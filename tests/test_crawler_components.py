@@ -1,12 +1,22 @@
-"""The scan's counts live in Scrapy's stats under siteaudit/; the progress line reads them."""
+"""Scrapy's ways: counts in its stats under siteaudit/, components that switch themselves off."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from scrapy.exceptions import NotConfigured
 
 from crawler import stats
+from crawler.auth import AuthMiddleware
+from crawler.context import ScanContext
+from crawler.pipelines import BrowserAuditPipeline, DocumentCheckPipeline
 from crawler.progress import progress_line
 from crawler.stats import Counters
+from settings.model import Config, DocumentsConfig
+from store.storage import Writer
 
 
 def test_counters_read_the_siteaudit_stats_and_nothing_else() -> None:
@@ -42,3 +52,17 @@ def test_before_the_crawl_opens_there_is_no_rate() -> None:
     assert progress_line(counters) == (
         "found 0, fetched 0, pages 0, audited 0, failed 0, 0 pages/min"
     )
+
+
+def test_pipelines_that_cannot_work_switch_themselves_off(tmp_path: Path) -> None:
+    config = Config(documents=DocumentsConfig(check=False))
+    context = ScanContext(
+        config=config, allowed_domains=("example.org",), scan_id=1, writer=Writer(tmp_path / "db")
+    )
+    crawler = SimpleNamespace(siteaudit=context, stats=None)
+    with pytest.raises(NotConfigured):
+        BrowserAuditPipeline.from_crawler(crawler)  # no browser pool: --no-browser
+    with pytest.raises(NotConfigured):
+        DocumentCheckPipeline.from_crawler(crawler)  # documents.check = false
+    with pytest.raises(NotConfigured):
+        AuthMiddleware.from_crawler(crawler)  # no credentials
