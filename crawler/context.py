@@ -11,8 +11,8 @@ from browser.browser_pool import BrowserPool
 from crawler.credentials import Credentials
 from crawler.page_reader import PageReader
 from settings.model import Config
-from store.reuse import PreviousAudit
-from store.storage import Writer
+from store.previous import PreviousAudit
+from store.writer import Writer
 
 
 @dataclass
@@ -54,7 +54,7 @@ class ScanContext(CrawlContext):
     # content hash -> readability measured in the previous scan, for unchanged pages.
     known_readability: dict[str, Readability] = field(default_factory=dict)
     # With a browser, each stylesheet is fetched once and hashed: a rescan reuses a page's
-    # audit only if its HTML and stylesheets are unchanged (store/reuse.py).
+    # audit only if its HTML and stylesheets are unchanged (store/previous.py).
     stylesheets: dict[str, asyncio.Future[str]] = field(default_factory=dict)
 
     @property

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from scrapy.http import Response
 
 from audits.document_report import DocumentReport
 from audits.page import PageFacts
 from browser.browser_pool import AuditResult
-from store.reuse import PreviousAudit
+from store.previous import PreviousAudit
+from vocabulary.findings import Finding
 
 
 @dataclass
@@ -46,7 +46,7 @@ class Document:
     body: bytes | None = field(default=None, repr=False)
     # Set by DocumentCheckPipeline.
     report: DocumentReport | None = None
-    findings: list[Any] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
 
 
 @dataclass
@@ -72,7 +72,7 @@ class Page:
     # OwnershipPipeline and ContentChecksPipeline.
     team: str | None = None
     reading_age_target: float | None = None
-    findings: list[Any] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
 
 
 @dataclass

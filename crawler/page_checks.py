@@ -13,6 +13,7 @@ from audits.page import PageFacts
 from crawler.context import scan_context
 from crawler.items import Page
 from settings.model import Config
+from vocabulary.findings import Finding
 
 
 class OwnershipPipeline:
@@ -56,9 +57,9 @@ class ContentChecksPipeline:
         return item
 
 
-def content_findings(config: Config, facts: PageFacts, path: str, team: str) -> list[Any]:
+def content_findings(config: Config, facts: PageFacts, path: str, team: str) -> list[Finding]:
     """Readability and freshness findings on one page."""
-    found = []
+    found: list[Finding] = []
     target = config.reading_age_target(path, team)
     if readable := readability_finding(facts.readability, target, config.readability.min_words):
         found.append(readable)

@@ -10,7 +10,7 @@ from typing import Any
 from scrapy.exceptions import DropItem, NotConfigured
 
 from audits.accessibility import check_axe_result
-from audits.document_report import DocumentReport
+from audits.document_findings import document_findings
 from audits.page import PageFacts
 from browser.browser import LARGE_PAGE_BYTES
 from browser.browser_pool import AuditResult, BrowserPool
@@ -21,7 +21,7 @@ from crawler.document_sandbox import DocumentSandbox
 from crawler.items import Document, Page
 from crawler.reasons import TOO_MANY_ELEMENTS
 from settings.model import DocumentsConfig
-from store.reuse import render_hash
+from store.previous import render_hash
 
 # A stylesheet slower than this to arrive makes its pages unsuitable for reuse, not stuck.
 STYLESHEET_WAIT = 60.0
@@ -224,32 +224,3 @@ class DocumentCheckPipeline:
 
 # Documents checked at once: each worker may use up to documents.max_memory_mb.
 DOCUMENT_WORKERS = 2
-
-
-def document_findings(report: DocumentReport) -> list[dict[str, Any]]:
-    """Findings on the document itself; the linking page's team is set after the crawl.
-
-    A document the 2018 exemption covers keeps its findings, marked exempt: they do not
-    count against the score, and the report says why.
-    """
-    outcome = "exempt" if report.exempt_2018 else "violation"
-    return [
-        {
-            "kind": "document",
-            "rule_id": i.rule_id,
-            "impact": i.impact,
-            "wcag": i.wcag,
-            "level": None,
-            "outcome": outcome,
-            "selector": None,
-            "snippet": report.title or "",
-            "summary": i.summary,
-            "help": i.help,
-            "help_url": DOCUMENT_GUIDE,
-            "fingerprint": f"document:{i.rule_id}",
-        }
-        for i in report.issues
-    ]
-
-
-DOCUMENT_GUIDE = "https://www.gov.uk/guidance/publishing-accessible-documents"

@@ -18,8 +18,10 @@ from crawler import stats
 from crawler.context import ScanContext, scan_context
 from crawler.items import Document, Fetch, Link, Page, StoredPage
 from crawler.reasons import reason_for_browser_error
-from store.reuse import copied_audit
-from store.storage import Writer, now
+from store.database import now
+from store.previous import copied_audit
+from store.writer import Writer
+from vocabulary.findings import Finding
 from vocabulary.urls import media_type
 
 
@@ -110,8 +112,10 @@ class StoreRowsPipeline:
                 )
         return row, self.finding_rows(findings, page.url, page.team)
 
-    def finding_rows(self, findings: list[Any], url: str, team: str | None) -> list[dict[str, Any]]:
-        return [{**f, "scan_id": self.scan_id, "url": url, "team": team} for f in findings]
+    def finding_rows(
+        self, findings: list[Finding], url: str, team: str | None
+    ) -> list[dict[str, Any]]:
+        return [f.placed(url, team).row(self.scan_id) for f in findings]
 
     def date_rows(self, url: str, facts: PageFacts) -> list[dict[str, Any]]:
         return [

@@ -17,7 +17,7 @@ class StylesheetHashes:
     """Fetch a stylesheet once per scan; pages wait on its hash, never on the request.
 
     A rescan reuses a page's audit only if its HTML and stylesheets are unchanged
-    (store/reuse.py), so each page's render hash includes its stylesheets' hashes.
+    (store/previous.py), so each page's render hash includes its stylesheets' hashes.
     """
 
     def __init__(

@@ -17,7 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 from app.cli import main
-from store.storage import finish_scan, open_database, start_scan
+from store.database import open_database
+from store.scans import finish_scan, start_scan
 from tests.conftest import Site, query, run_siteaudit
 
 PASSWORD = "pw-s3cret-41"

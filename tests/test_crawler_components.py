@@ -16,7 +16,7 @@ from crawler.pipelines import BrowserAuditPipeline, DocumentCheckPipeline
 from crawler.progress import progress_line
 from crawler.stats import Counters
 from settings.model import Config, DocumentsConfig
-from store.storage import Writer
+from store.writer import Writer
 
 
 def test_counters_read_the_siteaudit_stats_and_nothing_else() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from app.email import EmailError, send_team_emails
 from reports.data import ScanReport, TeamReport
-from reports.email import EmailError, send_team_emails
 from settings.model import EmailConfig
 
 

@@ -25,7 +25,7 @@ def axe_result(*nodes: tuple[str, list[str], str]) -> dict:
 
 
 def prints(*nodes: tuple[str, list[str], str]) -> list[str]:
-    return [f["fingerprint"] for f in findings_from_axe(axe_result(*nodes))]
+    return [f.fingerprint for f in findings_from_axe(axe_result(*nodes))]
 
 
 def test_paragraph_inserted_above_keeps_the_fingerprint() -> None:
