@@ -40,7 +40,7 @@ class Document:
 
     url: str
     content_type: str
-    bytes: int
+    bytes: int | None  # None: sent without a Content-Length and stopped at the size limit
     linked_from: str | None
     status_code: int
     body: bytes | None = field(default=None, repr=False)

@@ -285,7 +285,39 @@ class SiteSpider(scrapy.Spider):
         else:
             self.crawler.stats.inc_value(stats.FETCH_FAILED)
         log.info("%s: %s", request.url, error)
-        yield Fetch(first_url(request), request.url, None, None, None, error=error, reason=reason)
+        document = self.too_large_document(request, failure) if reason == "too-large" else None
+        if document is None:
+            yield Fetch(first_url(request), request.url, None, None, None, error, reason)
+            return
+        # A document sent without a Content-Length and stopped at documents.max_bytes: kept
+        # in documents like one whose Content-Length was over the limit, unchecked.
+        yield Fetch(
+            document.url,
+            request.url,
+            document.status_code,
+            document.content_type,
+            "document",
+            error,
+            reason,
+        )
+        yield document
+
+    def too_large_document(self, request: scrapy.Request, failure: Failure) -> Document | None:
+        """The document a download stopped at its size limit was, from its headers."""
+        response = getattr(failure.value, "response", None)
+        if response is None:
+            return None
+        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+        if not content_type or is_html(content_type):
+            return None
+        length = response.headers.get("Content-Length")
+        return Document(
+            url=first_url(request),
+            content_type=media_type(content_type),
+            bytes=int(length) if length and length.isdigit() else None,
+            linked_from=request.meta.get("source"),
+            status_code=response.status,
+        )
 
     def offsite_redirect(self, request: scrapy.Request, redirect: OffsiteRedirect) -> Iterator[Any]:
         """A page that redirects to another site: recorded, and its target checked as a link.
