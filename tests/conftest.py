@@ -92,6 +92,45 @@ def run_siteaudit(
     )
 
 
+@dataclass
+class Run:
+    """What the siteaudit command did when run in this process."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def errors(self) -> list[str]:
+        return [line for line in self.stderr.splitlines() if line.startswith("Error:")]
+
+
+def run_in_process(*args: str, stdin: bytes | None = None) -> Run:
+    """The siteaudit command, through its real entry point, in this process: for input it
+    must refuse before a crawl starts (Scrapy's reactor runs once per process, so a crawl
+    started here is refused, and fails the test)."""
+    from click.testing import CliRunner
+    from scrapy.crawler import CrawlerProcess
+
+    from app.cli import main
+
+    def no_crawl(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a crawl started: this input should have been refused before")
+
+    environ = dict(os.environ)  # a scan points NLTK_DATA at its corpus, for instance
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        CliRunner().isolation(input=stdin) as (out, err, _),
+    ):
+        patch.setattr(CrawlerProcess, "__init__", no_crawl)
+        try:
+            code = main(list(args))
+        finally:
+            os.environ.clear()
+            os.environ.update(environ)
+    return Run(code, out.getvalue().decode(), err.getvalue().decode())
+
+
 def query(db: Path, sql: str, *params: object) -> list[tuple]:
     with sqlite3.connect(db) as conn:
         return conn.execute(sql, params).fetchall()
