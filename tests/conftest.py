@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sqlite3
@@ -105,10 +106,13 @@ class Run:
         return [line for line in self.stderr.splitlines() if line.startswith("Error:")]
 
 
-def run_in_process(*args: str, stdin: bytes | None = None) -> Run:
+def run_in_process(
+    *args: str, stdin: bytes | None = None, env: dict[str, str | None] | None = None
+) -> Run:
     """The siteaudit command, through its real entry point, in this process: for input it
     must refuse before a crawl starts (Scrapy's reactor runs once per process, so a crawl
-    started here is refused, and fails the test)."""
+    started here is refused, and fails the test). `env` sets variables, or unsets those
+    given as None, for this run only."""
     from click.testing import CliRunner
     from scrapy.crawler import CrawlerProcess
 
@@ -117,10 +121,12 @@ def run_in_process(*args: str, stdin: bytes | None = None) -> Run:
     def no_crawl(*args: object, **kwargs: object) -> None:
         raise AssertionError("a crawl started: this input should have been refused before")
 
-    environ = dict(os.environ)  # a scan points NLTK_DATA at its corpus, for instance
+    # What a run leaves behind in the process: a scan points NLTK_DATA at its corpus, and
+    # the command adds its log handler to the root logger.
+    environ, handlers = dict(os.environ), list(logging.getLogger().handlers)
     with (
         pytest.MonkeyPatch.context() as patch,
-        CliRunner().isolation(input=stdin) as (out, err, _),
+        CliRunner().isolation(input=stdin, env=env) as (out, err, _),
     ):
         patch.setattr(CrawlerProcess, "__init__", no_crawl)
         try:
@@ -128,6 +134,7 @@ def run_in_process(*args: str, stdin: bytes | None = None) -> Run:
         finally:
             os.environ.clear()
             os.environ.update(environ)
+            logging.getLogger().handlers[:] = handlers
     return Run(code, out.getvalue().decode(), err.getvalue().decode())
 
 

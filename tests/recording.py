@@ -32,6 +32,7 @@ class Recorded:
     body: bytes = b""
     arrived: float = 0.0  # time.monotonic()
     left: float = field(default=0.0, compare=False)  # when the answer was sent (or given up)
+    status: int = field(default=0, compare=False)  # the status answered, 0 for none
 
 
 class RecordingServer(http.server.ThreadingHTTPServer):
@@ -99,6 +100,7 @@ class RecordingHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # An idle keep-alive connection eventually frees its thread.
     timeout = 30
+    recorded = Recorded("", "", {})  # the request being answered
 
     def log_message(self, format: str, *args: object) -> None:
         pass  # tests read server.requests; keep test output clean
@@ -125,11 +127,16 @@ class RecordingHandler(http.server.BaseHTTPRequestHandler):
             self.command, self.path, dict(self.headers.items()), body, time.monotonic()
         )
         self.server.record(request)
+        self.recorded = request
         url = urlsplit(self.path)
         try:
             self.server.route(url.path)(self, url)
         finally:
             request.left = time.monotonic()
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self.recorded.status = code
+        super().send_response(code, message)
 
     def send_body(
         self,

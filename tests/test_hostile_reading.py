@@ -18,7 +18,7 @@ import pytest
 from audits.dates import _without_comment_markers
 from audits.page import parse_page
 from audits.readability import _word_count, ensure_syllable_data
-from tests.conftest import ROOT, query, run_siteaudit
+from tests.conftest import ROOT, query, run_in_process, run_siteaudit
 from tests.hostile import reading, serve_hostile
 
 # --- Reading one page, in-process -------------------------------------------------------
@@ -238,7 +238,7 @@ def test_read_timeout_must_be_positive(tmp_path: Path, value: str) -> None:
         f'[site]\nstart_urls = ["http://127.0.0.1:9/"]\n[audit]\nread_timeout = {value}\n',
         encoding="utf-8",
     )
-    result = run_siteaudit("scan", "--config", str(config), "--db", str(tmp_path / "x.db"))
+    result = run_in_process("scan", "--config", str(config), "--db", str(tmp_path / "x.db"))
     assert result.returncode == 1
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ")
