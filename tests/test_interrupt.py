@@ -92,6 +92,7 @@ def test_kill_9_keeps_everything_committed(big_site: str, tmp_path: Path) -> Non
     assert chromium_processes() == []
 
 
+@pytest.mark.slow
 def test_resume_after_kill_9_finishes_without_redoing_pages(tmp_path: Path) -> None:
     root = tmp_path / "site"
     expected = generate_site(root, pages=100, seed=7)
