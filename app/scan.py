@@ -319,7 +319,9 @@ def crawl_and_record(
     # With the browser, Chromium sets the pace and one reader keeps up; its memory is better
     # left to the browsers. Without it, reading is the work: a reader per core.
     readers = 1 if pool else 0
-    context.page_reader = PageReader(config.audit.read_timeout, workers=readers)
+    context.page_reader = PageReader(
+        config.audit.read_timeout, workers=readers, max_elements=config.audit.max_elements
+    )
     context.page_reader.start()
     writer = Writer(db_path)
     try:

@@ -13,6 +13,13 @@ from datetime import UTC, datetime
 
 from audits.dates import DateCandidate, date_candidates
 from audits.readability import Readability, content_blocks, measure
+from audits.streamed_page import (
+    TextCollector,
+    element_estimate,
+    read_text_only,
+    readability_of,
+    title_of,
+)
 from audits.tree import Document, parse_html, size_of
 
 
@@ -48,13 +55,21 @@ def parse_page(
     sitemap_lastmod: str | None = None,
     fetched_at: datetime | None = None,
     known_readability: dict[str, Readability] | None = None,
+    max_elements: int | None = None,
 ) -> PageFacts:
     """Read a page's facts from its HTML (and the date evidence that came with it).
 
     known_readability maps content hashes to figures measured before: the same HTML reads
-    the same, so a rescan skips measuring them again for unchanged pages.
+    the same, so a rescan skips measuring them again for unchanged pages. A page with more
+    than max_elements elements is read as a stream of text, never held as a tree.
     """
     content_hash = hashlib.sha256(html.encode("utf-8", "replace")).hexdigest()
+    if max_elements is not None and element_estimate(html) > max_elements:
+        streamed = read_text_only(html)
+        if streamed.elements > max_elements:
+            # Too many elements to hold as a tree within the reader's memory: judged on its
+            # text alone (no links followed, no dates), and never sent to the browser.
+            return text_only_facts(streamed, content_hash)
     page = parse_html(html)
     dates = date_candidates(
         page,
@@ -80,6 +95,20 @@ def parse_page(
         stylesheets=_stylesheets(page),
         elements=elements,
         depth=depth,
+    )
+
+
+def text_only_facts(streamed: TextCollector, content_hash: str) -> PageFacts:
+    """The facts of a page read as a stream of text, without its tree."""
+    return PageFacts(
+        title=title_of(streamed),
+        lang=streamed.lang,
+        meta={},
+        links=[],
+        readability=readability_of(streamed),
+        content_hash=content_hash,
+        elements=streamed.elements,
+        depth=streamed.deepest,
     )
 
 

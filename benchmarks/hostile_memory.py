@@ -33,11 +33,12 @@ def kind_of(pid: int) -> str:
             return f"chromium {kind}"
     if "chromium" in text or "chromedriver" in text:
         return text.split()[0].rsplit("/", 1)[-1]
-    return "document worker" if "document_sandbox" in text else "siteaudit or a page reader"
+    return "document worker" if "document_sandbox" in text else "page reader"
 
 
 def snapshot(pid: int) -> list[tuple[int, str]]:
-    return [(pss_kib(p) // 1024, kind_of(p)) for p in [pid, *children_of(pid)]]
+    main = [(pss_kib(pid) // 1024, "siteaudit")]
+    return main + [(pss_kib(p) // 1024, kind_of(p)) for p in children_of(pid)]
 
 
 def main() -> None:
@@ -53,13 +54,19 @@ def main() -> None:
         started = time.monotonic()
         process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.DEVNULL, env=os.environ)
         peak: list[tuple[int, str]] = []
+        largest: dict[str, int] = {}  # each kind's largest single process over the scan
         while process.poll() is None:
             now = snapshot(process.pid)
+            for mib, kind in now:
+                largest[kind] = max(largest.get(kind, 0), mib)
             if sum(m for m, _ in now) > sum(m for m, _ in peak):
                 peak = now
             time.sleep(0.2)
     print(f"peak {sum(m for m, _ in peak)} MiB in {time.monotonic() - started:.0f} s; at the peak:")
     for mib, kind in sorted(peak, reverse=True)[:12]:
+        print(f"  {mib:5d} MiB  {kind}")
+    print("largest single process of each kind over the scan:")
+    for kind, mib in sorted(largest.items(), key=lambda pair: -pair[1]):
         print(f"  {mib:5d} MiB  {kind}")
     with sqlite3.connect(db) as conn:
         rows = conn.execute("SELECT reason, count(*) FROM pages GROUP BY reason").fetchall()

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from concurrent.futures import CancelledError, Future, TimeoutError
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from pebble import ProcessExpired, ProcessPool
 
@@ -55,8 +56,9 @@ class Reading:
 class PageReader:
     """A pool of page-reading processes; read() is awaited on the crawler's event loop."""
 
-    def __init__(self, budget: float, workers: int = 0) -> None:
+    def __init__(self, budget: float, workers: int = 0, max_elements: int | None = None) -> None:
         self.budget = budget
+        self.max_elements = max_elements
         self.workers = workers or max(1, min(MAX_WORKERS, os.cpu_count() or 1))
         self.pool: ProcessPool | None = None
         self.pending: set[Future[PageFacts]] = set()
@@ -104,10 +106,11 @@ class PageReader:
             "fetched_at": fetched_at,
             # Only this page's figures travel to the worker, never the whole table.
             "known_readability": {_content_hash(html): known} if known else None,
+            "max_elements": self.max_elements,
         }
         if self.pool is None:  # not started: read here (tests of the spider alone)
             return Reading(parse_page(html, **kwargs))
-        future = self.pool.schedule(parse_page, args=(html,), kwargs=kwargs, timeout=self.budget)
+        future = self.pool.schedule(read_and_trim, args=(html,), kwargs=kwargs, timeout=self.budget)
         self.pending.add(future)
         try:
             return Reading(await asyncio.wrap_future(future))
@@ -154,6 +157,27 @@ class PageReader:
 def _content_hash(html: str) -> str:
     # The same hash parse_page stores, so known readability is found by it.
     return hashlib.sha256(html.encode("utf-8", "replace")).hexdigest()
+
+
+def read_and_trim(html: str, **kwargs: Any) -> PageFacts:
+    """parse_page in a worker, then give the freed memory back to the system: without it a
+    worker keeps its largest page's memory for the rest of the scan."""
+    try:
+        return parse_page(html, **kwargs)
+    finally:
+        _LIBC_TRIM()
+
+
+def _malloc_trim() -> Callable[[], object]:
+    """glibc's malloc_trim(0), or nothing where the C library has none."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return lambda: None
+    return lambda: trim(0)
+
+
+_LIBC_TRIM = _malloc_trim()
 
 
 def _unread_facts(content_hash: str) -> PageFacts:
