@@ -13,27 +13,26 @@ from typing import Any
 
 import click
 
+from app.email import EmailError
 from app.paths import check_output_file, check_output_folder
 from app.scan import ScanError, ScanSummary, run_scan
 from app.summary import print_summary
 from audits.readability import ReadabilityDataError
 from crawler.login import LoginError
 from reports.data import ReportError
-from reports.email import EmailError
 from reports.files import write_atomic
-from reports.gate import IMPACTS, GateError
-from settings.config import (
-    WCAG_LEVELS,
-    Config,
+from reports.gate import GateError
+from settings.loader import (
     ConfigError,
     check_options,
     check_start_url,
     load_config,
     read_text_file,
-    seed_urls,
     validate,
 )
-from store.storage import StorageError, open_database
+from settings.model import WCAG_LEVELS, Config, seed_urls
+from store.database import StorageError, open_database
+from vocabulary.impacts import IMPACTS
 
 EXIT_OK, EXIT_ERROR, EXIT_GATE_FAILED = 0, 1, 2
 KNOWN_ERRORS = (
@@ -199,8 +198,8 @@ def report(
 def make_report(
     config: Config, db_path: str, out_dir: str, scan_id: int | None, send_email: bool
 ) -> None:
+    from app.email import send_team_emails
     from reports.data import load_report
-    from reports.email import send_team_emails
     from reports.html import write_report
 
     db = open_database(db_path, create=False)
@@ -253,7 +252,7 @@ def make_report(
 )
 @click.option(
     "--fail-on",
-    type=click.Choice(IMPACTS),
+    type=click.Choice(IMPACTS[::-1]),  # least severe first, as a threshold reads
     default="serious",
     show_default=True,
     help="Fail on a new violation of this impact or worse.",
@@ -402,15 +401,15 @@ def baseline_export(db_path: str, scan_id: int | None, out_path: str) -> None:
     """
     import json as json_module
 
-    from reports.data import latest_finished_scan
     from reports.gate import export_baseline
+    from store.scans import latest_finished_scan, scan_row
 
     check_output_file(out_path, "--out")
     db = open_database(db_path, create=False)
     scan_id = scan_id or latest_finished_scan(db)
     if scan_id is None:
         raise ReportError(f"{db_path} has no finished scan to export")
-    if not db.execute("SELECT 1 FROM scans WHERE id = ?", [scan_id]).fetchone():
+    if scan_row(db, scan_id) is None:
         raise ReportError(f"{db_path}: there is no scan {scan_id}; leave out --scan for the latest")
     data = export_baseline(db, scan_id)
     write_atomic(Path(out_path), json_module.dumps(data, indent=1) + "\n")  # never via a symlink

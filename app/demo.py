@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
-ROOT = Path(__file__).resolve().parent.parent
-DEMO_SITE = ROOT / "tests" / "sites" / "council"
-DEMO_CONFIG = ROOT / "config" / "demo.toml"
+# Package data, so an installed siteaudit has them too (pyproject.toml's package-data).
+DEMO_SITE = Path(__file__).resolve().parent / "demo_site"
+DEMO_CONFIG = Path(__file__).resolve().parent / "demo.toml"
 # Sitemaps and robots.txt need absolute URLs, unknown until the port is: the fixture files
 # say {{BASE}} and the server fills it in.
 BASE_PLACEHOLDER = b"{{BASE}}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from settings.config import ConfigError
+from settings.loader import ConfigError
 
 
 def check_output_file(path: str, option: str) -> None:

@@ -18,31 +18,23 @@ from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from selenium.common.exceptions import WebDriverException
 
-from audits.readability import ensure_syllable_data
-from browser.browser import (
-    BrowserError,
-    BrowserOptions,
-    check_browser_available,
-    unprivileged_user,
-)
+from app.after_crawl import after_crawl
+from audits.readability import Readability, ensure_syllable_data
 from browser.browser_pool import BrowserPool
-from crawler.analyse import analyse_scan
+from browser.launch import BrowserError, BrowserOptions, check_browser_available, unprivileged_user
 from crawler.auth import Credentials, load_credentials
 from crawler.page_reader import PageReader
 from crawler.progress import Counters, Progress
 from crawler.resolver import private_ok_hosts
 from crawler.spider import ScanContext, SiteSpider
 from crawler.tls import trusting, unverified_context
-from settings.config import Config, seed_urls
+from settings.model import Config, seed_urls
+from store.database import open_database
+from store.pages import first_fetch, page_count
+from store.previous import load_known_readability, load_previous, rules_key
 from store.resume import NothingToResume, done_urls, frontier, resumable_scan
-from store.reuse import load_known_readability, load_previous, rules_key
-from store.storage import (
-    Writer,
-    fill_link_statuses,
-    finish_scan,
-    open_database,
-    start_scan,
-)
+from store.scans import finish_scan, reopen_scan, start_scan
+from store.writer import Writer
 from vocabulary.urls import is_private_address, normalise_url
 from vocabulary.wcag import run_only_tags
 
@@ -254,7 +246,7 @@ def scan_trusting(
         )
     try:
         if resumed is not None:
-            db["scans"].update(resumed, {"status": "running", "finished_at": None})
+            reopen_scan(db, resumed)
             return crawl_and_record(
                 config,
                 db,
@@ -307,11 +299,10 @@ def crawl_and_record(
     if resuming:
         context.seen = done_urls(db, scan_id)
         context.frontier = frontier(db, scan_id, context.seen, config.site.max_depth)
-        counters.pages = db.execute(
-            "SELECT count(*) FROM pages WHERE scan_id = ?", [scan_id]
-        ).fetchone()[0]
+        counters.pages = page_count(db, scan_id)
     if not config.audit.full:
-        context.known_readability = load_known_readability(db, scan_id)
+        known = load_known_readability(db, scan_id)
+        context.known_readability = {h: Readability(**r) for h, r in known.items()}
     if pool is not None and axe_version and not config.audit.full:
         key = rules_key(axe_version, pool.options.run_only)
         context.previous = load_previous(db, key, scan_id)
@@ -342,8 +333,7 @@ def crawl_and_record(
     finally:
         context.page_reader.close()
         writer.close()
-        fill_link_statuses(db, scan_id)
-        analyse_scan(db, scan_id, config.templates, config.ownership.default_team)
+        after_crawl(db, scan_id, config.templates, config.ownership.default_team)
         status = CLOSE_STATUSES.get(reason, "failed")
         if reason == "shutdown":
             message = "stopped before the end (Ctrl-C or SIGTERM); pages so far are kept"
@@ -445,14 +435,7 @@ def crawl(
 def unreachable_message(db: Any, scan_id: int, config: Config) -> str | None:
     """Why no page was recorded: the start URL's own fetch error or status."""
     url = seed_urls(config.site)[0]
-    row = next(
-        db.query(
-            "SELECT status_code, error, reason, final_url FROM fetches WHERE scan_id = ? "
-            "ORDER BY url = ? DESC, rowid LIMIT 1",
-            [scan_id, normalise_url(url)],
-        ),
-        None,
-    )
+    row = first_fetch(db, scan_id, normalise_url(url))
     if row is None:
         return f"could not fetch {url}: nothing was fetched (disallowed or off-site?)"
     if row["error"]:

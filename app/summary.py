@@ -7,9 +7,9 @@ import click
 from app.scan import ScanSummary
 from crawler.progress import Counters, format_duration
 from reports.escape import terminal
-from store.storage import open_database
-
-IMPACTS = ("critical", "serious", "moderate", "minor")
+from store.database import open_database
+from store.summary import scan_figures
+from vocabulary.impacts import IMPACTS
 
 
 def print_summary(summary: ScanSummary, db_path: str) -> None:
@@ -33,69 +33,32 @@ def print_summary(summary: ScanSummary, db_path: str) -> None:
         f"not be fetched, {c.disallowed} disallowed by robots.txt, "
         f"{c.skipped_over_limit} over --max-pages"
     )
-    counts = dict(
-        db.execute(
-            "SELECT impact, count(*) FROM findings WHERE scan_id = ? AND kind = 'accessibility' "
-            "AND outcome = 'violation' GROUP BY impact",
-            [summary.scan_id],
-        ).fetchall()
-    )
+    found = scan_figures(db, summary.scan_id)
     if summary.axe_version:
+        counts = found.violations_by_impact
         echo("  Violations: " + ", ".join(f"{counts.get(i, 0)} {i}" for i in IMPACTS))
-        for rule_id, pages, nodes in db.execute(
-            "SELECT rule_id, count(DISTINCT url), count(*) FROM findings WHERE scan_id = ? "
-            "AND outcome = 'violation' AND kind = 'accessibility' GROUP BY rule_id "
-            "ORDER BY 2 DESC, 3 DESC LIMIT 5",
-            [summary.scan_id],
-        ).fetchall():
+        for rule_id, pages, nodes in found.top_rules:
             echo(f"    {rule_id}: {nodes} on {pages} page{'s' if pages != 1 else ''}")
-    content = dict(
-        db.execute(
-            "SELECT rule_id, count(DISTINCT url) FROM findings WHERE scan_id = ? "
-            "AND kind IN ('readability', 'stale') GROUP BY rule_id",
-            [summary.scan_id],
-        ).fetchall()
-    )
+    content = found.content_pages
     echo(
         f"  Content: {content.get('reading-age', 0)} pages above their target reading age, "
         f"{content.get('stale', 0)} out of date, {content.get('review-overdue', 0)} past "
         f"their review date, {content.get('undated', 0)} undated"
     )
-    broken = dict(
-        db.execute(
-            "SELECT rule_id, count(*) FROM findings WHERE scan_id = ? AND kind = 'broken-link' "
-            "GROUP BY rule_id",
-            [summary.scan_id],
-        ).fetchall()
-    )
-    (documents, with_problems) = db.execute(
-        "SELECT count(DISTINCT d.url), count(DISTINCT f.url) FROM documents d "
-        "LEFT JOIN findings f "
-        "ON f.scan_id = d.scan_id AND f.url = d.url AND f.kind = 'document' "
-        "AND f.outcome = 'violation' WHERE d.scan_id = ?",
-        [summary.scan_id],
-    ).fetchone()
+    broken = found.broken_links
     echo(
         f"  Links and documents: {broken.get('broken-link-internal', 0)} broken internal "
         f"links, {broken.get('broken-link-external', 0)} broken external links; "
-        f"{documents} documents, {with_problems} with problems"
+        f"{found.documents} documents, {found.documents_with_problems} with problems"
     )
     if capped := external_cap_line(c):
         echo(capped)
-    (templates,) = db.execute(
-        "SELECT count(DISTINCT fingerprint) FROM findings WHERE scan_id = ? AND scope = 'template'",
-        [summary.scan_id],
-    ).fetchone()
-    if templates:
+    if templates := found.template_problems:
         echo(
             f"  Template: {templates} problem{'s' if templates != 1 else ''} repeated across "
             "the site's shared layout"
         )
-    teams = db.execute(
-        "SELECT team, count(*) FROM pages WHERE scan_id = ? GROUP BY team ORDER BY 2 DESC",
-        [summary.scan_id],
-    ).fetchall()
-    if teams:
+    if teams := found.pages_by_team:
         echo("  Teams: " + ", ".join(f"{team} ({n})" for team, n in teams))
     echo(f"  Database: {db_path} (scan id {summary.scan_id}); try:")
     echo(

@@ -1,4 +1,4 @@
-"""Turn axe-core results into finding rows: criteria, impact, selector and fingerprint."""
+"""Turn axe-core results into findings: criteria, impact, selector and fingerprint."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from collections.abc import Collection
 from typing import Any
 
 from audits.fingerprint import fingerprints
+from vocabulary.findings import Finding
+from vocabulary.impacts import IMPACTS
 from vocabulary.wcag import criteria_from_tags, level_of
 
 OUTCOMES = (("violations", "violation"), ("incomplete", "needs-review"))
-IMPACTS = ("minor", "moderate", "serious", "critical")
 # axe-core links every rule to its page on Deque's site, and nowhere else.
 HELP_URL = re.compile(r"https://dequeuniversity\.com/[A-Za-z0-9._~/?=&%+-]*")
 REJECTED = "axe-core result rejected"
@@ -74,34 +75,41 @@ def _shown(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def findings_from_axe(result: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+def findings_from_axe(result: dict[str, list[dict[str, Any]]]) -> list[Finding]:
     """One finding per element per rule, violations then needs-review, with fingerprints."""
-    rows = []
-    for key, outcome in OUTCOMES:
-        for rule in result.get(key, []):
-            rows += [_row(rule, node, outcome) for node in rule.get("nodes", [])]
-    prints = fingerprints([(r["rule_id"], r["_path"], r["snippet"]) for r in rows])
-    for row, fingerprint in zip(rows, prints, strict=True):
-        row["fingerprint"] = fingerprint
-        del row["_path"]
-    return rows
+    found = [
+        (rule, node, outcome)
+        for key, outcome in OUTCOMES
+        for rule in result.get(key, [])
+        for node in rule.get("nodes", [])
+    ]
+    # axe's shortest unique selector depends on what else is on the page; the full
+    # ancestry path does not, so the fingerprint follows the element across pages.
+    prints = fingerprints(
+        [
+            (rule["id"], node.get("ancestry") or node.get("target", []), node.get("html", ""))
+            for rule, node, _ in found
+        ]
+    )
+    return [
+        _finding(rule, node, outcome, fingerprint)
+        for (rule, node, outcome), fingerprint in zip(found, prints, strict=True)
+    ]
 
 
-def _row(rule: dict[str, Any], node: dict[str, Any], outcome: str) -> dict[str, Any]:
+def _finding(rule: dict[str, Any], node: dict[str, Any], outcome: str, fingerprint: str) -> Finding:
     tags = rule.get("tags", [])
-    return {
-        "kind": "accessibility",
-        "rule_id": rule["id"],
-        "impact": node.get("impact") or rule.get("impact"),
-        "wcag": ",".join(criteria_from_tags(tags)) or None,
-        "level": level_of(tags),
-        "outcome": outcome,
-        "selector": json.dumps(node.get("target", [])),
-        "snippet": node.get("html", ""),
-        "summary": node.get("failureSummary"),
-        "help": rule.get("help"),
-        "help_url": rule.get("helpUrl"),
-        # axe's shortest unique selector depends on what else is on the page; the full
-        # ancestry path does not, so the fingerprint follows the element across pages.
-        "_path": node.get("ancestry") or node.get("target", []),
-    }
+    return Finding(
+        kind="accessibility",
+        rule_id=rule["id"],
+        impact=node.get("impact") or rule.get("impact"),
+        wcag=",".join(criteria_from_tags(tags)) or None,
+        level=level_of(tags),
+        outcome=outcome,
+        selector=json.dumps(node.get("target", [])),
+        snippet=node.get("html", ""),
+        summary=node.get("failureSummary"),
+        help=rule.get("help"),
+        help_url=rule.get("helpUrl"),
+        fingerprint=fingerprint,
+    )

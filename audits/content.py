@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from audits.plain_english import WORDS_TO_AVOID
 from audits.readability import Readability
+from vocabulary.findings import Finding
 
 WRITING_GUIDE = "https://www.gov.uk/guidance/content-design/writing-for-gov-uk"
 REVIEW_GUIDE = "https://www.gov.uk/guidance/content-design/user-needs"
@@ -31,25 +31,22 @@ def finding(
     help_url: str,
     snippet: str = "",
     outcome: str = "violation",
-) -> dict[str, Any]:
-    """A page-level finding row; its fingerprint is the rule, as there is no element."""
-    return {
-        "kind": kind,
-        "rule_id": rule_id,
-        "impact": impact,
-        "wcag": None,
-        "level": None,
-        "outcome": outcome,
-        "selector": None,
-        "snippet": snippet,
-        "summary": f"{problem}\n{advice}",
-        "help": TITLES[rule_id],
-        "help_url": help_url,
-        "fingerprint": f"{kind}:{rule_id}",
-    }
+) -> Finding:
+    """A page-level finding; its fingerprint is the rule, as there is no element."""
+    return Finding(
+        kind=kind,
+        rule_id=rule_id,
+        impact=impact,
+        outcome=outcome,
+        snippet=snippet,
+        summary=f"{problem}\n{advice}",
+        help=TITLES[rule_id],
+        help_url=help_url,
+        fingerprint=f"{kind}:{rule_id}",
+    )
 
 
-def readability_finding(r: Readability, target: float, min_words: int) -> dict[str, Any] | None:
+def readability_finding(r: Readability, target: float, min_words: int) -> Finding | None:
     """A finding when an English page of enough words reads above its target age."""
     if not r.measured or r.reading_age is None or r.word_count < min_words:
         return None
@@ -88,7 +85,7 @@ def freshness_findings(
     today: date,
     max_age_months: int,
     archive_after_months: int | None,
-) -> list[dict[str, Any]]:
+) -> list[Finding]:
     """Stale, review-overdue, archive-candidate or undated findings for one page.
 
     last_updated is (ISO date, source, evidence); review_due an ISO date or None.

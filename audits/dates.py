@@ -41,7 +41,7 @@ from typing import Any, NamedTuple
 from dateutil.parser import isoparse
 
 from .phrases import PhraseFinder
-from .tree import Document, Element
+from .tree import Element, HtmlTree
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +190,7 @@ LABELS = PhraseFinder(LABEL_PATTERN, LABEL_FIRST_WORDS)
 
 
 def date_candidates(
-    page: Document,
+    page: HtmlTree,
     html: str,
     *,
     last_modified_header: str | None,
@@ -286,7 +286,7 @@ def _from_jsonld(root: Element) -> list[DateCandidate]:
     return found
 
 
-def _from_time_elements(page: Document) -> list[DateCandidate]:
+def _from_time_elements(page: HtmlTree) -> list[DateCandidate]:
     found = []
     dated = (tag for tag in page.root.iter("time") if tag.get("datetime") is not None)
     budget = [MAX_LABEL_CHARS]
@@ -299,7 +299,7 @@ def _from_time_elements(page: Document) -> list[DateCandidate]:
     return found
 
 
-def _from_visible_text(page: Document) -> list[DateCandidate]:
+def _from_visible_text(page: HtmlTree) -> list[DateCandidate]:
     # text_of() leaves out <script>, <style>, <template> and comments; joining with spaces
     # lets "Last updated" in a <dt> meet the date in its <dd>.
     text = " ".join(page.text_of(page.root).split())
@@ -427,7 +427,7 @@ class _OverBudget(Exception):
     """The page's budget for reading labels is spent."""
 
 
-def _label_before(page: Document, tag: Element, budget: list[int]) -> str | None:
+def _label_before(page: HtmlTree, tag: Element, budget: list[int]) -> str | None:
     """The kind named by a label in or just before a <time>, e.g. "Last updated: <time>".
 
     budget holds what is left of the page's budget for reading labels (elements visited
@@ -462,7 +462,7 @@ def _label_before(page: Document, tag: Element, budget: list[int]) -> str | None
     return None
 
 
-def _nearest_text_before(page: Document, node: Element, read: Callable[[Element], str]) -> str:
+def _nearest_text_before(page: HtmlTree, node: Element, read: Callable[[Element], str]) -> str:
     # Each sibling gives its tail and itself: two strings.
     strings = page.strings_before(node, read)
     for text in itertools.islice(strings, 2 * MAX_LABEL_SIBLINGS + 1):

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reports.escape import team_name
+from vocabulary.teams import DEFAULT_TEAM, team_name
 
 
 @dataclass(frozen=True)
@@ -16,10 +16,10 @@ class OwnershipRules:
     patterns: tuple[tuple[re.Pattern[str], str], ...]
     prefixes: tuple[tuple[str, str], ...]
     meta_teams: frozenset[str]
-    default_team: str = "Unassigned"
+    default_team: str = DEFAULT_TEAM
 
 
-def compile_rules(teams: Sequence, default_team: str = "Unassigned") -> OwnershipRules:
+def compile_rules(teams: Sequence, default_team: str = DEFAULT_TEAM) -> OwnershipRules:
     """Build rules from configured teams (objects with name, paths and patterns)."""
     patterns = tuple((re.compile(p), t.name) for t in teams for p in t.patterns)
     prefixes = tuple(

@@ -20,7 +20,7 @@ from audits.streamed_page import (
     readability_of,
     title_of,
 )
-from audits.tree import Document, parse_html, size_of
+from audits.tree import HtmlTree, parse_html, size_of
 
 
 @dataclass(frozen=True)
@@ -112,19 +112,19 @@ def text_only_facts(streamed: TextCollector, content_hash: str) -> PageFacts:
     )
 
 
-def _title(page: Document) -> str | None:
+def _title(page: HtmlTree) -> str | None:
     tag = page.first("title")
     text = " ".join(page.text_of(tag, "").split()) if tag is not None else ""
     return text or None
 
 
-def _lang(page: Document) -> str | None:
+def _lang(page: HtmlTree) -> str | None:
     html = page.first("html")
     lang = html.get("lang") or html.get("xml:lang") if html is not None else None
     return lang.strip() if isinstance(lang, str) and lang.strip() else None
 
 
-def _meta(page: Document) -> dict[str, str]:
+def _meta(page: HtmlTree) -> dict[str, str]:
     """Meta tags by name or property, lower-cased keys; the first of a name wins."""
     found: dict[str, str] = {}
     for tag in page.root.iter("meta"):
@@ -135,7 +135,7 @@ def _meta(page: Document) -> dict[str, str]:
     return found
 
 
-def _links(page: Document) -> list[Link]:
+def _links(page: HtmlTree) -> list[Link]:
     links = []
     for tag in page.root.iter("a", "area"):
         href = tag.get("href")
@@ -146,7 +146,7 @@ def _links(page: Document) -> list[Link]:
     return links
 
 
-def _stylesheets(page: Document) -> list[str]:
+def _stylesheets(page: HtmlTree) -> list[str]:
     """Hrefs of linked stylesheets, in order: with the HTML, they decide how a page renders."""
     found = []
     for tag in page.root.iter("link"):

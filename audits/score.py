@@ -16,6 +16,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from vocabulary.impacts import LEAST
+
+# A weight for each of the vocabulary's impacts (vocabulary/impacts.py).
 IMPACT_WEIGHTS = {"critical": 10.0, "serious": 6.0, "moderate": 3.0, "minor": 1.0}
 # WCAG level A failures block people outright; AA ones hinder; best practice is advice.
 LEVEL_FACTORS = {"A": 1.0, "AA": 0.8, None: 0.5}
@@ -33,9 +36,14 @@ class ScoredFinding:
     outcome: str
 
 
+def weight(impact: str | None) -> float:
+    """An impact's weight; no impact, or one axe-core does not have, weighs as minor."""
+    return IMPACT_WEIGHTS.get(impact or LEAST, IMPACT_WEIGHTS[LEAST])
+
+
 def group_penalty(impact: str | None, level_factor: float, elements: int) -> float:
     """One problem group: its worst impact, scaled by level, growing slowly with repeats."""
-    return IMPACT_WEIGHTS.get(impact or "minor", 1.0) * level_factor * (1 + math.log2(elements))
+    return weight(impact) * level_factor * (1 + math.log2(elements))
 
 
 def penalty(findings: Iterable[ScoredFinding]) -> float:
@@ -45,11 +53,9 @@ def penalty(findings: Iterable[ScoredFinding]) -> float:
             groups[(finding.kind, finding.rule_id)].append(finding)
     total = 0.0
     for (kind, _), members in groups.items():
-        worst = max(members, key=lambda f: IMPACT_WEIGHTS.get(f.impact or "minor", 1.0))
+        worst = max(members, key=lambda f: weight(f.impact))
         factor = (
-            LEVEL_FACTORS.get(worst.level, 0.5)
-            if kind == "accessibility"
-            else (CONTENT_LEVEL_FACTOR)
+            LEVEL_FACTORS.get(worst.level, 0.5) if kind == "accessibility" else CONTENT_LEVEL_FACTOR
         )
         total += group_penalty(worst.impact, factor, len(members))
     return total

@@ -11,7 +11,7 @@ Element = etree._Element
 
 # BeautifulSoup files the text inside these elements as other kinds of string (Script,
 # Stylesheet, TemplateString, ruby text) that its get_text() leaves out. Figures were
-# measured that way before siteaudit read pages with lxml, so Document.text_of keeps to it.
+# measured that way before siteaudit read pages with lxml, so HtmlTree.text_of keeps to it.
 HIDDEN_TEXT = ("script", "style", "template", "rt", "rp")
 # KEEP_WALKED: when lxml lets go of an element's Python object, it looks up through the
 # element's ancestors for one still held (to know what it may free), so a walk that drops
@@ -24,8 +24,8 @@ _DEEP = 2000
 _NEAR_DEPTH_LIMIT = etree.XPath("boolean(/*" + "/*" * (_DEEP - 1) + ")")
 
 
-class Document:
-    """A parsed page: its root element, and its elements' text as BeautifulSoup reads it."""
+class HtmlTree:
+    """A page's parsed HTML: its root element, and its elements' text as BeautifulSoup reads it."""
 
     def __init__(self, root: Element) -> None:
         self.root = root
@@ -112,7 +112,7 @@ def _plain_strings(
     <script>), those whose nearest hidden element is of its kind. One walk of the subtree:
     asking each text node for its nearest hidden ancestor (an XPath) costs the page's depth
     for every string, which a deeply nested page makes quadratic. plain says that no hidden
-    element is around or inside element (it is not in Document.near_hidden). visits, if
+    element is around or inside element (it is not in HtmlTree.near_hidden). visits, if
     given, counts the nodes walked; the walk stops once it passes limit.
     """
     if element.tag in HIDDEN_TEXT:
@@ -156,12 +156,12 @@ def size_of(root: Element) -> tuple[int, int]:
     return len(walked), deepest
 
 
-def parse_html(html: str) -> Document:
+def parse_html(html: str) -> HtmlTree:
     """Parse a page as BeautifulSoup(html, "lxml") does; no element at all gives an empty <html>."""
     root = _parse(html, etree.HTMLParser(huge_tree=True))
     if html.count("<") > _DEEP and _NEAR_DEPTH_LIMIT(root):
         root = _parse(html, etree.HTMLParser(target=etree.TreeBuilder()))
-    return Document(root)
+    return HtmlTree(root)
 
 
 def _parse(html: str, parser: etree.HTMLParser) -> Element:

@@ -23,12 +23,9 @@ from selenium.webdriver.chrome.service import Service
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from browser.axe_core import axe_source_path  # noqa: E402
 from browser.axe_session import RUN_JS, axe_options  # noqa: E402
-from browser.browser import (  # noqa: E402
-    BrowserOptions,
-    chrome_options,
-    unprivileged_user,
-)
+from browser.launch import BrowserOptions, chrome_options, unprivileged_user  # noqa: E402
 
 # The scan's own axe function, called in the page's world: the floor needs no isolated one.
 FLOOR_RUN_JS = f"const done = arguments[1]; ({RUN_JS})(arguments[0]).then(done);"
@@ -52,7 +49,7 @@ def floor_service(options: BrowserOptions, profile: str) -> Service:
 
 def session_loop(urls: queue.Queue[str], options: BrowserOptions, done: list[int]) -> None:
     """One browser: navigate, inject axe, run it with the scan's options, repeat."""
-    axe_source = Path(options.axe_path).read_text(encoding="utf-8")
+    axe_source = axe_source_path(options.axe_path).read_text(encoding="utf-8")
     options_for_axe = axe_options(options.run_only)  # exactly the scan's options
     with tempfile.TemporaryDirectory() as profile:
         driver = webdriver.Chrome(

@@ -11,15 +11,10 @@ from dataclasses import dataclass
 
 from selenium.common.exceptions import WebDriverException
 
-from browser.browser import (
-    AxeOutcome,
-    BrowserError,
-    BrowserOptions,
-    BrowserSession,
-    PageJob,
-    PageLoadError,
-    PageRefused,
-)
+from browser.axe_session import AxeOutcome
+from browser.browser import BrowserSession
+from browser.devtools import PageJob, PageLoadError, PageRefused
+from browser.launch import BrowserError, BrowserOptions
 
 log = logging.getLogger(__name__)
 

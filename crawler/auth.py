@@ -11,7 +11,8 @@ from typing import Any
 from scrapy.http import Request
 
 from crawler.login import form_login
-from settings.config import DEFAULT_USER_AGENT, AuthConfig, ConfigError
+from settings.loader import ConfigError
+from settings.model import DEFAULT_USER_AGENT, AuthConfig
 from vocabulary.urls import host_allowed
 
 

@@ -24,7 +24,8 @@ import time
 from dataclasses import asdict
 from typing import IO, Any
 
-from audits.documents import DocumentIssue, DocumentReport, document_kind, unreadable
+from audits.document_report import DocumentIssue, DocumentReport, unreadable
+from audits.documents import document_kind
 
 MB = 1024 * 1024
 # Seconds a worker gets to stop after its input closes, before it is killed.

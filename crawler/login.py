@@ -12,7 +12,8 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 from bs4 import BeautifulSoup, Tag
 
-from settings.config import DEFAULT_USER_AGENT, ConfigError, FormLoginConfig
+from settings.loader import ConfigError
+from settings.model import DEFAULT_USER_AGENT, FormLoginConfig
 from vocabulary.urls import host_allowed
 
 log = logging.getLogger(__name__)

@@ -16,15 +16,19 @@ from scrapy.exceptions import DropItem
 from audits.accessibility import check_axe_result, findings_from_axe
 from audits.content import freshness_findings, readability_finding
 from audits.dates import choose_last_updated, review_due
-from audits.documents import DocumentReport
+from audits.document_findings import document_findings
+from audits.document_report import DocumentReport
 from audits.ownership import compile_rules, owner_for
 from audits.page import PageFacts
-from browser.browser import LARGE_PAGE_BYTES, PageJob
+from browser.browser import LARGE_PAGE_BYTES
 from browser.browser_pool import AuditResult, BrowserPool
+from browser.devtools import PageJob
 from crawler.document_sandbox import DocumentSandbox
 from crawler.reasons import TOO_MANY_ELEMENTS, reason_for_browser_error
-from store.reuse import copied_audit, render_hash
-from store.storage import Writer, now
+from store.database import now
+from store.previous import copied_audit, render_hash
+from store.writer import Writer
+from vocabulary.findings import Finding
 from vocabulary.urls import media_type
 
 # A stylesheet slower than this to arrive makes its pages unsuitable for reuse, not stuck.
@@ -251,35 +255,6 @@ def document_columns(report: DocumentReport) -> dict[str, Any]:
     }
 
 
-def document_findings(report: DocumentReport) -> list[dict[str, Any]]:
-    """Findings on the document itself; the linking page's team is set after the crawl.
-
-    A document the 2018 exemption covers keeps its findings, marked exempt: they do not
-    count against the score, and the report says why.
-    """
-    outcome = "exempt" if report.exempt_2018 else "violation"
-    return [
-        {
-            "kind": "document",
-            "rule_id": i.rule_id,
-            "impact": i.impact,
-            "wcag": i.wcag,
-            "level": None,
-            "outcome": outcome,
-            "selector": None,
-            "snippet": report.title or "",
-            "summary": i.summary,
-            "help": i.help,
-            "help_url": DOCUMENT_GUIDE,
-            "fingerprint": f"document:{i.rule_id}",
-        }
-        for i in report.issues
-    ]
-
-
-DOCUMENT_GUIDE = "https://www.gov.uk/guidance/publishing-accessible-documents"
-
-
 class StorePipeline:
     """Turn items into rows and queue them for the single database writer."""
 
@@ -304,13 +279,9 @@ class StorePipeline:
         scan_id = self.context.scan_id
         if item["table"] != "page":
             self.writer.put(item["table"], [{"scan_id": scan_id, **item["row"]}])
-            self.writer.put(
-                "findings",
-                [
-                    {"scan_id": scan_id, "url": item["row"]["url"], **f}
-                    for f in item.get("findings", [])
-                ],
-            )
+            # A document's findings; the linking page's team is set after the crawl.
+            url, found = item["row"]["url"], item.get("findings", [])
+            self.writer.put("findings", [f.placed(url, None).row(scan_id) for f in found])
             return item
         page, findings = self.page_rows(item)
         self.writer.put_together(
@@ -375,13 +346,11 @@ class StorePipeline:
                 findings += findings_from_axe(
                     {"violations": audit.outcome.violations, "incomplete": audit.outcome.incomplete}
                 )
-        for finding in findings:
-            finding.update(scan_id=self.context.scan_id, url=url, team=team)
-        return page, findings
+        return page, [f.placed(url, team).row(self.context.scan_id) for f in findings]
 
     def content_findings(
         self, facts: PageFacts, path: str, team: str, target: float
-    ) -> list[dict[str, Any]]:
+    ) -> list[Finding]:
         found = []
         if readable := readability_finding(
             facts.readability, target, self.config.readability.min_words

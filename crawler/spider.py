@@ -27,7 +27,7 @@ from crawler.middlewares import OffsiteRedirect
 from crawler.page_reader import PageReader
 from crawler.progress import Counters
 from crawler.reasons import reason_for_failure, reason_for_status
-from settings.config import Config
+from settings.model import Config
 from vocabulary.urls import (
     UNFETCHABLE_SCHEMES,
     host_allowed,
@@ -57,7 +57,7 @@ class ScanContext:
     counters: Counters
     seen: set[str] = field(default_factory=set)
     # With a browser, each stylesheet is fetched once and hashed: a rescan reuses a page's
-    # audit only if its HTML and stylesheets are unchanged (store/reuse.py).
+    # audit only if its HTML and stylesheets are unchanged (store/previous.py).
     track_stylesheets: bool = False
     stylesheets: dict[str, asyncio.Future[str]] = field(default_factory=dict)
     previous: dict[str, Any] = field(default_factory=dict)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import certifi
 
-from browser.browser import pem_certificates
-from settings.config import ConfigError
+from browser.launch import pem_certificates
+from settings.loader import ConfigError
 
 
 def system_bundle() -> Path:

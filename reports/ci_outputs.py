@@ -20,6 +20,7 @@ from reports.escape import (
 )
 from reports.files import write_atomic
 from reports.gate import GateResult, Problem
+from vocabulary.findings import selector_text
 from vocabulary.wcag import describe_criteria
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -29,22 +30,11 @@ URI_SAFE = "/:?#[]@!$&'()*+,;=-._~%"
 SARIF_LEVELS = {"critical": "error", "serious": "error", "moderate": "warning", "minor": "note"}
 
 
-def selector_text(problem: Problem) -> str:
-    """axe's frame path, outermost first; a selector that is not axe's JSON is shown as is."""
-    try:
-        parts = json.loads(problem.selector or "[]")
-    except ValueError:
-        return problem.selector
-    if not isinstance(parts, list):
-        return str(parts)
-    return " ➜ ".join(" ".join(map(str, p)) if isinstance(p, list) else str(p) for p in parts)
-
-
 def problem_line(problem: Problem) -> str:
     criteria = "; ".join(describe_criteria(problem.wcag)) or "no WCAG criterion"
     return (
         f"[{problem.impact or 'minor'}] {problem.rule_id} ({criteria}) on {problem.page} "
-        f"at {selector_text(problem)}"
+        f"at {selector_text(problem.selector)}"
     )
 
 
@@ -120,7 +110,7 @@ def write_junit(result: GateResult, path: Path) -> None:
             ).text = xml_text(
                 f"{problem.help}\nRule: {problem.rule_id}\n"
                 f"WCAG: {'; '.join(describe_criteria(problem.wcag))}\n"
-                f"Impact: {problem.impact}\nSelector: {selector_text(problem)}\n"
+                f"Impact: {problem.impact}\nSelector: {selector_text(problem.selector)}\n"
                 f"Fingerprint: {problem.fingerprint}\nHow to fix: {problem.help_url}"
             )
     root = ET.Element("testsuites")
@@ -136,7 +126,7 @@ def sarif_uri(url: str) -> str:
 
 
 def sarif_result(problem: Problem, failing: bool, state: str) -> dict[str, Any]:
-    where = one_line(selector_text(problem))
+    where = one_line(selector_text(problem.selector))
     return {
         "ruleId": one_line(problem.rule_id) or "unknown",
         "level": SARIF_LEVELS.get(problem.impact or "minor", "note") if failing else "note",
@@ -208,7 +198,7 @@ def write_markdown(result: GateResult, path: Path) -> None:
         lines += [
             f"| {markdown_text(p.impact)} | {markdown_link(p.rule_id, p.help_url)} | "
             f"{markdown_text('; '.join(describe_criteria(p.wcag)))} | "
-            f"{markdown_text(p.page)} | {markdown_code(selector_text(p))} |"
+            f"{markdown_text(p.page)} | {markdown_code(selector_text(p.selector))} |"
             for p in result.failing
         ]
         lines.append("")

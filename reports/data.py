@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
-from audits.score import mean_score
-from reports.escape import impact_rank, slug, unique_slugs
+from reports.escape import slug, unique_slugs
+from store.findings import findings_in_scan
+from store.pages import document_rows, page_rows, pages_without_error
+from store.scans import default_team, latest_finished_scan, scan_row
+from store.scores import team_scores
+from vocabulary.findings import Finding, json_list, selector_text
+from vocabulary.impacts import impact_rank
+from vocabulary.urls import path_and_query
 from vocabulary.wcag import describe_criteria
 
 
@@ -32,14 +36,12 @@ class Issue:
     fingerprint: str
     scope: str
     url: str = ""
+    team: str | None = None
 
     @property
     def selector_text(self) -> str:
         """axe's frame path, outermost first, joined for reading."""
-        return " ➜ ".join(
-            " ".join(map(str, part)) if isinstance(part, list) else str(part)
-            for part in self.selector
-        )
+        return selector_text(self.selector)
 
 
 @dataclass
@@ -149,15 +151,6 @@ def assign_slugs(teams: list[TeamReport]) -> None:
         team.slug = slugs[team.name]
 
 
-def latest_finished_scan(db: Any, before: int | None = None) -> int | None:
-    sql = "SELECT max(id) FROM scans WHERE status = 'finished'"
-    params: list[Any] = []
-    if before is not None:
-        sql += " AND id < ?"
-        params.append(before)
-    return db.execute(sql, params).fetchone()[0]
-
-
 def load_report(
     db: Any, scan_id: int | None = None, emails: dict[str, str] | None = None
 ) -> ScanReport:
@@ -165,80 +158,59 @@ def load_report(
     scan_id = scan_id or latest_finished_scan(db)
     if scan_id is None:
         raise ReportError("the database has no finished scan; run siteaudit scan first")
-    scan = next(db.query("SELECT * FROM scans WHERE id = ?", [scan_id]), None)
+    scan = scan_row(db, scan_id)
     if scan is None:
         raise ReportError(f"there is no scan {scan_id} in this database")
-    pages = load_pages(db, scan_id)
-    template_rows = [i for i in load_issues(db, scan_id) if i.scope == "template"]
+    unowned = default_team(db, scan_id)
+    issues = [issue_from(f) for f in findings_in_scan(db, scan_id)]
+    pages = load_pages(db, scan_id, issues, unowned)
     previous = latest_finished_scan(db, before=scan_id)
     new_by_team, fixed_by_team = change_since(db, scan_id, previous)
-    teams = build_teams(pages, emails or {}, new_by_team, fixed_by_team)
-    attach_documents(teams, load_documents(db, scan_id), emails or {})
+    teams = build_teams(pages, emails or {}, team_scores(db, scan_id), new_by_team, fixed_by_team)
+    attach_documents(teams, load_documents(db, scan_id, issues, unowned), emails or {})
     assign_slugs(teams)
+    templates = [i for i in issues if i.scope == "template"]
     return ScanReport(
         scan=scan,
         previous_id=previous,
         teams=teams,
-        templates=group_templates(template_rows),
-        template_owner=template_team(db, scan_id),
-        site_score=mean_score(p.score for p in pages),
+        templates=group_templates(templates),
+        template_owner=templates[0].team if templates else None,
+        site_score=scan["score"],
         new=sum(new_by_team.values()),
         fixed=sum(fixed_by_team.values()),
     )
 
 
-def template_team(db: Any, scan_id: int) -> str | None:
-    row = db.execute(
-        "SELECT team FROM findings WHERE scan_id = ? AND scope = 'template' LIMIT 1", [scan_id]
-    ).fetchone()
-    return row[0] if row else None
-
-
-def issue_from_row(row: dict[str, Any]) -> Issue:
+def issue_from(finding: Finding) -> Issue:
     return Issue(
-        kind=row["kind"] or "",
-        rule_id=row["rule_id"] or "",
-        impact=row["impact"],
-        outcome=row["outcome"] or "",
-        criteria=describe_criteria(row["wcag"]),
-        selector=json_list(row["selector"]),
-        snippet=row["snippet"] or "",
-        summary=row["summary"] or "",
-        help=row["help"] or "",
-        help_url=row["help_url"] or "",
-        fingerprint=row["fingerprint"] or "",
-        scope=row["scope"],
-        url=row["url"],
+        kind=finding.kind or "",
+        rule_id=finding.rule_id or "",
+        impact=finding.impact,
+        outcome=finding.outcome or "",
+        criteria=describe_criteria(finding.wcag),
+        selector=json_list(finding.selector),
+        snippet=finding.snippet or "",
+        summary=finding.summary or "",
+        help=finding.help or "",
+        help_url=finding.help_url or "",
+        fingerprint=finding.fingerprint or "",
+        scope=finding.scope,
+        url=finding.url,
+        team=finding.team,
     )
 
 
-def json_list(text: str | None) -> list[Any]:
-    """A JSON list column; a value that is not one (a page's own axe can send anything)
-    is shown as a one-item list of its text rather than stopping the report."""
-    if not text:
-        return []
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return [text]
-    return value if isinstance(value, list) else [str(value)]
-
-
-def load_issues(db: Any, scan_id: int) -> list[Issue]:
-    rows = db.query("SELECT * FROM findings WHERE scan_id = ? ORDER BY rowid", [scan_id])
-    return [issue_from_row(row) for row in rows]
-
-
-def load_pages(db: Any, scan_id: int) -> list[PageReport]:
+def load_pages(db: Any, scan_id: int, issues: list[Issue], unowned: str) -> list[PageReport]:
     """Every page with its content-scope issues, most severe first."""
-    issues: dict[str, list[Issue]] = defaultdict(list)
-    for issue in load_issues(db, scan_id):
+    by_page: dict[str, list[Issue]] = defaultdict(list)
+    for issue in issues:
         if issue.scope == "content":
-            issues[issue.url].append(issue)
-    pages, unowned = [], default_team(db, scan_id)
-    for row in db.query("SELECT * FROM pages WHERE scan_id = ?", [scan_id]):
+            by_page[issue.url].append(issue)
+    pages = []
+    for row in page_rows(db, scan_id):
         page_issues = sorted(
-            issues.get(row["url"], []),
+            by_page.get(row["url"], []),
             key=lambda i: (i.outcome != "violation", impact_rank(i.impact)),
         )
         pages.append(
@@ -274,12 +246,11 @@ def severity_key(page: PageReport) -> tuple[float, int, str]:
     return (score, -page.violation_count, page.url)
 
 
-def load_documents(db: Any, scan_id: int) -> list[DocumentRow]:
-    issues: dict[str, list[Issue]] = defaultdict(list)
-    for issue in load_issues(db, scan_id):
+def load_documents(db: Any, scan_id: int, issues: list[Issue], unowned: str) -> list[DocumentRow]:
+    by_document: dict[str, list[Issue]] = defaultdict(list)
+    for issue in issues:
         if issue.kind == "document":
-            issues[issue.url].append(issue)
-    unowned = default_team(db, scan_id)
+            by_document[issue.url].append(issue)
     return [
         DocumentRow(
             row["url"],
@@ -289,9 +260,9 @@ def load_documents(db: Any, scan_id: int) -> list[DocumentRow]:
             row["linked_from"],
             bool(row["exempt_2018"]),
             row["check_error"],
-            sorted(issues.get(row["url"], []), key=lambda i: impact_rank(i.impact)),
+            sorted(by_document.get(row["url"], []), key=lambda i: impact_rank(i.impact)),
         )
-        for row in db.query("SELECT * FROM documents WHERE scan_id = ? ORDER BY url", [scan_id])
+        for row in document_rows(db, scan_id)
     ]
 
 
@@ -310,7 +281,11 @@ def attach_documents(
 
 
 def build_teams(
-    pages: list[PageReport], emails: dict[str, str], new: dict[str, int], fixed: dict[str, int]
+    pages: list[PageReport],
+    emails: dict[str, str],
+    scores: dict[str, float | None],
+    new: dict[str, int],
+    fixed: dict[str, int],
 ) -> list[TeamReport]:
     by_team: dict[str, list[PageReport]] = defaultdict(list)
     for page in pages:
@@ -323,7 +298,7 @@ def build_teams(
             slugify(name),
             emails.get(name),
             team_pages,
-            mean_score(p.score for p in team_pages),
+            scores.get(name),
             new.get(name, 0),
             fixed.get(name, 0),
         )
@@ -339,12 +314,6 @@ def group_templates(rows: list[Issue]) -> list[TemplateIssue]:
         grouped[issue.fingerprint].append(issue)
     templates = [TemplateIssue(issues[0], {i.url for i in issues}) for issues in grouped.values()]
     return sorted(templates, key=lambda t: (impact_rank(t.issue.impact), -t.pages))
-
-
-def page_key(url: str) -> str:
-    """A page's identity across scans and hosts: its path and query."""
-    parts = urlsplit(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def change_since(
@@ -367,26 +336,14 @@ def change_since(
     return dict(new), dict(fixed)
 
 
-def violations_by_key(db: Any, scan_id: int) -> dict[tuple[str, str], str]:
-    rows = db.execute(
-        "SELECT url, fingerprint, team FROM findings WHERE scan_id = ? AND outcome = 'violation'",
-        [scan_id],
-    )
+def violations_by_key(db: Any, scan_id: int) -> dict[tuple[str, str | None], str]:
+    """(page, fingerprint) -> owning team, for every violation of a scan."""
     unowned = default_team(db, scan_id)
-    return {(page_key(url), fingerprint): team or unowned for url, fingerprint, team in rows}
-
-
-def default_team(db: Any, scan_id: int) -> str:
-    """The team that owns what no rule gives to another: ownership.default_team, as the
-    scan was configured (the configuration is stored with each scan)."""
-    row = db.execute("SELECT config FROM scans WHERE id = ?", [scan_id]).fetchone()
-    try:
-        name = json.loads(row[0])["ownership"]["default_team"] if row and row[0] else None
-    except (ValueError, KeyError, TypeError):
-        name = None
-    return name if isinstance(name, str) and name else "Unassigned"
+    return {
+        (path_and_query(f.url), f.fingerprint): f.team or unowned
+        for f in findings_in_scan(db, scan_id, outcome="violation")
+    }
 
 
 def audited_pages(db: Any, scan_id: int) -> set[str]:
-    rows = db.execute("SELECT url FROM pages WHERE scan_id = ? AND error IS NULL", [scan_id])
-    return {page_key(url) for (url,) in rows}
+    return {path_and_query(url) for url in pages_without_error(db, scan_id)}

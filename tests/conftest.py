@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from app.demo import serve_site
+from app.demo import DEMO_SITE, serve_site
 
 TESTS = Path(__file__).resolve().parent
 SITES = TESTS / "sites"
@@ -63,8 +63,8 @@ class Site:
 def council_site() -> Iterator[Site]:
     """The bundled demo council website."""
     log: list[str] = []
-    with serve_site(SITES / "council", access_log=log) as base:
-        yield Site(base, SITES / "council", log)
+    with serve_site(DEMO_SITE, access_log=log) as base:
+        yield Site(base, DEMO_SITE, log)
 
 
 @pytest.fixture(scope="session")
@@ -121,8 +121,8 @@ def run_in_process(
     def no_crawl(*args: object, **kwargs: object) -> None:
         raise AssertionError("a crawl started: this input should have been refused before")
 
-    # What a run leaves behind in the process: a scan points NLTK_DATA at its corpus, and
-    # the command adds its log handler to the root logger.
+    # What a run may leave behind in the process: its environment (a scan names its CA
+    # bundle in SSL_CERT_FILE), and the command's log handler on the root logger.
     environ, handlers = dict(os.environ), list(logging.getLogger().handlers)
     with (
         pytest.MonkeyPatch.context() as patch,

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from store.storage import finish_scan, open_database, start_scan
+from store.database import open_database
+from store.scans import finish_scan, start_scan
 from tests.conftest import Site, query, run_in_process, run_siteaudit
 
 PASSWORD = "pw-s3cret-41"

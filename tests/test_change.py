@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from reports.data import load_report
-from store.storage import finish_scan, open_database, start_scan
+from store.database import open_database
+from store.scans import finish_scan, start_scan
 
 
 def add_scan(db, host: str, pages: dict[str, str | None], findings: list[tuple[str, str]]) -> int:  # type: ignore[no-untyped-def]

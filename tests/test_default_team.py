@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from crawler.analyse import analyse_scan
-from reports.data import default_team, violations_by_key
-from settings.config import TemplateConfig
-from store.storage import Batch, finish_scan, open_database, start_scan, write_batch
+from app.after_crawl import after_crawl
+from reports.data import violations_by_key
+from settings.model import TemplateConfig
+from store.database import open_database
+from store.scans import default_team, finish_scan, start_scan
+from store.writer import Batch, write_batch
 
 SITE = "http://127.0.0.1:9"
 
@@ -24,7 +26,7 @@ def scan_with_an_unowned_document(path: Path, team: str | None) -> int:
     finding = {"scan_id": scan_id, "url": document, "kind": "document", "rule_id": "pdf-untagged"}
     batch.add("findings", [{**finding, "outcome": "violation", "fingerprint": "document:x"}])
     write_batch(db, batch)
-    analyse_scan(db, scan_id, TemplateConfig(), team or "Unassigned")
+    after_crawl(db, scan_id, TemplateConfig(), team or "Unassigned")
     finish_scan(db, scan_id, "finished")
     return scan_id
 

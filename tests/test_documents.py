@@ -13,8 +13,10 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from pikepdf import Array, Dictionary, Encryption, Name, Permissions, String
 
-from audits import documents
-from audits.documents import DocumentReport, check_document
+from audits import document_pdf, document_pdf_content, documents
+from audits.document_office import OLE_MAGIC
+from audits.document_report import DocumentIssue, DocumentReport
+from audits.documents import check_document
 
 PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -63,7 +65,7 @@ def rule_ids(report: DocumentReport) -> list[str]:
     return sorted(found.rule_id for found in report.issues)
 
 
-def only(report: DocumentReport, rule_id: str) -> documents.DocumentIssue:
+def only(report: DocumentReport, rule_id: str) -> DocumentIssue:
     (found,) = [found for found in report.issues if found.rule_id == rule_id]
     return found
 
@@ -182,7 +184,7 @@ def test_text_on_a_later_page_counts() -> None:
 
 
 def test_content_stream_bomb_is_not_inflated(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(documents, "MAX_STREAM_BYTES", 10_000)
+    monkeypatch.setattr(document_pdf_content, "MAX_STREAM_BYTES", 10_000)
     pdf = make_accessible(new_pdf(content=b"% padding\n" * 5_000 + IMAGE_ONLY))
 
     report = check_document(pdf_bytes(pdf, compress_streams=True), PDF)
@@ -265,7 +267,7 @@ def test_long_pdf_with_bookmarks_and_short_pdf_without() -> None:
         outline.root.append(pikepdf.OutlineItem("Introduction", 0))
     assert check_document(pdf_bytes(pdf), PDF).issues == []
 
-    short = make_accessible(new_pdf(pages=documents.BOOKMARK_MIN_PAGES))
+    short = make_accessible(new_pdf(pages=document_pdf.BOOKMARK_MIN_PAGES))
     assert check_document(pdf_bytes(short), PDF).issues == []
 
 
@@ -341,7 +343,7 @@ def test_pdf_dates_from_xmp_and_offsets() -> None:
     ],
 )
 def test_parse_pdf_date(text: str | None, expected: str | None) -> None:
-    parsed = documents.parse_pdf_date(text)
+    parsed = document_pdf.parse_pdf_date(text)
     assert (parsed.isoformat() if parsed else None) == expected
 
 
@@ -523,7 +525,7 @@ def test_broken_office_files_are_unreadable() -> None:
     assert not_office.kind == "pptx"
     assert not_office.error == "not an Office document: it has no ppt/presentation.xml"
 
-    locked = documents.OLE_MAGIC + b"\x00" * 100 + "EncryptionInfo".encode("utf-16-le")
+    locked = OLE_MAGIC + b"\x00" * 100 + "EncryptionInfo".encode("utf-16-le")
     report = check_document(locked, DOCX)
     assert report.encrypted is True
     assert rule_ids(report) == ["document-unreadable"]
@@ -533,7 +535,7 @@ def test_broken_office_files_are_unreadable() -> None:
 
 
 def test_legacy_and_unknown_files_are_other_with_no_issues() -> None:
-    legacy = check_document(documents.OLE_MAGIC + b"\x00" * 512, "application/msword", "a.doc")
+    legacy = check_document(OLE_MAGIC + b"\x00" * 512, "application/msword", "a.doc")
     assert (legacy.kind, legacy.issues, legacy.error) == ("other", [], None)
     assert check_document(b"hello", "text/plain", "notes.txt").kind == "other"
 

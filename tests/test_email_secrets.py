@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from app.email import EmailError, send_team_emails
 from reports.data import ScanReport, TeamReport
-from reports.email import EmailError, send_team_emails
-from settings.config import EmailConfig
+from settings.model import EmailConfig
 
 
 def report_with_team() -> ScanReport:

@@ -15,8 +15,8 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from reports.email import EmailError, send_team_emails
-from settings.config import EmailConfig
+from app.email import EmailError, send_team_emails
+from settings.model import EmailConfig
 from tests.test_email_secrets import report_with_team
 
 PASSWORD = "smtp-s3cret-77"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import tomllib
 
-from settings.config import Config, load_config
+from settings.loader import load_config
+from settings.model import Config
 from tests.conftest import ROOT
 
 EXAMPLE = ROOT / "config" / "example-council.toml"

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from browser.browser import BrowserOptions, BrowserSession, unprivileged_user
+from browser.browser import BrowserSession
 from browser.browser_proxy import GuardedProxy
+from browser.launch import BrowserOptions, unprivileged_user
 from tests.conftest import query, run_siteaudit
 from tests.hostile import HostileSite, serve_hostile
 from tests.hostile.browser import NAVIGATING, SECRET_MARK

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from audits.documents import MAX_ZIP_MEMBERS, check_document
+from audits.document_xml import MAX_ZIP_MEMBERS
+from audits.documents import check_document
 from crawler.document_sandbox import DocumentSandbox
 from tests.conftest import ROOT, query
 from tests.hostile import files, serve_hostile

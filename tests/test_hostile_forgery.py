@@ -11,8 +11,9 @@ import pytest
 
 from audits.accessibility import check_axe_result
 from browser.axe_session import AxeOutcome
-from browser.browser import BrowserOptions, PageJob
 from browser.browser_pool import AuditResult, BrowserPool
+from browser.devtools import PageJob
+from browser.launch import BrowserOptions
 from crawler.pipelines import BrowserAuditPipeline, audit_columns
 from crawler.reasons import reason_for_browser_error
 from tests.conftest import query, run_siteaudit

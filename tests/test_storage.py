@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from store.storage import Batch, open_database, start_scan, write_batch
+from store.database import open_database
+from store.scans import start_scan
+from store.writer import Batch, write_batch
 
 
 def test_a_batch_is_one_transaction(tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ import pytest
 from audits.accessibility import findings_from_axe
 from audits.fingerprint import fingerprints, normalise_start_tag
 from audits.ownership import compile_rules, owner_for
-from settings.config import ConfigError, Team, config_from_dict
+from settings.loader import ConfigError, config_from_dict
+from settings.model import Team
 from vocabulary.urls import normalise_url, path_and_query
 from vocabulary.wcag import criteria_from_tags, level_of, run_only_tags
 
@@ -24,7 +25,7 @@ def axe_result(*nodes: tuple[str, list[str], str]) -> dict:
 
 
 def prints(*nodes: tuple[str, list[str], str]) -> list[str]:
-    return [f["fingerprint"] for f in findings_from_axe(axe_result(*nodes))]
+    return [f.fingerprint for f in findings_from_axe(axe_result(*nodes))]
 
 
 def test_paragraph_inserted_above_keeps_the_fingerprint() -> None:

@@ -1,1 +1,1 @@
-"""The words every stage shares: impacts, findings, reasons, WCAG criteria, page keys."""
+"""The words every stage shares: findings, impacts, teams, WCAG criteria, URLs and page keys."""

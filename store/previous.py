@@ -1,4 +1,5 @@
-"""Incremental rescans: a page that renders the same as last time keeps its last audit.
+"""Results reused from an earlier scan: a page that renders the same keeps its last audit,
+and a page whose text is the same keeps its readability.
 
 A page renders the same when its HTML (as served) and the stylesheets it links are
 byte-for-byte unchanged, and the audit would run the same axe-core version and rules.
@@ -14,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from audits.readability import Readability
+from vocabulary.findings import COLUMNS, Finding
 
 # The columns a reused page takes from its previous audit.
 AUDIT_COLUMNS = (
@@ -25,22 +26,8 @@ AUDIT_COLUMNS = (
     "blocked_requests",
     "audited_at",
 )
-# Finding columns copied as they were; scan_id and team are the new scan's.
-FINDING_COLUMNS = (
-    "url",
-    "kind",
-    "rule_id",
-    "impact",
-    "wcag",
-    "level",
-    "outcome",
-    "selector",
-    "snippet",
-    "summary",
-    "help",
-    "help_url",
-    "fingerprint",
-)
+# Finding columns copied as they were: the new scan decides team and template scope afresh.
+COPIED_FINDING_COLUMNS = tuple(c for c in COLUMNS if c not in ("team", "scope"))
 
 
 @dataclass(frozen=True)
@@ -84,7 +71,7 @@ def load_previous(db: Any, key: str, scan_id: int) -> dict[str, PreviousAudit]:
 
 def copied_audit(
     reader: Any, audit: PreviousAudit, url: str
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+) -> tuple[dict[str, Any], list[Finding]]:
     """The previous audit's page columns and accessibility findings for one page."""
     row = reader.execute(
         f"SELECT {', '.join(AUDIT_COLUMNS)} FROM pages WHERE scan_id = ? AND url = ?",
@@ -92,11 +79,11 @@ def copied_audit(
     ).fetchone()
     page = dict(zip(AUDIT_COLUMNS, row, strict=True)) if row else {}
     findings = reader.execute(
-        f"SELECT {', '.join(FINDING_COLUMNS)} FROM findings WHERE scan_id = ? AND url = ? "
-        "AND kind = 'accessibility' ORDER BY rowid",
+        f"SELECT {', '.join(COPIED_FINDING_COLUMNS)} FROM findings WHERE scan_id = ? "
+        "AND url = ? AND kind = 'accessibility' ORDER BY rowid",
         [audit.scan_id, url],
     ).fetchall()
-    copied = [dict(zip(FINDING_COLUMNS, f, strict=True)) for f in findings]
+    copied = [Finding.from_row(dict(zip(COPIED_FINDING_COLUMNS, f, strict=True))) for f in findings]
     return {**page, "error": None, "audit_ms": 0, "reused_from_scan": audit.audited_in}, copied
 
 
@@ -114,8 +101,9 @@ READABILITY_COLUMNS = (
 )
 
 
-def load_known_readability(db: Any, before: int) -> dict[str, Readability]:
-    """content hash -> readability of every page of the latest earlier scan."""
+def load_known_readability(db: Any, before: int) -> dict[str, dict[str, Any]]:
+    """content hash -> readability of every page of the latest earlier scan, as the fields
+    of audits.readability.Readability."""
     (previous,) = db.execute(
         "SELECT max(id) FROM scans WHERE id < ? AND status IN ('finished', 'interrupted')", [before]
     ).fetchone()
@@ -126,19 +114,19 @@ def load_known_readability(db: Any, before: int) -> dict[str, Readability]:
         "AND content_hash IS NOT NULL",
         [previous],
     )
-    return {row[0]: readability_from_row(row) for row in rows}
+    return {row[0]: readability_fields(row) for row in rows}
 
 
-def readability_from_row(row: tuple[Any, ...]) -> Readability:
+def readability_fields(row: tuple[Any, ...]) -> dict[str, Any]:
     _, measured, note, words, sentences, ease, grade, age, long, avoid = row
-    return Readability(
-        measured=bool(measured),
-        reason=note,
-        word_count=words or 0,
-        sentence_count=sentences or 0,
-        reading_ease=ease,
-        grade_level=grade,
-        reading_age=age,
-        long_sentences=json.loads(long or "[]"),
-        words_to_avoid=[tuple(w) for w in json.loads(avoid or "[]")],
-    )
+    return {
+        "measured": bool(measured),
+        "reason": note,
+        "word_count": words or 0,
+        "sentence_count": sentences or 0,
+        "reading_ease": ease,
+        "grade_level": grade,
+        "reading_age": age,
+        "long_sentences": json.loads(long or "[]"),
+        "words_to_avoid": [tuple(w) for w in json.loads(avoid or "[]")],
+    }

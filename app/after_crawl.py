@@ -1,0 +1,80 @@
+"""The stage after the crawl: what can be judged only once every page is stored.
+
+Documents find their owners, broken links and template problems are decided, and pages,
+teams and the site are scored. It reads and writes only the store, so it can run again on
+a scan (each step replaces what it wrote before).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from audits.links import CheckedLink, broken_link_finding
+from audits.score import ScoredFinding, mean_score, page_score
+from audits.templates import template_fingerprints, template_threshold
+from settings.model import TemplateConfig
+from store import findings, links, pages, scores
+from vocabulary.teams import DEFAULT_TEAM
+
+
+def after_crawl(
+    db: Any, scan_id: int, templates: TemplateConfig, default_team: str = DEFAULT_TEAM
+) -> None:
+    """Link statuses, document owners, broken links, template scope and scores, in one
+    transaction."""
+    links.fill_link_statuses(db, scan_id)
+    with db.atomic():
+        links.assign_documents(db, scan_id, default_team)
+        record_broken_links(db, scan_id)
+        mark_template_findings(db, scan_id, templates)
+        score_pages(db, scan_id)
+        score_teams_and_site(db, scan_id, default_team)
+
+
+def record_broken_links(db: Any, scan_id: int) -> None:
+    """A broken-link finding on each linking page, owned by that page's team."""
+    found = []
+    for source, target, text, internal, status, error, team in links.failed_links(db, scan_id):
+        link = CheckedLink(source, target, text, bool(internal), status, error)
+        if (finding := broken_link_finding(link)) is not None:
+            found.append(finding.placed(source, team))
+    findings.replace_findings(db, scan_id, "broken-link", found)
+
+
+def mark_template_findings(db: Any, scan_id: int, templates: TemplateConfig) -> None:
+    """The same problem on the same element of many pages is the shared layout's: the web
+    team owns it, once, and page editors do not see it in their lists."""
+    threshold = template_threshold(
+        pages.audited_page_count(db, scan_id), templates.min_pages, templates.min_share
+    )
+    spread = findings.pages_with_each_fingerprint(db, scan_id)
+    findings.mark_template(db, scan_id, template_fingerprints(spread, threshold), templates.owner)
+
+
+def score_pages(db: Any, scan_id: int) -> None:
+    """pages.score from each page's findings (template ones too: users meet them there).
+    A page the browser could not audit has no score: its accessibility is unknown."""
+    by_page = scores.findings_by_page(db, scan_id)
+    browser, audited = scores.pages_audited(db, scan_id)
+    scores.save_page_scores(
+        db,
+        scan_id,
+        {
+            url: None
+            if browser and audited_at is None
+            else page_score(ScoredFinding(*row) for row in by_page.get(url, []))
+            for url, audited_at in audited
+        },
+    )
+
+
+def score_teams_and_site(db: Any, scan_id: int, default_team: str) -> None:
+    """Each team's score and the site's: the mean of their pages' scores."""
+    by_team = scores.page_scores_by_team(db, scan_id, default_team)
+    every = [score for team_scores in by_team.values() for score in team_scores]
+    scores.save_scores(
+        db,
+        scan_id,
+        mean_score(every),
+        {team: (mean_score(s), len(s)) for team, s in by_team.items()},
+    )

@@ -1,0 +1,17 @@
+"""Template scope: the same problem on the same element of many pages is the shared layout's."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+def template_threshold(audited_pages: int, min_pages: int, min_share: float) -> int:
+    """How many pages must share a problem for it to live in the template: at least
+    templates.min_pages, and at least templates.min_share of the pages audited."""
+    return max(min_pages, int(min_share * audited_pages + 0.999999))
+
+
+def template_fingerprints(pages_with: Mapping[str, int], threshold: int) -> set[str]:
+    """The accessibility fingerprints found on at least `threshold` pages (pages_with maps
+    each fingerprint to the number of pages it is on)."""
+    return {fingerprint for fingerprint, pages in pages_with.items() if pages >= threshold}

@@ -1,0 +1,54 @@
+"""The findings table: the one reader of stored findings, and the end-of-scan changes to them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from vocabulary.findings import COLUMNS, Finding
+
+
+def findings_in_scan(
+    db: Any, scan_id: int, kind: str | None = None, outcome: str | None = None
+) -> list[Finding]:
+    """A scan's findings in the order they were stored, of one kind or outcome if asked."""
+    sql = f"SELECT {', '.join(COLUMNS)} FROM findings WHERE scan_id = ?"
+    params: list[Any] = [scan_id]
+    for column, value in (("kind", kind), ("outcome", outcome)):
+        if value is not None:
+            sql += f" AND {column} = ?"
+            params.append(value)
+    rows = db.execute(sql + " ORDER BY rowid", params)
+    return [Finding(*row) for row in rows]
+
+
+def replace_findings(db: Any, scan_id: int, kind: str, findings: Iterable[Finding]) -> None:
+    """Store a scan's findings of one kind in place of those it had (a re-run replaces them)."""
+    db.execute("DELETE FROM findings WHERE scan_id = ? AND kind = ?", [scan_id, kind])
+    db["findings"].insert_all((f.row(scan_id) for f in findings), alter=False)
+
+
+def pages_with_each_fingerprint(db: Any, scan_id: int) -> dict[str, int]:
+    """How many pages each accessibility fingerprint of a scan is found on."""
+    rows = db.execute(
+        "SELECT fingerprint, count(DISTINCT url) FROM findings "
+        "WHERE scan_id = ? AND kind = 'accessibility' GROUP BY fingerprint",
+        [scan_id],
+    )
+    return dict(rows.fetchall())
+
+
+def mark_template(db: Any, scan_id: int, fingerprints: Iterable[str], owner: str) -> None:
+    """Give the accessibility findings with these fingerprints to the shared layout's owner,
+    once, and every other finding back to its page's team (a re-run starts afresh)."""
+    db.execute(
+        "UPDATE findings SET scope = 'content', team = (SELECT p.team FROM pages p "
+        "WHERE p.scan_id = findings.scan_id AND p.url = findings.url) "
+        "WHERE scan_id = ? AND scope = 'template'",
+        [scan_id],
+    )
+    db.conn.executemany(
+        "UPDATE findings SET scope = 'template', team = ? "
+        "WHERE scan_id = ? AND kind = 'accessibility' AND fingerprint = ?",
+        [(owner, scan_id, fingerprint) for fingerprint in fingerprints],
+    )

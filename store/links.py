@@ -1,0 +1,58 @@
+"""Links and the documents they lead to, once the crawl has fetched every target."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def fill_link_statuses(db: Any, scan_id: int) -> None:
+    """Give each link its target's status or fetch error, once the crawl has fetched them."""
+    with db.atomic():
+        db.execute(
+            """UPDATE links SET
+                 status_code = (SELECT f.status_code FROM fetches f
+                                WHERE f.scan_id = links.scan_id AND f.url = links.target_url),
+                 error = (SELECT f.error FROM fetches f
+                          WHERE f.scan_id = links.scan_id AND f.url = links.target_url)
+               WHERE scan_id = ?""",
+            [scan_id],
+        )
+
+
+def failed_links(db: Any, scan_id: int) -> list[tuple[Any, ...]]:
+    """(source, target, text, internal, status, error, source's team) for each distinct
+    target of each page that answered 400 or more or could not be fetched."""
+    return db.execute(
+        """SELECT l.source_url, l.target_url, min(l.link_text), l.internal, l.status_code,
+                  l.error, p.team
+           FROM links l JOIN pages p ON p.scan_id = l.scan_id AND p.url = l.source_url
+           WHERE l.scan_id = ? AND (l.status_code >= 400 OR l.error IS NOT NULL)
+           GROUP BY l.source_url, l.target_url""",
+        [scan_id],
+    ).fetchall()
+
+
+def assign_documents(db: Any, scan_id: int, default_team: str) -> None:
+    """A document, and its findings, belong to the team of the shallowest page linking to
+    it; a document no page links to, to the default team."""
+    db.execute(
+        """UPDATE documents SET linked_from = coalesce((
+               SELECT l.source_url FROM links l JOIN pages p
+                 ON p.scan_id = l.scan_id AND p.url = l.source_url
+               WHERE l.scan_id = documents.scan_id AND l.target_url = documents.url
+               ORDER BY p.depth, l.source_url LIMIT 1), linked_from)
+           WHERE scan_id = ?""",
+        [scan_id],
+    )
+    db.execute(
+        """UPDATE documents SET team = (SELECT p.team FROM pages p
+               WHERE p.scan_id = documents.scan_id AND p.url = documents.linked_from)
+           WHERE scan_id = ?""",
+        [scan_id],
+    )
+    db.execute(
+        """UPDATE findings SET team = coalesce((SELECT d.team FROM documents d
+               WHERE d.scan_id = findings.scan_id AND d.url = findings.url), ?)
+           WHERE scan_id = ? AND kind = 'document'""",
+        [default_team, scan_id],
+    )
