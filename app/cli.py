@@ -14,6 +14,20 @@ from typing import Any
 import click
 
 from app.email import EmailError
+from app.options import (
+    BEST_PRACTICES,
+    BROWSERS,
+    PAGE_TIMEOUT,
+    WCAG,
+    config_option,
+    db_option,
+    file_option,
+    flag,
+    folder_option,
+    scan_id_option,
+    scan_options,
+    with_options,
+)
 from app.paths import check_output_file, check_output_folder
 from app.scan import ScanError, ScanSummary, run_scan
 from app.summary import print_summary
@@ -30,7 +44,7 @@ from settings.loader import (
     read_text_file,
     validate,
 )
-from settings.model import WCAG_LEVELS, Config, seed_urls
+from settings.model import Config, seed_urls
 from store.database import StorageError, open_database
 from vocabulary.impacts import IMPACTS
 
@@ -55,68 +69,6 @@ def cli() -> None:
     Exit codes: 0 done, 1 could not run or stopped early (including usage errors),
     2 a CI gate failed.
     """
-
-
-def scan_options(function: Any) -> Any:
-    """Options shared by scan and demo."""
-    options = [
-        click.option(
-            "--db",
-            "db_path",
-            default="siteaudit.db",
-            show_default=True,
-            type=click.Path(dir_okay=False),
-            help="SQLite database to add the scan to.",
-        ),
-        click.option(
-            "--config",
-            "config_path",
-            type=click.Path(dir_okay=False),
-            help="TOML configuration (teams, policies, limits).",
-        ),
-        click.option("--max-pages", type=int, help="Stop discovering after this many URLs."),
-        click.option("--max-depth", type=int, help="Follow links at most this deep."),
-        click.option("--browsers", type=int, help="Browser sessions in parallel [one per core]."),
-        click.option(
-            "--wcag", type=click.Choice(WCAG_LEVELS), help="WCAG version and level [2.1-AA]."
-        ),
-        click.option(
-            "--best-practices/--no-best-practices",
-            default=None,
-            help="Also run axe's best-practice rules.",
-        ),
-        click.option(
-            "--browser/--no-browser",
-            default=None,
-            help="Audit pages in Chromium (default), or only crawl, read and measure.",
-        ),
-        click.option("--page-timeout", type=float, help="Seconds allowed per page [30]."),
-        click.option(
-            "--full",
-            is_flag=True,
-            default=None,
-            help="Re-audit every page, even those unchanged since the last scan.",
-        ),
-        click.option("--user-agent", help="User agent the crawler sends."),
-        click.option(
-            "--resume", is_flag=True, help="Finish the last interrupted scan of this site in --db."
-        ),
-        click.option(
-            "--max-minutes",
-            type=float,
-            help="Stop the scan after this many minutes, keeping what it did.",
-        ),
-        click.option(
-            "--report",
-            "report_dir",
-            type=click.Path(file_okay=False),
-            help="Also write the HTML report of this scan into this folder.",
-        ),
-        click.option("-v", "--verbose", is_flag=True, help="Log every page and Scrapy's log."),
-    ]
-    for option in reversed(options):
-        function = option(function)
-    return function
 
 
 @cli.command()
@@ -149,33 +101,14 @@ def scan(
 
 
 @cli.command()
-@click.option(
-    "--db",
-    "db_path",
-    default="siteaudit.db",
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="The database scans were written to.",
-)
-@click.option(
-    "--out",
-    "out_dir",
-    required=True,
-    type=click.Path(file_okay=False),
-    help="Folder to write the HTML report and CSV files into.",
-)
-@click.option("--scan", "scan_id", type=int, help="Scan to report [the latest finished one].")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    help="TOML configuration: team email addresses and [email] settings.",
-)
-@click.option(
-    "--email",
-    "send_email",
-    is_flag=True,
-    help="Email each team its summary and a link to its page.",
+@with_options(
+    db_option("The database scans were written to."),
+    folder_option(
+        "--out", "out_dir", "Folder to write the HTML report and CSV files into.", required=True
+    ),
+    scan_id_option("Scan to report [the latest finished one]."),
+    config_option("TOML configuration: team email addresses and [email] settings."),
+    flag("--email", "Email each team its summary and a link to its page.", "send_email"),
 )
 def report(
     db_path: str, out_dir: str, scan_id: int | None, config_path: str | None, send_email: bool
@@ -229,81 +162,52 @@ def make_report(
     "gate failed."
 )
 @click.argument("urls", nargs=-1)
-@click.option(
-    "--urls",
-    "urls_file",
-    type=click.Path(dir_okay=False, allow_dash=True),
-    help="File with one URL per line (- for standard input).",
-)
-@click.option("--sitemap", "sitemap_url", help="Check every page listed in this sitemap.")
-@click.option("--crawl", "crawl_url", help="Check every page found by crawling from this URL.")
-@click.option(
-    "--baseline",
-    "baseline_path",
-    type=click.Path(dir_okay=False),
-    help="A scan database, or a file from `siteaudit baseline export`: "
-    "problems in it never fail the gate.",
-)
-@click.option(
-    "--waivers",
-    "waivers_path",
-    type=click.Path(dir_okay=False),
-    help="TOML file of [[waiver]] tables (see config/waivers.example.toml).",
-)
-@click.option(
-    "--fail-on",
-    type=click.Choice(IMPACTS[::-1]),  # least severe first, as a threshold reads
-    default="serious",
-    show_default=True,
-    help="Fail on a new violation of this impact or worse.",
-)
-@click.option(
-    "--fail-on-needs-review", is_flag=True, help="Let new needs-review results fail the gate too."
-)
-@click.option(
-    "--fail-on-new-rules",
-    is_flag=True,
-    help="Let rules the baseline's axe-core did not have fail the gate too.",
-)
-@click.option("--wcag", type=click.Choice(WCAG_LEVELS), help="WCAG version and level [2.1-AA].")
-@click.option(
-    "--best-practices/--no-best-practices", default=None, help="Also run axe's best-practice rules."
-)
-@click.option("--browsers", type=int, help="Browser sessions in parallel [one per core].")
-@click.option("--page-timeout", type=float, help="Seconds allowed per page [30].")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    help="TOML configuration (limits, blocked hosts, login).",
-)
-@click.option(
-    "--db",
-    "db_path",
-    type=click.Path(dir_okay=False),
-    help="Keep the check's results in this database [a temporary one].",
-)
-@click.option(
-    "--junit",
-    "junit_path",
-    type=click.Path(dir_okay=False),
-    help="Write JUnit XML here: a testcase per page.",
-)
-@click.option(
-    "--sarif", "sarif_path", type=click.Path(dir_okay=False), help="Write SARIF 2.1.0 here."
-)
-@click.option(
-    "--markdown",
-    "markdown_path",
-    type=click.Path(dir_okay=False),
-    help="Write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY).",
-)
-@click.option(
-    "--as-of",
-    "as_of",
-    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z"]),
-    hidden=True,
-    help="Judge waiver expiry at this time instead of now (for tests and replays).",
+@with_options(
+    file_option(
+        "--urls", "urls_file", "File with one URL per line (- for standard input).", allow_dash=True
+    ),
+    click.option("--sitemap", "sitemap_url", help="Check every page listed in this sitemap."),
+    click.option("--crawl", "crawl_url", help="Check every page found by crawling from this URL."),
+    file_option(
+        "--baseline",
+        "baseline_path",
+        "A scan database, or a file from `siteaudit baseline export`: "
+        "problems in it never fail the gate.",
+    ),
+    file_option(
+        "--waivers",
+        "waivers_path",
+        "TOML file of [[waiver]] tables (see config/waivers.example.toml).",
+    ),
+    click.option(
+        "--fail-on",
+        type=click.Choice(IMPACTS[::-1]),  # least severe first, as a threshold reads
+        default="serious",
+        show_default=True,
+        help="Fail on a new violation of this impact or worse.",
+    ),
+    flag("--fail-on-needs-review", "Let new needs-review results fail the gate too."),
+    flag(
+        "--fail-on-new-rules", "Let rules the baseline's axe-core did not have fail the gate too."
+    ),
+    WCAG,
+    BEST_PRACTICES,
+    BROWSERS,
+    PAGE_TIMEOUT,
+    config_option("TOML configuration (limits, blocked hosts, login)."),
+    db_option("Keep the check's results in this database [a temporary one].", default=None),
+    file_option("--junit", "junit_path", "Write JUnit XML here: a testcase per page."),
+    file_option("--sarif", "sarif_path", "Write SARIF 2.1.0 here."),
+    file_option(
+        "--markdown", "markdown_path", "Write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY)."
+    ),
+    click.option(
+        "--as-of",
+        "as_of",
+        type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z"]),
+        hidden=True,
+        help="Judge waiver expiry at this time instead of now (for tests and replays).",
+    ),
 )
 @click.pass_context
 def check(
@@ -376,21 +280,12 @@ def baseline() -> None:
 
 
 @baseline.command("export")
-@click.option(
-    "--db",
-    "db_path",
-    default="siteaudit.db",
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="Database of the scan to export.",
-)
-@click.option("--scan", "scan_id", type=int, help="Scan to export [latest finished one].")
-@click.option(
-    "--out",
-    "out_path",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="Baseline file to write (JSON, meant to be committed).",
+@with_options(
+    db_option("Database of the scan to export."),
+    scan_id_option("Scan to export [latest finished one]."),
+    file_option(
+        "--out", "out_path", "Baseline file to write (JSON, meant to be committed).", required=True
+    ),
 )
 def baseline_export(db_path: str, scan_id: int | None, out_path: str) -> None:
     """Write a scan's problems as a baseline file to commit beside your CI job.

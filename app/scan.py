@@ -22,12 +22,14 @@ from app.after_crawl import after_crawl
 from audits.readability import Readability, ensure_syllable_data
 from browser.browser_pool import BrowserPool
 from browser.launch import BrowserError, BrowserOptions, check_browser_available, unprivileged_user
-from crawler.auth import Credentials, load_credentials
+from crawler.context import ScanContext
+from crawler.credentials import Credentials, from_environment, load_credentials
+from crawler.login import LoginContext, log_in
 from crawler.page_reader import PageReader
-from crawler.progress import Counters, Progress
 from crawler.resolver import private_ok_hosts
-from crawler.spider import ScanContext, SiteSpider
-from crawler.tls import trusting, unverified_context
+from crawler.spider import SiteSpider
+from crawler.stats import Counters
+from crawler.tls import trusting
 from settings.model import Config, seed_urls
 from store.database import open_database
 from store.pages import first_fetch, page_count
@@ -128,10 +130,13 @@ def browser_count(config: Config) -> int:
 MIN_DOWNLOAD_DELAY = 0.001
 
 
-def crawl_settings(config: Config, verbose: bool) -> dict[str, Any]:
+def crawl_settings(config: Config, verbose: bool, live: bool | None = None) -> dict[str, Any]:
     site = config.site
     return {
         "BOT_NAME": "siteaudit",
+        # The progress display: live on a terminal (live=None), else as lines.
+        "SITEAUDIT_PROGRESS": True,
+        "SITEAUDIT_PROGRESS_LIVE": live,
         "USER_AGENT": site.user_agent,
         "ROBOTSTXT_OBEY": site.obey_robots,
         "CONCURRENT_REQUESTS": max(8, site.concurrency_per_host * 2),
@@ -150,6 +155,7 @@ def crawl_settings(config: Config, verbose: bool) -> dict[str, Any]:
             "crawler.middlewares.PoliteThrottle": 0,
             # Pages and documents held to their size limits, as received and as decoded.
             "crawler.size_limits.ResponseSizeLimits": 0,
+            "crawler.progress.ProgressDisplay": 0,
         },
         # Only the web: never local files, data: URLs, S3 or FTP, even through a redirect.
         "DOWNLOAD_HANDLERS": {"file": None, "data": None, "s3": None, "ftp": None},
@@ -165,6 +171,9 @@ def crawl_settings(config: Config, verbose: bool) -> dict[str, Any]:
         "RETRY_GIVE_UP_LOG_LEVEL": "INFO",
         "REDIRECT_MAX_TIMES": 10,
         "TELNETCONSOLE_ENABLED": False,
+        # Scrapy 2.19's HTTP server that runs Python code sent to it, with a token in a file
+        # in the user's profile: no process on the machine needs a way into the scan.
+        "REMOTE_CONTROL_ENABLED": False,
         # Scrapy reads and parses a callback's source for every response to warn about
         # "return value" in generators: its cache is keyed on bound methods, made afresh each
         # time, so it never hits (about a fifth of a --no-browser scan).
@@ -190,10 +199,13 @@ def crawl_settings(config: Config, verbose: bool) -> dict[str, Any]:
             "crawler.auth.AuthMiddleware": 750,
         },
         "CLOSESPIDER_TIMEOUT": site.max_minutes * 60,
+        # Audit, then judge (owner, then content), then store.
         "ITEM_PIPELINES": {
             "crawler.pipelines.BrowserAuditPipeline": 100,
             "crawler.pipelines.DocumentCheckPipeline": 150,
-            "crawler.pipelines.StorePipeline": 200,
+            "crawler.page_checks.OwnershipPipeline": 170,
+            "crawler.page_checks.ContentChecksPipeline": 180,
+            "crawler.store_rows.StoreRowsPipeline": 200,
         },
     }
 
@@ -212,13 +224,16 @@ def run_scan(
     """
     ensure_syllable_data()
     with trusting(config.site.ca_file):
-        return scan_trusting(config, db_path, verbose, live, resume)
+        return prepare_and_crawl(config, db_path, verbose, live, resume)
 
 
-def scan_trusting(
+def prepare_and_crawl(
     config: Config, db_path: str | Path, verbose: bool, live: bool | None, resume: bool
 ) -> ScanSummary:
-    """run_scan, once the configured certificate authority is trusted."""
+    """Find the scan to resume, log in, start the browsers and record the scan; then crawl.
+
+    Called once the configured certificate authority is trusted (run_scan).
+    """
     db = open_database(db_path)
     resumed = None
     if resume:
@@ -227,13 +242,9 @@ def scan_trusting(
         except NothingToResume as err:
             raise ScanError(str(err)) from None
     # Once per scan: a form login opens the one session the crawler and browsers share.
-    credentials = load_credentials(
-        config.auth,
-        allowed_domains(config),
-        None if config.site.verify_tls else unverified_context(),
-        config.site.timeout,
-        config.site.user_agent,
-    )
+    credentials = load_credentials(config.auth)
+    if config.auth.form.url:
+        credentials = credentials.with_session(form_session(config, credentials, verbose))
     options = browser_options(config, credentials)
     pool, axe = None, None
     if config.audit.browser:
@@ -278,6 +289,20 @@ def scan_trusting(
             pool.close()
 
 
+def form_session(config: Config, credentials: Credentials, verbose: bool) -> dict[str, str]:
+    """Log in through [auth.form], through the crawler, with the other credentials too (a
+    staging site may sit behind basic auth as well); raises LoginError if it fails."""
+    form = config.auth.form
+    context = LoginContext(
+        config=config,
+        allowed_domains=allowed_domains(config),
+        credentials=credentials,
+        form=form,
+        password=from_environment(form.password_env, "The form login password"),
+    )
+    return log_in(context, crawl_settings(config, verbose))
+
+
 def crawl_and_record(
     config: Config,
     db: Any,
@@ -291,47 +316,41 @@ def crawl_and_record(
     resuming: bool = False,
 ) -> ScanSummary:
     """Run the crawl with the writer; whatever happens, record how the scan ended."""
-    counters = Counters()
-    context = ScanContext(
-        scan_id, config, allowed_domains(config), counters, track_stylesheets=pool is not None
-    )
-    context.credentials = credentials
-    if resuming:
-        context.seen = done_urls(db, scan_id)
-        context.frontier = frontier(db, scan_id, context.seen, config.site.max_depth)
-        counters.pages = page_count(db, scan_id)
-    if not config.audit.full:
-        known = load_known_readability(db, scan_id)
-        context.known_readability = {h: Readability(**r) for h, r in known.items()}
-    if pool is not None and axe_version and not config.audit.full:
-        key = rules_key(axe_version, pool.options.run_only)
-        context.previous = load_previous(db, key, scan_id)
-    # Before the writer's thread starts: the readers are forks of this process.
     # With the browser, Chromium sets the pace and one reader keeps up; its memory is better
     # left to the browsers. Without it, reading is the work: a reader per core.
-    readers = 1 if pool else 0
-    context.page_reader = PageReader(
-        config.audit.read_timeout, workers=readers, max_elements=config.audit.max_elements
+    page_reader = PageReader(
+        config.audit.read_timeout, workers=1 if pool else 0, max_elements=config.audit.max_elements
     )
-    context.page_reader.start()
     writer = Writer(db_path)
+    context = ScanContext(
+        config=config,
+        allowed_domains=allowed_domains(config),
+        credentials=credentials,
+        scan_id=scan_id,
+        writer=writer,
+        pool=pool,
+        queue_size=config.audit.queue_size or 2 * (pool.size if pool else 1),
+        page_reader=page_reader,
+    )
+    load_history(context, db, axe_version, resuming)
+    # Before the writer's thread starts: the readers are forks of this process.
+    page_reader.start()
     try:
         writer.start()
     except BaseException:
-        context.page_reader.close()
+        page_reader.close()
         raise
     started = time.monotonic()
-    reason, message = "failed", None
+    reason, message, counters = "failed", None, Counters()
     try:
-        with Progress(counters, live=live):
-            reason = crawl(config, context, pool, writer, verbose)
+        reason, counters = crawl(context, crawl_settings(config, verbose, live))
         if pool:
             pool.close()  # finish the pages still in the browsers before the writer stops
     except Exception as err:
         message = f"scan stopped by an internal error: {type(err).__name__}: {err}"
         raise ScanError(message) from err
     finally:
-        context.page_reader.close()
+        page_reader.close()
         writer.close()
         after_crawl(db, scan_id, config.templates, config.ownership.default_team)
         status = CLOSE_STATUSES.get(reason, "failed")
@@ -356,6 +375,22 @@ def crawl_and_record(
             message=message,
         )
     return ScanSummary(scan_id, status, counters, time.monotonic() - started, axe_version, message)
+
+
+def load_history(context: ScanContext, db: Any, axe_version: str | None, resuming: bool) -> None:
+    """What earlier scans leave this one: the resumed scan's progress, and what is reused."""
+    config, scan_id = context.config, context.scan_id
+    if resuming:
+        context.seen = done_urls(db, scan_id)
+        context.frontier = frontier(db, scan_id, context.seen, config.site.max_depth)
+        context.pages_stored = page_count(db, scan_id)
+    if not config.audit.full:
+        known = load_known_readability(db, scan_id)
+        context.known_readability = {h: Readability(**r) for h, r in known.items()}
+    pool = context.pool
+    if pool is not None and axe_version and not config.audit.full:
+        key = rules_key(axe_version, pool.options.run_only)
+        context.previous = load_previous(db, key, scan_id)
 
 
 def start_browsers(
@@ -404,12 +439,11 @@ def allowed_domains(config: Config) -> tuple[str, ...]:
     return tuple(sorted({(urlsplit(u).hostname or "").lower() for u in seed_urls(config.site)}))
 
 
-def crawl(
-    config: Config, context: ScanContext, pool: BrowserPool | None, writer: Writer, verbose: bool
-) -> str:
-    """Run the Scrapy crawl to its end and return Scrapy's close reason."""
-    process = CrawlerProcess(crawl_settings(config, verbose))
+def crawl(context: ScanContext, settings: dict[str, Any]) -> tuple[str, Counters]:
+    """Run the Scrapy crawl to its end; return Scrapy's close reason and the counters."""
+    process = CrawlerProcess(settings)
     crawler = process.create_crawler(SiteSpider)
+    crawler.siteaudit = context  # read by every component's from_crawler (crawler/context.py)
     closed: dict[str, str] = {}
 
     def on_closed(spider: SiteSpider, reason: str) -> None:
@@ -418,18 +452,17 @@ def crawl(
     def on_opened(spider: SiteSpider) -> None:
         # Pages still being read when the scan stops are dropped, so stopping never waits
         # for them: at the time limit (counted from here, as Scrapy's is), or when told to.
-        limit = config.site.max_minutes * 60
+        limit = context.config.site.max_minutes * 60
         deadline = time.monotonic() + limit if limit else math.inf
         context.page_reader.stop_when(lambda: not crawler.crawling or time.monotonic() >= deadline)
 
     # Scrapy keeps only weak references to receivers: these must outlive the crawl.
     crawler.signals.connect(on_closed, signal=signals.spider_closed)
     crawler.signals.connect(on_opened, signal=signals.spider_opened)
-    queue_size = config.audit.queue_size or 2 * (pool.size if pool else 1)
-    process.crawl(crawler, context=context, pool=pool, writer=writer, queue_size=queue_size)
+    process.crawl(crawler)
     process.start()
     del on_closed, on_opened
-    return closed.get("reason", "failed")
+    return closed.get("reason", "failed"), Counters.from_stats(crawler.stats.get_stats())
 
 
 def unreachable_message(db: Any, scan_id: int, config: Config) -> str | None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from app.scan import ScanSummary
-from crawler.progress import Counters, format_duration
+from crawler.progress import format_duration
+from crawler.stats import Counters
 from reports.escape import terminal
 from store.database import open_database
 from store.summary import scan_figures

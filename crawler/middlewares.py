@@ -16,6 +16,7 @@ from scrapy.exceptions import CannotResolveHostError, IgnoreRequest, NotConfigur
 from scrapy.extensions.throttle import AutoThrottle
 from scrapy.http import Request, Response
 
+from crawler.context import CrawlContext, crawl_context
 from crawler.resolver import PrivateNetworkResolver
 from vocabulary.urls import host_allowed, is_private_address
 
@@ -76,15 +77,16 @@ class FirewallMiddleware:
     the site has stopped serving the crawler; one 403 page is just a protected page.
     """
 
-    def __init__(self, crawler: Any, threshold: int) -> None:
-        self.crawler = crawler
+    def __init__(self, crawler: Any, context: CrawlContext, threshold: int) -> None:
+        self.crawler, self.context = crawler, context
         self.threshold = threshold
         self.run = 0
         self.closing: asyncio.Future[None] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> FirewallMiddleware:
-        return cls(crawler, crawler.settings.getint("SITEAUDIT_BLOCKED_AFTER", 20))
+        threshold = crawler.settings.getint("SITEAUDIT_BLOCKED_AFTER", 20)
+        return cls(crawler, crawl_context(crawler), threshold)
 
     def process_response(self, request: Request, response: Response) -> Response:
         if request.meta.get("kind") != "page":
@@ -99,9 +101,8 @@ class FirewallMiddleware:
         return response
 
     def stop(self, status: int) -> None:
-        spider = self.crawler.spider
-        if spider.context.blocked is None:
-            spider.context.blocked = (
+        if self.context.blocked is None:
+            self.context.blocked = (
                 f"the site answered {self.run} pages in a row with {status} (a firewall or "
                 "bot challenge); ask its web team to allow the crawler's user agent or "
                 "address, then scan again"
@@ -129,15 +130,17 @@ class CrawlDelayMiddleware:
     # A Crawl-delay longer than this is a typo or a "go away": it is capped, and said so.
     MAX_DELAY = 60.0
 
-    def __init__(self, crawler: Any) -> None:
+    def __init__(self, crawler: Any, delays: dict[str, float]) -> None:
         self.crawler = crawler
         self.user_agent = crawler.settings.get("USER_AGENT", "")
+        # host -> its Crawl-delay, shared with PoliteThrottle.
+        self.delays = delays
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> CrawlDelayMiddleware:
         if not crawler.settings.getbool("ROBOTSTXT_OBEY"):
             raise NotConfigured
-        return cls(crawler)
+        return cls(crawler, crawl_context(crawler).crawl_delays)
 
     def process_request(self, request: Request) -> None:
         # Download slots are created and dropped by Scrapy as hosts come and go.
@@ -157,10 +160,6 @@ class CrawlDelayMiddleware:
                 )
                 self.apply(request)
         return response
-
-    @property
-    def delays(self) -> dict[str, float]:
-        return self.crawler.spider.context.crawl_delays
 
     def apply(self, request: Request) -> None:
         host = urlsplit(request.url).hostname or ""
@@ -183,11 +182,15 @@ def crawl_delay(robots_txt: bytes, user_agent: str) -> float | None:
 class PoliteThrottle(AutoThrottle):
     """Scrapy's AutoThrottle (slower when the server slows), never below a Crawl-delay."""
 
+    def __init__(self, crawler: Any) -> None:
+        super().__init__(crawler)
+        # host -> its Crawl-delay, as CrawlDelayMiddleware reads it from robots.txt.
+        self.floors = crawl_context(crawler).crawl_delays
+
     def _adjust_delay(self, slot: Any, latency: float, response: Response) -> None:
         super()._adjust_delay(slot, latency, response)
         host = urlsplit(response.url).hostname or ""
-        floor = self.crawler.spider.context.crawl_delays.get(host, 0.0)
-        slot.delay = max(slot.delay, floor)
+        slot.delay = max(slot.delay, self.floors.get(host, 0.0))
 
 
 class PrivateNetworkMiddleware:
@@ -253,18 +256,25 @@ class StayOnSite:
     Page requests skip Scrapy's offsite filter (dont_filter, so that the spider can record
     redirect loops), and Scrapy's redirects keep custom headers: without this, a redirect to
     another host would be crawled and stored as the site's page, and sent its credentials.
+    A form login's redirects stay on the allowed domains too (crawler/login.py).
     A subclass of Scrapy's redirect middleware is how its documentation suggests allowing
     some redirect targets and not others (scrapy/scrapy#4009).
     """
 
-    crawler: Any
+    allowed_domains: tuple[str, ...]
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> Any:
+        middleware = super().from_crawler(crawler)  # type: ignore[misc]
+        middleware.allowed_domains = crawl_context(crawler).allowed_domains
+        return middleware
 
     def process_response(self, request: Request, response: Response) -> Request | Response:
         result = super().process_response(request, response)  # type: ignore[misc]
         if (
             isinstance(result, Request)
-            and request.meta.get("kind") == "page"
-            and not host_allowed(result.url, self.crawler.spider.context.allowed_domains)
+            and request.meta.get("kind") in ("page", "login")
+            and not host_allowed(result.url, self.allowed_domains)
         ):
             raise OffsiteRedirect(result.url, response.status)
         return result

@@ -1,60 +1,29 @@
-"""Scan progress: shared counters, a live display on a terminal, plain log lines otherwise."""
+"""Scan progress from the siteaudit/ stats: live on a terminal, plain log lines otherwise."""
 
 from __future__ import annotations
 
 import sys
 import threading
-import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from typing import Any
 
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+
+from crawler.stats import Counters
 
 
-@dataclass
-class Counters:
-    """Counts updated by the crawl and the browsers; read by the progress display."""
-
-    found: int = 0
-    fetched: int = 0
-    fetch_failed: int = 0
-    http_errors: int = 0
-    disallowed: int = 0
-    pages: int = 0
-    audited: int = 0
-    audit_failed: int = 0
-    reused: int = 0
-    in_browser: int = 0
-    skipped_over_limit: int = 0
-    skipped_traps: int = 0
-    # External links checked, and those left unchecked by links.max_external (a scan) and
-    # links.max_external_per_host (on how many hosts).
-    external_checked: int = 0
-    external_over_scan_cap: int = 0
-    external_over_host_cap: int = 0
-    external_capped_hosts: int = 0
-    started: float = field(default_factory=time.monotonic)
-
-    def rate_per_minute(self) -> float:
-        elapsed = time.monotonic() - self.started
-        return self.pages * 60 / elapsed if elapsed > 0 else 0.0
-
-    def eta_seconds(self) -> float | None:
-        """Time left at the current rate, for the pages found and not yet done."""
-        rate = self.rate_per_minute() / 60
-        done = self.fetched + self.fetch_failed + self.disallowed - self.in_browser
-        left = self.found - done
-        return left / rate if rate > 0 and left > 0 else None
-
-    def line(self) -> str:
-        eta = self.eta_seconds()
-        left = f", about {format_duration(eta)} left" if eta else ""
-        return (
-            f"found {self.found}, fetched {self.fetched}, pages {self.pages}, "
-            f"audited {self.audited}, failed {self.audit_failed + self.fetch_failed}, "
-            f"{self.rate_per_minute():.0f} pages/min{left}"
-        )
+def progress_line(c: Counters) -> str:
+    eta = c.eta_seconds()
+    left = f", about {format_duration(eta)} left" if eta else ""
+    return (
+        f"found {c.found}, fetched {c.fetched}, pages {c.pages}, "
+        f"audited {c.audited}, failed {c.audit_failed + c.fetch_failed}, "
+        f"{c.rate_per_minute():.0f} pages/min{left}"
+    )
 
 
 def format_duration(seconds: float) -> str:
@@ -70,9 +39,12 @@ class Progress:
     """Reports counters every few seconds until stopped: live on a terminal, else as lines."""
 
     def __init__(
-        self, counters: Counters, interval: float | None = None, live: bool | None = None
+        self,
+        read: Callable[[], Counters],
+        interval: float | None = None,
+        live: bool | None = None,
     ) -> None:
-        self.counters = counters
+        self.read = read
         self.live = sys.stderr.isatty() if live is None else live
         self.interval = interval or (0.5 if self.live else 10.0)
         self.stopped = threading.Event()
@@ -89,7 +61,7 @@ class Progress:
     def _run(self) -> None:
         if not self.live:
             while not self.stopped.wait(self.interval):
-                print(f"siteaudit: {self.counters.line()}", file=sys.stderr, flush=True)
+                print(f"siteaudit: {progress_line(self.read())}", file=sys.stderr, flush=True)
             return
         with Live(
             self._table(), console=Console(stderr=True), transient=True, refresh_per_second=4
@@ -98,7 +70,7 @@ class Progress:
                 live.update(self._table())
 
     def _table(self) -> Table:
-        c = self.counters
+        c = self.read()
         table = Table.grid(padding=(0, 2))
         table.add_row("Found", str(c.found), "Fetched", str(c.fetched))
         table.add_row("Pages", str(c.pages), "Audited in browser", str(c.audited))
@@ -113,3 +85,25 @@ class Progress:
             "In browser", str(c.in_browser), "Time left", format_duration(eta) if eta else "-"
         )
         return table
+
+
+class ProgressDisplay:
+    """The scan's progress while it crawls (SITEAUDIT_PROGRESS; SITEAUDIT_PROGRESS_LIVE
+    chooses the live table or lines, and by default the table on a terminal only)."""
+
+    def __init__(self, crawler: Any, live: bool | None) -> None:
+        self.progress = Progress(lambda: Counters.from_stats(crawler.stats.get_stats()), live=live)
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> ProgressDisplay:
+        if not crawler.settings.getbool("SITEAUDIT_PROGRESS"):
+            raise NotConfigured
+        return cls(crawler, crawler.settings.get("SITEAUDIT_PROGRESS_LIVE"))
+
+    def spider_opened(self) -> None:
+        self.progress.__enter__()
+
+    def spider_closed(self) -> None:
+        self.progress.__exit__()

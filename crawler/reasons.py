@@ -79,6 +79,22 @@ def reason_for_failure(failure: Failure) -> str:
     return "fetch-error"
 
 
+def describe_failure(failure: Failure) -> str:
+    """One short phrase for why a fetch failed."""
+    value = failure.value
+    if isinstance(value, IgnoreRequest):
+        text = str(value) or "ignored"
+        return "disallowed by robots.txt" if "robots" in text.lower() else f"not fetched: {text}"
+    name = type(value).__name__
+    text = str(value).splitlines()[0] if str(value) else ""
+    if "certificate verify failed" in text:
+        return (
+            "the HTTPS certificate is not trusted (certificate verify failed); if the site "
+            "uses its own certificate authority, set site.ca_file to its PEM file"
+        )
+    return f"{name}: {text}"[:300] if text else name
+
+
 def ignore_reason(failure: Failure, text: str) -> str:
     if "download_maxsize" in text:  # HttpCompressionMiddleware: inflates past the limit
         return "too-large"

@@ -8,6 +8,7 @@ import scrapy
 from scrapy import signals
 from scrapy.exceptions import StopDownload
 
+from crawler.context import crawl_context
 from vocabulary.urls import is_html
 
 # Where this extension keeps the limit and the count on a request.
@@ -25,29 +26,27 @@ class ResponseSizeLimits:
     soon as they pass it. Both failures end as the reason `too-large`.
     """
 
-    def __init__(self, crawler: Any) -> None:
-        self.crawler = crawler
-        crawler.signals.connect(self.on_headers, signal=signals.headers_received)
-        crawler.signals.connect(self.on_bytes, signal=signals.bytes_received)
+    def __init__(self, max_page_bytes: int, max_document_bytes: int) -> None:
+        self.max_page_bytes = max_page_bytes
+        self.max_document_bytes = max_document_bytes
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ResponseSizeLimits:
-        return cls(crawler)
+        config = crawl_context(crawler).config
+        limits = cls(config.site.max_page_bytes, config.documents.max_bytes)
+        crawler.signals.connect(limits.on_headers, signal=signals.headers_received)
+        crawler.signals.connect(limits.on_bytes, signal=signals.bytes_received)
+        return limits
 
-    def on_headers(
-        self, headers: Any, body_length: int, request: scrapy.Request, spider: Any
-    ) -> None:
+    def on_headers(self, headers: Any, request: scrapy.Request) -> None:
         if request.meta.get("kind") != "page":
             return
-        config = spider.context.config
         content_type = headers.get(b"Content-Type", b"").decode("latin-1")
         is_document = bool(content_type) and not is_html(content_type)
-        request.meta[LIMIT] = (
-            config.documents.max_bytes if is_document else config.site.max_page_bytes
-        )
+        request.meta[LIMIT] = self.max_document_bytes if is_document else self.max_page_bytes
         request.meta[RECEIVED] = 0
 
-    def on_bytes(self, data: bytes, request: scrapy.Request, spider: Any) -> None:
+    def on_bytes(self, data: bytes, request: scrapy.Request) -> None:
         if RECEIVED not in request.meta:
             return
         received = request.meta[RECEIVED] = request.meta[RECEIVED] + len(data)

@@ -61,12 +61,3 @@ def trusting(ca_file: str) -> Iterator[None]:
                 os.environ.pop("SSL_CERT_FILE", None)
             else:
                 os.environ["SSL_CERT_FILE"] = before
-
-
-def unverified_context() -> ssl.SSLContext:
-    """For site.verify_tls = false: Python's own requests (a form login) accept any
-    certificate, as the crawler and Chromium then do."""
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context

@@ -51,7 +51,7 @@ def test_a_gzip_bomb_sitemap_is_refused_within_bounded_memory() -> None:
     # 250 KB that inflates to 256 MB: gzip.decompress took it all (512 MB at peak).
     result, peak = in_child(
         "import gzip\n"
-        "from crawler.spider import sitemap_body\n"
+        "from crawler.sitemaps import sitemap_body\n"
         "from tests.hostile.files import bomb_tail\n"
         "bomb = gzip.compress(b'<urlset>') + bomb_tail()\n"
         "ordinary = gzip.compress(b'<urlset><url><loc>http://x/</loc></url></urlset>')\n"
@@ -70,7 +70,7 @@ def test_a_sitemap_of_millions_of_empty_tags_is_refused() -> None:
     # 31 MB of <a/> (30 KB gzipped) took Scrapy's sitemap reader 55 s and 1 GB.
     result, peak = in_child(
         "import gzip\n"
-        "from crawler.spider import sitemap_body\n"
+        "from crawler.sitemaps import sitemap_body\n"
         "junk = gzip.compress(b'<urlset>' + b'<a/>' * (31 * 1024 * 1024 // 4), 6)\n"
         "result = sitemap_body(junk, 32 * 1024 * 1024)"
     )

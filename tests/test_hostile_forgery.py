@@ -14,8 +14,9 @@ from browser.axe_session import AxeOutcome
 from browser.browser_pool import AuditResult, BrowserPool
 from browser.devtools import PageJob
 from browser.launch import BrowserOptions
-from crawler.pipelines import BrowserAuditPipeline, audit_columns
+from crawler.pipelines import BrowserAuditPipeline
 from crawler.reasons import reason_for_browser_error
+from crawler.store_rows import audit_columns
 from tests.conftest import query, run_siteaudit
 from tests.hostile import HostileSite, serve_hostile
 
@@ -163,9 +164,9 @@ def test_not_a_list_is_rejected() -> None:
 
 
 def test_tampered_page_is_recorded_as_such_never_as_clean() -> None:
-    pipeline = BrowserAuditPipeline(crawler=None)
-    pipeline.pool = BrowserPool(BrowserOptions(), 1)
-    pipeline.pool.axe_rules = RULES
+    pool = BrowserPool(BrowserOptions(), 1)
+    pool.axe_rules = RULES
+    pipeline = BrowserAuditPipeline(crawler=None, pool=pool, context=None)
     forged = axe_result(id="forged", impact="bogus", helpUrl="javascript:alert(1)")
     outcome = AxeOutcome(forged["violations"], [], "4.14.1", 0, 0, [])
     audit = pipeline._checked(AuditResult(PageJob("http://x/", 200, [], b""), outcome, None, 1, 5))

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from scrapy.http import Request
 
-from crawler.auth import Credentials, strip_credentials
+from crawler.auth import strip_credentials
+from crawler.credentials import Credentials
 from settings.loader import ConfigError, config_from_dict
 from tests.conftest import ROOT, query, run_siteaudit
 from tests.hostile import HostileSite, serve_hostile

@@ -41,12 +41,6 @@ def run(root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str],
     return code, out.splitlines(), err.splitlines()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="main still has the edges issue 12's other branches remove (audits <-> reports, "
-    "store -> audits, reports -> settings) and four modules over 600 lines; the lead "
-    "removes this mark once they are merged",
-)
 def test_the_repository_has_no_cycle_no_forbidden_import_and_no_oversized_module() -> None:
     result = subprocess.run(
         [sys.executable, SCRIPT], capture_output=True, text=True, timeout=60, cwd=ROOT

@@ -25,6 +25,7 @@ from scrapy.settings import Settings
 from scrapy.signalmanager import SignalManager
 
 from app.scan import crawl_settings
+from crawler.context import CrawlContext
 from crawler.middlewares import CrawlDelayMiddleware, PoliteThrottle, crawl_delay
 from settings.loader import config_from_dict
 from tests.conftest import query, run_siteaudit
@@ -38,14 +39,15 @@ PAGE = (
 HOST = "127.0.0.1"
 
 
-# A crawler as the middlewares see it: the scan's settings, a spider's context, the
-# downloader's slots (Scrapy's own Slot class) and a signal manager.
+# A crawler as the middlewares see it: the scan's settings, the context app/scan.py sets on
+# it, the downloader's slots (Scrapy's own Slot class) and a signal manager.
 def stand_in_crawler(toml: str = "") -> SimpleNamespace:
     config = config_from_dict(tomllib.loads(toml))
     return SimpleNamespace(
         settings=Settings(crawl_settings(config, verbose=False)),
+        siteaudit=CrawlContext(config, allowed_domains=(HOST,)),
         signals=SignalManager(),
-        spider=SimpleNamespace(context=SimpleNamespace(crawl_delays={})),
+        spider=SimpleNamespace(),
         engine=SimpleNamespace(downloader=SimpleNamespace(slots={}, _delay=None)),
     )
 

@@ -1,0 +1,111 @@
+"""Off-site links, each checked once per scan by its status alone, within the caps."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from crawler.items import Fetch
+from crawler.reasons import describe_failure, reason_for_failure
+from crawler.stats import (
+    EXTERNAL_CAPPED_HOSTS,
+    EXTERNAL_CHECKED,
+    EXTERNAL_OVER_HOST_CAP,
+    EXTERNAL_OVER_SCAN_CAP,
+)
+from settings.model import LinksConfig
+from vocabulary.urls import media_type, scheme_of
+
+log = logging.getLogger(__name__)
+
+# Statuses of servers that refuse HEAD: the link is checked again with GET.
+HEAD_REFUSED = (403, 405, 501)
+
+
+class ExternalLinkChecks:
+    """Requests that check a link to another site, and the fetch rows they end as.
+
+    One page must not direct thousands of requests at another site: links.max_external
+    caps the checks of a scan, links.max_external_per_host those on any one host.
+    """
+
+    def __init__(self, links: LinksConfig, crawler: Crawler) -> None:
+        self.links, self.crawler = links, crawler
+        self.seen: set[str] = set()
+        # host -> external links checked on it.
+        self.per_host: dict[str, int] = {}
+
+    def requests(self, url: str, method: str = "HEAD") -> Iterator[scrapy.Request]:
+        """Check an off-site link once per scan: its status only, never its content."""
+        host = urlsplit(url).hostname or ""
+        if method == "HEAD" and (url in self.seen or not self.should_check(url, host)):
+            return
+        self.seen.add(url)
+        if method == "HEAD" and not self.within_caps(host):
+            return
+        # A single request to see a link works is not crawling: robots.txt does not apply.
+        meta = {
+            "kind": "external",
+            "allow_offsite": True,
+            "dont_obey_robotstxt": True,
+            "handle_httpstatus_all": True,
+            "download_timeout": self.links.timeout,
+            "max_retry_times": 1,  # another site's link: one retry is polite enough
+            "link": url,
+        }
+        yield scrapy.Request(
+            url,
+            method=method,
+            callback=self.parse,
+            errback=self.failed,
+            meta=meta,
+            dont_filter=True,
+            priority=-10,
+        )
+
+    def should_check(self, url: str, host: str) -> bool:
+        return (
+            self.links.check_external
+            and scheme_of(url) in ("http", "https")
+            and self.links.should_check(host)
+        )
+
+    def within_caps(self, host: str) -> bool:
+        """Count one more link to check, if the caps allow."""
+        links, per_host = self.links, self.per_host
+        if self.crawler.stats.get_value(EXTERNAL_CHECKED, 0) >= links.max_external:
+            self.crawler.stats.inc_value(EXTERNAL_OVER_SCAN_CAP)
+            return False
+        if per_host.get(host, 0) >= links.max_external_per_host:
+            self.crawler.stats.inc_value(EXTERNAL_OVER_HOST_CAP)
+            if per_host[host] == links.max_external_per_host:
+                self.crawler.stats.inc_value(EXTERNAL_CAPPED_HOSTS)
+                per_host[host] += 1  # counted once as a capped host
+            return False
+        per_host[host] = per_host.get(host, 0) + 1
+        self.crawler.stats.inc_value(EXTERNAL_CHECKED)
+        return True
+
+    def parse(self, response: Response) -> Iterator[Any]:
+        link = response.meta["link"]
+        if response.request.method == "HEAD" and response.status in HEAD_REFUSED:
+            yield from self.requests(link, method="GET")
+            return
+        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+        yield Fetch(link, response.url, response.status, media_type(content_type), "external")
+
+    def failed(self, failure: Failure) -> Iterator[Fetch]:
+        request = failure.request  # type: ignore[attr-defined]
+        if reason_for_failure(failure) == "private-network":
+            # Not checked, as for hosts that links.allow leaves out: not a broken link.
+            log.info("not checked: %s", failure.value)
+            return
+        error = describe_failure(failure)
+        yield Fetch(request.meta["link"], request.url, None, None, "external", error=error)

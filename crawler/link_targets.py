@@ -1,0 +1,45 @@
+"""Where a page's links point: resolved and normalised, with caches for menus that repeat."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+from vocabulary.urls import UNFETCHABLE_SCHEMES, host_allowed, normalise_url, scheme_of
+
+# "/path", "//host/path" and "scheme://host/path" resolve against the base's scheme and
+# host alone, so they resolve the same from every page of a site: worth caching.
+ROOTED = re.compile(r"/|[a-zA-Z][a-zA-Z0-9+.-]*://")
+
+
+def link_target(href: str, base: str, strip_params: tuple[str, ...]) -> str | None:
+    """The normalised URL a link points at; other schemes are kept as written."""
+    href = href.strip()
+    if not href or href.startswith("#"):
+        return None
+    if ROOTED.match(href):
+        base = origin_of(base)  # the base's path and query cannot change where it points
+    return resolved_link(href, base, strip_params)
+
+
+@lru_cache(maxsize=1024)
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/"
+
+
+@lru_cache(maxsize=1 << 15)
+def resolved_link(href: str, base: str, strip_params: tuple[str, ...]) -> str:
+    """A link's target; cached, because a site's menus repeat the same links on every page."""
+    if scheme_of(href) in UNFETCHABLE_SCHEMES:
+        return href[:500]
+    try:
+        return normalise_url(href, base=base, strip_params=strip_params)
+    except ValueError:
+        return href[:500]
+
+
+@lru_cache(maxsize=1 << 15)
+def allowed_cached(url: str, allowed_domains: tuple[str, ...]) -> bool:
+    return host_allowed(url, allowed_domains)

@@ -1,0 +1,222 @@
+"""The last item pipeline: each item as rows, queued for the one database writer."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import asdict
+from typing import Any
+
+from scrapy.statscollectors import StatsCollector
+
+from audits.accessibility import findings_from_axe
+from audits.dates import choose_last_updated, review_due
+from audits.document_report import DocumentReport
+from audits.page import PageFacts
+from browser.browser_pool import AuditResult
+from crawler import stats
+from crawler.context import ScanContext, scan_context
+from crawler.items import Document, Fetch, Link, Page, StoredPage
+from crawler.reasons import reason_for_browser_error
+from store.database import now
+from store.previous import copied_audit
+from store.writer import Writer
+from vocabulary.findings import Finding
+from vocabulary.urls import media_type
+
+
+class StoreRowsPipeline:
+    """Turn each item into rows, as the pipelines before it left it, and queue them for the
+    writer: a page with its dates, findings and links in one transaction."""
+
+    def __init__(self, context: ScanContext, stats: StatsCollector) -> None:
+        self.context, self.stats = context, stats
+        self.scan_id = context.scan_id
+        self.writer: Writer = context.writer
+        self.reader: sqlite3.Connection | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> StoreRowsPipeline:
+        return cls(scan_context(crawler), crawler.stats)
+
+    def open_spider(self) -> None:
+        # Reused audits are read from earlier scans, beside the writer (WAL allows it).
+        if self.context.previous:
+            self.reader = sqlite3.connect(self.writer.db_path)
+        self.stats.set_value(stats.PAGES, self.context.pages_stored)  # resuming: kept pages
+
+    def close_spider(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, Page):
+            self.store_page(item)
+            return StoredPage(item.url)  # the body and facts go as soon as they are stored
+        if isinstance(item, Fetch):
+            self.writer.put("fetches", [{"scan_id": self.scan_id, **asdict(item)}])
+        elif isinstance(item, Link):
+            self.writer.put("links", [self.link_row(item)])
+        elif isinstance(item, Document):
+            self.writer.put("documents", [self.document_row(item)])
+            # The linking page's team is set after the crawl.
+            self.writer.put("findings", self.finding_rows(item.findings, item.url, None))
+        return item
+
+    def store_page(self, page: Page) -> None:
+        row, findings = self.page_rows(page)
+        self.writer.put_together(
+            [
+                ("pages", [row]),
+                ("page_dates", self.date_rows(page.url, page.facts)),
+                ("findings", findings),
+                ("links", [self.link_row(link) for link in page.links]),
+            ]
+        )
+        self.count(page)
+
+    def count(self, page: Page) -> None:
+        self.stats.inc_value(stats.PAGES)
+        if page.reused is not None:
+            self.stats.inc_value(stats.REUSED)
+        if page.reason or (page.audit is not None and page.audit.error):
+            self.stats.inc_value(stats.AUDIT_FAILED)
+        elif page.audit is not None:
+            self.stats.inc_value(stats.AUDITED)
+
+    def page_rows(self, page: Page) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The page's row and every finding on it: its content's, and its audit's."""
+        row = {
+            "scan_id": self.scan_id,
+            "url": page.url,
+            "team": page.team,
+            "reason": "audited",
+            "reading_age_target": page.reading_age_target,
+            **page_facts_columns(page),
+            **date_columns(page.facts),
+        }
+        if page.reason:  # could not be read: no facts to judge it by
+            row.update(reason=page.reason, error=page.error)
+            return row, []
+        findings = list(page.findings)
+        row["render_hash"] = page.render_hash
+        if page.reused is not None:
+            copied_row, copied_findings = copied_audit(self.reader, page.reused, page.url)
+            row.update(copied_row)
+            findings += copied_findings
+        elif page.audit is not None:
+            row.update(audit_columns(page.audit))
+            if (outcome := page.audit.outcome) is not None:
+                findings += findings_from_axe(
+                    {"violations": outcome.violations, "incomplete": outcome.incomplete}
+                )
+        return row, self.finding_rows(findings, page.url, page.team)
+
+    def finding_rows(
+        self, findings: list[Finding], url: str, team: str | None
+    ) -> list[dict[str, Any]]:
+        return [f.placed(url, team).row(self.scan_id) for f in findings]
+
+    def date_rows(self, url: str, facts: PageFacts) -> list[dict[str, Any]]:
+        return [
+            {
+                "scan_id": self.scan_id,
+                "url": url,
+                "kind": d.kind,
+                "source": d.source,
+                "value": d.value,
+                "evidence": d.evidence,
+            }
+            for d in facts.dates
+        ]
+
+    def link_row(self, link: Link) -> dict[str, Any]:
+        return {"scan_id": self.scan_id, **asdict(link), "internal": int(link.internal)}
+
+    def document_row(self, document: Document) -> dict[str, Any]:
+        row = {
+            "scan_id": self.scan_id,
+            "url": document.url,
+            "content_type": document.content_type,
+            "bytes": document.bytes,
+            "linked_from": document.linked_from,
+            "status_code": document.status_code,
+        }
+        if document.report is not None:
+            row.update(document_columns(document.report))
+        return row
+
+
+def document_columns(report: DocumentReport) -> dict[str, Any]:
+    return {
+        "kind": report.kind,
+        "title": report.title,
+        "language": report.language,
+        "page_count": report.pages,
+        "created": report.created,
+        "modified": report.modified,
+        "tagged": report.tagged,
+        "has_text": report.has_text,
+        "encrypted": report.encrypted,
+        "exempt_2018": report.exempt_2018,
+        "check_error": report.error,
+    }
+
+
+def date_columns(facts: PageFacts) -> dict[str, Any]:
+    chosen, due = choose_last_updated(facts.dates), review_due(facts.dates)
+    return {
+        "last_updated": chosen.value if chosen else None,
+        "last_updated_source": chosen.source if chosen else None,
+        "review_due": due.value if due else None,
+    }
+
+
+def page_facts_columns(page: Page) -> dict[str, Any]:
+    """The columns that come from the HTML itself, the same with or without a browser."""
+    response, facts = page.response, page.facts
+    r = facts.readability
+    last_modified = response.headers.get("Last-Modified")
+    return {
+        "status_code": response.status,
+        "content_type": media_type(page.content_type),
+        "title": facts.title,
+        "lang": facts.lang,
+        "depth": page.depth,
+        "found_via": page.via,
+        "sitemap_lastmod": page.lastmod,
+        "last_modified_header": last_modified.decode("latin-1") if last_modified else None,
+        "content_hash": facts.content_hash,
+        "bytes": len(response.body),
+        "word_count": r.word_count,
+        "sentence_count": r.sentence_count,
+        "reading_ease": r.reading_ease,
+        "grade_level": r.grade_level,
+        "reading_age": r.reading_age,
+        "readability_measured": int(r.measured),
+        "readability_note": r.reason,
+        "long_sentences": json.dumps(r.long_sentences),
+        "words_to_avoid": json.dumps(r.words_to_avoid),
+        "fetched_at": now(),
+    }
+
+
+def audit_columns(audit: AuditResult) -> dict[str, Any]:
+    outcome = audit.outcome
+    if outcome is None:
+        return {
+            "error": audit.error,
+            "audit_ms": audit.elapsed_ms,
+            "audited_at": None,
+            "reason": reason_for_browser_error(audit.error or ""),
+        }
+    return {
+        "violations": sum(len(r["nodes"]) for r in outcome.violations),
+        "needs_review": sum(len(r["nodes"]) for r in outcome.incomplete),
+        "frames_present": outcome.frames_present,
+        "frames_audited": outcome.frames_audited,
+        "blocked_requests": json.dumps(outcome.blocked) if outcome.blocked else None,
+        "audit_ms": audit.elapsed_ms,
+        "audited_at": now(),
+        "error": None,
+    }
