@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sqlite3
@@ -90,6 +91,51 @@ def run_siteaudit(
         cwd=ROOT,
         env=env,
     )
+
+
+@dataclass
+class Run:
+    """What the siteaudit command did when run in this process."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def errors(self) -> list[str]:
+        return [line for line in self.stderr.splitlines() if line.startswith("Error:")]
+
+
+def run_in_process(
+    *args: str, stdin: bytes | None = None, env: dict[str, str | None] | None = None
+) -> Run:
+    """The siteaudit command, through its real entry point, in this process: for input it
+    must refuse before a crawl starts (Scrapy's reactor runs once per process, so a crawl
+    started here is refused, and fails the test). `env` sets variables, or unsets those
+    given as None, for this run only."""
+    from click.testing import CliRunner
+    from scrapy.crawler import CrawlerProcess
+
+    from app.cli import main
+
+    def no_crawl(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a crawl started: this input should have been refused before")
+
+    # What a run may leave behind in the process: its environment (a scan names its CA
+    # bundle in SSL_CERT_FILE), and the command's log handler on the root logger.
+    environ, handlers = dict(os.environ), list(logging.getLogger().handlers)
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        CliRunner().isolation(input=stdin, env=env) as (out, err, _),
+    ):
+        patch.setattr(CrawlerProcess, "__init__", no_crawl)
+        try:
+            code = main(list(args))
+        finally:
+            os.environ.clear()
+            os.environ.update(environ)
+            logging.getLogger().handlers[:] = handlers
+    return Run(code, out.getvalue().decode(), err.getvalue().decode())
 
 
 def query(db: Path, sql: str, *params: object) -> list[tuple]:

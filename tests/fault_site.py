@@ -21,16 +21,17 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import http.server
 import re
 import secrets
 import socket
 import struct
-import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from html import escape
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult
+
+from tests import recording
+from tests.recording import HTML, RecordingHandler, RecordingServer, serve
 
 REASONS = frozenset(
     {
@@ -84,7 +85,6 @@ CHAIN_HOPS = 25
 BIG_PAGE_BYTES = 10 * 1024 * 1024
 TRUNCATED_CLAIMED = 5000
 TRUNCATED_SENT = 100
-HTML = "text/html; charset=utf-8"
 RETRY_AFTER = ("Retry-After", "1")
 SCHEME_LINKS = (
     "javascript:void(0)",
@@ -97,95 +97,35 @@ SCHEME_LINKS = (
 @dataclass
 class FaultSite:
     base: str
-    access_log: list[str] = field(default_factory=list)
+    server: RecordingServer
 
     def url(self, path: str = "/") -> str:
         return self.base + path
 
+    @property
+    def access_log(self) -> list[str]:
+        """Every request so far as "METHOD /path?query", in the order they arrived."""
+        return self.server.log()
+
     def requests_for(self, path: str) -> int:
         """How many requests (any method) the site has had for `path`, query included."""
-        return sum(1 for line in list(self.access_log) if line.split(" ", 1)[1] == path)
+        return self.server.requests_for(path)
 
 
-class FaultServer(http.server.ThreadingHTTPServer):
-    # A handler stuck behind a client that never reads must not keep the test process alive.
-    daemon_threads = True
-    # socketserver's default backlog of 5 makes concurrent clients' extra connects wait out
-    # a 1 s SYN retry; a slow server is a fault this site only means to show on /slow.html.
-    request_queue_size = 128
-
-    def __init__(self, slow_seconds: float) -> None:
-        super().__init__(("127.0.0.1", 0), FaultHandler)
-        self.slow_seconds = slow_seconds
-        self.stopping = threading.Event()
-        self.access_log: list[str] = []
-        self._lock = threading.Lock()
-        self._hits: dict[str, int] = {}
-
-    def record(self, line: str) -> None:
-        with self._lock:
-            self.access_log.append(line)
-
-    def hit(self, path: str) -> int:
-        """Count a request for `path`; returns how many there have been, this one included."""
-        with self._lock:
-            self._hits[path] = self._hits.get(path, 0) + 1
-            return self._hits[path]
+class FaultServer(RecordingServer):
+    slow_seconds = 8.0
 
 
-class FaultHandler(http.server.BaseHTTPRequestHandler):
+class FaultHandler(RecordingHandler):
     server: FaultServer
-    # Keep-alive, as real servers do, so a scanner's connection reuse meets the faults too.
-    protocol_version = "HTTP/1.1"
-    # An idle keep-alive connection eventually frees its thread.
-    timeout = 30
     server_header = ""
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass  # tests read access_log; keep test output clean
 
     def version_string(self) -> str:
         return self.server_header or super().version_string()
 
-    def handle(self) -> None:
-        # Clients that give up mid-response (size limits, timeouts) are the point of this site.
-        with contextlib.suppress(ConnectionError, TimeoutError):
-            super().handle()
-
-    def do_GET(self) -> None:
-        self.dispatch()
-
-    def do_HEAD(self) -> None:
-        self.dispatch()
-
     def dispatch(self) -> None:
-        # Logged before handling, so requests that never get an answer are recorded too.
-        self.server.record(f"{self.command} {self.path}")
         self.server_header = ""  # a keep-alive connection may follow a challenge with a page
-        url = urlsplit(self.path)
-        route(url.path)(self, url)
-
-    def send_body(
-        self,
-        status: int,
-        body: bytes,
-        content_type: str = HTML,
-        headers: tuple[tuple[str, str], ...] = (),
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in headers:
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def redirect(self, location: str) -> None:
-        self.send_response(302)
-        self.send_header("Location", location)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
+        super().dispatch()
 
 
 Handler = Callable[[FaultHandler, SplitResult], None]
@@ -193,12 +133,7 @@ Handler = Callable[[FaultHandler, SplitResult], None]
 
 def page(title: str, body: str, *, head: str = "", charset: str | None = "utf-8") -> str:
     """A small valid, accessible page; `body` goes inside <main> after the <h1>."""
-    meta = f'<meta charset="{charset}">\n' if charset else ""
-    return (
-        f'<!doctype html>\n<html lang="en">\n<head>\n{meta}'
-        f"<title>{escape(title)} - Fault Council</title>\n{head}</head>\n"
-        f"<body>\n<main>\n<h1>{escape(title)}</h1>\n{body}\n</main>\n</body>\n</html>\n"
-    )
+    return recording.page(title, body, head=head, charset=charset, site="Fault Council")
 
 
 def send_page(h: FaultHandler, title: str, body: str, status: int = 200) -> None:
@@ -421,35 +356,16 @@ ROUTES: dict[str, Handler] = {
     "/schemes.html": schemes,
     "/not-found.html": not_found,
     "/robots.txt": robots,
+    "/calendar/*": calendar,
+    "/chain/*": chain,
+    "/challenge/*": challenge,
+    "*": not_found,
 }
-
-PREFIX_ROUTES: tuple[tuple[str, Handler], ...] = (
-    ("/calendar/", calendar),
-    ("/chain/", chain),
-    ("/challenge/", challenge),
-)
-
-
-def route(path: str) -> Handler:
-    if path in ROUTES:
-        return ROUTES[path]
-    for prefix, handler in PREFIX_ROUTES:
-        if path.startswith(prefix):
-            return handler
-    return not_found
 
 
 @contextlib.contextmanager
 def serve_faults(slow_seconds: float = 8.0) -> Iterator[FaultSite]:
     """Serve the fault site on a free port of 127.0.0.1 in a daemon thread."""
-    server = FaultServer(slow_seconds)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="fault-site", daemon=True
-    )
-    thread.start()
-    try:
-        yield FaultSite(f"http://127.0.0.1:{server.server_port}", server.access_log)
-    finally:
-        server.stopping.set()  # wake slow handlers first, so none waits out slow_seconds
-        server.shutdown()
-        server.server_close()
+    with serve(ROUTES, handler=FaultHandler, server_class=FaultServer) as server:
+        server.slow_seconds = slow_seconds  # before anyone knows its address
+        yield FaultSite(server.base, server)

@@ -3,78 +3,36 @@
 from __future__ import annotations
 
 import base64
-import http.server
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import SplitResult
 
 import pytest
 
-from tests.conftest import query, run_siteaudit
-
-pytestmark = pytest.mark.browser
+from tests.conftest import query, run_in_process, run_siteaudit
+from tests.recording import RecordingHandler, RecordingServer, Route, by_suffix, serve
 
 USER, PASSWORD, KEY, COOKIE = "editor", "s3cret-basic", "k3y-header", "c00kie-value"
 SECRETS = (PASSWORD, KEY, COOKIE, base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode())
+BASIC = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
 
 
-@dataclass
-class Server:
-    base: str
-    seen: list[dict[str, str]] = field(default_factory=list)
+def site(pages: dict[str, str], other: str, protected: bool) -> dict[str, Route]:
+    """Every path: its page ({{OTHER}} is the other host), or 404; behind the staging
+    credentials when protected."""
 
+    def answer(h: RecordingHandler, url: SplitResult) -> None:
+        if protected and (
+            h.headers.get("Authorization") != BASIC
+            or h.headers.get("X-Staging-Key") != KEY
+            or f"preview={COOKIE}" not in h.headers.get("Cookie", "")
+        ):
+            h.send_body(401, b"", headers=(("WWW-Authenticate", 'Basic realm="staging"'),))
+            return
+        body = pages.get(h.path, "").replace("{{OTHER}}", other).encode()
+        h.send_body(200 if h.path in pages else 404, body, by_suffix(h.path))
 
-def serve(pages: dict[str, str], protected: bool) -> tuple[http.server.ThreadingHTTPServer, Server]:
-    record = Server("")
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.reply(send_body=True)
-
-        def do_HEAD(self) -> None:
-            self.reply(send_body=False)
-
-        def reply(self, send_body: bool) -> None:
-            record.seen.append({"path": self.path, **dict(self.headers.items())})
-            expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
-            if protected and (
-                self.headers.get("Authorization") != expected
-                or self.headers.get("X-Staging-Key") != KEY
-                or f"preview={COOKIE}" not in self.headers.get("Cookie", "")
-            ):
-                self.send_response(401)
-                self.send_header("WWW-Authenticate", 'Basic realm="staging"')
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            body = pages.get(self.path, "").replace("{{OTHER}}", other_base()).encode()
-            kind = (
-                "text/css"
-                if self.path.endswith(".css")
-                else ("image/png" if self.path.endswith(".png") else "text/html")
-            )
-            self.send_response(200 if self.path in pages else 404)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if send_body:
-                self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    record.base = f"http://127.0.0.1:{server.server_address[1]}"
-    return server, record
-
-
-OTHER: dict[str, str] = {}
-
-
-def other_base() -> str:
-    return OTHER["base"]
+    return {"*": answer}
 
 
 PAGE = (
@@ -82,28 +40,26 @@ PAGE = (
     '<link rel="stylesheet" href="/site.css"></head><body><main><h1>{t}</h1>'
     '<img src="{{{{OTHER}}}}/pixel.png" alt="Map">{body}</main></body></html>'
 )
+STAGING_PAGES = {
+    "/": PAGE.format(
+        t="Staging home",
+        body=(
+            '<a href="/page.html">Page</a><a href="/logout">Sign out</a>'
+            '<a href="{{OTHER}}/linked">Partner</a>'
+        ),
+    ),
+    "/page.html": PAGE.format(t="Staging page", body="<p>Draft content.</p>"),
+    "/logout": "logged out",
+    "/site.css": "body { color: #222; }",
+}
 
 
 @pytest.fixture
-def sites() -> Iterator[tuple[Server, Server]]:
-    other_server, other = serve({"/pixel.png": "", "/linked": "ok"}, protected=False)
-    OTHER["base"] = other.base.replace("127.0.0.1", "localhost")
-    staging_pages = {
-        "/": PAGE.format(
-            t="Staging home",
-            body=(
-                '<a href="/page.html">Page</a><a href="/logout">Sign out</a>'
-                '<a href="{{OTHER}}/linked">Partner</a>'
-            ),
-        ),
-        "/page.html": PAGE.format(t="Staging page", body="<p>Draft content.</p>"),
-        "/logout": "logged out",
-        "/site.css": "body { color: #222; }",
-    }
-    staging_server, staging = serve(staging_pages, protected=True)
-    yield staging, other
-    staging_server.shutdown()
-    other_server.shutdown()
+def sites() -> Iterator[tuple[RecordingServer, RecordingServer]]:
+    with serve(site({"/pixel.png": "", "/linked": "ok"}, "", protected=False)) as other:
+        other_base = other.base.replace("127.0.0.1", "localhost")
+        with serve(site(STAGING_PAGES, other_base, protected=True)) as staging:
+            yield staging, other
 
 
 CONFIG = """
@@ -119,8 +75,9 @@ allow = ["localhost", "127.0.0.1"]
 ENV = {"SITEAUDIT_BASIC_PASSWORD": PASSWORD, "STAGING_KEY": KEY, "PREVIEW_COOKIE": COOKIE}
 
 
+@pytest.mark.browser
 def test_credentials_reach_the_staging_host_only(
-    sites: tuple[Server, Server], tmp_path: Path
+    sites: tuple[RecordingServer, RecordingServer], tmp_path: Path
 ) -> None:
     staging, other = sites
     config = tmp_path / "staging.toml"
@@ -142,15 +99,17 @@ def test_credentials_reach_the_staging_host_only(
     assert result.returncode == 0, result.stderr
     # Both pages audited in the browser, their stylesheet loaded with the credentials.
     assert query(db, "SELECT count(audited_at) FROM pages") == [(2,)]
-    assert not [r for r in staging.seen if r["path"] != "/logout" and r.get("X-Staging-Key") != KEY]
-    assert any(r["path"] == "/site.css" for r in staging.seen)
+    assert not [
+        r for r in staging.requests if r.path != "/logout" and r.headers.get("X-Staging-Key") != KEY
+    ]
+    assert any(r.path == "/site.css" for r in staging.requests)
     # The logout link is recorded, never followed.
-    assert not [r for r in staging.seen if r["path"] == "/logout"]
+    assert not [r for r in staging.requests if r.path == "/logout"]
     # The other host got requests (the image, the link check) but no credentials at all.
-    assert {r["path"] for r in other.seen} >= {"/pixel.png", "/linked"}
-    for request in other.seen:
-        assert not {"Authorization", "X-Staging-Key"} & set(request), request
-        assert COOKIE not in request.get("Cookie", "")
+    assert {r.path for r in other.requests} >= {"/pixel.png", "/linked"}
+    for request in other.requests:
+        assert not {"Authorization", "X-Staging-Key"} & set(request.headers), request
+        assert COOKIE not in request.headers.get("Cookie", "")
     # No secret in the database, the report or the output.
     stored = db.read_bytes() + b"".join(p.read_bytes() for p in (tmp_path / "report").iterdir())
     for secret in SECRETS:
@@ -158,19 +117,19 @@ def test_credentials_reach_the_staging_host_only(
 
 
 def test_missing_secret_is_one_line_naming_the_variable(
-    sites: tuple[Server, Server], tmp_path: Path
+    sites: tuple[RecordingServer, RecordingServer], tmp_path: Path
 ) -> None:
     staging, _ = sites
     config = tmp_path / "staging.toml"
     config.write_text(CONFIG)
-    result = run_siteaudit(
+    result = run_in_process(
         "scan",
         f"{staging.base}/",
         "--db",
         str(tmp_path / "scan.db"),
         "--config",
         str(config),
-        env={"STAGING_KEY": KEY},
+        env={"STAGING_KEY": KEY, "SITEAUDIT_BASIC_PASSWORD": None},
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (

@@ -1,8 +1,9 @@
 """Bad input gets one clear line naming what is wrong and how to fix it, and exit code 1.
 
-Input rejected before a scan starts is tested in-process (click's CliRunner isolation),
-each with a database holding an earlier scan that must come out unchanged; the rest run
-the command in a subprocess, as Scrapy's reactor starts once per process.
+Input refused before a crawl starts is tested in-process (click's CliRunner isolation),
+most with a database holding an earlier scan that must come out unchanged; a start URL
+that cannot be fetched runs the command in a subprocess, as Scrapy's reactor starts once
+per process.
 """
 
 from __future__ import annotations
@@ -10,36 +11,17 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
-from dataclasses import dataclass
+import sqlite3
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from app.cli import main
 from store.database import open_database
 from store.scans import finish_scan, start_scan
-from tests.conftest import Site, query, run_siteaudit
+from tests.conftest import Site, query, run_in_process, run_siteaudit
 
 PASSWORD = "pw-s3cret-41"
-
-
-@dataclass
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def errors(self) -> list[str]:
-        return error_lines(self.stderr)
-
-
-def siteaudit(*args: str, stdin: bytes | None = None) -> Run:
-    """The siteaudit command, run in this process through its real entry point."""
-    with CliRunner().isolation(input=stdin) as (out, err, _):
-        code = main(list(args))
-    return Run(code, out.getvalue().decode(), err.getvalue().decode())
+siteaudit = run_in_process
 
 
 @pytest.fixture
@@ -61,7 +43,7 @@ def refused(db: Path, *args: str, stdin: bytes | None = None) -> str:
     """Run with --db, check exit 1, one Error: line, the database untouched; the line."""
     before = digest(db)
     run = siteaudit(*args, "--db", str(db), stdin=stdin)
-    assert run.code == 1, run.stdout + run.stderr
+    assert run.returncode == 1, run.stdout + run.stderr
     assert len(run.errors) == 1, run.stderr
     assert "Traceback" not in run.stderr
     assert digest(db) == before
@@ -91,32 +73,30 @@ def test_unreachable_start_url(tmp_path: Path) -> None:
 
 def test_database_path_that_cannot_be_written(tmp_path: Path, council_site: Site) -> None:
     db = tmp_path / "missing-folder" / "scan.db"
-    result = run_siteaudit("scan", council_site.url("/"), "--db", str(db), "--no-browser")
+    result = siteaudit("scan", council_site.url("/"), "--db", str(db), "--no-browser")
     assert result.returncode == 1
-    (line,) = error_lines(result.stderr)
+    (line,) = result.errors
     assert str(db) in line and "does not exist" in line
 
 
 def test_missing_browser_is_one_line(tmp_path: Path, council_site: Site) -> None:
     config = tmp_path / "site.toml"
     config.write_text('[audit]\nchromium = "/nonexistent/chromium"\n')
-    result = run_siteaudit(
+    result = siteaudit(
         "scan", council_site.url("/"), "--config", str(config), "--db", str(tmp_path / "scan.db")
     )
     assert result.returncode == 1
-    (line,) = error_lines(result.stderr)
+    (line,) = result.errors
     assert "Chromium not found at /nonexistent/chromium" in line and "apt-get install" in line
 
 
 def test_database_from_a_newer_siteaudit_is_refused(tmp_path: Path, council_site: Site) -> None:
-    import sqlite3
-
     db = tmp_path / "future.db"
     with sqlite3.connect(db) as conn:
         conn.execute("PRAGMA user_version = 99")
-    result = run_siteaudit("scan", council_site.url("/"), "--db", str(db), "--no-browser")
+    result = siteaudit("scan", council_site.url("/"), "--db", str(db), "--no-browser")
     assert result.returncode == 1
-    (line,) = error_lines(result.stderr)
+    (line,) = result.errors
     assert "written by a newer siteaudit (schema 99" in line and "upgrade siteaudit" in line
     with sqlite3.connect(db) as conn:  # nothing was changed in it
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 99
@@ -125,11 +105,9 @@ def test_database_from_a_newer_siteaudit_is_refused(tmp_path: Path, council_site
 
 def test_database_path_that_cannot_be_opened(council_site: Site) -> None:
     # /proc refuses new files even to root, unlike a chmod'ed folder.
-    result = run_siteaudit(
-        "scan", council_site.url("/"), "--db", "/proc/self/scan.db", "--no-browser"
-    )
+    result = siteaudit("scan", council_site.url("/"), "--db", "/proc/self/scan.db", "--no-browser")
     assert result.returncode == 1
-    (line,) = error_lines(result.stderr)
+    (line,) = result.errors
     assert line.startswith("Error: /proc/self/scan.db: cannot use this database")
 
 
@@ -141,6 +119,25 @@ def test_dns_failure_is_one_line(tmp_path: Path) -> None:
     (line,) = error_lines(result.stderr)
     assert line.startswith("Error: could not fetch http://no-such-council.invalid/: ")
     assert "DNS" in line
+
+
+def test_resume_with_nothing_to_resume_is_one_line(tmp_path: Path) -> None:
+    result = siteaudit(
+        "scan", "http://127.0.0.1:9/", "--db", str(tmp_path / "x.db"), "--resume", "--no-browser"
+    )
+    assert result.returncode == 1
+    assert "Error: no interrupted scan of http://127.0.0.1:9/ to resume" in result.stderr
+
+
+def test_check_usage_errors_are_exit_1() -> None:
+    assert siteaudit("check").returncode == 1
+    assert siteaudit("check", "--fail-on", "bad", "http://x/").returncode == 1
+    assert siteaudit("check", "not-a-url").returncode == 1
+
+
+def test_check_help_documents_the_exit_codes() -> None:
+    result = siteaudit("check", "--help")
+    assert "2 the gate failed" in " ".join(result.stdout.split())
 
 
 def test_not_a_url(earlier: Path) -> None:
@@ -178,7 +175,7 @@ def test_unknown_config_key_suggests_the_right_one(tmp_path: Path, earlier: Path
 
 def test_usage_error_exits_1_not_2() -> None:
     run = siteaudit("scan", "--no-such-option")
-    assert run.code == 1
+    assert run.returncode == 1
     assert "No such option" in run.stderr
 
 

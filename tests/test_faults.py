@@ -39,6 +39,7 @@ def outcome(db: Path, base: str) -> dict[str, str]:
     return reasons
 
 
+@pytest.mark.slow
 def test_fault_site_scan_finishes_with_a_reason_for_every_page(tmp_path: Path) -> None:
     config = tmp_path / "faults.toml"
     config.write_text(CONFIG)

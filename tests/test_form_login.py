@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import http.server
 import secrets
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qs
+from urllib.parse import SplitResult, parse_qs
 
 import pytest
 
-from tests.conftest import query, run_siteaudit
-
-pytestmark = pytest.mark.browser
+from tests.conftest import query, run_in_process, run_siteaudit
+from tests.recording import RecordingHandler, RecordingServer, Route, serve
 
 USER, PASSWORD = "editor", "f0rm-pa55word"
 # Fresh each run, so finding one anywhere can only mean siteaudit copied it there.
@@ -48,117 +45,73 @@ PAGES = {
 }
 
 
-@dataclass
-class Server:
-    base: str = ""
-    # Each request's method, path, headers and the status it was answered with.
-    seen: list[dict[str, str]] = field(default_factory=list)
-    logged_out: bool = False
-
-
-def start(handler: type[http.server.BaseHTTPRequestHandler]) -> http.server.ThreadingHTTPServer:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
-def serve_staging(other: Server) -> tuple[http.server.ThreadingHTTPServer, Server]:
+def staging_site(other: RecordingServer) -> dict[str, Route]:
     """A site like Drupal's: a login form with a CSRF token, every other page behind it."""
-    record = Server()
+    logged_out = threading.Event()
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.path == "/login":
-                # A cookie before logging in, as many sites set: the login must carry it back.
-                self.answer(200, LOGIN_FORM.format(error=""), cookie=f"nonce={NONCE}; Path=/")
-            elif self.path == "/login-elsewhere":
-                # A form that would post the password to another host.
-                action = f'action="{other.base}/login"'
-                self.answer(200, LOGIN_FORM.format(error="").replace('action="/login', action))
-            elif self.path not in PAGES and self.path != "/user/logout":
-                self.answer(404, "")
-            elif f"SESS={SESSION}" not in self.headers.get("Cookie", "") or record.logged_out:
-                self.answer(302, "", location="/login")
-            elif self.path == "/user/logout":
-                record.logged_out = True  # ends the session, as a real logout would
-                self.answer(302, "", location="/login")
-            else:
-                self.answer(200, PAGES[self.path].replace("{{OTHER}}", other.base))
+    def get(h: RecordingHandler, url: SplitResult) -> None:
+        if h.path == "/login":
+            # A cookie before logging in, as many sites set: the login must carry it back.
+            answer(h, 200, LOGIN_FORM.format(error=""), cookie=f"nonce={NONCE}; Path=/")
+        elif h.path == "/login-elsewhere":
+            # A form that would post the password to another host.
+            action = f'action="{other_base(other)}/login"'
+            answer(h, 200, LOGIN_FORM.format(error="").replace('action="/login', action))
+        elif h.path not in PAGES and h.path != "/user/logout":
+            answer(h, 404, "")
+        elif f"SESS={SESSION}" not in h.headers.get("Cookie", "") or logged_out.is_set():
+            answer(h, 302, "", location="/login")
+        elif h.path == "/user/logout":
+            logged_out.set()  # ends the session, as a real logout would
+            answer(h, 302, "", location="/login")
+        else:
+            answer(h, 200, PAGES[h.path].replace("{{OTHER}}", other_base(other)))
 
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            form = parse_qs(self.rfile.read(length).decode())
-            expected = {"name": [USER], "pass": [PASSWORD], "form_token": [TOKEN], "op": ["Log in"]}
-            if (
-                self.path == "/login?destination=/"
-                and form == expected
-                and f"nonce={NONCE}" in self.headers.get("Cookie", "")
-            ):
-                self.answer(303, "", location="/", cookie=f"SESS={SESSION}; Path=/; HttpOnly")
-            else:
-                error = "<p>Unrecognised username or password.</p>"
-                self.answer(200, LOGIN_FORM.format(error=error))
+    def post(h: RecordingHandler, url: SplitResult) -> None:
+        form = parse_qs(h.recorded.body.decode())
+        expected = {"name": [USER], "pass": [PASSWORD], "form_token": [TOKEN], "op": ["Log in"]}
+        if (
+            h.path == "/login?destination=/"
+            and form == expected
+            and f"nonce={NONCE}" in h.headers.get("Cookie", "")
+        ):
+            answer(h, 303, "", location="/", cookie=f"SESS={SESSION}; Path=/; HttpOnly")
+        else:
+            error = "<p>Unrecognised username or password.</p>"
+            answer(h, 200, LOGIN_FORM.format(error=error))
 
-        def answer(self, status: int, body: str, location: str = "", cookie: str = "") -> None:
-            record.seen.append(
-                {"method": self.command, "path": self.path, "status": str(status)}
-                | dict(self.headers.items())
-            )
-            data = body.encode()
-            self.send_response(status)
-            kind = "text/css" if self.path.endswith(".css") else "text/html"
-            self.send_header("Content-Type", f"{kind}; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            if location:
-                self.send_header("Location", location)
-            if cookie:
-                self.send_header("Set-Cookie", cookie)
-            self.end_headers()
-            self.wfile.write(data)
+    def route(h: RecordingHandler, url: SplitResult) -> None:
+        (post if h.command == "POST" else get)(h, url)
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = start(Handler)
-    record.base = f"http://127.0.0.1:{server.server_address[1]}"
-    return server, record
+    return {"*": route}
 
 
-def serve_other() -> tuple[http.server.ThreadingHTTPServer, Server]:
-    """Another host the pages link to and embed from: it must never see the session."""
-    record = Server()
+def answer(
+    h: RecordingHandler, status: int, body: str, location: str = "", cookie: str = ""
+) -> None:
+    kind = "text/css" if h.path.endswith(".css") else "text/html"
+    headers = (("Location", location),) if location else ()
+    headers += (("Set-Cookie", cookie),) if cookie else ()
+    h.send_body(status, body.encode(), f"{kind}; charset=utf-8", headers)
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            record.seen.append({"method": "GET", "path": self.path, **dict(self.headers.items())})
-            kind = "image/png" if self.path.endswith(".png") else "text/html"
-            self.send_response(200)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
 
-        do_HEAD = do_GET
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = start(Handler)
+def other_base(other: RecordingServer) -> str:
     # "localhost", not 127.0.0.1: another host name, so outside the allowed domains.
-    record.base = f"http://localhost:{server.server_address[1]}"
-    return server, record
+    return other.base.replace("127.0.0.1", "localhost")
+
+
+def other_site(h: RecordingHandler, url: SplitResult) -> None:
+    """Another host the pages link to and embed from: it must never see the session."""
+    h.send_body(200, b"ok", "image/png" if h.path.endswith(".png") else "text/html")
 
 
 @pytest.fixture
-def sites() -> Iterator[tuple[Server, Server]]:
-    other_server, other = serve_other()
-    staging_server, staging = serve_staging(other)
-    yield staging, other
-    staging_server.shutdown()
-    other_server.shutdown()
+def sites() -> Iterator[tuple[RecordingServer, RecordingServer]]:
+    with serve({"*": other_site}) as other, serve(staging_site(other)) as staging:
+        yield staging, other
 
 
-def write_config(path: Path, staging: Server, **form: str) -> Path:
+def write_config(path: Path, staging: RecordingServer, **form: str) -> Path:
     values = {
         "url": f"{staging.base}/login",
         "username": USER,
@@ -174,16 +127,13 @@ def write_config(path: Path, staging: Server, **form: str) -> Path:
     return path
 
 
-def scan(
-    staging: Server, tmp_path: Path, env: dict[str, str], **form: str
-) -> tuple[int, str, Path]:
+def scan_args(staging: RecordingServer, tmp_path: Path, **form: str) -> list[str]:
     config = write_config(tmp_path / "staging.toml", staging, **form)
-    db = tmp_path / "scan.db"
-    result = run_siteaudit(
+    return [
         "scan",
         f"{staging.base}/",
         "--db",
-        str(db),
+        str(tmp_path / "scan.db"),
         "--config",
         str(config),
         "--browsers",
@@ -191,19 +141,33 @@ def scan(
         "--report",
         str(tmp_path / "report"),
         "--verbose",  # every log line too, to prove none carries a secret
-        env=env,
-    )
-    return result.returncode, result.stdout + result.stderr, db
+    ]
 
 
+def scan(
+    staging: RecordingServer, tmp_path: Path, env: dict[str, str], **form: str
+) -> tuple[int, str, Path]:
+    result = run_siteaudit(*scan_args(staging, tmp_path, **form), env=env)
+    return result.returncode, result.stdout + result.stderr, tmp_path / "scan.db"
+
+
+def refused(
+    staging: RecordingServer, tmp_path: Path, env: dict[str, str | None], **form: str
+) -> tuple[int, str]:
+    """scan(), in this process, of a configuration refused before anything is sent."""
+    result = run_in_process(*scan_args(staging, tmp_path, **form), env=env)
+    return result.returncode, result.stdout + result.stderr
+
+
+@pytest.mark.browser
 def test_form_login_session_reaches_the_staging_host_only(
-    sites: tuple[Server, Server], tmp_path: Path
+    sites: tuple[RecordingServer, RecordingServer], tmp_path: Path
 ) -> None:
     staging, other = sites
     code, output, db = scan(staging, tmp_path, {"SITEAUDIT_FORM_PASSWORD": PASSWORD})
     assert code == 0, output
     # One login for the whole scan: the crawler and the browser share its session.
-    assert [r["path"] for r in staging.seen if r["method"] == "POST"] == ["/login?destination=/"]
+    assert [r.path for r in staging.requests if r.method == "POST"] == ["/login?destination=/"]
     # Both pages, not the login page, crawled and audited in the browser.
     assert query(db, "SELECT url, status_code FROM pages ORDER BY url") == [
         (f"{staging.base}/", 200),
@@ -213,22 +177,22 @@ def test_form_login_session_reaches_the_staging_host_only(
     # Chromium loaded the protected stylesheet with the session, and got it.
     stylesheet = [
         r
-        for r in staging.seen
-        if r["path"] == "/site.css" and "HeadlessChrome" in r.get("User-Agent", "")
+        for r in staging.requests
+        if r.path == "/site.css" and "HeadlessChrome" in r.headers.get("User-Agent", "")
     ]
     assert stylesheet
-    assert all(f"SESS={SESSION}" in r.get("Cookie", "") for r in stylesheet)
-    assert {r["status"] for r in stylesheet} == {"200"}
+    assert all(f"SESS={SESSION}" in r.headers.get("Cookie", "") for r in stylesheet)
+    assert {r.status for r in stylesheet} == {200}
     # The logout link is recorded, never followed, so the session lasted the whole scan.
-    assert not [r for r in staging.seen if r["path"] == "/user/logout"]
+    assert not [r for r in staging.requests if r.path == "/user/logout"]
     assert query(db, "SELECT count(*) FROM links WHERE target_url LIKE '%/user/logout'") == [(1,)]
     # Every request for a page or the stylesheet, the crawler's and Chromium's, had the session.
-    assert {r["status"] for r in staging.seen if r["path"] in PAGES} == {"200"}
+    assert {r.status for r in staging.requests if r.path in PAGES} == {200}
     # The other host was asked for the image and the link check, never with the session.
-    assert {r["path"] for r in other.seen} >= {"/pixel.png", "/linked"}
-    for request in other.seen:
-        assert SESSION not in request.get("Cookie", ""), request
-        assert NONCE not in request.get("Cookie", ""), request
+    assert {r.path for r in other.requests} >= {"/pixel.png", "/linked"}
+    for request in other.requests:
+        assert SESSION not in request.headers.get("Cookie", ""), request
+        assert NONCE not in request.headers.get("Cookie", ""), request
     # No secret in the database, the report or the output (verbose logs included).
     stored = db.read_bytes() + b"".join(p.read_bytes() for p in (tmp_path / "report").iterdir())
     for secret in SECRETS:
@@ -239,6 +203,7 @@ def failure_line(output: str) -> str:
     return [line for line in output.splitlines() if line.startswith("Error:")][-1]
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize(
     ("env", "form", "expected"),
     [
@@ -273,7 +238,7 @@ def failure_line(output: str) -> str:
     ],
 )
 def test_failed_login_is_one_line_and_stores_nothing(
-    sites: tuple[Server, Server],
+    sites: tuple[RecordingServer, RecordingServer],
     tmp_path: Path,
     env: dict[str, str],
     form: dict[str, str],
@@ -287,23 +252,23 @@ def test_failed_login_is_one_line_and_stores_nothing(
     assert failure_line(output) == f"Error: form login at {url} {expected}"
     assert not db.exists() or query(db, "SELECT count(*) FROM scans") == [(0,)]
     # Nothing but the login: no crawl, no browser.
-    assert all(r["path"].startswith("/login") for r in staging.seen)
-    assert not other.seen
+    assert all(r.path.startswith("/login") for r in staging.requests)
+    assert not other.requests
     assert PASSWORD not in output and SESSION not in output
 
 
 def test_missing_password_or_off_site_login_is_one_line(
-    sites: tuple[Server, Server], tmp_path: Path
+    sites: tuple[RecordingServer, RecordingServer], tmp_path: Path
 ) -> None:
     staging, other = sites
-    code, output, _ = scan(staging, tmp_path, {})
+    code, output = refused(staging, tmp_path, {"SITEAUDIT_FORM_PASSWORD": None})
     assert code == 1
     assert failure_line(output) == (
         "Error: The form login password comes from $SITEAUDIT_FORM_PASSWORD, which is not "
         "set; export SITEAUDIT_FORM_PASSWORD (siteaudit never reads secrets from files)"
     )
-    code, output, _ = scan(
-        staging, tmp_path, {"SITEAUDIT_FORM_PASSWORD": PASSWORD}, url=f"{other.base}/login"
+    code, output = refused(
+        staging, tmp_path, {"SITEAUDIT_FORM_PASSWORD": PASSWORD}, url=f"{other_base(other)}/login"
     )
     assert code == 1
     assert failure_line(output) == (
@@ -311,4 +276,4 @@ def test_missing_password_or_off_site_login_is_one_line(
         "give the scanned site's login page, or add localhost to site.allowed_domains"
     )
     # Neither attempt sent anything anywhere.
-    assert not staging.seen and not other.seen
+    assert not staging.requests and not other.requests

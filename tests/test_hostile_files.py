@@ -46,6 +46,7 @@ def in_child(code: str, timeout: float = 300) -> tuple[dict, int]:
 # --- Sitemaps --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_gzip_bomb_sitemap_is_refused_within_bounded_memory() -> None:
     # 250 KB that inflates to 256 MB: gzip.decompress took it all (512 MB at peak).
     result, peak = in_child(
@@ -64,6 +65,7 @@ def test_a_gzip_bomb_sitemap_is_refused_within_bounded_memory() -> None:
     assert peak < 150, f"{peak} MB"
 
 
+@pytest.mark.slow
 def test_a_sitemap_of_millions_of_empty_tags_is_refused() -> None:
     # 31 MB of <a/> (30 KB gzipped) took Scrapy's sitemap reader 55 s and 1 GB.
     result, peak = in_child(
@@ -94,6 +96,7 @@ def checked(maker: str, extension: str) -> tuple[dict, int]:
     return in_child(REPORT.format(maker=maker, extension=extension))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("maker", "title", "has_text"),
     [
@@ -267,6 +270,7 @@ def scan_with_peak(*args: str) -> tuple[subprocess.CompletedProcess[str], int]:
     return done, peak
 
 
+@pytest.mark.slow
 def test_a_crawl_records_each_bomb_and_stores_the_ordinary_pages(tmp_path: Path) -> None:
     db = tmp_path / "scan.db"
     config = tmp_path / "files.toml"

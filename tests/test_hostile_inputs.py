@@ -5,9 +5,13 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import query, run_siteaudit
 from tests.hostile import serve_hostile
 from tests.hostile.inputs import DEAD_SITE, INDEX
+
+pytestmark = pytest.mark.browser  # the gate audits each page in Chromium
 
 
 def closed_port_url() -> str:

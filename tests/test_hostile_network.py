@@ -105,6 +105,7 @@ def test_start_url_redirecting_off_site_says_where_in_one_line(tmp_path: Path) -
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("caps", "checked", "line"),
     [

@@ -18,7 +18,7 @@ import pytest
 from audits.dates import _without_comment_markers
 from audits.page import parse_page
 from audits.readability import _word_count, ensure_syllable_data
-from tests.conftest import ROOT, query, run_siteaudit
+from tests.conftest import ROOT, query, run_in_process, run_siteaudit
 from tests.hostile import reading, serve_hostile
 
 # --- Reading one page, in-process -------------------------------------------------------
@@ -138,6 +138,7 @@ def scan_seconds(db: Path) -> float:
     return (datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds()
 
 
+@pytest.mark.slow
 def test_every_hostile_page_is_read_and_audited(tmp_path: Path) -> None:
     """The old code read these on the reactor thread: the commas page alone took 25 minutes."""
     db = tmp_path / "scan.db"
@@ -152,6 +153,7 @@ def test_every_hostile_page_is_read_and_audited(tmp_path: Path) -> None:
         assert rows[base + path] == "audited", path
 
 
+@pytest.mark.slow
 def test_page_over_its_budget_is_page_too_complex(tmp_path: Path) -> None:
     """A page that takes longer than audit.read_timeout to read is recorded with its reason,
     its reader is replaced, the other pages are audited, and no reader outlives the scan."""
@@ -181,6 +183,7 @@ def test_page_over_its_budget_is_page_too_complex(tmp_path: Path) -> None:
     assert wait_for(lambda: not marked_processes(marker), 10), marked_processes(marker)
 
 
+@pytest.mark.slow
 def test_max_minutes_stops_the_scan_while_a_page_is_read(tmp_path: Path) -> None:
     """The old code read the big pages on the reactor thread, one after the other (about
     15 s each), so the time limit could not fire until they were done (a 3 s limit stopped
@@ -203,6 +206,7 @@ def test_max_minutes_stops_the_scan_while_a_page_is_read(tmp_path: Path) -> None
     assert query(db, "SELECT count(*) FROM pages WHERE url IN (?, ?)", *big) == [(0,)]
 
 
+@pytest.mark.slow
 def test_kill_9_leaves_no_reader_behind(tmp_path: Path) -> None:
     """kill -9 of siteaudit while a page is being read: its reader processes end too."""
     db = tmp_path / "scan.db"
@@ -238,7 +242,7 @@ def test_read_timeout_must_be_positive(tmp_path: Path, value: str) -> None:
         f'[site]\nstart_urls = ["http://127.0.0.1:9/"]\n[audit]\nread_timeout = {value}\n',
         encoding="utf-8",
     )
-    result = run_siteaudit("scan", "--config", str(config), "--db", str(tmp_path / "x.db"))
+    result = run_in_process("scan", "--config", str(config), "--db", str(tmp_path / "x.db"))
     assert result.returncode == 1
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ")

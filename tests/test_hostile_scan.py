@@ -26,6 +26,7 @@ MAX_MINUTES = 3
 WALL_LIMIT = MAX_MINUTES * 60 + 90
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_a_scan_of_the_whole_hostile_site_stays_safe(tmp_path: Path) -> None:
     secret = secrets.token_hex(16)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import http.server
 import ssl
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import trustme
 
 from tests.conftest import query, run_siteaudit
+from tests.recording import RecordingServer, by_suffix, serve, static
 
 pytestmark = pytest.mark.browser
 
@@ -31,9 +30,12 @@ PAGES = {
 
 @dataclass
 class HttpsSite:
-    base: str
+    server: RecordingServer
     ca: trustme.CA
-    requests: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def base(self) -> str:
+        return self.server.base
 
 
 @pytest.fixture
@@ -41,28 +43,8 @@ def https_site() -> Iterator[HttpsSite]:
     ca = trustme.CA(organization_name="Example Council staging CA")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-    site = HttpsSite("", ca)
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            site.requests.append((self.path, self.headers.get("User-Agent", "")))
-            body = PAGES.get(self.path, "not here").encode()
-            self.send_response(200 if self.path in PAGES else 404)
-            kind = "text/css" if self.path.endswith(".css") else "text/html; charset=utf-8"
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    site.base = f"https://127.0.0.1:{server.server_address[1]}"
-    yield site
-    server.shutdown()
+    with serve(static(PAGES, by_suffix), tls=context) as server:
+        yield HttpsSite(server, ca)
 
 
 def scan(site: HttpsSite, tmp_path: Path, config: str) -> tuple[Path, str, int]:
@@ -100,7 +82,8 @@ def test_configured_authority_is_trusted_by_crawler_and_browser(
     # Chromium fetched the stylesheet itself, over the same HTTPS, and trusted it: the
     # contrast failure it defines is found on both pages.
     assert any(
-        path == "/site.css" and "HeadlessChrome" in agent for path, agent in https_site.requests
+        r.path == "/site.css" and "HeadlessChrome" in r.headers.get("User-Agent", "")
+        for r in https_site.server.requests
     )
     assert query(
         db, "SELECT count(DISTINCT url) FROM findings WHERE rule_id = 'color-contrast'"

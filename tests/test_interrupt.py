@@ -92,6 +92,7 @@ def test_kill_9_keeps_everything_committed(big_site: str, tmp_path: Path) -> Non
     assert chromium_processes() == []
 
 
+@pytest.mark.slow
 def test_resume_after_kill_9_finishes_without_redoing_pages(tmp_path: Path) -> None:
     root = tmp_path / "site"
     expected = generate_site(root, pages=100, seed=7)
@@ -123,11 +124,3 @@ def test_resume_after_kill_9_finishes_without_redoing_pages(tmp_path: Path) -> N
         "SELECT url, fingerprint FROM findings GROUP BY url, fingerprint, kind HAVING count(*) > 1",
     )
     assert chromium_processes() == []
-
-
-def test_resume_with_nothing_to_resume_is_one_line(tmp_path: Path) -> None:
-    result = run_siteaudit(
-        "scan", "http://127.0.0.1:9/", "--db", str(tmp_path / "x.db"), "--resume", "--no-browser"
-    )
-    assert result.returncode == 1
-    assert "Error: no interrupted scan of http://127.0.0.1:9/ to resume" in result.stderr

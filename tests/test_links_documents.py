@@ -2,49 +2,32 @@
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import SplitResult
 
 import pytest
 from pikepdf import Encryption, Permissions
 
 from app.demo import serve_site
 from tests.conftest import query, run_siteaudit
+from tests.recording import RecordingHandler, serve
 from tests.test_documents import IMAGE_ONLY, docx_bytes, make_accessible, new_pdf, pdf_bytes
 
 PAGE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 </head><body><main><h1>{title}</h1>{body}</main></body></html>"""
 
 
-class External(http.server.BaseHTTPRequestHandler):
+def external_site(h: RecordingHandler, url: SplitResult) -> None:
     """The 'other site': /ok answers, /missing is 404, /no-head refuses HEAD but not GET."""
-
-    def do_HEAD(self) -> None:
-        self.answer(405 if self.path == "/no-head" else self.status())
-
-    def do_GET(self) -> None:
-        self.answer(self.status())
-
-    def status(self) -> int:
-        return 404 if self.path == "/missing" else 200
-
-    def answer(self, status: int) -> None:
-        self.send_response(status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
+    status = 404 if h.path == "/missing" else 200
+    h.send_body(405 if h.command == "HEAD" and h.path == "/no-head" else status, b"")
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def external() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), External)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://localhost:{server.server_address[1]}"
-    server.shutdown()
+    with serve({"*": external_site}) as server:
+        yield server.base.replace("127.0.0.1", "localhost")
 
 
 def write_site(root: Path, external: str) -> None:
@@ -96,8 +79,10 @@ def write_site(root: Path, external: str) -> None:
         (root / name).write_bytes(data)
 
 
-@pytest.fixture
-def scanned(tmp_path: Path, external: str) -> tuple[Path, str]:
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory: pytest.TempPathFactory, external: str) -> tuple[Path, str]:
+    """One scan, with its report, that every test here reads."""
+    tmp_path = tmp_path_factory.mktemp("links-documents")
     root = tmp_path / "site"
     write_site(root, external)
     config = tmp_path / "teams.toml"
@@ -173,10 +158,8 @@ def test_each_document_problem_is_found_and_owned(scanned: tuple[Path, str]) -> 
     ]
 
 
-def test_team_reports_and_csvs_include_links_and_documents(
-    scanned: tuple[Path, str], tmp_path: Path
-) -> None:
-    report = tmp_path / "report"
+def test_team_reports_and_csvs_include_links_and_documents(scanned: tuple[Path, str]) -> None:
+    report = scanned[0].parent / "report"
     waste = (report / "team-waste.html").read_text()
     assert "Broken links (2)" in waste and "Recycling partner" in waste
     assert "scanned.pdf" in waste and "PDF" in waste

@@ -1,163 +1,240 @@
-"""Politeness and safety of the crawl: Crawl-delay, adaptive throttling, private networks."""
+"""Politeness and safety of the crawl: Crawl-delay, adaptive throttling, private networks.
+
+The project's own throttling (crawler/middlewares.py) is tested on Scrapy's real download
+slots in a stand-in crawler built from the scan's real settings; one crawl proves it is
+wired in, and that a host without a Crawl-delay gets its configured concurrency.
+"""
 
 from __future__ import annotations
 
-import http.server
 import itertools
+import logging
 import statistics
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+import tomllib
 from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import SplitResult
 
+import pytest
+from scrapy import signals
+from scrapy.core.downloader import Slot
+from scrapy.exceptions import NotConfigured
+from scrapy.http import Request, TextResponse
+from scrapy.settings import Settings
+from scrapy.signalmanager import SignalManager
+
+from app.scan import crawl_settings
+from crawler.context import CrawlContext
+from crawler.middlewares import CrawlDelayMiddleware, PoliteThrottle, crawl_delay
+from settings.loader import config_from_dict
 from tests.conftest import query, run_siteaudit
+from tests.recording import Recorded, RecordingHandler, RecordingServer, Route, serve
 
 PAGE = (
     '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
     "</head><body><main><h1>{title}</h1><p>Bins are collected every week.</p>{body}"
     "</main></body></html>"
 )
+HOST = "127.0.0.1"
 
 
-@dataclass
-class Visit:
-    path: str
-    method: str
-    arrived: float
-    left: float = 0.0
+# A crawler as the middlewares see it: the scan's settings, the context app/scan.py sets on
+# it, the downloader's slots (Scrapy's own Slot class) and a signal manager.
+def stand_in_crawler(toml: str = "") -> SimpleNamespace:
+    config = config_from_dict(tomllib.loads(toml))
+    return SimpleNamespace(
+        settings=Settings(crawl_settings(config, verbose=False)),
+        siteaudit=CrawlContext(config, allowed_domains=(HOST,)),
+        signals=SignalManager(),
+        spider=SimpleNamespace(),
+        engine=SimpleNamespace(downloader=SimpleNamespace(slots={}, _delay=None)),
+    )
 
 
-@dataclass
-class Recorder:
-    base: str = ""
-    visits: list[Visit] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def most_pages_at_once(self) -> int:
-        """The most page requests the server was answering at the same moment."""
-        pages = self.pages()
-        return max(sum(1 for o in pages if o.arrived <= p.arrived < o.left) for p in pages)
-
-    def pages(self) -> list[Visit]:
-        return sorted(
-            (v for v in self.visits if v.path.startswith("/page")), key=lambda v: v.arrived
-        )
+def new_slot(crawler: SimpleNamespace, host: str = HOST) -> Slot:
+    """The download slot Scrapy makes for a host, from the crawl's settings."""
+    settings = crawler.settings
+    slot = Slot(
+        settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"), settings.getfloat("DOWNLOAD_DELAY"), 0.5
+    )
+    crawler.engine.downloader.slots[host] = slot
+    return slot
 
 
-Route = Callable[[str], tuple[int, dict[str, str], str]]
+def robots_txt(text: str, host: str = HOST) -> tuple[Request, TextResponse]:
+    url = f"http://{host}/robots.txt"
+    return Request(url), TextResponse(url, body=text.encode(), encoding="utf-8")
 
 
-@contextmanager
-def serve(route: Route, delay: float = 0.0) -> Iterator[Recorder]:
-    """A local site whose answers come from route(path); each page takes `delay` seconds."""
-    record = Recorder()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.answer(body=True)
-
-        def do_HEAD(self) -> None:
-            self.answer(body=False)
-
-        def answer(self, body: bool) -> None:
-            visit = Visit(self.path, self.command, time.monotonic())
-            with record.lock:
-                record.visits.append(visit)
-            try:
-                if self.path.startswith("/page"):
-                    time.sleep(delay)
-                status, headers, text = route(self.path)
-                data = text.encode()
-                self.send_response(status)
-                headers = {"Content-Type": "text/html; charset=utf-8", **headers}
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                if body:
-                    self.wfile.write(data)
-            finally:
-                visit.left = time.monotonic()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    record.base = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        yield record
-    finally:
-        server.shutdown()
+def test_robots_crawl_delay_spaces_requests_one_at_a_time(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    crawler = stand_in_crawler("[site]\nconcurrency_per_host = 4\n")
+    slot = new_slot(crawler)
+    middleware = CrawlDelayMiddleware.from_crawler(crawler)
+    with caplog.at_level(logging.WARNING):
+        middleware.process_response(*robots_txt("User-agent: *\nCrawl-delay: 1\nDisallow: /x/\n"))
+    assert (slot.concurrency, slot.delay, slot.jitter) == (1, 1.0, 0.0)
+    assert slot.download_delay() == 1.0  # what Scrapy's downloader waits between requests
+    assert "asks crawlers to wait 1s between requests (robots.txt Crawl-delay)" in caplog.text
 
 
-def site(robots: str, pages: int) -> Route:
+def test_crawl_delay_reaches_slots_made_later_and_no_other_host() -> None:
+    crawler = stand_in_crawler()
+    middleware = CrawlDelayMiddleware.from_crawler(crawler)
+    middleware.process_response(*robots_txt("User-agent: *\nCrawl-delay: 2\n"))
+    # Scrapy drops an idle host's slot and makes a new one for its next request.
+    later, other = new_slot(crawler), new_slot(crawler, "other.example")
+    middleware.process_request(Request(f"http://{HOST}/page.html"))
+    middleware.process_request(Request("http://other.example/page.html"))
+    assert (later.concurrency, later.delay, later.jitter) == (1, 2.0, 0.0)
+    assert (other.concurrency, other.delay) == (4, 0.001)
+
+
+def test_crawl_delay_is_capped_and_never_speeds_a_slot_up(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    crawler = stand_in_crawler()
+    slot = new_slot(crawler)
+    middleware = CrawlDelayMiddleware.from_crawler(crawler)
+    with caplog.at_level(logging.WARNING):
+        middleware.process_response(*robots_txt("User-agent: *\nCrawl-delay: 3600\n"))
+    assert slot.delay == CrawlDelayMiddleware.MAX_DELAY == 60.0
+    assert "asks crawlers to wait 60s between requests" in caplog.text
+    slower = new_slot(crawler, "slow.example")
+    slower.delay = 90.0
+    middleware.process_response(*robots_txt("User-agent: *\nCrawl-delay: 5\n", "slow.example"))
+    assert slower.delay == 90.0
+
+
+def test_crawl_delay_is_read_for_our_user_agent_only() -> None:
+    agent = stand_in_crawler().settings["USER_AGENT"]
+    assert crawl_delay(b"User-agent: *\nCrawl-delay: 3\n", agent) == 3.0
+    assert crawl_delay(b"User-agent: otherbot\nCrawl-delay: 9\n", agent) is None
+    assert crawl_delay(b"User-agent: *\nCrawl-delay: soon\n", agent) is None
+    assert crawl_delay(b"\xff\xfe\x00garbage", agent) is None
+
+
+def test_crawl_delay_is_ignored_when_robots_txt_is_not_obeyed() -> None:
+    crawler = stand_in_crawler("[site]\nobey_robots = false\nadaptive_throttle = false\n")
+    with pytest.raises(NotConfigured):
+        CrawlDelayMiddleware.from_crawler(crawler)
+
+
+def downloaded(crawler: SimpleNamespace, latency: float, status: int = 200) -> None:
+    """Tell the throttle, as Scrapy does, that a page of this host came after `latency` s."""
+    url = f"http://{HOST}/page.html"
+    request = Request(url, meta={"download_slot": HOST, "download_latency": latency})
+    response = TextResponse(url, status=status, body=b"", encoding="utf-8")
+    crawler.signals.send_catch_log(
+        signals.response_downloaded, response=response, request=request, spider=crawler.spider
+    )
+
+
+def opened_throttle(crawler: SimpleNamespace) -> PoliteThrottle:
+    throttle = PoliteThrottle.from_crawler(crawler)
+    # Held by the crawler, as Scrapy's holds its extensions: signals keep weak references.
+    crawler.extensions = [throttle]
+    crawler.signals.send_catch_log(signals.spider_opened, spider=crawler.spider)
+    return throttle
+
+
+def test_adaptive_throttle_spaces_requests_to_a_slow_server() -> None:
+    # Each page takes 0.4 s: with 4 in flight as the target, requests go 0.1 s apart, each
+    # gap varied by Scrapy's ±50% jitter (DOWNLOAD_DELAY_JITTER), so never under 0.05 s.
+    crawler = stand_in_crawler("[site]\nconcurrency_per_host = 4\n")
+    slot = new_slot(crawler)
+    opened_throttle(crawler)
+    for _ in range(5):
+        downloaded(crawler, latency=0.4)
+    assert slot.delay == pytest.approx(0.1)
+    gaps = [slot.download_delay() for _ in range(200)]
+    assert min(gaps) >= 0.045 and statistics.median(gaps) >= 0.08, gaps
+
+
+def test_adaptive_throttle_never_goes_below_a_crawl_delay() -> None:
+    crawler = stand_in_crawler()
+    slot = new_slot(crawler)
+    opened_throttle(crawler)
+    middleware = CrawlDelayMiddleware.from_crawler(crawler)
+    middleware.process_response(*robots_txt("User-agent: *\nCrawl-delay: 1\n"))
+    for _ in range(5):
+        downloaded(crawler, latency=0.01)
+    assert slot.delay == 1.0
+
+
+def test_without_adaptive_throttle_requests_go_together() -> None:
+    crawler = stand_in_crawler("[site]\nconcurrency_per_host = 4\nadaptive_throttle = false\n")
+    with pytest.raises(NotConfigured):
+        PoliteThrottle.from_crawler(crawler)
+    slot = new_slot(crawler)
+    # Four at once: the slot's concurrency, and no delay beyond the one that keeps to it.
+    assert (slot.concurrency, slot.delay) == (4, 0.001)
+
+
+def page_routes(robots: str, pages: int, delay: float = 0.0) -> dict[str, Route]:
+    """A home page linking to /page0.html... ; each page takes `delay` seconds."""
     links = "".join(f'<a href="/page{n}.html">Page {n}</a>' for n in range(pages))
 
-    def route(path: str) -> tuple[int, dict[str, str], str]:
-        if path == "/robots.txt":
-            return 200, {"Content-Type": "text/plain"}, robots
-        if path == "/":
-            return 200, {}, PAGE.format(title="Home", body=links)
-        if path.startswith("/page"):
-            return 200, {}, PAGE.format(title=path, body="")
-        return 404, {}, "not here"
+    def robots_file(h: RecordingHandler, url: SplitResult) -> None:
+        h.send_body(200, robots.encode(), "text/plain")
 
-    return route
+    def home(h: RecordingHandler, url: SplitResult) -> None:
+        h.send_body(200, PAGE.format(title="Home", body=links).encode())
+
+    def one_page(h: RecordingHandler, url: SplitResult) -> None:
+        time.sleep(delay)
+        h.send_body(200, PAGE.format(title=url.path, body="").encode())
+
+    return {"/robots.txt": robots_file, "/": home, "/page*": one_page}
 
 
-def scan(base: str, tmp_path: Path, config: str = "") -> tuple[Path, str]:
+def pages(server: RecordingServer) -> list[Recorded]:
+    return sorted(
+        (r for r in server.requests if r.path.startswith("/page")), key=lambda r: r.arrived
+    )
+
+
+def most_at_once(visits: list[Recorded]) -> int:
+    """The most page requests the server was answering at the same moment."""
+    return max(sum(1 for o in visits if o.arrived <= p.arrived < o.left) for p in visits)
+
+
+def scan(start_urls: list[str], tmp_path: Path, config: str = "") -> tuple[Path, str]:
     tmp_path.mkdir(exist_ok=True)
     db = tmp_path / "scan.db"
     toml = tmp_path / "site.toml"
     toml.write_text(config)
     result = run_siteaudit(
-        "scan", f"{base}/", "--db", str(db), "--no-browser", "--config", str(toml), "-v"
+        "scan", *start_urls, "--db", str(db), "--no-browser", "--config", str(toml), "-v"
     )
     assert result.returncode == 0, result.stderr
     return db, result.stderr
 
 
-def test_robots_crawl_delay_spaces_requests_one_at_a_time(tmp_path: Path) -> None:
-    robots = "User-agent: *\nCrawl-delay: 1\nDisallow: /private/\n"
-    with serve(site(robots, pages=4)) as server:
-        db, output = scan(server.base, tmp_path, "[site]\nconcurrency_per_host = 4\n")
-    assert query(db, "SELECT count(*) FROM pages") == [(5,)]
-    pages = server.pages()
-    assert len(pages) == 4
-    gaps = [b.arrived - a.arrived for a, b in itertools.pairwise(pages)]
-    assert min(gaps) >= 0.9, gaps
-    assert server.most_pages_at_once() == 1
-    assert "asks crawlers to wait 1s between requests (robots.txt Crawl-delay)" in output
-
-
-def test_crawl_delay_is_ignored_when_robots_txt_is_not_obeyed(tmp_path: Path) -> None:
-    with serve(site("User-agent: *\nCrawl-delay: 5\n", pages=4), delay=0.3) as server:
-        scan(server.base, tmp_path, "[site]\nobey_robots = false\nadaptive_throttle = false\n")
-    # Four 0.3 s pages at once, not one every 5 s.
-    assert server.most_pages_at_once() >= 3
-
-
-def test_adaptive_throttle_spaces_requests_to_a_slow_server(tmp_path: Path) -> None:
-    # Each page takes 0.4 s: with 4 in flight as the target, requests go 0.1 s apart, each
-    # gap varied by Scrapy's ±50% jitter (DOWNLOAD_DELAY_JITTER), so never under 0.05 s.
-    with serve(site("User-agent: *\n", pages=12), delay=0.4) as server:
-        scan(server.base, tmp_path, "[site]\nconcurrency_per_host = 4\n")
-    later = server.pages()[5:]
-    gaps = [b.arrived - a.arrived for a, b in itertools.pairwise(later)]
-    assert len(later) == 7 and min(gaps) >= 0.045 and statistics.median(gaps) >= 0.08, gaps
-
-
-def test_without_adaptive_throttle_requests_go_together(tmp_path: Path) -> None:
-    with serve(site("User-agent: *\n", pages=12), delay=0.4) as server:
-        scan(server.base, tmp_path, "[site]\nconcurrency_per_host = 4\nadaptive_throttle = false\n")
-    assert server.most_pages_at_once() == 4
+def test_one_crawl_keeps_each_hosts_pace(tmp_path: Path) -> None:
+    """The middleware is wired in: a host with a Crawl-delay gets one request at a time, that
+    far apart, while another host in the same crawl gets its four at once."""
+    polite = page_routes("User-agent: *\nCrawl-delay: 0.5\n", pages=3)
+    with (
+        serve(polite) as slow_host,
+        serve(page_routes("User-agent: *\n", pages=8, delay=0.4)) as busy_host,
+    ):
+        busy = busy_host.base.replace("127.0.0.1", "localhost")  # another host name
+        config = "[site]\nconcurrency_per_host = 4\nadaptive_throttle = false\n"
+        db, output = scan([f"{slow_host.base}/", f"{busy}/"], tmp_path, config)
+    assert query(db, "SELECT count(*) FROM pages") == [(13,)]
+    spaced = pages(slow_host)
+    gaps = [b.arrived - a.arrived for a, b in itertools.pairwise(spaced)]
+    assert len(spaced) == 3 and min(gaps) >= 0.45, gaps
+    assert most_at_once(spaced) == 1
+    assert "asks crawlers to wait 0.5s between requests (robots.txt Crawl-delay)" in output
+    assert most_at_once(pages(busy_host)) == 4
 
 
 def test_private_network_addresses_are_never_fetched_unless_configured(tmp_path: Path) -> None:
-    with serve(site("User-agent: *\n", pages=0)) as intranet:
+    with serve(page_routes("User-agent: *\n", pages=0)) as intranet:
         other = intranet.base.replace("127.0.0.1", "localhost")
         links = (
             f'<a href="{other}/staff">Staff intranet</a>'
@@ -167,18 +244,19 @@ def test_private_network_addresses_are_never_fetched_unless_configured(tmp_path:
             '<a href="/to-file">Moved</a>'
         )
 
-        def route(path: str) -> tuple[int, dict[str, str], str]:
-            if path == "/":
-                return 200, {}, PAGE.format(title="Home", body=links)
-            if path == "/to-file":
-                return 302, {"Location": "file:///etc/passwd"}, ""
-            return 404, {}, ""
+        def home(h: RecordingHandler, url: SplitResult) -> None:
+            h.send_body(200, PAGE.format(title="Home", body=links).encode())
 
-        with serve(route) as council:
-            db, _ = scan(council.base, tmp_path / "refused", "[links]\ncheck_external = true\n")
-            refused = list(intranet.visits)
+        def to_file(h: RecordingHandler, url: SplitResult) -> None:
+            h.redirect("file:///etc/passwd")
+
+        with serve({"/": home, "/to-file": to_file}) as council:
+            db, _ = scan(
+                [f"{council.base}/"], tmp_path / "refused", "[links]\ncheck_external = true\n"
+            )
+            refused = list(intranet.requests)
             allowed_db, _ = scan(
-                council.base,
+                [f"{council.base}/"],
                 tmp_path / "allowed",
                 '[site]\nprivate_hosts = ["localhost"]\n',
             )
@@ -191,7 +269,7 @@ def test_private_network_addresses_are_never_fetched_unless_configured(tmp_path:
     assert len(broken) == 1 and broken[0][0].startswith("“Moved” goes to a page on this site")
     assert query(db, "SELECT count(*) FROM fetches WHERE final_url LIKE 'file:%'") == [(0,)]
     # Named in site.private_hosts, the intranet link is checked (and found missing).
-    assert {v.path for v in intranet.visits} == {"/staff"}
+    assert {r.path for r in intranet.requests} == {"/staff"}
     assert query(allowed_db, "SELECT url, status_code FROM fetches WHERE kind = 'external'") == [
         (f"{other}/staff", 404)
     ]

@@ -48,6 +48,7 @@ def accessibility(db: Path, scan_id: int) -> list[tuple]:
     )
 
 
+@pytest.mark.slow
 def test_rescan_reuses_unchanged_pages_and_reaudits_changed_ones(tmp_path: Path) -> None:
     site = tmp_path / "site"
     shutil.copytree(DEMO_SITE, site)

@@ -11,7 +11,7 @@ import pytest
 from browser.browser import BrowserSession
 from browser.devtools import PageJob
 from browser.launch import BrowserOptions, unprivileged_user
-from tests.conftest import Site, chromium_processes, query, run_siteaudit
+from tests.conftest import Site, chromium_processes, query, run_in_process, run_siteaudit
 
 pytestmark = [
     pytest.mark.browser,
@@ -87,7 +87,7 @@ def test_no_unprivileged_user_stops_the_scan_unless_allowed(
 ) -> None:
     config = tmp_path / "site.toml"
     config.write_text('[audit]\nbrowser_user = "root"\n')
-    result = run_siteaudit(
+    result = run_in_process(
         "scan",
         browser_site.url("/clean.html"),
         "--db",

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from app.demo import serve_site
 from tests.conftest import query, run_siteaudit
 from tests.sites.generate import generate_site
 
 
+@pytest.mark.slow
 def test_every_page_of_a_300_page_site_is_recorded(tmp_path: Path) -> None:
     expected = generate_site(tmp_path / "site", pages=300)
     db = tmp_path / "scan.db"

@@ -7,13 +7,24 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, Site, chromium_processes, query, run_siteaudit
+from app.demo import serve_site
+from tests.conftest import ROOT, SITES, Site, chromium_processes, query, run_siteaudit
 
 pytestmark = pytest.mark.browser
 
 BAD_SITE = ROOT.parent / "shared" / "corpora" / "bad" / "site"
 BAD_PAGES = ("home", "news", "tickets", "survey", "template")
 BAD_BEFORE_ALWAYS = {"html-has-lang", "image-alt", "link-name", "select-name"}
+# The same kinds of defect on a page of our own (tests/sites/repaired), and its repair.
+REPAIRED_BEFORE = {
+    ("color-contrast", "#hint"),
+    ("html-has-lang", "html"),
+    ("image-alt", "#lorry"),
+    ("image-alt", "#prices-icon"),
+    ("label", "#postcode"),
+    ("link-name", "#prices"),
+    ("select-name", "#day"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -97,11 +108,31 @@ def test_no_chromium_outlives_the_scan(audited: tuple[Path, Site]) -> None:
     assert chromium_processes() == []
 
 
+def test_before_and_after_pages_of_our_own_match_their_defects(tmp_path: Path) -> None:
+    """As W3C's demonstration below, without ../shared: every defect of the before page is
+    found on the element that has it, and its repaired twin is clean."""
+    db = tmp_path / "repaired.db"
+    with serve_site(SITES / "repaired") as base:
+        urls = [f"{base}/before.html", f"{base}/after.html"]
+        result = run_siteaudit(
+            "scan", *urls, "--db", str(db), "--max-depth", "0", "--browsers", "1"
+        )
+    assert result.returncode == 0, result.stderr
+    found = {
+        (url.removeprefix(base), rule, tuple(json.loads(selector)))
+        for url, rule, selector in query(
+            db,
+            "SELECT url, rule_id, selector FROM findings "
+            "WHERE outcome = 'violation' AND kind = 'accessibility'",
+        )
+    }
+    assert found == {("/before.html", rule, (selector,)) for rule, selector in REPAIRED_BEFORE}
+    assert query(db, "SELECT count(*) FROM pages WHERE audited_at IS NOT NULL")[0][0] == 2
+
+
 @pytest.mark.skipif(not BAD_SITE.is_dir(), reason="needs ../shared/corpora/bad")
 def test_w3c_bad_demo_matches_ground_truth(tmp_path: Path) -> None:
     """W3C's Before and After Demonstration: every before/ page fails, every after/ is clean."""
-    from app.demo import serve_site
-
     db = tmp_path / "bad.db"
     with serve_site(BAD_SITE) as base:
         urls = [f"{base}/{half}/{page}.html" for half in ("before", "after") for page in BAD_PAGES]

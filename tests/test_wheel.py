@@ -135,6 +135,7 @@ def installed_environment() -> dict[str, str]:
 
 
 @pytest.mark.browser
+@pytest.mark.slow
 def test_the_installed_wheel_runs_the_demo_from_a_folder_outside_the_repository(
     tmp_path: Path,
 ) -> None:

@@ -13,26 +13,32 @@ request with its headers: it stands for "another site", where no secret may ever
 from __future__ import annotations
 
 import contextlib
-import http.server
 import importlib
 import pkgutil
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html import escape
 from types import ModuleType
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult
 
-HTML = "text/html; charset=utf-8"
+from tests import recording
+from tests.recording import HTML, Recorded, RecordingHandler, Route, serve
 
+__all__ = [
+    "HTML",
+    "Handler",
+    "HostileHandler",
+    "HostileSite",
+    "Recorded",
+    "link_list",
+    "page",
+    "send_page",
+    "serve_hostile",
+]
 
-@dataclass
-class Recorded:
-    """One request as the server saw it: method, path and query, and headers."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
+# The areas' handlers are the shared recording server's (tests/recording.py).
+HostileHandler = RecordingHandler
+Handler = Route
 
 
 @dataclass
@@ -49,88 +55,9 @@ class HostileSite:
         return self.other + path
 
 
-class HostileServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
-
-    def __init__(self, routes: dict[str, Handler], recorded: list[Recorded]) -> None:
-        super().__init__(("127.0.0.1", 0), HostileHandler)
-        self.routes = routes
-        self.recorded = recorded
-        self.peer_base = ""  # the other server's base URL, for pages that point there
-        self.own_base = ""
-        self.stopping = threading.Event()
-        self.lock = threading.Lock()
-
-
-class HostileHandler(http.server.BaseHTTPRequestHandler):
-    server: HostileServer
-    protocol_version = "HTTP/1.1"
-    timeout = 30
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-    def handle(self) -> None:
-        with contextlib.suppress(ConnectionError, TimeoutError):
-            super().handle()
-
-    def do_GET(self) -> None:
-        self.dispatch()
-
-    def do_HEAD(self) -> None:
-        self.dispatch()
-
-    def do_POST(self) -> None:
-        self.dispatch()
-
-    def dispatch(self) -> None:
-        with self.server.lock:
-            self.server.recorded.append(
-                Recorded(self.command, self.path, {k: v for k, v in self.headers.items()})
-            )
-        url = urlsplit(self.path)
-        handler = self.server.routes.get(url.path)
-        if handler is None:
-            for prefix, candidate in self.server.routes.items():
-                if prefix.endswith("*") and url.path.startswith(prefix[:-1]):
-                    handler = candidate
-                    break
-        (handler or not_found)(self, url)
-
-    def send_body(
-        self,
-        status: int,
-        body: bytes,
-        content_type: str = HTML,
-        headers: tuple[tuple[str, str], ...] = (),
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in headers:
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def redirect(self, location: str, status: int = 302) -> None:
-        self.send_response(status)
-        self.send_header("Location", location)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-
-Handler = Callable[[HostileHandler, SplitResult], None]
-
-
 def page(title: str, body: str, *, head: str = "") -> str:
     """A small, valid, accessible page; `body` goes inside <main> after the <h1>."""
-    return (
-        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{escape(title)} - Hostile Council</title>\n{head}</head>\n"
-        f"<body>\n<main>\n<h1>{escape(title)}</h1>\n{body}\n</main>\n</body>\n</html>\n"
-    )
+    return recording.page(title, body, head=head, site="Hostile Council")
 
 
 def send_page(h: HostileHandler, title: str, body: str, status: int = 200) -> None:
@@ -171,6 +98,7 @@ def all_routes() -> dict[str, Handler]:
 
     routes["/"] = home
     routes.setdefault("/robots.txt", _robots)
+    routes["*"] = not_found  # last, after every area's own prefixes
     return routes
 
 
@@ -190,31 +118,9 @@ def _record_all(h: HostileHandler, url: SplitResult) -> None:
 
 
 @contextlib.contextmanager
-def _serve(routes: dict[str, Handler], recorded: list[Recorded]) -> Iterator[HostileServer]:
-    server = HostileServer(routes, recorded)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="hostile", daemon=True
-    )
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.stopping.set()
-        server.shutdown()
-        server.server_close()
-
-
-@contextlib.contextmanager
 def serve_hostile() -> Iterator[HostileSite]:
     """Serve the hostile site on 127.0.0.1 and "another site" on localhost, free ports."""
-    other_recorded: list[Recorded] = []
-    recorded: list[Recorded] = []
-    with (
-        _serve({"*": _record_all}, other_recorded) as other,
-        _serve(all_routes(), recorded) as server,
-    ):
-        base = f"http://127.0.0.1:{server.server_port}"
+    with serve({"*": _record_all}) as other, serve(all_routes()) as server:
         other_base = f"http://localhost:{other.server_port}"
-        server.own_base, server.peer_base = base, other_base
-        other.own_base, other.peer_base = other_base, base
-        yield HostileSite(base, other_base, recorded, other_recorded)
+        server.peer_base, other.peer_base = other_base, server.base
+        yield HostileSite(server.base, other_base, server.requests, other.requests)

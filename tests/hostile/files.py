@@ -210,7 +210,7 @@ def bomb_tail() -> bytes:
 def sitemap_head(h: HostileHandler, path: str) -> bytes:
     return (
         f'<?xml version="1.0"?><urlset xmlns="{SITEMAP_NS}">'
-        f"<url><loc>{h.server.own_base}{path}</loc></url>"
+        f"<url><loc>{h.server.base}{path}</loc></url>"
     ).encode()
 
 

@@ -84,7 +84,7 @@ def framed(h: HostileHandler, url: SplitResult) -> None:
 
 
 def frame_host(h: HostileHandler, url: SplitResult) -> None:
-    other_site = h.server.own_base.replace("127.0.0.1", "localhost")
+    other_site = h.server.base.replace("127.0.0.1", "localhost")
     frame = (
         f'<iframe id="hostile-frame" title="A forging frame" '
         f'src="{other_site}/forgery/framed.html"></iframe>'
