@@ -137,7 +137,7 @@ def make_report(
 
     db = open_database(db_path, create=False)
     emails = {t.name: t.email for t in config.teams if t.email}
-    loaded = load_report(db, scan_id, emails)
+    loaded = load_report(db, scan_id, emails, config.site.name)
     try:
         written = write_report(loaded, Path(out_dir))
     except OSError as err:

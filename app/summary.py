@@ -11,6 +11,7 @@ from reports.escape import terminal
 from store.database import open_database
 from store.summary import scan_figures
 from vocabulary.impacts import IMPACTS
+from vocabulary.problems import plural
 
 
 def print_summary(summary: ScanSummary, db_path: str) -> None:
@@ -36,10 +37,16 @@ def print_summary(summary: ScanSummary, db_path: str) -> None:
     )
     found = scan_figures(db, summary.scan_id)
     if summary.axe_version:
-        counts = found.violations_by_impact
-        echo("  Violations: " + ", ".join(f"{counts.get(i, 0)} {i}" for i in IMPACTS))
-        for rule_id, pages, nodes in found.top_rules:
-            echo(f"    {rule_id}: {nodes} on {pages} page{'s' if pages != 1 else ''}")
+        counts = found.accessibility
+        echo(
+            f"  Accessibility: {plural(counts.problems)} on {plural(counts.elements, 'element')} "
+            f"({', '.join(f'{counts.impact(i)} {i}' for i in IMPACTS)})"
+        )
+        for rule in found.top_rules:
+            echo(
+                f"    {rule.rule_id}: {plural(rule.problems)} on {plural(rule.pages, 'page')}, "
+                f"{plural(rule.elements, 'element')}"
+            )
     content = found.content_pages
     echo(
         f"  Content: {content.get('reading-age', 0)} pages above their target reading age, "
@@ -55,10 +62,7 @@ def print_summary(summary: ScanSummary, db_path: str) -> None:
     if capped := external_cap_line(c):
         echo(capped)
     if templates := found.template_problems:
-        echo(
-            f"  Template: {templates} problem{'s' if templates != 1 else ''} repeated across "
-            "the site's shared layout"
-        )
+        echo(f"  Template: {plural(templates)} repeated across the site's shared layout")
     if teams := found.pages_by_team:
         echo("  Teams: " + ", ".join(f"{team} ({n})" for team, n in teams))
     echo(f"  Database: {db_path} (scan id {summary.scan_id}); try:")

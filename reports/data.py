@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from reports.escape import slug, unique_slugs
 from store.findings import findings_in_scan
@@ -13,6 +14,7 @@ from store.scans import default_team, latest_finished_scan, scan_row
 from store.scores import team_scores
 from vocabulary.findings import Finding, json_list, selector_text
 from vocabulary.impacts import impact_rank
+from vocabulary.problems import ProblemCounts, count_problems
 from vocabulary.urls import path_and_query
 from vocabulary.wcag import describe_criteria
 
@@ -70,6 +72,10 @@ class PageReport:
     def violation_count(self) -> int:
         return sum(1 for i in self.issues if i.outcome == "violation")
 
+    def problems(self, kind: str = "accessibility") -> ProblemCounts:
+        """This page's problems of one kind, as vocabulary/problems.py counts them."""
+        return count_problems(self.issues, kind)
+
 
 @dataclass
 class DocumentRow:
@@ -115,13 +121,13 @@ class TeamReport:
     def count(self, kind: str, outcome: str = "violation") -> int:
         return sum(len(p.of_kind(kind, outcome)) for p in self.pages)
 
+    def problems(self, kind: str = "accessibility") -> ProblemCounts:
+        """Problems of one kind on this team's pages (the shared layout's are not theirs)."""
+        return count_problems((i for p in self.pages for i in p.issues), kind)
+
     def impact_count(self, impact: str) -> int:
-        return sum(
-            1
-            for p in self.pages
-            for i in p.issues
-            if i.outcome == "violation" and i.impact == impact
-        )
+        """Accessibility problems of this impact on the team's pages."""
+        return self.problems().impact(impact)
 
 
 @dataclass
@@ -134,6 +140,11 @@ class ScanReport:
     site_score: float | None
     new: int
     fixed: int
+    # Accessibility problems: the teams' pages' and the shared layout's, counted once each.
+    problems: ProblemCounts = field(default_factory=ProblemCounts)
+    template_problems: ProblemCounts = field(default_factory=ProblemCounts)
+    # Who the site belongs to, for headings and subjects: site.name, else the start host.
+    site_name: str = "site"
 
     def team(self, name: str) -> TeamReport | None:
         return next((t for t in self.teams if t.name == name), None)
@@ -152,9 +163,13 @@ def assign_slugs(teams: list[TeamReport]) -> None:
 
 
 def load_report(
-    db: Any, scan_id: int | None = None, emails: dict[str, str] | None = None
+    db: Any,
+    scan_id: int | None = None,
+    emails: dict[str, str] | None = None,
+    site_name: str = "",
 ) -> ScanReport:
-    """Everything the report shows for one scan (default: the latest finished one)."""
+    """Everything the report shows for one scan (default: the latest finished one);
+    site_name is the site.name setting, the start URL's host when empty."""
     scan_id = scan_id or latest_finished_scan(db)
     if scan_id is None:
         raise ReportError("the database has no finished scan; run siteaudit scan first")
@@ -170,6 +185,7 @@ def load_report(
     attach_documents(teams, load_documents(db, scan_id, issues, unowned), emails or {})
     assign_slugs(teams)
     templates = [i for i in issues if i.scope == "template"]
+    on_pages = {p.url for p in pages}
     return ScanReport(
         scan=scan,
         previous_id=previous,
@@ -179,6 +195,9 @@ def load_report(
         site_score=scan["score"],
         new=sum(new_by_team.values()),
         fixed=sum(fixed_by_team.values()),
+        problems=count_problems(i for i in issues if i.scope == "template" or i.url in on_pages),
+        template_problems=count_problems(templates),
+        site_name=site_name or urlsplit(scan["start_url"] or "").hostname or "site",
     )
 
 

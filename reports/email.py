@@ -5,8 +5,9 @@ from __future__ import annotations
 from email.message import EmailMessage
 from typing import Protocol
 
-from reports.data import ScanReport, TeamReport
+from reports.data import PageReport, ScanReport, TeamReport
 from reports.escape import one_line
+from vocabulary.problems import plural
 
 
 class Addresses(Protocol):
@@ -30,10 +31,11 @@ def team_message(
 ) -> EmailMessage:
     message = EmailMessage()
     score = "not scored" if team.score is None else f"{team.score:.1f}"
-    problems = team.count("accessibility")
+    counted = team.problems()  # subject and body say the same number
     message["Subject"] = (
         f"Website audit for {plain(team.name)}: score {score}, "
-        f"{problems} accessibility problems ({team.new} new)"
+        f"{plural(counted.problems, 'accessibility problem')} ({team.new} new)"
+        f" - {plain(report.site_name)}"
     )
     message["From"] = settings.from_address
     message["To"] = team.email or ""
@@ -50,8 +52,9 @@ def team_message(
         "",
         f"  Score: {score} out of 100",
         f"  Pages: {len(team.pages)}",
-        f"  Accessibility problems: {problems} ({team.impact_count('critical')} critical, "
-        f"{team.impact_count('serious')} serious)",
+        f"  Accessibility problems: {counted.problems} on "
+        f"{plural(counted.elements, 'element')} ({counted.impact('critical')} critical, "
+        f"{counted.impact('serious')} serious)",
         f"  Hard to read: {team.count('readability')}, out of date: {team.count('stale')}",
         f"  Since the last scan: {team.new} new, {team.fixed} fixed",
         "",
@@ -59,8 +62,7 @@ def team_message(
     if worst:
         lines.append("Pages to look at first:")
         lines += [
-            f"  - {plain(p.title) or 'Untitled'} ({plain(p.url, 300)}): "
-            f"{p.violation_count} problems"
+            f"  - {plain(p.title) or 'Untitled'} ({plain(p.url, 300)}): {page_problems(p)}"
             for p in worst
         ]
         lines.append("")
@@ -71,3 +73,15 @@ def team_message(
     ]
     message.set_content("\n".join(lines))
     return message
+
+
+def page_problems(page: PageReport) -> str:
+    """What a page has, in the words and counts of the team's totals above it."""
+    found = [plural(page.problems().problems, "accessibility problem")]
+    if page.of_kind("readability"):
+        found.append("hard to read")
+    if page.of_kind("stale"):
+        found.append("out of date")
+    if links := len(page.of_kind("broken-link")):
+        found.append(plural(links, "broken link"))
+    return ", ".join(found)

@@ -11,7 +11,6 @@ import csv
 import hashlib
 import io
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
@@ -20,6 +19,7 @@ from reports.data import Issue, ScanReport, TeamReport
 from reports.escape import file_text, http_url, spreadsheet_cell
 from reports.files import write_atomic
 from vocabulary.impacts import IMPACTS
+from vocabulary.problems import count_problems, plural
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CSV_COLUMNS = (
@@ -51,6 +51,7 @@ def environment() -> Environment:
     # A crawled URL becomes a link only if it is http(s): never javascript: or data:.
     env.filters["http_url"] = http_url
     env.globals["known_impacts"] = IMPACTS
+    env.filters["plural"] = plural
     return env
 
 
@@ -80,7 +81,7 @@ def write_report(report: ScanReport, out: Path) -> list[Path]:
         "css": css,
         "csp": content_security_policy(css),
         "scan": report.scan,
-        "site_name": urlsplit(report.scan["start_url"] or "").hostname or "site",
+        "site_name": report.site_name,
     }
     written = [
         render(
@@ -112,17 +113,18 @@ def index_figures(report: ScanReport) -> dict[str, int]:
     return {
         "page_count": len(pages),
         "audited_count": sum(1 for p in pages if p.error is None and report.scan["browser"]),
-        "violation_count": sum(t.count("accessibility") for t in report.teams)
-        + sum(t.pages for t in report.templates),
-        "critical_count": sum(t.impact_count("critical") for t in report.teams),
-        "serious_count": sum(t.impact_count("serious") for t in report.teams),
+        # The same count as every other output's: vocabulary/problems.py.
+        "violation_count": report.problems.problems,
+        "element_count": report.problems.elements,
+        "critical_count": report.problems.impact("critical"),
+        "serious_count": report.problems.impact("serious"),
     }
 
 
 def template_count(report: ScanReport, team: TeamReport) -> int:
     """Template problems that also appear on this team's pages."""
     urls = {p.url for p in team.pages}
-    return sum(1 for t in report.templates if urls & t.urls)
+    return count_problems(t.issue for t in report.templates if urls & t.urls).problems
 
 
 def write_csv(team: TeamReport, path: Path) -> Path:

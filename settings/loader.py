@@ -96,6 +96,9 @@ def validate(config: Config) -> None:
     check_numbers(config)
     if CONTROL.search(config.site.user_agent):
         raise ConfigError(USER_AGENT_ON_ONE_LINE.format(where=f"{src}: site.user_agent"))
+    if CONTROL.search(config.site.name) or len(config.site.name) > 200:
+        # It goes into an email subject and every report page's header.
+        raise ConfigError(f"{src}: site.name must be one line of at most 200 characters")
     if config.audit.wcag not in WCAG_LEVELS:
         choices = ", ".join(WCAG_LEVELS)
         raise ConfigError(f"{src}: audit.wcag must be one of {choices}, not {config.audit.wcag!r}")

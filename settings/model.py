@@ -50,6 +50,9 @@ class Team:
 
 @dataclass(frozen=True)
 class SiteConfig:
+    # Who the site belongs to ("Example Borough Council"): the report's header and the
+    # email subject name it; the start URL's host stands in when it is empty.
+    name: str = ""
     start_urls: tuple[str, ...] = ()
     allowed_domains: tuple[str, ...] = ()
     max_pages: int = 5000

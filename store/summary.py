@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
+
+from store.findings import findings_in_scan
+from vocabulary.findings import Finding
+from vocabulary.problems import ProblemCounts, count_problems
 
 
 @dataclass(frozen=True)
 class ScanFigures:
-    violations_by_impact: dict[str | None, int]
-    top_rules: list[tuple[str, int, int]]  # (rule, pages, elements), the five most widespread
+    accessibility: ProblemCounts  # vocabulary/problems.py: what one problem is
+    top_rules: list[RuleFigures]  # the five most widespread
     content_pages: dict[str, int]  # readability and freshness rule -> pages
     broken_links: dict[str, int]  # broken-link rule -> findings
     documents: int
     documents_with_problems: int
-    template_problems: int
+    template_problems: int  # accessibility problems in the shared layout
     pages_by_team: list[tuple[str | None, int]]  # most pages first
+
+
+@dataclass(frozen=True)
+class RuleFigures:
+    rule_id: str
+    problems: int
+    pages: int
+    elements: int
 
 
 def scan_figures(db: Any, scan_id: int) -> ScanFigures:
@@ -27,31 +40,36 @@ def scan_figures(db: Any, scan_id: int) -> ScanFigures:
         "AND f.outcome = 'violation' WHERE d.scan_id = ?",
         [scan_id],
     ).fetchone()
+    violations = findings_in_scan(db, scan_id, kind="accessibility", outcome="violation")
     return ScanFigures(
-        violations_by_impact=dict(rows(db, VIOLATIONS_BY_IMPACT, scan_id)),
-        top_rules=rows(db, TOP_RULES, scan_id),
+        accessibility=count_problems(violations),
+        top_rules=top_rules(violations),
         content_pages=dict(rows(db, CONTENT_PAGES, scan_id)),
         broken_links=dict(rows(db, BROKEN_LINKS, scan_id)),
         documents=documents,
         documents_with_problems=with_problems,
-        template_problems=rows(db, TEMPLATE_PROBLEMS, scan_id)[0][0],
+        template_problems=count_problems(f for f in violations if f.scope == "template").problems,
         pages_by_team=rows(db, PAGES_BY_TEAM, scan_id),
     )
+
+
+def top_rules(violations: list[Finding], limit: int = 5) -> list[RuleFigures]:
+    """The rules failing on the most pages, counted as every other output counts them."""
+    by_rule: dict[str, list[Finding]] = defaultdict(list)
+    for finding in violations:
+        by_rule[finding.rule_id].append(finding)
+    figures = [
+        RuleFigures(rule, counts.problems, len({f.url for f in found}), counts.elements)
+        for rule, found in by_rule.items()
+        for counts in [count_problems(found)]
+    ]
+    return sorted(figures, key=lambda r: (-r.pages, -r.elements, r.rule_id))[:limit]
 
 
 def rows(db: Any, sql: str, scan_id: int) -> list[Any]:
     return db.execute(sql, [scan_id]).fetchall()
 
 
-VIOLATIONS_BY_IMPACT = (
-    "SELECT impact, count(*) FROM findings WHERE scan_id = ? AND kind = 'accessibility' "
-    "AND outcome = 'violation' GROUP BY impact"
-)
-TOP_RULES = (
-    "SELECT rule_id, count(DISTINCT url), count(*) FROM findings WHERE scan_id = ? "
-    "AND outcome = 'violation' AND kind = 'accessibility' GROUP BY rule_id "
-    "ORDER BY 2 DESC, 3 DESC LIMIT 5"
-)
 CONTENT_PAGES = (
     "SELECT rule_id, count(DISTINCT url) FROM findings WHERE scan_id = ? "
     "AND kind IN ('readability', 'stale') GROUP BY rule_id"
@@ -59,8 +77,5 @@ CONTENT_PAGES = (
 BROKEN_LINKS = (
     "SELECT rule_id, count(*) FROM findings WHERE scan_id = ? AND kind = 'broken-link' "
     "GROUP BY rule_id"
-)
-TEMPLATE_PROBLEMS = (
-    "SELECT count(DISTINCT fingerprint) FROM findings WHERE scan_id = ? AND scope = 'template'"
 )
 PAGES_BY_TEAM = "SELECT team, count(*) FROM pages WHERE scan_id = ? GROUP BY team ORDER BY 2 DESC"
