@@ -9,10 +9,13 @@ import subprocess
 from functools import cache
 
 import pytest
+from bs4 import BeautifulSoup
 
 from audits.content import readability_finding
 from audits.readability import measure
 from browser.axe_core import axe_source_path
+from reports.data import issue_from
+from reports.html import environment
 from settings.model import AuditConfig, ReadabilityConfig
 from vocabulary.explanations import (
     TEXT_FIELDS,
@@ -21,6 +24,7 @@ from vocabulary.explanations import (
     all_explanations,
     explanation_for,
 )
+from vocabulary.findings import Finding
 from vocabulary.wcag import criteria_from_tags, run_only_tags
 
 # Rules axe-core itself lists for the tags a scan runs with, as app/scan.py asks for them.
@@ -116,3 +120,47 @@ def test_the_texts_hold_no_html() -> None:
     for rule_id, explanation in all_explanations().items():
         for text in explanation.texts():
             assert not markup.search(text), (rule_id, text)
+
+
+def rendered_issue(finding: Finding) -> BeautifulSoup:
+    """One issue as the team page shows it, through the report's own macro."""
+    template = environment().from_string(
+        '{% from "macros.html" import issue_block %}{{ issue_block(issue) }}'
+    )
+    return BeautifulSoup(template.render(issue=issue_from(finding)), "html.parser")
+
+
+def test_the_report_shows_the_explanation_and_folds_axes_text_into_technical_details() -> None:
+    page = rendered_issue(
+        Finding(
+            kind="accessibility",
+            rule_id="image-alt",
+            impact="critical",
+            wcag="1.1.1",
+            summary="Fix any of the following: Element does not have an alt attribute",
+            help="Images must have alternative text",
+            help_url="https://dequeuniversity.com/rules/axe/4.14/image-alt",
+        )
+    )
+    facts = {dt.get_text(): dt.find_next_sibling("dd").get_text() for dt in page.select("dl dt")}
+    image_alt = explanation_for("image-alt")
+    assert image_alt is not None
+    assert facts["What is wrong"] == image_alt.what_is_wrong
+    assert facts["How to fix it"] == image_alt.how_to_fix
+    assert facts["Who fixes it"] == "Page editor"
+    assert facts["WCAG"] == "1.1.1 Non-text Content (Level A)"
+    details = page.find("details")
+    assert details is not None and details.summary.get_text() == "Technical details"
+    assert "Element does not have an alt attribute" in details.get_text()
+    assert details.find("a")["href"].startswith("https://dequeuniversity.com/")
+    assert not page.find("script")
+
+
+def test_a_finding_without_an_explanation_is_shown_as_before() -> None:
+    page = rendered_issue(
+        Finding(kind="readability", rule_id="reading-age", summary="Reading age 14", help="Hard")
+    )
+    assert page.find("details") is None
+    assert "Reading age 14" in page.find("pre").get_text()
+    # A content check that shares no id with axe never borrows an axe rule's explanation.
+    assert issue_from(Finding(kind="broken-link", rule_id="link-name")).explanation is None
