@@ -12,6 +12,7 @@ from store.findings import findings_in_scan
 from store.pages import document_rows, page_rows, pages_without_error
 from store.scans import default_team, latest_finished_scan, scan_row
 from store.scores import team_scores
+from vocabulary.explanations import Explanation, explanation_for
 from vocabulary.findings import Finding, json_list, selector_text
 from vocabulary.impacts import impact_rank
 from vocabulary.problems import ProblemCounts, count_problems
@@ -39,6 +40,8 @@ class Issue:
     scope: str
     url: str = ""
     team: str | None = None
+    # The editors' explanation of an axe rule (vocabulary/explanations.toml), when there is one.
+    explanation: Explanation | None = None
 
     @property
     def selector_text(self) -> str:
@@ -217,6 +220,7 @@ def issue_from(finding: Finding) -> Issue:
         scope=finding.scope,
         url=finding.url,
         team=finding.team,
+        explanation=explanation_for(finding.rule_id) if finding.kind == "accessibility" else None,
     )
 
 

@@ -69,6 +69,7 @@ CRITERION_NAMES = {
     "1.4.13": "Content on Hover or Focus",
     "2.1.1": "Keyboard",
     "2.1.2": "No Keyboard Trap",
+    "2.1.3": "Keyboard (No Exception)",
     "2.1.4": "Character Key Shortcuts",
     "2.2.1": "Timing Adjustable",
     "2.2.2": "Pause, Stop, Hide",
@@ -104,6 +105,28 @@ CRITERION_NAMES = {
     "4.1.2": "Name, Role, Value",
     "4.1.3": "Status Messages",
 }
+
+# The conformance level of each criterion above ("AAA" for the few axe tags beyond AA).
+CRITERION_LEVELS = {
+    **dict.fromkeys(
+        (
+            "1.1.1", "1.2.1", "1.2.2", "1.2.3", "1.3.1", "1.3.2", "1.3.3", "1.4.1", "1.4.2",
+            "2.1.1", "2.1.2", "2.1.4", "2.2.1", "2.2.2", "2.3.1", "2.4.1", "2.4.2", "2.4.3",
+            "2.4.4", "2.5.1", "2.5.2", "2.5.3", "2.5.4", "3.1.1", "3.2.1", "3.2.2", "3.2.6",
+            "3.3.1", "3.3.2", "3.3.7", "4.1.1", "4.1.2",
+        ),
+        "A",
+    ),
+    **dict.fromkeys(
+        (
+            "1.2.4", "1.2.5", "1.3.4", "1.3.5", "1.4.3", "1.4.4", "1.4.5", "1.4.10", "1.4.11",
+            "1.4.12", "1.4.13", "2.4.5", "2.4.6", "2.4.7", "2.4.11", "2.5.7", "2.5.8", "3.1.2",
+            "3.2.3", "3.2.4", "3.3.3", "3.3.4", "3.3.8", "4.1.3",
+        ),
+        "AA",
+    ),
+    "2.1.3": "AAA",
+}  # fmt: skip
 
 
 def describe_criteria(wcag: str | None) -> list[str]:
