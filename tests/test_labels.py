@@ -108,3 +108,19 @@ def test_csv_opens_in_excel_with_editors_columns_first(report: Path) -> None:
     assert row["impact_meaning"] == impact_label("critical")
     # First seen: the earliest scan of the same site that found it on this page.
     assert (rows["a:1"]["first_seen"], rows["b:1"]["first_seen"]) == ("2026-01-01", "2026-02-01")
+
+
+def test_email_says_what_critical_and_serious_mean(tmp_path: Path) -> None:
+    from reports.email import team_message
+
+    two_scans(tmp_path / "scan.db")
+    report = load_report(open_database(tmp_path / "scan.db", create=False))
+    team = report.team("Waste")
+    assert team is not None
+
+    class Addresses:
+        from_address = "audit@example.org"
+        report_url = ""
+
+    body = team_message(report, team, Addresses(), "the site").get_content()
+    assert f"critical: {impact_label('critical')}" in body

@@ -38,7 +38,7 @@ _JSONLD = {
 }
 
 DATE_SOURCE_LABELS: dict[str, str] = {
-    "visible-text": "the page says 'Last updated' (or 'Last reviewed')",
+    "visible-text": "the page says 'Last updated' or 'Last reviewed'",
     "time-element": "the page shows a date next to 'Updated' or 'Reviewed'",
     "sitemap-lastmod": "the site's list of pages for search engines (its sitemap) says when "
     "the page last changed",
