@@ -7,6 +7,7 @@ from datetime import date
 from audits.plain_english import WORDS_TO_AVOID
 from audits.readability import Readability
 from vocabulary.findings import Finding
+from vocabulary.labels import date_source_label
 
 WRITING_GUIDE = "https://www.gov.uk/guidance/content-design/writing-for-gov-uk"
 REVIEW_GUIDE = "https://www.gov.uk/guidance/content-design/user-needs"
@@ -121,7 +122,7 @@ def freshness_findings(
         return found
     value, source, evidence = last_updated
     age = months_between(date.fromisoformat(value), today)
-    where = f"{value} ({source}: {evidence[:120]})"
+    where = f"{value} ({date_source_label(source)}: {evidence[:120]})"
     if archive_after_months and age >= archive_after_months:
         found.append(
             finding(

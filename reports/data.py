@@ -8,13 +8,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from reports.escape import slug, unique_slugs
-from store.findings import findings_in_scan
+from store.findings import findings_in_scan, first_seen
 from store.pages import document_rows, page_rows, pages_without_error
 from store.scans import default_team, latest_finished_scan, scan_row
 from store.scores import team_scores
 from vocabulary.explanations import Explanation, explanation_for
 from vocabulary.findings import Finding, json_list, selector_text
 from vocabulary.impacts import impact_rank
+from vocabulary.labels import date_source_label, impact_label
 from vocabulary.problems import ProblemCounts, count_problems
 from vocabulary.urls import path_and_query
 from vocabulary.wcag import describe_criteria
@@ -42,6 +43,13 @@ class Issue:
     team: str | None = None
     # The editors' explanation of an axe rule (vocabulary/explanations.toml), when there is one.
     explanation: Explanation | None = None
+    level: str | None = None  # the WCAG level ("A", "AA") an axe rule is at
+    first_seen: str = ""  # the day a scan of this site first found it on this page
+
+    @property
+    def impact_meaning(self) -> str:
+        """What the impact means for the people using the page, in plain words."""
+        return impact_label(self.impact)
 
     @property
     def selector_text(self) -> str:
@@ -67,6 +75,11 @@ class PageReport:
     last_updated: str | None
     last_updated_source: str | None
     issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def last_updated_from(self) -> str:
+        """Where the last-updated date came from, in plain words."""
+        return date_source_label(self.last_updated_source)
 
     def of_kind(self, kind: str, outcome: str = "violation") -> list[Issue]:
         return [i for i in self.issues if i.kind == kind and i.outcome == outcome]
@@ -181,6 +194,7 @@ def load_report(
         raise ReportError(f"there is no scan {scan_id} in this database")
     unowned = default_team(db, scan_id)
     issues = [issue_from(f) for f in findings_in_scan(db, scan_id)]
+    add_first_seen(issues, first_seen(db, scan_id))
     pages = load_pages(db, scan_id, issues, unowned)
     previous = latest_finished_scan(db, before=scan_id)
     new_by_team, fixed_by_team = change_since(db, scan_id, previous)
@@ -221,7 +235,13 @@ def issue_from(finding: Finding) -> Issue:
         url=finding.url,
         team=finding.team,
         explanation=explanation_for(finding.rule_id) if finding.kind == "accessibility" else None,
+        level=finding.level,
     )
+
+
+def add_first_seen(issues: list[Issue], seen: dict[tuple[str, str], str]) -> None:
+    for issue in issues:
+        issue.first_seen = seen.get((issue.url, issue.fingerprint), "")
 
 
 def load_pages(db: Any, scan_id: int, issues: list[Issue], unowned: str) -> list[PageReport]:

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from reports.data import PageReport, ScanReport, TeamReport
 from reports.escape import one_line
+from vocabulary.labels import impact_label
 from vocabulary.problems import plural
 
 
@@ -55,6 +56,7 @@ def team_message(
         f"  Accessibility problems: {counted.problems} on "
         f"{plural(counted.elements, 'element')} ({counted.impact('critical')} critical, "
         f"{counted.impact('serious')} serious)",
+        f"    (critical: {impact_label('critical')}; serious: {impact_label('serious')})",
         f"  Hard to read: {team.count('readability')}, out of date: {team.count('stale')}",
         f"  Since the last scan: {team.new} new, {team.fixed} fixed",
         "",

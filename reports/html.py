@@ -19,24 +19,34 @@ from reports.data import Issue, ScanReport, TeamReport
 from reports.escape import file_text, http_url, spreadsheet_cell
 from reports.files import write_atomic
 from vocabulary.impacts import IMPACTS
+from vocabulary.labels import READING_AGE_METHOD
 from vocabulary.problems import count_problems, plural
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+# What an editor reads first; the developers' columns (rule, selector, code, fingerprint) last.
 CSV_COLUMNS = (
+    "team",
     "url",
     "title",
+    "page_score",
     "kind",
-    "rule_id",
-    "wcag",
+    "help",
     "impact",
+    "impact_meaning",
+    "wcag",
+    "wcag_level",
+    "first_seen",
+    "decision",
     "outcome",
+    "rule_id",
+    "summary",
     "selector",
     "snippet",
-    "summary",
-    "help",
     "help_url",
     "fingerprint",
 )
+# Excel reads a CSV as UTF-8 only when it starts with a byte-order mark.
+BYTE_ORDER_MARK = "\ufeff"
 
 
 def environment() -> Environment:
@@ -51,6 +61,7 @@ def environment() -> Environment:
     # A crawled URL becomes a link only if it is http(s): never javascript: or data:.
     env.filters["http_url"] = http_url
     env.globals["known_impacts"] = IMPACTS
+    env.globals["reading_age_method"] = READING_AGE_METHOD
     env.filters["plural"] = plural
     return env
 
@@ -129,30 +140,41 @@ def template_count(report: ScanReport, team: TeamReport) -> int:
 
 def write_csv(team: TeamReport, path: Path) -> Path:
     """Every problem on the team's pages and documents, one row each, for spreadsheets."""
-    rows = [(page.url, page.title, issue) for page in team.pages for issue in page.issues]
-    rows += [(doc.url, doc.title, issue) for doc in team.documents for issue in doc.issues]
+    rows = [(p.url, p.title, p.score, issue) for p in team.pages for issue in p.issues]
+    rows += [(doc.url, doc.title, None, issue) for doc in team.documents for issue in doc.issues]
     buffer = io.StringIO(newline="")
+    buffer.write(BYTE_ORDER_MARK)
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
-    writer.writerows(csv_row(url, title, issue) for url, title, issue in rows)
+    writer.writerows(
+        csv_row(url, title, issue, team=team.name, score=score) for url, title, score, issue in rows
+    )
     return write_atomic(path, buffer.getvalue())
 
 
-def csv_row(url: str, title: str | None, i: Issue) -> list[str]:
+def csv_row(
+    url: str, title: str | None, i: Issue, *, team: str = "", score: float | None = None
+) -> list[str]:
     """One problem; every cell made safe, as any of them can come from the crawled site
     (a page's own axe can even send the rule id, help text and help URL)."""
     cells = [
+        team,
         url,
         title,
+        "" if score is None else f"{score:.1f}",
         i.kind,
-        i.rule_id,
-        "; ".join(i.criteria),
+        i.help,
         i.impact,
+        i.impact_meaning,
+        "; ".join(i.criteria),
+        i.level,
+        i.first_seen,
+        "",  # decision: recorded decisions come with the --decisions file (issue 13)
         i.outcome,
+        i.rule_id,
+        i.summary,
         i.selector_text,
         i.snippet,
-        i.summary,
-        i.help,
         i.help_url,
         i.fingerprint,
     ]

@@ -60,7 +60,7 @@ def index_table(html: str) -> dict[str, int]:
 
 def from_csv(path: Path) -> Counted:
     """A team's CSV counted by the definition: distinct (rule, page), worst impact."""
-    with path.open(newline="", encoding="utf-8") as handle:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
         rows = [
             r
             for r in csv.DictReader(handle)

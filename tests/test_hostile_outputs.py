@@ -36,7 +36,7 @@ from reports.escape import (
     xml_text,
 )
 from reports.files import write_atomic
-from reports.html import csv_row
+from reports.html import CSV_COLUMNS, csv_row
 from store.database import open_database
 from store.scans import finish_scan, start_scan
 from store.writer import Batch, write_batch
@@ -117,9 +117,16 @@ def test_every_csv_cell_is_neutralised() -> None:
         help_url="=HYPERLINK(1)",
         fingerprint="-fp",
         scope="content",
+        level="=A",
+        first_seen="-2024",
     )
-    row = csv_row("=url", "=title", issue)
-    assert len(row) == 13 and all(cell.startswith("'") for cell in row), row
+    cells = csv_row("=url", "=title", issue, team="=team", score=12.5)
+    row = dict(zip(CSV_COLUMNS, cells, strict=True))
+    assert len(row) == len(CSV_COLUMNS) == 19, row
+    # The page score is siteaudit's own number; a decision is not recorded yet (issue 13).
+    assert row.pop("page_score") == "12.5" and row.pop("decision") == ""
+    assert row.pop("impact_meaning") == ""  # "=impact" is no impact axe-core has
+    assert all(cell.startswith("'") for cell in row.values()), row
 
 
 def test_markdown_text_cannot_break_a_table_or_make_html_or_links() -> None:
@@ -225,7 +232,7 @@ def test_report_renders_forged_findings_from_a_database(tmp_path: Path) -> None:
     assert "\x1b" not in html
     impacts = [s.get_text() for s in soup.select(".impact")]
     assert impacts.index("critical") < impacts.index("bogus")  # unknown sorts last
-    with (out / "team-unassigned.csv").open(newline="") as handle:
+    with (out / "team-unassigned.csv").open(newline="", encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     assert {r["rule_id"] for r in rows} >= {"forged", "image-alt"}
 
@@ -376,7 +383,7 @@ def test_planted_symlinks_are_replaced_not_followed(scanned: Outputs) -> None:
 def test_csv_cells_from_pages_are_neutralised(scanned: Outputs) -> None:
     cells = []
     for path in scanned.out.glob("team-*.csv"):
-        with path.open(newline="") as handle:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
             cells += [cell for row in list(csv.reader(handle))[1:] for cell in row]
     assert f"'{FORMULA}" in cells and cells
     assert not [c for c in cells if c.startswith(FORMULA_START)]
