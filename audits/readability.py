@@ -192,10 +192,16 @@ def _contents(element: Element) -> list[Any]:
     return contents
 
 
-def _is_boilerplate(tag: Element) -> bool:
-    if tag.tag in _SKIP_TAGS or tag.get("hidden") is not None:
+def skipped_by_name_or_role(name: str, attributes: Any) -> bool:
+    """Navigation, scripts, hidden parts and landmarks that are not content, from an
+    element's name and attributes alone (an lxml element or a parser target's attrib)."""
+    if name in _SKIP_TAGS or attributes.get("hidden") is not None:
         return True
-    if (tag.get("role") or "").strip().lower() in _SKIP_ROLES:
+    return (attributes.get("role") or "").strip().lower() in _SKIP_ROLES
+
+
+def _is_boilerplate(tag: Element) -> bool:
+    if skipped_by_name_or_role(tag.tag, tag):
         return True
     if tag.tag == "form" and _is_search_form(tag):
         return True

@@ -6,7 +6,7 @@ from typing import Any
 
 from lxml import etree
 
-from audits.readability import _BLOCK_TAGS, _SKIP_ROLES, _SKIP_TAGS, Readability, measure
+from audits.readability import _BLOCK_TAGS, Readability, measure, skipped_by_name_or_role
 
 # A title longer than this is a hostile page's, not a title: the rest is not kept.
 TITLE_LIMIT = 1000
@@ -78,10 +78,10 @@ class TextCollector:
 
 
 def is_boilerplate(tag: str, attrib: Any) -> bool:
-    """Navigation, scripts and hidden parts, as audits/readability.py leaves them out."""
-    if tag in _SKIP_TAGS or tag in ("head", "title") or attrib.get("hidden") is not None:
-        return True
-    return (attrib.get("role") or "").strip().lower() in _SKIP_ROLES
+    """What audits/readability.py leaves out by name or role, and the head (whose title is
+    kept apart). Search forms and cookie banners, which it finds from their content and
+    classes, are read here as text."""
+    return tag in ("head", "title") or skipped_by_name_or_role(tag, attrib)
 
 
 def read_text_only(html: str) -> TextCollector:
