@@ -133,13 +133,8 @@ class SiteSpider(scrapy.Spider):
         if kind != "page":
             return
         content_type = headers.get(b"Content-Type", b"").decode("latin-1")
-        length = headers.get(b"Content-Length")
-        if (
-            is_html(content_type)
-            and length
-            and length.isdigit()
-            and (int(length) > self.site.max_page_bytes)
-        ):
+        length = declared_length(headers)
+        if is_html(content_type) and length is not None and length > self.site.max_page_bytes:
             raise StopDownload(fail=True)  # recorded as too-large
         if (
             content_type
@@ -148,12 +143,12 @@ class SiteSpider(scrapy.Spider):
         ):
             raise StopDownload(fail=False)
 
-    def checks_document(self, content_type: str, url: str, length: bytes | None) -> bool:
+    def checks_document(self, content_type: str, url: str, length: int | None) -> bool:
         """Download a document's body only to check it: a known kind, within the size limit."""
         documents = self.context.config.documents
         if not documents.check or document_kind(b"", media_type(content_type), url) == "other":
             return False
-        return length is None or not length.isdigit() or int(length) <= documents.max_bytes
+        return length is None or length <= documents.max_bytes
 
     def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
         for url in sitemap_urls_from_robots(response.body, base_url=response.url):
@@ -260,8 +255,8 @@ class SiteSpider(scrapy.Spider):
         )
 
     def document(self, response: Response, url: str, content_type: str) -> Document:
-        length = response.headers.get("Content-Length")
-        size = int(length) if length and length.isdigit() else len(response.body)
+        length = declared_length(response.headers)
+        size = len(response.body) if length is None else length
         # The body is there only if the document was downloaded to be checked, in full.
         complete = size > 0 and len(response.body) == size
         return Document(
@@ -310,11 +305,10 @@ class SiteSpider(scrapy.Spider):
         content_type = response.headers.get("Content-Type", b"").decode("latin-1")
         if not content_type or is_html(content_type):
             return None
-        length = response.headers.get("Content-Length")
         return Document(
             url=first_url(request),
             content_type=media_type(content_type),
-            bytes=int(length) if length and length.isdigit() else None,
+            bytes=declared_length(response.headers),
             linked_from=request.meta.get("source"),
             status_code=response.status,
         )
@@ -335,6 +329,12 @@ class SiteSpider(scrapy.Spider):
 
     def ignore(self, failure: Failure) -> None:
         log.info("skipped %s: %s", failure.request.url, failure.value)  # type: ignore[attr-defined]
+
+
+def declared_length(headers: Any) -> int | None:
+    """The Content-Length a response declares, if it declares a usable one."""
+    length = headers.get(b"Content-Length")
+    return int(length) if length and length.isdigit() else None
 
 
 def first_url(request: scrapy.Request) -> str:
