@@ -26,8 +26,9 @@ AUDIT_COLUMNS = (
     "blocked_requests",
     "audited_at",
 )
-# Finding columns copied as they were: the new scan decides team and template scope afresh.
-COPIED_FINDING_COLUMNS = tuple(c for c in COLUMNS if c not in ("team", "scope"))
+# Finding columns copied as they were (pictures included: they are keyed by their bytes, so
+# a reused audit reuses them): the new scan decides team, template scope and decisions afresh.
+COPIED_FINDING_COLUMNS = tuple(c for c in COLUMNS if c not in ("team", "scope", "decision"))
 
 
 @dataclass(frozen=True)

@@ -248,6 +248,43 @@ MIGRATIONS: tuple[Migration, ...] = (
             Backfill(scores_from_pages),
         ),
     ),
+    Migration(
+        7,
+        "pictures of elements, where they are in words, and people's decisions (issue 13)",
+        (
+            AddColumns(
+                "findings",
+                (
+                    "location TEXT",
+                    "element_box TEXT",
+                    "picture TEXT",
+                    "page_picture TEXT",
+                    "picture_note TEXT",
+                    "decision TEXT",
+                ),
+            ),
+            """CREATE TABLE IF NOT EXISTS pictures (
+    id TEXT PRIMARY KEY,
+    format TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    image BLOB NOT NULL
+)""",
+            """CREATE TABLE IF NOT EXISTS decisions (
+    scan_id INTEGER NOT NULL REFERENCES scans(id),
+    fingerprint TEXT NOT NULL,
+    page TEXT,
+    decision TEXT NOT NULL
+        CHECK (decision IN ('false-positive', 'accepted', 'fixed-pending')),
+    reason TEXT,
+    expires TEXT,
+    decided_by TEXT,
+    expired INTEGER NOT NULL DEFAULT 0
+)""",
+            "CREATE INDEX IF NOT EXISTS decisions_scan ON decisions(scan_id, fingerprint)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -31,6 +31,16 @@ class Finding:
     scope: str = "content"  # or "template": the shared layout's
     url: str = ""
     team: str | None = None
+    # Where the element is, in words: "under 'Bin collection days', the 2nd image".
+    location: str | None = None
+    # The element's box in the page, CSS pixels, as JSON {"x", "y", "width", "height"}.
+    element_box: str | None = None
+    picture: str | None = None  # pictures.id: the element, outlined, with some context
+    page_picture: str | None = None  # pictures.id: the whole viewport, the element marked
+    picture_note: str | None = None  # why there is no picture (hidden, zero-sized...)
+    # A person's decision on it (false-positive, accepted, fixed-pending), or
+    # "expired" for an accepted one past its date; decided per scan, never copied.
+    decision: str | None = None
 
     def placed(self, url: str, team: str | None) -> Finding:
         """The same finding on a page (or document) and owned by a team."""
