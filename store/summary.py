@@ -37,7 +37,7 @@ def scan_figures(db: Any, scan_id: int) -> ScanFigures:
         "SELECT count(DISTINCT d.url), count(DISTINCT f.url) FROM documents d "
         "LEFT JOIN findings f "
         "ON f.scan_id = d.scan_id AND f.url = d.url AND f.kind = 'document' "
-        "AND f.outcome = 'violation' WHERE d.scan_id = ?",
+        f"AND f.outcome = 'violation' AND {UNDECIDED} WHERE d.scan_id = ?",
         [scan_id],
     ).fetchone()
     violations = findings_in_scan(db, scan_id, kind="accessibility", outcome="violation")
@@ -70,12 +70,14 @@ def rows(db: Any, sql: str, scan_id: int) -> list[Any]:
     return db.execute(sql, [scan_id]).fetchall()
 
 
+# A finding with a live decision counts nowhere (vocabulary/decisions.py); an expired one does.
+UNDECIDED = "(f.decision IS NULL OR f.decision = 'expired')"
 CONTENT_PAGES = (
-    "SELECT rule_id, count(DISTINCT url) FROM findings WHERE scan_id = ? "
-    "AND kind IN ('readability', 'stale') GROUP BY rule_id"
+    "SELECT rule_id, count(DISTINCT url) FROM findings f WHERE scan_id = ? "
+    f"AND kind IN ('readability', 'stale') AND {UNDECIDED} GROUP BY rule_id"
 )
 BROKEN_LINKS = (
-    "SELECT rule_id, count(*) FROM findings WHERE scan_id = ? AND kind = 'broken-link' "
-    "GROUP BY rule_id"
+    "SELECT rule_id, count(*) FROM findings f WHERE scan_id = ? AND kind = 'broken-link' "
+    f"AND {UNDECIDED} GROUP BY rule_id"
 )
 PAGES_BY_TEAM = "SELECT team, count(*) FROM pages WHERE scan_id = ? GROUP BY team ORDER BY 2 DESC"

@@ -195,6 +195,7 @@ def test_a_problem_is_one_rule_on_one_page_or_once_in_the_layout() -> None:
         kind: str = "accessibility"
         outcome: str = "violation"
         fingerprint: str | None = None
+        decision: str | None = None
 
     counts = count_problems(
         [
