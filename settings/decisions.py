@@ -77,6 +77,11 @@ def expiry(item: dict[str, Any], where: str, required: bool) -> date | None:
     value = item.get("expires")
     if value is None and not required:
         return None
+    if value is None:
+        raise ConfigError(
+            f"{where}.expires is missing: give the last day it holds, "
+            "e.g. expires = 2027-03-31 (no quotes)"
+        )
     if isinstance(value, datetime) or not isinstance(value, date):
         raise ConfigError(f"{where}.expires must be a date such as 2026-12-31 (no quotes)")
     return value
