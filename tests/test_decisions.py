@@ -442,3 +442,14 @@ def test_an_old_waivers_file_works_as_decisions(browser_site: Site, tmp_path: Pa
     result = run_siteaudit("check", browser_site.url("/image.html"), "--decisions", str(waivers))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "accepted, expires 2099-07-01, decided by Web manager" in result.stdout
+
+
+def test_the_example_decisions_file_loads() -> None:
+    decisions = load_decisions("config/example-decisions.toml")
+    assert [d.decision for d in decisions] == [
+        "accepted",
+        "false-positive",
+        "fixed-pending",
+        "accepted",
+    ]
+    assert decisions[2].page is None and decisions[3].rule == "frame-title"
