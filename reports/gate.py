@@ -30,7 +30,7 @@ from store.database import now, open_database
 from store.findings import findings_in_scan
 from store.pages import page_audits, page_fetches
 from store.scans import latest_finished_scan, scan_row
-from vocabulary.decisions import Decision, decision_for, london_today
+from vocabulary.decisions import Decision, DecisionIndex, london_today
 from vocabulary.findings import Finding
 from vocabulary.impacts import at_least, impact_rank
 from vocabulary.urls import path_and_query
@@ -135,10 +135,9 @@ def evaluate(
         pages=pages,
         expired_decisions=[d for d in decisions if d.expired_on(today)],
     )
+    index = DecisionIndex.of(decisions)
     for problem in problems:
-        decision = decision_for(
-            decisions, problem.fingerprint, problem.rule_id, problem.page, today
-        )
+        decision = index.holding(problem.fingerprint, problem.rule_id, problem.page, today)
         if decision is not None and decision.expired_on(today):
             problem = replace(problem, decision_expired=decision.expires)
             decision = None

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
+from app.demo import serve_site
 from reports.data import load_report
 from reports.gate import GatePolicy, PageStatus, Problem, evaluate
 from settings.decisions import load_decisions
@@ -319,6 +320,13 @@ def test_a_scan_with_decisions_records_them_and_counts_without_them(
     summary = summary_counts(result.stderr)
     assert summary == Counted(2, 3, 2, 0)
     report = assert_outputs_agree(db, tmp_path / "again", summary)
+    revenues, planning = report.team("Revenues and Benefits"), report.team("Planning")
+    assert revenues is not None and planning is not None
+    assert [i.rule_id for i in revenues.decided] == ["color-contrast"]
+    assert [i.decided.decided_by for i in planning.decided if i.decided] == [
+        "Planning service manager"
+    ]
+    assert not report.templates and len(report.decided_templates) == 1
     assert card((out / "index.html").read_text(), "Accessibility problems") == summary
     # Recorded with scan 2 only, each as it applied.
     rows = query(db, "SELECT scan_id, page, decision, expires, decided_by, expired FROM decisions")
@@ -345,10 +353,25 @@ def test_a_scan_with_decisions_records_them_and_counts_without_them(
     # Scores leave decided findings out: the contrast page scores as without it.
     score = "SELECT score FROM pages WHERE scan_id = ? AND url LIKE '%/council-tax/pay.html'"
     assert query(db, score, 2)[0][0] > query(db, score, 1)[0][0]
-    assert_decided_shown(out, report)
+    assert_decided_shown(out)
+    assert_passes_axe(out, tmp_path / "report-audit.db")
 
 
-def assert_decided_shown(out: Path, report: object) -> None:
+def assert_passes_axe(out: Path, db: Path) -> None:
+    """The report with its Decided lists and expired flags, audited as any site is."""
+    with serve_site(out) as base:
+        urls = [f"{base}/{page.name}" for page in sorted(out.glob("*.html"))]
+        result = run_siteaudit(
+            "scan", *urls, "--db", str(db), "--max-depth", "0", "--best-practices"
+        )
+    assert result.returncode == 0, result.stderr
+    violations = (
+        "SELECT url, rule_id FROM findings WHERE outcome = 'violation' AND kind = 'accessibility'"
+    )
+    assert query(db, violations) == []
+
+
+def assert_decided_shown(out: Path) -> None:
     """The Decided lists (who, why, until when) and the expired flag, in the HTML and CSV."""
     revenues = BeautifulSoup((out / "team-revenues-and-benefits.html").read_text(), "html.parser")
     decided = revenues.select_one("table.decided")

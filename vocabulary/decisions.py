@@ -127,6 +127,34 @@ def decision_for(
     return live or next(iter(matching), None)
 
 
+@dataclass(frozen=True)
+class DecisionIndex:
+    """Decisions looked up by fingerprint, so a site's findings times a long file's entries
+    are not all compared; the file's order still says which of two matching ones holds."""
+
+    by_fingerprint: dict[str, list[tuple[int, Decision]]]
+    by_rule: list[tuple[int, Decision]]  # old waivers naming a rule, not a fingerprint
+
+    @classmethod
+    def of(cls, decisions: Sequence[Decision]) -> DecisionIndex:
+        by_fingerprint: dict[str, list[tuple[int, Decision]]] = {}
+        by_rule = []
+        for position, decision in enumerate(decisions):
+            if decision.fingerprint:
+                by_fingerprint.setdefault(decision.fingerprint, []).append((position, decision))
+            else:
+                by_rule.append((position, decision))
+        return cls(by_fingerprint, by_rule)
+
+    def holding(
+        self, fingerprint: str | None, rule_id: str | None, page: str, today: date
+    ) -> Decision | None:
+        """decision_for, among the decisions that can match this fingerprint."""
+        candidates = self.by_fingerprint.get(fingerprint or "", []) + self.by_rule
+        ordered = [d for _, d in sorted(candidates, key=lambda c: c[0])]
+        return decision_for(ordered, fingerprint, rule_id, page, today)
+
+
 def status_of(decision: Decision | None, today: date) -> str | None:
     """findings.decision for a finding this decision holds for: its kind, or "expired"."""
     if decision is None:
@@ -144,8 +172,9 @@ def decide(
     page) (an old waiver's rule matches many, so it is recorded for each it matched)."""
     statuses: dict[int, str] = {}
     applied: dict[tuple[str, str | None, int], Applied] = {}
+    index = DecisionIndex.of(decisions)
     for row, fingerprint, rule_id, page in findings:
-        decision = decision_for(decisions, fingerprint, rule_id, page, today)
+        decision = index.holding(fingerprint, rule_id, page, today)
         if decision is None:
             continue
         statuses[row] = status_of(decision, today) or ""
