@@ -1,9 +1,9 @@
 """The stage after the crawl: what can be judged only once every page is stored.
 
 Documents find their owners, broken links and template problems are decided, people's
-decisions (the --decisions file) are applied, and then pages, teams and the site are scored,
-so a decided finding counts in no score. It reads and writes only the store, so it can run again on
-a scan (each step replaces what it wrote before).
+decisions (the --decisions file) are applied, and only then are pages, teams and the site
+scored, so a decided finding counts in no score. It reads and writes only the store, so it
+can run again on a scan (each step replaces what it wrote before).
 """
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ import fnmatch
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
 from zoneinfo import ZoneInfo
 
 DECISIONS = ("false-positive", "accepted", "fixed-pending")
@@ -91,17 +90,6 @@ class Applied:
     expires: date | None
     decided_by: str | None
     expired: bool
-
-
-class Decidable(Protocol):
-    """What matching needs of a finding."""
-
-    @property
-    def fingerprint(self) -> str | None: ...
-    @property
-    def rule_id(self) -> str: ...
-    @property
-    def url(self) -> str: ...
 
 
 def is_decided(decision: str | None) -> bool:
