@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +18,7 @@ from vocabulary.explanations import Explanation, explanation_for
 from vocabulary.findings import Finding, json_list, selector_text
 from vocabulary.impacts import impact_rank
 from vocabulary.labels import date_source_label, impact_label
-from vocabulary.problems import ProblemCounts, count_problems
+from vocabulary.problems import ProblemCounts, count_problems, plural, problem_key
 from vocabulary.urls import path_and_query
 from vocabulary.wcag import describe_criteria
 
@@ -58,6 +60,38 @@ class Issue:
 
 
 @dataclass
+class IssueGroup:
+    """One problem as vocabulary/problems.py defines it (one rule on one page), with every
+    element of the page that fails it, the worst first."""
+
+    issues: list[Issue]
+    anchor: str = ""  # its section's id in the team page, stable from scan to scan
+
+    @property
+    def first(self) -> Issue:
+        """The element the problem's heading and explanation are taken from: the worst."""
+        return self.issues[0]
+
+    @property
+    def elements(self) -> int:
+        return len(self.issues)
+
+    @property
+    def impact(self) -> str | None:
+        return self.first.impact
+
+
+@dataclass
+class Change:
+    """A problem new or fixed since the last scan: a rule on a page."""
+
+    url: str
+    rule_id: str
+    help: str
+    elements: int = 1
+
+
+@dataclass
 class PageReport:
     url: str
     title: str | None
@@ -75,6 +109,7 @@ class PageReport:
     last_updated: str | None
     last_updated_source: str | None
     issues: list[Issue] = field(default_factory=list)
+    anchor: str = ""  # the page's section id in its team page (page_anchor)
 
     @property
     def last_updated_from(self) -> str:
@@ -91,6 +126,28 @@ class PageReport:
     def problems(self, kind: str = "accessibility") -> ProblemCounts:
         """This page's problems of one kind, as vocabulary/problems.py counts them."""
         return count_problems(self.issues, kind)
+
+    def other_problems(self) -> list[str]:
+        """What else than accessibility is wrong with the page, in a few words each."""
+        found = ["not checked in the browser"] if self.error else []
+        if self.of_kind("readability"):
+            found.append("hard to read")
+        if self.of_kind("stale"):
+            found.append("out of date")
+        if links := len(self.of_kind("broken-link")):
+            found.append(plural(links, "broken link"))
+        return found
+
+    def groups(self, kind: str, outcome: str = "violation") -> list[IssueGroup]:
+        """This page's problems of one kind and outcome, each with all its elements."""
+        grouped: dict[tuple[str, str, str], list[Issue]] = defaultdict(list)
+        for issue in self.of_kind(kind, outcome):  # worst first, so each group's first is
+            grouped[problem_key(issue)].append(issue)
+        suffix = "" if outcome == "violation" else f"-{outcome}"
+        return [
+            IssueGroup(issues, f"{self.anchor}-{anchor_words(issues[0].rule_id)}{suffix}")
+            for issues in grouped.values()
+        ]
 
 
 @dataclass
@@ -129,6 +186,9 @@ class TeamReport:
     new: int = 0
     fixed: int = 0
     documents: list[DocumentRow] = field(default_factory=list)
+    # The problems behind the new and fixed counts, by page and rule.
+    new_problems: list[Change] = field(default_factory=list)
+    fixed_problems: list[Change] = field(default_factory=list)
 
     @property
     def documents_with_problems(self) -> list[DocumentRow]:
@@ -144,6 +204,44 @@ class TeamReport:
     def impact_count(self, impact: str) -> int:
         """Accessibility problems of this impact on the team's pages."""
         return self.problems().impact(impact)
+
+    def top_actions(self, limit: int = 5) -> list[Action]:
+        """What to fix first: each rule that fails on the team's pages, the worst impact
+        first, then the one on most pages."""
+        by_rule: dict[tuple[str, str], Action] = {}
+        for page in self.pages:
+            for kind in ACTION_KINDS:
+                for group in page.groups(kind):
+                    key = (kind, group.first.rule_id)
+                    action = by_rule.setdefault(key, Action(group))
+                    if impact_rank(group.impact) < impact_rank(action.group.impact):
+                        action.group = group  # the link goes to its worst page
+                    action.pages.append(page)
+        ranked = sorted(
+            by_rule.values(),
+            key=lambda a: (impact_rank(a.group.impact), -len(a.pages), a.group.first.help),
+        )
+        return ranked[:limit]
+
+
+# The kinds of problem a team's top actions are chosen from, in the order they are shown.
+ACTION_KINDS = ("accessibility", "broken-link", "readability", "stale")
+
+
+@dataclass
+class Action:
+    """One thing for a team to fix: a rule that fails on some of its pages."""
+
+    group: IssueGroup  # the problem on its worst page, whose section the action links to
+    pages: list[PageReport] = field(default_factory=list)
+
+    @property
+    def issue(self) -> Issue:
+        return self.group.first
+
+    @property
+    def impact(self) -> str | None:
+        return self.group.impact
 
 
 @dataclass
@@ -201,6 +299,7 @@ def load_report(
     teams = build_teams(pages, emails or {}, team_scores(db, scan_id), new_by_team, fixed_by_team)
     attach_documents(teams, load_documents(db, scan_id, issues, unowned), emails or {})
     assign_slugs(teams)
+    assign_anchors(teams)
     templates = [i for i in issues if i.scope == "template"]
     on_pages = {p.url for p in pages}
     return ScanReport(
@@ -210,8 +309,8 @@ def load_report(
         templates=group_templates(templates),
         template_owner=templates[0].team if templates else None,
         site_score=scan["score"],
-        new=sum(new_by_team.values()),
-        fixed=sum(fixed_by_team.values()),
+        new=sum(len(found) for found in new_by_team.values()),
+        fixed=sum(len(found) for found in fixed_by_team.values()),
         problems=count_problems(i for i in issues if i.scope == "template" or i.url in on_pages),
         template_problems=count_problems(templates),
         site_name=site_name or urlsplit(scan["start_url"] or "").hostname or "site",
@@ -327,8 +426,8 @@ def build_teams(
     pages: list[PageReport],
     emails: dict[str, str],
     scores: dict[str, float | None],
-    new: dict[str, int],
-    fixed: dict[str, int],
+    new: dict[str, list[Finding]],
+    fixed: dict[str, list[Finding]],
 ) -> list[TeamReport]:
     by_team: dict[str, list[PageReport]] = defaultdict(list)
     for page in pages:
@@ -342,8 +441,10 @@ def build_teams(
             emails.get(name),
             team_pages,
             scores.get(name),
-            new.get(name, 0),
-            fixed.get(name, 0),
+            len(new.get(name, [])),
+            len(fixed.get(name, [])),
+            new_problems=changes(new.get(name, [])),
+            fixed_problems=changes(fixed.get(name, [])),
         )
         for name, team_pages in by_team.items()
     ]
@@ -361,32 +462,78 @@ def group_templates(rows: list[Issue]) -> list[TemplateIssue]:
 
 def change_since(
     db: Any, scan_id: int, previous: int | None
-) -> tuple[dict[str, int], dict[str, int]]:
+) -> tuple[dict[str, list[Finding]], dict[str, list[Finding]]]:
     """New and fixed violations by team. A problem is fixed only if its page was audited
     (without error) in both scans: a page that failed to load has not been fixed."""
     if previous is None:
         return {}, {}
-    now, before = violations_by_key(db, scan_id), violations_by_key(db, previous)
+    now, before = violations_with_teams(db, scan_id), violations_with_teams(db, previous)
     audited_both = audited_pages(db, scan_id) & audited_pages(db, previous)
-    new: dict[str, int] = defaultdict(int)
-    fixed: dict[str, int] = defaultdict(int)
-    for key, team in now.items():
+    new: dict[str, list[Finding]] = defaultdict(list)
+    fixed: dict[str, list[Finding]] = defaultdict(list)
+    for key, (team, finding) in now.items():
         if key not in before:
-            new[team] += 1
-    for key, team in before.items():
+            new[team].append(finding)
+    for key, (team, finding) in before.items():
         if key not in now and key[0] in audited_both:
-            fixed[team] += 1
+            fixed[team].append(finding)
     return dict(new), dict(fixed)
 
 
-def violations_by_key(db: Any, scan_id: int) -> dict[tuple[str, str | None], str]:
-    """(page, fingerprint) -> owning team, for every violation of a scan."""
+def changes(findings: list[Finding]) -> list[Change]:
+    """Violations new or fixed, one line per rule on a page (each counts its elements)."""
+    by_problem: dict[tuple[str, str], Change] = {}
+    for finding in findings:
+        key = (finding.url, finding.rule_id or "")
+        if key in by_problem:
+            by_problem[key].elements += 1
+        else:
+            by_problem[key] = Change(finding.url, finding.rule_id or "", finding.help or "")
+    return list(by_problem.values())
+
+
+def violations_with_teams(
+    db: Any, scan_id: int
+) -> dict[tuple[str, str | None], tuple[str, Finding]]:
+    """(page, fingerprint) -> (owning team, the finding), for every violation of a scan."""
     unowned = default_team(db, scan_id)
     return {
-        (path_and_query(f.url), f.fingerprint): f.team or unowned
+        (path_and_query(f.url), f.fingerprint): (f.team or unowned, f)
         for f in findings_in_scan(db, scan_id, outcome="violation")
     }
 
 
+def violations_by_key(db: Any, scan_id: int) -> dict[tuple[str, str | None], str]:
+    """(page, fingerprint) -> owning team, for every violation of a scan."""
+    return {key: team for key, (team, _) in violations_with_teams(db, scan_id).items()}
+
+
 def audited_pages(db: Any, scan_id: int) -> set[str]:
     return {path_and_query(url) for url in pages_without_error(db, scan_id)}
+
+
+def page_anchor(url: str) -> str:
+    """A page's section id in its team page: words of its path (for a person reading the
+    link) and a hash of its path and query (the same in every scan, whatever the host)."""
+    where = path_and_query(url)
+    digest = hashlib.sha256(where.encode()).hexdigest()[:8]
+    words = anchor_words(where)[:40].strip("-")
+    return f"page-{words}-{digest}" if words else f"page-{digest}"
+
+
+def anchor_words(text: str) -> str:
+    """Lower-case letters, digits and hyphens: safe in an id and in a link's #fragment."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def assign_anchors(teams: list[TeamReport]) -> None:
+    """A distinct section id for each page of a team (two hosts can share a path)."""
+    for team in teams:
+        taken: set[str] = set()
+        for page in team.pages:
+            anchor = page_anchor(page.url)
+            if anchor in taken:
+                digest = hashlib.sha256(page.url.encode()).hexdigest()[:8]
+                anchor = f"{anchor}-{digest}"
+            taken.add(anchor)
+            page.anchor = anchor
