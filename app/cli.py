@@ -133,6 +133,7 @@ def make_report(
 ) -> None:
     from app.email import send_team_emails
     from reports.data import load_report
+    from reports.email import NO_REPORT_URL, can_link
     from reports.html import write_report
 
     db = open_database(db_path, create=False)
@@ -149,6 +150,8 @@ def make_report(
         f"Wrote {len(written)} files to {out_dir}: open {Path(out_dir) / 'index.html'}", err=True
     )
     if send_email:
+        if not can_link(config.email):
+            click.echo(f"Warning: {NO_REPORT_URL}", err=True)
         site = loaded.scan["start_url"] or "the site"
         sent = send_team_emails(loaded, config.email, site)
         click.echo(

@@ -122,5 +122,6 @@ def test_email_says_what_critical_and_serious_mean(tmp_path: Path) -> None:
         from_address = "audit@example.org"
         report_url = ""
 
-    body = team_message(report, team, Addresses(), "the site").get_content()
+    message = team_message(report, team, Addresses(), "the site")
+    body = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert f"critical: {impact_label('critical')}" in body
