@@ -7,7 +7,7 @@ It serves app/demo_site on 127.0.0.1, scans it with siteaudit (a real scan, in a
 process), writes the report, serves the report folder on 127.0.0.1 too, and opens the team
 page in headless Chromium as siteaudit's own scans do (browser/launch.py: Debian's
 ChromeDriver, the sandbox kept by running as the unprivileged user when root) at a desktop
-width and a phone's. Each picture is the top of the page, at most --height pixels tall,
+width and a phone's. Each picture is the top of the page, down to its first problem,
 reduced to 256 colours so that it stays small enough to keep in the repository.
 """
 
@@ -30,8 +30,9 @@ from app.demo import DEMO_CONFIG, DEMO_SITE, serve_site  # noqa: E402
 from browser.browser import BrowserSession  # noqa: E402
 from browser.launch import BrowserOptions, unprivileged_user  # noqa: E402
 
-# (file name part, viewport width, viewport height): a desktop and a phone (iPhone 12-15).
-VIEWPORTS = (("desktop", 1280, 900), ("390", 390, 844))
+# (file name part, viewport width and height, tallest picture): a desktop and a phone
+# (iPhone 12 to 15), each down to the first page's first grouped problem.
+VIEWPORTS = (("desktop", 1280, 900, 2000), ("390", 390, 844, 3400))
 
 
 def scan_demo(folder: Path) -> Path:
@@ -87,21 +88,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--team", default="waste-and-recycling", help="the team page's slug")
     parser.add_argument("--out", type=Path, default=ROOT / "docs", help="folder for the PNGs")
-    parser.add_argument("--height", type=int, default=2000, help="tallest picture, in pixels")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="siteaudit-docs-") as tmp:
         folder = Path(tmp)
         folder.chmod(0o755)  # Chromium, run as the unprivileged user, reads nothing here
         report = scan_demo(folder)
         with serve_site(report) as base:
-            for name, width, height in VIEWPORTS:
-                image, scroll_width = photograph(
-                    f"{base}/team-{args.team}.html", width, height, args.height
-                )
+            for name, width, height, tallest in VIEWPORTS:
+                url = f"{base}/team-{args.team}.html"
+                image, scroll_width = photograph(url, width, height, tallest)
                 path = args.out / f"team-page-{name}.png"
                 size = save_small(image, path)
+                shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
                 print(
-                    f"{path}: {image.width}x{image.height}, {size // 1024} KB; "
+                    f"{shown}: {image.width}x{image.height}, {size // 1024} KB; "
                     f"page {scroll_width} px wide in a {width} px viewport"
                 )
 
