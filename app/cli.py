@@ -108,7 +108,12 @@ def scan(
     ),
     scan_id_option("Scan to report [the latest finished one]."),
     config_option("TOML configuration: team email addresses and [email] settings."),
-    flag("--email", "Email each team its summary and a link to its page.", "send_email"),
+    flag(
+        "--email",
+        "Email each team its summary, what to fix first and links to its pages in the report "
+        "(email.report_url).",
+        "send_email",
+    ),
 )
 def report(
     db_path: str, out_dir: str, scan_id: int | None, config_path: str | None, send_email: bool

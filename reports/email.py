@@ -31,8 +31,8 @@ class Addresses(Protocol):
 
 
 NO_REPORT_URL = (
-    "email.report_url is not set, so the emails cannot link to the report; set it to the "
-    "web address the report folder is published at"
+    "email.report_url is not set to a web address, so the emails cannot link to the report; "
+    "set it to the http(s) address the report folder is published at"
 )
 
 

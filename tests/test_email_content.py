@@ -153,7 +153,24 @@ def test_report_email_warns_in_one_line_without_a_report_url(
     assert run.returncode == 0, run.stderr
     warnings = [line for line in run.stderr.splitlines() if line.startswith("Warning:")]
     assert warnings == [
-        "Warning: email.report_url is not set, so the emails cannot link to the report; "
-        "set it to the web address the report folder is published at"
+        "Warning: email.report_url is not set to a web address, so the emails cannot link to "
+        "the report; set it to the http(s) address the report folder is published at"
     ]
     assert len(box.messages) == 1
+
+
+def test_team_page_lists_what_the_email_says_changed(tmp_path: Path) -> None:
+    two_scans(tmp_path / "scan.db")
+    write_report(load_report(open_database(tmp_path / "scan.db", create=False)), tmp_path / "r")
+    soup = BeautifulSoup((tmp_path / "r" / "team-waste.html").read_text(), "lxml")
+    changes = {
+        d.summary.get_text(): [li.get_text(" ", strip=True) for li in d.find_all("li")]
+        for d in soup.select("details.changes")
+    }
+    assert changes == {
+        "New problems (1)": [f"Images must have alternative text on {BINS}"],
+        "Fixed problems (1)": [f"<b>color-contrast on {BINS}"],
+    }
+    # The two images without alt text on one page are one problem with two elements.
+    (group,) = [g for g in soup.select("div.issue[id]") if g["id"].endswith("-image-alt")]
+    assert len(group.select("ol.elements > li")) == 2
