@@ -17,7 +17,7 @@ from store.scores import team_scores
 from vocabulary.explanations import Explanation, explanation_for
 from vocabulary.findings import Finding, json_list, selector_text
 from vocabulary.impacts import impact_rank
-from vocabulary.labels import date_source_label, impact_label
+from vocabulary.labels import content_fix, date_source_label, impact_label
 from vocabulary.problems import ProblemCounts, count_problems, plural, problem_key
 from vocabulary.urls import path_and_query
 from vocabulary.wcag import describe_criteria
@@ -57,6 +57,14 @@ class Issue:
     def selector_text(self) -> str:
         """axe's frame path, outermost first, joined for reading."""
         return selector_text(self.selector)
+
+    @property
+    def how_to_fix(self) -> str:
+        """How to fix it, in plain words: the explanation's for an axe rule, else the content
+        check's; empty when neither says."""
+        if self.explanation is not None:
+            return self.explanation.how_to_fix
+        return content_fix(self.rule_id) if self.kind != "accessibility" else ""
 
 
 @dataclass

@@ -169,8 +169,8 @@ def action_lines(number: int, action: Action, links: Links) -> list[str]:
         + (f" ({meaning})" if meaning else "")
         + f", on {plural(len(action.pages), 'page')}"
     ]
-    if issue.explanation:
-        lines.append(f"     How to fix it: {issue.explanation.how_to_fix}")
+    if issue.how_to_fix:
+        lines.append(f"     How to fix it: {issue.how_to_fix}")
     if link := links.to(action.group.anchor):
         lines.append(f"     {link}")
     return lines
