@@ -174,3 +174,15 @@ def test_a_scan_at_another_viewport_reuses_no_audit() -> None:
     assert rules_key("4.14.1", ("wcag2a",)) == '["4.14.1", ["wcag2a"]]'
     assert rules_key("4.14.1", ("wcag2a",), (1280, 1024)) == rules_key("4.14.1", ("wcag2a",))
     assert rules_key("4.14.1", ("wcag2a",), (390, 844)) == '["4.14.1", ["wcag2a"], "390x844"]'
+
+
+def test_a_pages_section_id_is_the_same_in_every_scan_and_on_every_host() -> None:
+    from reports.data import page_anchor
+
+    anchor = page_anchor("http://127.0.0.1:8000/bins/collection-days.html?area=north")
+    assert anchor == page_anchor(
+        "https://www.example-council.gov.uk/bins/collection-days.html?area=north"
+    )
+    assert anchor.startswith("page-bins-collection-days-html-area-north-")
+    assert page_anchor("https://x.example/") != page_anchor("https://x.example/?a=1")
+    assert all(c.isalnum() or c == "-" for c in page_anchor('https://x.example/"><script>'))
