@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from reports.escape import slug, unique_slugs
+from reports.changes import Change, change_since, changes
+from reports.escape import anchor_words, page_anchor, slug, unique_slugs
+from store.decisions import decisions_in_scan
 from store.findings import findings_in_scan, first_seen
-from store.pages import document_rows, page_rows, pages_without_error
+from store.pages import document_rows, page_rows
 from store.scans import default_team, latest_finished_scan, scan_row
 from store.scores import team_scores
+from vocabulary.decisions import EXPIRED, LABELS, Applied, is_decided
 from vocabulary.explanations import Explanation, explanation_for
 from vocabulary.findings import Finding, json_list, selector_text
 from vocabulary.impacts import impact_rank
@@ -47,6 +49,18 @@ class Issue:
     explanation: Explanation | None = None
     level: str | None = None  # the WCAG level ("A", "AA") an axe rule is at
     first_seen: str = ""  # the day a scan of this site first found it on this page
+    # A person's decision on it (findings.decision), and what they decided (who, why, until).
+    decision: str | None = None
+    decided: Applied | None = None
+
+    @property
+    def is_decided(self) -> bool:
+        """A live decision: shown apart, counted nowhere."""
+        return is_decided(self.decision)
+
+    @property
+    def decision_label(self) -> str:
+        return LABELS.get(self.decision or "", "")
 
     @property
     def impact_meaning(self) -> str:
@@ -90,16 +104,6 @@ class IssueGroup:
 
 
 @dataclass
-class Change:
-    """A problem new or fixed since the last scan: a rule on a page."""
-
-    url: str
-    rule_id: str
-    help: str
-    elements: int = 1
-
-
-@dataclass
 class PageReport:
     url: str
     title: str | None
@@ -125,11 +129,20 @@ class PageReport:
         return date_source_label(self.last_updated_source)
 
     def of_kind(self, kind: str, outcome: str = "violation") -> list[Issue]:
-        return [i for i in self.issues if i.kind == kind and i.outcome == outcome]
+        """Issues of a kind still open: a decided one is listed apart (decided)."""
+        return [i for i in self.open_issues if i.kind == kind and i.outcome == outcome]
+
+    @property
+    def open_issues(self) -> list[Issue]:
+        return [i for i in self.issues if not i.is_decided]
+
+    @property
+    def decided(self) -> list[Issue]:
+        return [i for i in self.issues if i.is_decided]
 
     @property
     def violation_count(self) -> int:
-        return sum(1 for i in self.issues if i.outcome == "violation")
+        return sum(1 for i in self.open_issues if i.outcome == "violation")
 
     def problems(self, kind: str = "accessibility") -> ProblemCounts:
         """This page's problems of one kind, as vocabulary/problems.py counts them."""
@@ -167,7 +180,8 @@ class DocumentRow:
     linked_from: str | None
     exempt_2018: bool
     check_error: str | None
-    issues: list[Issue] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)  # open ones; decided ones apart
+    decided: list[Issue] = field(default_factory=list)
 
 
 @dataclass
@@ -201,6 +215,13 @@ class TeamReport:
     @property
     def documents_with_problems(self) -> list[DocumentRow]:
         return [d for d in self.documents if d.issues or d.check_error]
+
+    @property
+    def decided(self) -> list[Issue]:
+        """Issues on the team's pages and documents that a person has decided on."""
+        return [i for p in self.pages for i in p.decided] + [
+            i for d in self.documents for i in d.decided
+        ]
 
     def count(self, kind: str, outcome: str = "violation") -> int:
         return sum(len(p.of_kind(kind, outcome)) for p in self.pages)
@@ -257,7 +278,7 @@ class ScanReport:
     scan: dict[str, Any]
     previous_id: int | None
     teams: list[TeamReport]
-    templates: list[TemplateIssue]
+    templates: list[TemplateIssue]  # open ones; decided ones in decided_templates
     template_owner: str | None
     site_score: float | None
     new: int
@@ -267,6 +288,7 @@ class ScanReport:
     template_problems: ProblemCounts = field(default_factory=ProblemCounts)
     # Who the site belongs to, for headings and subjects: site.name, else the start host.
     site_name: str = "site"
+    decided_templates: list[TemplateIssue] = field(default_factory=list)
 
     def team(self, name: str) -> TeamReport | None:
         return next((t for t in self.teams if t.name == name), None)
@@ -301,6 +323,7 @@ def load_report(
     unowned = default_team(db, scan_id)
     issues = [issue_from(f) for f in findings_in_scan(db, scan_id)]
     add_first_seen(issues, first_seen(db, scan_id))
+    add_decisions(issues, decisions_in_scan(db, scan_id))
     pages = load_pages(db, scan_id, issues, unowned)
     previous = latest_finished_scan(db, before=scan_id)
     new_by_team, fixed_by_team = change_since(db, scan_id, previous)
@@ -314,7 +337,7 @@ def load_report(
         scan=scan,
         previous_id=previous,
         teams=teams,
-        templates=group_templates(templates),
+        templates=group_templates([i for i in templates if not i.is_decided]),
         template_owner=templates[0].team if templates else None,
         site_score=scan["score"],
         new=sum(len(found) for found in new_by_team.values()),
@@ -322,6 +345,7 @@ def load_report(
         problems=count_problems(i for i in issues if i.scope == "template" or i.url in on_pages),
         template_problems=count_problems(templates),
         site_name=site_name or urlsplit(scan["start_url"] or "").hostname or "site",
+        decided_templates=group_templates([i for i in templates if i.is_decided]),
     )
 
 
@@ -343,12 +367,34 @@ def issue_from(finding: Finding) -> Issue:
         team=finding.team,
         explanation=explanation_for(finding.rule_id) if finding.kind == "accessibility" else None,
         level=finding.level,
+        decision=finding.decision,
     )
 
 
 def add_first_seen(issues: list[Issue], seen: dict[tuple[str, str], str]) -> None:
     for issue in issues:
         issue.first_seen = seen.get((issue.url, issue.fingerprint), "")
+
+
+def add_decisions(issues: list[Issue], applied: list[Applied]) -> None:
+    """What was decided on each decided issue: the decision on its page, else the one on
+    every page, whichever gave it its status."""
+    by_key: dict[tuple[str, str | None], list[Applied]] = defaultdict(list)
+    for decision in applied:
+        by_key[(decision.fingerprint, decision.page)].append(decision)
+    for issue in issues:
+        if issue.decision is None:
+            continue
+        page = path_and_query(issue.url)
+        candidates = by_key.get((issue.fingerprint, page), []) + by_key.get(
+            (issue.fingerprint, None), []
+        )
+        issue.decided = next((d for d in candidates if gives(d, issue.decision)), None)
+
+
+def gives(decision: Applied, status: str) -> bool:
+    """Whether a decision gives a finding this status (findings.decision)."""
+    return decision.expired if status == EXPIRED else decision.decision == status
 
 
 def load_pages(db: Any, scan_id: int, issues: list[Issue], unowned: str) -> list[PageReport]:
@@ -398,7 +444,7 @@ def severity_key(page: PageReport) -> tuple[float, int, str]:
 
 def load_documents(db: Any, scan_id: int, issues: list[Issue], unowned: str) -> list[DocumentRow]:
     by_document: dict[str, list[Issue]] = defaultdict(list)
-    for issue in issues:
+    for issue in sorted(issues, key=lambda i: impact_rank(i.impact)):
         if issue.kind == "document":
             by_document[issue.url].append(issue)
     return [
@@ -410,7 +456,8 @@ def load_documents(db: Any, scan_id: int, issues: list[Issue], unowned: str) -> 
             row["linked_from"],
             bool(row["exempt_2018"]),
             row["check_error"],
-            sorted(by_document.get(row["url"], []), key=lambda i: impact_rank(i.impact)),
+            [i for i in by_document[row["url"]] if not i.is_decided],
+            [i for i in by_document[row["url"]] if i.is_decided],
         )
         for row in document_rows(db, scan_id)
     ]
@@ -466,72 +513,6 @@ def group_templates(rows: list[Issue]) -> list[TemplateIssue]:
         grouped[issue.fingerprint].append(issue)
     templates = [TemplateIssue(issues[0], {i.url for i in issues}) for issues in grouped.values()]
     return sorted(templates, key=lambda t: (impact_rank(t.issue.impact), -t.pages))
-
-
-def change_since(
-    db: Any, scan_id: int, previous: int | None
-) -> tuple[dict[str, list[Finding]], dict[str, list[Finding]]]:
-    """New and fixed violations by team. A problem is fixed only if its page was audited
-    (without error) in both scans: a page that failed to load has not been fixed."""
-    if previous is None:
-        return {}, {}
-    now, before = violations_with_teams(db, scan_id), violations_with_teams(db, previous)
-    audited_both = audited_pages(db, scan_id) & audited_pages(db, previous)
-    new: dict[str, list[Finding]] = defaultdict(list)
-    fixed: dict[str, list[Finding]] = defaultdict(list)
-    for key, (team, finding) in now.items():
-        if key not in before:
-            new[team].append(finding)
-    for key, (team, finding) in before.items():
-        if key not in now and key[0] in audited_both:
-            fixed[team].append(finding)
-    return dict(new), dict(fixed)
-
-
-def changes(findings: list[Finding]) -> list[Change]:
-    """Violations new or fixed, one line per rule on a page (each counts its elements)."""
-    by_problem: dict[tuple[str, str], Change] = {}
-    for finding in findings:
-        key = (finding.url, finding.rule_id or "")
-        if key in by_problem:
-            by_problem[key].elements += 1
-        else:
-            by_problem[key] = Change(finding.url, finding.rule_id or "", finding.help or "")
-    return list(by_problem.values())
-
-
-def violations_with_teams(
-    db: Any, scan_id: int
-) -> dict[tuple[str, str | None], tuple[str, Finding]]:
-    """(page, fingerprint) -> (owning team, the finding), for every violation of a scan."""
-    unowned = default_team(db, scan_id)
-    return {
-        (path_and_query(f.url), f.fingerprint): (f.team or unowned, f)
-        for f in findings_in_scan(db, scan_id, outcome="violation")
-    }
-
-
-def violations_by_key(db: Any, scan_id: int) -> dict[tuple[str, str | None], str]:
-    """(page, fingerprint) -> owning team, for every violation of a scan."""
-    return {key: team for key, (team, _) in violations_with_teams(db, scan_id).items()}
-
-
-def audited_pages(db: Any, scan_id: int) -> set[str]:
-    return {path_and_query(url) for url in pages_without_error(db, scan_id)}
-
-
-def page_anchor(url: str) -> str:
-    """A page's section id in its team page: words of its path (for a person reading the
-    link) and a hash of its path and query (the same in every scan, whatever the host)."""
-    where = path_and_query(url)
-    digest = hashlib.sha256(where.encode()).hexdigest()[:8]
-    words = anchor_words(where)[:40].strip("-")
-    return f"page-{words}-{digest}" if words else f"page-{digest}"
-
-
-def anchor_words(text: str) -> str:
-    """Lower-case letters, digits and hyphens: safe in an id and in a link's #fragment."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 def assign_anchors(teams: list[TeamReport]) -> None:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
 
-from reports.data import Action, Change, PageReport, ScanReport, TeamReport
+from reports.changes import Change
+from reports.data import Action, PageReport, ScanReport, TeamReport
 from reports.escape import http_url, one_line
 from reports.html import environment
 from vocabulary.labels import impact_label
@@ -82,7 +83,7 @@ def team_message(
     message["To"] = team.email or ""
     links = Links.for_team(settings, team)
     actions = team.top_actions(TOP_ACTIONS)
-    worst = [p for p in team.pages if p.issues][:WORST_PAGES]
+    worst = [p for p in team.pages if p.open_issues][:WORST_PAGES]  # decided ones: not news
     message.set_content(plain_text(report, team, site, links, actions, worst))
     html = (
         environment()

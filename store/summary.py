@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from store.findings import findings_in_scan
+from vocabulary.decisions import is_decided
 from vocabulary.findings import Finding
 from vocabulary.problems import ProblemCounts, count_problems
 
@@ -21,6 +22,8 @@ class ScanFigures:
     documents_with_problems: int
     template_problems: int  # accessibility problems in the shared layout
     pages_by_team: list[tuple[str | None, int]]  # most pages first
+    # findings.decision -> findings: those set aside by people's decisions, and expired ones
+    decisions: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -37,10 +40,14 @@ def scan_figures(db: Any, scan_id: int) -> ScanFigures:
         "SELECT count(DISTINCT d.url), count(DISTINCT f.url) FROM documents d "
         "LEFT JOIN findings f "
         "ON f.scan_id = d.scan_id AND f.url = d.url AND f.kind = 'document' "
-        "AND f.outcome = 'violation' WHERE d.scan_id = ?",
+        f"AND f.outcome = 'violation' AND {UNDECIDED} WHERE d.scan_id = ?",
         [scan_id],
     ).fetchone()
-    violations = findings_in_scan(db, scan_id, kind="accessibility", outcome="violation")
+    violations = [
+        f
+        for f in findings_in_scan(db, scan_id, kind="accessibility", outcome="violation")
+        if not is_decided(f.decision)  # decided ones count nowhere (vocabulary/decisions.py)
+    ]
     return ScanFigures(
         accessibility=count_problems(violations),
         top_rules=top_rules(violations),
@@ -50,6 +57,7 @@ def scan_figures(db: Any, scan_id: int) -> ScanFigures:
         documents_with_problems=with_problems,
         template_problems=count_problems(f for f in violations if f.scope == "template").problems,
         pages_by_team=rows(db, PAGES_BY_TEAM, scan_id),
+        decisions=dict(rows(db, DECISIONS, scan_id)),
     )
 
 
@@ -70,12 +78,18 @@ def rows(db: Any, sql: str, scan_id: int) -> list[Any]:
     return db.execute(sql, [scan_id]).fetchall()
 
 
+# A finding with a live decision counts nowhere (vocabulary/decisions.py); an expired one does.
+UNDECIDED = "(f.decision IS NULL OR f.decision = 'expired')"
 CONTENT_PAGES = (
-    "SELECT rule_id, count(DISTINCT url) FROM findings WHERE scan_id = ? "
-    "AND kind IN ('readability', 'stale') GROUP BY rule_id"
+    "SELECT rule_id, count(DISTINCT url) FROM findings f WHERE scan_id = ? "
+    f"AND kind IN ('readability', 'stale') AND {UNDECIDED} GROUP BY rule_id"
 )
 BROKEN_LINKS = (
-    "SELECT rule_id, count(*) FROM findings WHERE scan_id = ? AND kind = 'broken-link' "
-    "GROUP BY rule_id"
+    "SELECT rule_id, count(*) FROM findings f WHERE scan_id = ? AND kind = 'broken-link' "
+    f"AND {UNDECIDED} GROUP BY rule_id"
 )
 PAGES_BY_TEAM = "SELECT team, count(*) FROM pages WHERE scan_id = ? GROUP BY team ORDER BY 2 DESC"
+DECISIONS = (
+    "SELECT decision, count(*) FROM findings WHERE scan_id = ? AND decision IS NOT NULL "
+    "GROUP BY decision"
+)

@@ -64,7 +64,9 @@ def from_csv(path: Path) -> Counted:
         rows = [
             r
             for r in csv.DictReader(handle)
-            if r["kind"] == "accessibility" and r["outcome"] == "violation"
+            if r["kind"] == "accessibility"
+            and r["outcome"] == "violation"
+            and r["decision"] in ("", "expired")  # a decided one counts nowhere
         ]
     worst: dict[tuple[str, str], int] = {}
     for row in rows:
@@ -87,7 +89,7 @@ def from_email(report: ScanReport, name: str) -> tuple[int, Counted, int | None]
     )
     assert found, body
     pages = [int(n) for n in re.findall(r"\): (\d+) accessibility problems?", body)]
-    all_listed = sum(1 for p in team.pages if p.issues) <= 5
+    all_listed = sum(1 for p in team.pages if p.open_issues) <= 5
     return subject, Counted(*map(int, found.groups())), sum(pages) if all_listed else None
 
 
@@ -195,6 +197,7 @@ def test_a_problem_is_one_rule_on_one_page_or_once_in_the_layout() -> None:
         kind: str = "accessibility"
         outcome: str = "violation"
         fingerprint: str | None = None
+        decision: str | None = None
 
     counts = count_problems(
         [
