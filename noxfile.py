@@ -31,3 +31,9 @@ def bench(session: nox.Session) -> None:
     """Scan a generated site; write pages/min and peak memory into docs/performance.md."""
     args = session.posargs or ["--pages", "500", "--browsers", "2"]
     session.run(PYTHON, "benchmarks/scan_bench.py", *args, "--out", "docs/performance.md")
+
+
+@nox.session
+def docs_screenshots(session: nox.Session) -> None:
+    """Scan the demo site; photograph a team page at 1280 and 390 px into docs/*.png."""
+    session.run(PYTHON, "scripts/docs_screenshots.py", *session.posargs)

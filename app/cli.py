@@ -115,7 +115,12 @@ def scan(
     ),
     scan_id_option("Scan to report [the latest finished one]."),
     config_option("TOML configuration: team email addresses and [email] settings."),
-    flag("--email", "Email each team its summary and a link to its page.", "send_email"),
+    flag(
+        "--email",
+        "Email each team its summary, what to fix first and links to its pages in the report "
+        "(email.report_url).",
+        "send_email",
+    ),
     decisions_option(),
 )
 def report(
@@ -156,6 +161,7 @@ def make_report(
     apply them to the scan first, in place of those it was made with."""
     from app.email import send_team_emails
     from reports.data import load_report
+    from reports.email import NO_REPORT_URL, can_link
     from reports.html import write_report
 
     db = open_database(db_path, create=False)
@@ -174,6 +180,8 @@ def make_report(
         f"Wrote {len(written)} files to {out_dir}: open {Path(out_dir) / 'index.html'}", err=True
     )
     if send_email:
+        if not can_link(config.email):
+            click.echo(f"Warning: {NO_REPORT_URL}", err=True)
         site = loaded.scan["start_url"] or "the site"
         sent = send_team_emails(loaded, config.email, site)
         click.echo(

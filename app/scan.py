@@ -32,10 +32,10 @@ from crawler.resolver import private_ok_hosts
 from crawler.spider import SiteSpider
 from crawler.stats import Counters
 from crawler.tls import trusting
-from settings.model import Config, seed_urls
+from settings.model import Config, seed_urls, viewport_size
 from store.database import open_database
 from store.pages import first_fetch, page_count
-from store.previous import load_known_readability, load_previous, rules_key
+from store.previous import DESKTOP_VIEWPORT, load_known_readability, load_previous, rules_key
 from store.resume import NothingToResume, done_urls, frontier, resumable_scan
 from store.scans import finish_scan, reopen_scan, start_scan
 from store.writer import Writer
@@ -81,6 +81,7 @@ def browser_options(config: Config, credentials: Credentials) -> BrowserOptions:
         chromium=audit.chromium,
         chromedriver=audit.chromedriver,
         page_timeout=audit.page_timeout,
+        viewport=viewport_size(audit.viewport) or DESKTOP_VIEWPORT,  # validated by the loader
         run_only=tuple(run_only_tags(audit.wcag, audit.best_practices)),
         blocked_hosts=audit.blocked_hosts,
         local_site=any(is_local_host(url) for url in seed_urls(config.site)),
@@ -297,7 +298,9 @@ def prepare_and_crawl(
             seed_urls(config.site)[0],
             axe_version=axe_version,
             axe_rules=json.dumps(axe_rules) if axe_rules else None,
-            rules_key=rules_key(axe_version, options.run_only) if axe_version else None,
+            rules_key=(
+                rules_key(axe_version, options.run_only, options.viewport) if axe_version else None
+            ),
             sandboxed=int(options.sandbox) if pool else None,
             wcag=config.audit.wcag,
             browser=int(pool is not None),
@@ -419,7 +422,7 @@ def load_history(context: ScanContext, db: Any, axe_version: str | None, resumin
         context.known_readability = {h: Readability(**r) for h, r in known.items()}
     pool = context.pool
     if pool is not None and axe_version and not config.audit.full:
-        key = rules_key(axe_version, pool.options.run_only)
+        key = rules_key(axe_version, pool.options.run_only, pool.options.viewport)
         context.previous = load_previous(db, key, scan_id)
 
 

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from reports.escape import slug, unique_slugs
+from reports.changes import Change, change_since, changes
+from reports.escape import anchor_words, page_anchor, slug, unique_slugs
 from store.decisions import decisions_in_scan
 from store.findings import findings_in_scan, first_seen
-from store.pages import document_rows, page_rows, pages_without_error
+from store.pages import document_rows, page_rows
 from store.scans import default_team, latest_finished_scan, scan_row
 from store.scores import team_scores
 from vocabulary.decisions import EXPIRED, LABELS, Applied, is_decided
 from vocabulary.explanations import Explanation, explanation_for
 from vocabulary.findings import Finding, json_list, selector_text
 from vocabulary.impacts import impact_rank
-from vocabulary.labels import date_source_label, impact_label
-from vocabulary.problems import ProblemCounts, count_problems
+from vocabulary.labels import content_fix, date_source_label, impact_label
+from vocabulary.problems import ProblemCounts, count_problems, plural, problem_key
 from vocabulary.urls import path_and_query
 from vocabulary.wcag import describe_criteria
 
@@ -70,6 +72,36 @@ class Issue:
         """axe's frame path, outermost first, joined for reading."""
         return selector_text(self.selector)
 
+    @property
+    def how_to_fix(self) -> str:
+        """How to fix it, in plain words: the explanation's for an axe rule, else the content
+        check's; empty when neither says."""
+        if self.explanation is not None:
+            return self.explanation.how_to_fix
+        return content_fix(self.rule_id) if self.kind != "accessibility" else ""
+
+
+@dataclass
+class IssueGroup:
+    """One problem as vocabulary/problems.py defines it (one rule on one page), with every
+    element of the page that fails it, the worst first."""
+
+    issues: list[Issue]
+    anchor: str = ""  # its section's id in the team page, stable from scan to scan
+
+    @property
+    def first(self) -> Issue:
+        """The element the problem's heading and explanation are taken from: the worst."""
+        return self.issues[0]
+
+    @property
+    def elements(self) -> int:
+        return len(self.issues)
+
+    @property
+    def impact(self) -> str | None:
+        return self.first.impact
+
 
 @dataclass
 class PageReport:
@@ -89,6 +121,7 @@ class PageReport:
     last_updated: str | None
     last_updated_source: str | None
     issues: list[Issue] = field(default_factory=list)
+    anchor: str = ""  # the page's section id in its team page (page_anchor)
 
     @property
     def last_updated_from(self) -> str:
@@ -114,6 +147,28 @@ class PageReport:
     def problems(self, kind: str = "accessibility") -> ProblemCounts:
         """This page's problems of one kind, as vocabulary/problems.py counts them."""
         return count_problems(self.issues, kind)
+
+    def other_problems(self) -> list[str]:
+        """What else than accessibility is wrong with the page, in a few words each."""
+        found = ["not checked in the browser"] if self.error else []
+        if self.of_kind("readability"):
+            found.append("hard to read")
+        if self.of_kind("stale"):
+            found.append("out of date")
+        if links := len(self.of_kind("broken-link")):
+            found.append(plural(links, "broken link"))
+        return found
+
+    def groups(self, kind: str, outcome: str = "violation") -> list[IssueGroup]:
+        """This page's problems of one kind and outcome, each with all its elements."""
+        grouped: dict[tuple[str, str, str], list[Issue]] = defaultdict(list)
+        for issue in self.of_kind(kind, outcome):  # worst first, so each group's first is
+            grouped[problem_key(issue)].append(issue)
+        suffix = "" if outcome == "violation" else f"-{outcome}"
+        return [
+            IssueGroup(issues, f"{self.anchor}-{anchor_words(issues[0].rule_id)}{suffix}")
+            for issues in grouped.values()
+        ]
 
 
 @dataclass
@@ -153,6 +208,9 @@ class TeamReport:
     new: int = 0
     fixed: int = 0
     documents: list[DocumentRow] = field(default_factory=list)
+    # The problems behind the new and fixed counts, by page and rule.
+    new_problems: list[Change] = field(default_factory=list)
+    fixed_problems: list[Change] = field(default_factory=list)
 
     @property
     def documents_with_problems(self) -> list[DocumentRow]:
@@ -175,6 +233,44 @@ class TeamReport:
     def impact_count(self, impact: str) -> int:
         """Accessibility problems of this impact on the team's pages."""
         return self.problems().impact(impact)
+
+    def top_actions(self, limit: int = 5) -> list[Action]:
+        """What to fix first: each rule that fails on the team's pages, the worst impact
+        first, then the one on most pages."""
+        by_rule: dict[tuple[str, str], Action] = {}
+        for page in self.pages:
+            for kind in ACTION_KINDS:
+                for group in page.groups(kind):
+                    key = (kind, group.first.rule_id)
+                    action = by_rule.setdefault(key, Action(group))
+                    if impact_rank(group.impact) < impact_rank(action.group.impact):
+                        action.group = group  # the link goes to its worst page
+                    action.pages.append(page)
+        ranked = sorted(
+            by_rule.values(),
+            key=lambda a: (impact_rank(a.group.impact), -len(a.pages), a.group.first.help),
+        )
+        return ranked[:limit]
+
+
+# The kinds of problem a team's top actions are chosen from, in the order they are shown.
+ACTION_KINDS = ("accessibility", "broken-link", "readability", "stale")
+
+
+@dataclass
+class Action:
+    """One thing for a team to fix: a rule that fails on some of its pages."""
+
+    group: IssueGroup  # the problem on its worst page, whose section the action links to
+    pages: list[PageReport] = field(default_factory=list)
+
+    @property
+    def issue(self) -> Issue:
+        return self.group.first
+
+    @property
+    def impact(self) -> str | None:
+        return self.group.impact
 
 
 @dataclass
@@ -234,6 +330,7 @@ def load_report(
     teams = build_teams(pages, emails or {}, team_scores(db, scan_id), new_by_team, fixed_by_team)
     attach_documents(teams, load_documents(db, scan_id, issues, unowned), emails or {})
     assign_slugs(teams)
+    assign_anchors(teams)
     templates = [i for i in issues if i.scope == "template"]
     on_pages = {p.url for p in pages}
     return ScanReport(
@@ -243,8 +340,8 @@ def load_report(
         templates=group_templates([i for i in templates if not i.is_decided]),
         template_owner=templates[0].team if templates else None,
         site_score=scan["score"],
-        new=sum(new_by_team.values()),
-        fixed=sum(fixed_by_team.values()),
+        new=sum(len(found) for found in new_by_team.values()),
+        fixed=sum(len(found) for found in fixed_by_team.values()),
         problems=count_problems(i for i in issues if i.scope == "template" or i.url in on_pages),
         template_problems=count_problems(templates),
         site_name=site_name or urlsplit(scan["start_url"] or "").hostname or "site",
@@ -384,8 +481,8 @@ def build_teams(
     pages: list[PageReport],
     emails: dict[str, str],
     scores: dict[str, float | None],
-    new: dict[str, int],
-    fixed: dict[str, int],
+    new: dict[str, list[Finding]],
+    fixed: dict[str, list[Finding]],
 ) -> list[TeamReport]:
     by_team: dict[str, list[PageReport]] = defaultdict(list)
     for page in pages:
@@ -399,8 +496,10 @@ def build_teams(
             emails.get(name),
             team_pages,
             scores.get(name),
-            new.get(name, 0),
-            fixed.get(name, 0),
+            len(new.get(name, [])),
+            len(fixed.get(name, [])),
+            new_problems=changes(new.get(name, [])),
+            fixed_problems=changes(fixed.get(name, [])),
         )
         for name, team_pages in by_team.items()
     ]
@@ -416,45 +515,14 @@ def group_templates(rows: list[Issue]) -> list[TemplateIssue]:
     return sorted(templates, key=lambda t: (impact_rank(t.issue.impact), -t.pages))
 
 
-def change_since(
-    db: Any, scan_id: int, previous: int | None
-) -> tuple[dict[str, int], dict[str, int]]:
-    """New and fixed violations by team. A problem is fixed only if its page was audited
-    (without error) in both scans: a page that failed to load has not been fixed. One a
-    person has decided on is neither new nor fixed: it is still there, set aside."""
-    if previous is None:
-        return {}, {}
-    now, before = violations_by_key(db, scan_id), violations_by_key(db, previous)
-    decided = decided_keys(db, scan_id) | decided_keys(db, previous)
-    audited_both = audited_pages(db, scan_id) & audited_pages(db, previous)
-    new: dict[str, int] = defaultdict(int)
-    fixed: dict[str, int] = defaultdict(int)
-    for key, team in now.items():
-        if key not in before and key not in decided:
-            new[team] += 1
-    for key, team in before.items():
-        if key not in now and key[0] in audited_both and key not in decided:
-            fixed[team] += 1
-    return dict(new), dict(fixed)
-
-
-def violations_by_key(db: Any, scan_id: int) -> dict[tuple[str, str | None], str]:
-    """(page, fingerprint) -> owning team, for every violation of a scan."""
-    unowned = default_team(db, scan_id)
-    return {
-        (path_and_query(f.url), f.fingerprint): f.team or unowned
-        for f in findings_in_scan(db, scan_id, outcome="violation")
-    }
-
-
-def decided_keys(db: Any, scan_id: int) -> set[tuple[str, str | None]]:
-    """(page, fingerprint) of every violation of a scan a person has decided on."""
-    return {
-        (path_and_query(f.url), f.fingerprint)
-        for f in findings_in_scan(db, scan_id, outcome="violation")
-        if is_decided(f.decision)
-    }
-
-
-def audited_pages(db: Any, scan_id: int) -> set[str]:
-    return {path_and_query(url) for url in pages_without_error(db, scan_id)}
+def assign_anchors(teams: list[TeamReport]) -> None:
+    """A distinct section id for each page of a team (two hosts can share a path)."""
+    for team in teams:
+        taken: set[str] = set()
+        for page in team.pages:
+            anchor = page_anchor(page.url)
+            if anchor in taken:
+                digest = hashlib.sha256(page.url.encode()).hexdigest()[:8]
+                anchor = f"{anchor}-{digest}"
+            taken.add(anchor)
+            page.anchor = anchor

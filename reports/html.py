@@ -89,7 +89,9 @@ def write_report(report: ScanReport, out: Path) -> list[Path]:
     env = environment()
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
     common = {
-        "css": css,
+        # Our own stylesheet, not the crawled site's: printed as it is (escaping a ">" in
+        # it would break the rule and the Content-Security-Policy hash alike).
+        "css": Markup(css),
         "csp": content_security_policy(css),
         "scan": report.scan,
         "site_name": report.site_name,

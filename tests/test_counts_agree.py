@@ -82,7 +82,7 @@ def from_email(report: ScanReport, name: str) -> tuple[int, Counted, int | None]
     assert team is not None
     message = team_message(report, team, EmailConfig(), "the site")
     subject = int(re.search(r"(\d+) accessibility problems? \(", message["Subject"]).group(1))  # type: ignore[union-attr]
-    body = message.get_content()
+    body = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     found = re.search(
         r"Accessibility problems: (\d+) on (\d+) elements? \((\d+) critical, (\d+) serious\)",
         body,
