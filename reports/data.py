@@ -8,10 +8,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from reports.escape import slug, unique_slugs
+from reports.problem_tables import ProblemRow, by_criterion, by_rule
+from reports.score_reasons import score_reasons
 from store.findings import findings_in_scan, first_seen
 from store.pages import document_rows, page_rows, pages_without_error
 from store.scans import default_team, latest_finished_scan, scan_row
-from store.scores import team_scores
+from store.scores import findings_by_page, team_scores
 from vocabulary.explanations import Explanation, explanation_for
 from vocabulary.findings import Finding, json_list, selector_text
 from vocabulary.impacts import impact_rank
@@ -19,6 +21,9 @@ from vocabulary.labels import date_source_label, impact_label
 from vocabulary.problems import ProblemCounts, count_problems
 from vocabulary.urls import path_and_query
 from vocabulary.wcag import describe_criteria
+
+# The "page" of a problem in the shared layout, when counting what is new and fixed.
+LAYOUT = "(shared layout)"  # no path looks like this
 
 
 class ReportError(Exception):
@@ -45,6 +50,7 @@ class Issue:
     explanation: Explanation | None = None
     level: str | None = None  # the WCAG level ("A", "AA") an axe rule is at
     first_seen: str = ""  # the day a scan of this site first found it on this page
+    wcag: str = ""  # the success criteria's numbers, comma-separated, as stored
 
     @property
     def impact_meaning(self) -> str:
@@ -75,6 +81,8 @@ class PageReport:
     last_updated: str | None
     last_updated_source: str | None
     issues: list[Issue] = field(default_factory=list)
+    # What lowered the score, in words, the costliest first (reports/score_reasons.py).
+    lowered_by: list[str] = field(default_factory=list)
 
     @property
     def last_updated_from(self) -> str:
@@ -107,6 +115,9 @@ class DocumentRow:
 
 @dataclass
 class TemplateIssue:
+    """A problem on one element of the shared layout, listed once: its worst finding, and
+    every page it was found on."""
+
     issue: Issue
     urls: set[str]
 
@@ -117,6 +128,10 @@ class TemplateIssue:
     @property
     def example_urls(self) -> list[str]:
         return sorted(self.urls)[:3]
+
+    @property
+    def sorted_urls(self) -> list[str]:
+        return sorted(self.urls)
 
 
 @dataclass
@@ -129,17 +144,31 @@ class TeamReport:
     new: int = 0
     fixed: int = 0
     documents: list[DocumentRow] = field(default_factory=list)
+    # The shared layout's problems, listed once each, for the team that owns the layout
+    # (templates.owner); empty for every other team.
+    templates: list[TemplateIssue] = field(default_factory=list)
 
     @property
     def documents_with_problems(self) -> list[DocumentRow]:
         return [d for d in self.documents if d.issues or d.check_error]
 
+    def layout_of_kind(self, kind: str, outcome: str = "violation") -> list[TemplateIssue]:
+        """The layout problems this team owns, of one kind."""
+        return [t for t in self.templates if t.issue.kind == kind and t.issue.outcome == outcome]
+
     def count(self, kind: str, outcome: str = "violation") -> int:
-        return sum(len(p.of_kind(kind, outcome)) for p in self.pages)
+        """Findings of one kind on the team's pages, and in the layout if it owns it (a
+        layout finding, such as a broken link in the footer, once however many pages)."""
+        on_pages = sum(len(p.of_kind(kind, outcome)) for p in self.pages)
+        return on_pages + len(self.layout_of_kind(kind, outcome))
 
     def problems(self, kind: str = "accessibility") -> ProblemCounts:
-        """Problems of one kind on this team's pages (the shared layout's are not theirs)."""
-        return count_problems((i for p in self.pages for i in p.issues), kind)
+        """Problems of one kind on this team's pages, and the shared layout's if the team
+        owns it (each counted once: one finding per layout element is enough)."""
+        return count_problems(
+            [*(i for p in self.pages for i in p.issues), *(t.issue for t in self.templates)],
+            kind,
+        )
 
     def impact_count(self, impact: str) -> int:
         """Accessibility problems of this impact on the team's pages."""
@@ -161,6 +190,9 @@ class ScanReport:
     template_problems: ProblemCounts = field(default_factory=ProblemCounts)
     # Who the site belongs to, for headings and subjects: site.name, else the start host.
     site_name: str = "site"
+    # Accessibility problems by WCAG success criterion and by rule (reports/problem_tables.py).
+    by_criterion: list[ProblemRow] = field(default_factory=list)
+    by_rule: list[ProblemRow] = field(default_factory=list)
 
     def team(self, name: str) -> TeamReport | None:
         return next((t for t in self.teams if t.name == name), None)
@@ -193,32 +225,39 @@ def load_report(
     if scan is None:
         raise ReportError(f"there is no scan {scan_id} in this database")
     unowned = default_team(db, scan_id)
-    issues = [issue_from(f) for f in findings_in_scan(db, scan_id)]
+    issues = [issue_from(f, unowned) for f in findings_in_scan(db, scan_id)]
     add_first_seen(issues, first_seen(db, scan_id))
+    templates = [i for i in issues if i.scope == "template"]
+    owner = templates[0].team if templates else None
     pages = load_pages(db, scan_id, issues, unowned)
+    add_score_reasons(db, scan_id, pages, owner)
     previous = latest_finished_scan(db, before=scan_id)
     new_by_team, fixed_by_team = change_since(db, scan_id, previous)
     teams = build_teams(pages, emails or {}, team_scores(db, scan_id), new_by_team, fixed_by_team)
+    grouped = group_templates(templates)
+    attach_templates(teams, grouped, owner, emails or {})
     attach_documents(teams, load_documents(db, scan_id, issues, unowned), emails or {})
     assign_slugs(teams)
-    templates = [i for i in issues if i.scope == "template"]
     on_pages = {p.url for p in pages}
+    counted = [i for i in issues if i.scope == "template" or i.url in on_pages]
     return ScanReport(
         scan=scan,
         previous_id=previous,
         teams=teams,
-        templates=group_templates(templates),
-        template_owner=templates[0].team if templates else None,
+        templates=grouped,
+        template_owner=owner,
         site_score=scan["score"],
         new=sum(new_by_team.values()),
         fixed=sum(fixed_by_team.values()),
-        problems=count_problems(i for i in issues if i.scope == "template" or i.url in on_pages),
+        problems=count_problems(counted),
         template_problems=count_problems(templates),
         site_name=site_name or urlsplit(scan["start_url"] or "").hostname or "site",
+        by_criterion=by_criterion(counted),
+        by_rule=by_rule(counted),
     )
 
 
-def issue_from(finding: Finding) -> Issue:
+def issue_from(finding: Finding, unowned: str = "") -> Issue:
     return Issue(
         kind=finding.kind or "",
         rule_id=finding.rule_id or "",
@@ -233,15 +272,41 @@ def issue_from(finding: Finding) -> Issue:
         fingerprint=finding.fingerprint or "",
         scope=finding.scope,
         url=finding.url,
-        team=finding.team,
+        team=finding.team or unowned or None,
         explanation=explanation_for(finding.rule_id) if finding.kind == "accessibility" else None,
         level=finding.level,
+        wcag=finding.wcag or "",
     )
 
 
 def add_first_seen(issues: list[Issue], seen: dict[tuple[str, str], str]) -> None:
     for issue in issues:
         issue.first_seen = seen.get((issue.url, issue.fingerprint), "")
+
+
+def add_score_reasons(db: Any, scan_id: int, pages: list[PageReport], owner: str | None) -> None:
+    """What lowered each scored page's score, from the findings its score was made of."""
+    scored = findings_by_page(db, scan_id)
+    for page in pages:
+        if page.score is not None:
+            page.lowered_by = score_reasons(scored.get(page.url, []), owner)
+
+
+def attach_templates(
+    teams: list[TeamReport],
+    templates: list[TemplateIssue],
+    owner: str | None,
+    emails: dict[str, str],
+) -> None:
+    """The shared layout's problems go to the team that owns the layout, which gets a page
+    of its own even if it owns no page of the site."""
+    if not templates or owner is None:
+        return
+    team = next((t for t in teams if t.name == owner), None)
+    if team is None:
+        team = TeamReport(owner, slugify(owner), emails.get(owner), [], None)
+        teams.append(team)
+    team.templates = templates
 
 
 def load_pages(db: Any, scan_id: int, issues: list[Issue], unowned: str) -> list[PageReport]:
@@ -351,19 +416,27 @@ def build_teams(
 
 
 def group_templates(rows: list[Issue]) -> list[TemplateIssue]:
-    """Template issues listed once each, with how many pages they affect."""
+    """Template issues listed once each (by their worst finding), with the pages they are on."""
     grouped: dict[str, list[Issue]] = defaultdict(list)
     for issue in rows:
         grouped[issue.fingerprint].append(issue)
-    templates = [TemplateIssue(issues[0], {i.url for i in issues}) for issues in grouped.values()]
+    templates = [
+        TemplateIssue(min(issues, key=worst_first), {i.url for i in issues})
+        for issues in grouped.values()
+    ]
     return sorted(templates, key=lambda t: (impact_rank(t.issue.impact), -t.pages))
+
+
+def worst_first(issue: Issue) -> tuple[bool, int]:
+    return (issue.outcome != "violation", impact_rank(issue.impact))
 
 
 def change_since(
     db: Any, scan_id: int, previous: int | None
 ) -> tuple[dict[str, int], dict[str, int]]:
     """New and fixed violations by team. A problem is fixed only if its page was audited
-    (without error) in both scans: a page that failed to load has not been fixed."""
+    (without error) in both scans: a page that failed to load has not been fixed. One in the
+    shared layout is new or fixed once, not once for each page showing it."""
     if previous is None:
         return {}, {}
     now, before = violations_by_key(db, scan_id), violations_by_key(db, previous)
@@ -374,18 +447,21 @@ def change_since(
         if key not in before:
             new[team] += 1
     for key, team in before.items():
-        if key not in now and key[0] in audited_both:
+        if key not in now and (key[0] in audited_both or (key[0] == LAYOUT and audited_both)):
             fixed[team] += 1
     return dict(new), dict(fixed)
 
 
 def violations_by_key(db: Any, scan_id: int) -> dict[tuple[str, str | None], str]:
-    """(page, fingerprint) -> owning team, for every violation of a scan."""
+    """(page, fingerprint) -> owning team, for every violation of a scan; the page is LAYOUT
+    for one in the shared layout."""
     unowned = default_team(db, scan_id)
-    return {
-        (path_and_query(f.url), f.fingerprint): f.team or unowned
-        for f in findings_in_scan(db, scan_id, outcome="violation")
-    }
+    found = findings_in_scan(db, scan_id, outcome="violation")
+    return {(change_page(f), f.fingerprint): f.team or unowned for f in found}
+
+
+def change_page(finding: Finding) -> str:
+    return LAYOUT if finding.scope == "template" else path_and_query(finding.url)
 
 
 def audited_pages(db: Any, scan_id: int) -> set[str]:

@@ -8,7 +8,7 @@ from typing import Protocol
 from reports.data import PageReport, ScanReport, TeamReport
 from reports.escape import one_line
 from vocabulary.labels import impact_label
-from vocabulary.problems import plural
+from vocabulary.problems import count_problems, plural
 
 
 class Addresses(Protocol):
@@ -61,6 +61,9 @@ def team_message(
         f"  Since the last scan: {team.new} new, {team.fixed} fixed",
         "",
     ]
+    if team.templates:  # the team owns the shared layout: its problems are in the count above
+        layout = count_problems(t.issue for t in team.templates)
+        lines[-1:-1] = [f"  In the shared layout: {plural(layout.problems)}, each fixed once"]
     if worst:
         lines.append("Pages to look at first:")
         lines += [
