@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -197,6 +197,11 @@ class ScanReport:
     def team(self, name: str) -> TeamReport | None:
         return next((t for t in self.teams if t.name == name), None)
 
+    @property
+    def template_links(self) -> int:
+        """Broken links in the shared layout, each counted once."""
+        return count_problems((t.issue for t in self.templates), "broken-link").elements
+
 
 def slugify(name: str) -> str:
     return slug(name)
@@ -307,6 +312,9 @@ def attach_templates(
         team = TeamReport(owner, slugify(owner), emails.get(owner), [], None)
         teams.append(team)
     team.templates = templates
+    for template in templates:  # whoever fixes it on a page, in the layout it is the owner
+        if (explained := template.issue.explanation) is not None:
+            template.issue.explanation = replace(explained, who_fixes=f"{owner} (shared layout)")
 
 
 def load_pages(db: Any, scan_id: int, issues: list[Issue], unowned: str) -> list[PageReport]:

@@ -68,6 +68,8 @@ def environment() -> Environment:
     env.globals["reading_age_method"] = READING_AGE_METHOD
     env.filters["plural"] = plural
     env.filters["lowered_by"] = sentence
+    # Unlike capitalize, keeps a team's own capitals ("Web Team (shared layout)").
+    env.filters["first_upper"] = lambda text: text[:1].upper() + text[1:]
     return env
 
 
@@ -138,12 +140,13 @@ def index_figures(report: ScanReport) -> dict[str, int]:
 
 
 def template_count(report: ScanReport, team: TeamReport) -> int:
-    """Template problems that also appear on this team's pages (0 for the team that owns the
-    layout: its page lists them)."""
+    """Template problems of every kind that also appear on this team's pages, as the pages'
+    scores count them (0 for the team that owns the layout: its page lists them)."""
     if team.templates:
         return 0
     urls = {p.url for p in team.pages}
-    return count_problems(t.issue for t in report.templates if urls & t.urls).problems
+    shown = [t.issue for t in report.templates if urls & t.urls]
+    return sum(count_problems(shown, kind).problems for kind in {i.kind for i in shown})
 
 
 def write_csv(team: TeamReport, path: Path) -> Path:

@@ -14,15 +14,17 @@ from store.database import open_database
 from store.summary import scan_figures
 from tests.conftest import query, run_siteaudit
 from tests.test_counts_agree import Counted, assert_outputs_agree
+from tests.test_documents import new_pdf, pdf_bytes
 
 # One pixel: an image the footer shows without a text alternative.
 PIXEL = "data:image/gif;base64,R0lGODlhAQABAAAAACw="
-# The shared layout of every page: a footer with a link to a page that is gone (404) and an
-# image with no alt text.
+# The shared layout of every page: a footer with a link to a page that is gone (404), a link
+# to a PDF without tags, and an image with no alt text.
 PAGE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 </head><body><header><a href="/">Home</a></header>
 <main><h1>{title}</h1>{body}</main>
-<footer><p><a href="/contact-us-old.html">Contact us</a></p><img src="{pixel}"></footer>
+<footer><p><a href="/contact-us-old.html">Contact us</a> <a href="/privacy.pdf">Privacy</a></p>
+<img src="{pixel}"></footer>
 </body></html>"""
 PAGES = {
     "index.html": ("Home", '<a href="/waste/">Waste</a> <a href="/tax/">Council tax</a>'),
@@ -57,6 +59,7 @@ def scan_layout_site(tmp_path: Path, *options: str) -> Scanned:
     for name, (title, body) in PAGES.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(PAGE.format(title=title, body=body, pixel=PIXEL))
+    (root / "privacy.pdf").write_bytes(pdf_bytes(new_pdf()))
     config = tmp_path / "teams.toml"
     config.write_text(CONFIG)
     db, out = tmp_path / "scan.db", tmp_path / "report"
@@ -104,9 +107,18 @@ def test_a_broken_footer_link_is_one_layout_problem_without_the_browser(tmp_path
     web = (scanned.out / "team-web-team.html").read_text()
     assert web.count("contact-us-old.html</pre>") == 1
     assert layout_lists(web) == [every_page]
-    (row,) = csv_rows(scanned.out / "team-web-team.csv")
+    web_csv = csv_rows(scanned.out / "team-web-team.csv")
+    (row,) = [r for r in web_csv if r["kind"] == "broken-link"]
     assert row["rule_id"] == "broken-link-internal" and row["url"] == ""
     assert row["layout_pages"].splitlines() == every_page
+    # The PDF every page links is the web team's too, listed once as it always was.
+    assert query(scanned.db, "SELECT url, team FROM documents") == [
+        (f"{base}/privacy.pdf", "Web Team")
+    ]
+    assert {(r["url"], r["team"]) for r in web_csv if r["kind"] == "document"} == {
+        (f"{base}/privacy.pdf", "Web Team")
+    }
+    assert "privacy.pdf" in web
     # No editor's page or CSV carries it; the index counts it once, as the web team's.
     for team in ("waste", "revenues", "unassigned"):
         assert FOOTER_LINK not in (scanned.out / f"team-{team}.html").read_text(), team
@@ -141,7 +153,8 @@ def test_layout_problems_of_every_kind_are_the_web_teams_once(tmp_path: Path) ->
     web = (scanned.out / "team-web-team.html").read_text()
     assert layout_lists(web) == [every_page, every_page]
     assert "Problems in the shared layout (2)" in web
-    rows = csv_rows(scanned.out / "team-web-team.csv")
+    assert "<dt>Who fixes it</dt><dd>Web Team (shared layout)</dd>" in web
+    rows = [r for r in csv_rows(scanned.out / "team-web-team.csv") if r["layout_pages"]]
     assert sorted(r["rule_id"] for r in rows) == ["broken-link-internal", "image-alt"]
     assert all(r["layout_pages"].splitlines() == every_page for r in rows)
     # Waste keeps its own image without alt text and its own broken link, and no more.
@@ -152,6 +165,9 @@ def test_layout_problems_of_every_kind_are_the_web_teams_once(tmp_path: Path) ->
     ]
     html = (scanned.out / "team-waste.html").read_text()
     assert FOOTER_LINK not in html and "class=&#34;photo&#34;" in html
+    assert "2 problems in the shared page template\nare not listed here" in html
+    index = (scanned.out / "index.html").read_text()
+    assert "1 accessibility problem on 1 element, and 1 broken link." in index
     assert (
         "Lowered by: 2 problems in the shared layout (for Web Team to fix), 1 accessibility "
         "problem on this page (1 critical) and 1 broken link." in html
