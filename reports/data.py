@@ -171,7 +171,7 @@ class TeamReport:
         )
 
     def impact_count(self, impact: str) -> int:
-        """Accessibility problems of this impact on the team's pages."""
+        """Accessibility problems of this impact on the team's pages (and layout, if its own)."""
         return self.problems().impact(impact)
 
 
