@@ -20,6 +20,7 @@ class ScanFigures:
     documents: int
     documents_with_problems: int
     template_problems: int  # accessibility problems in the shared layout
+    template_links: int  # broken links in the shared layout, each once
     pages_by_team: list[tuple[str | None, int]]  # most pages first
 
 
@@ -41,14 +42,18 @@ def scan_figures(db: Any, scan_id: int) -> ScanFigures:
         [scan_id],
     ).fetchone()
     violations = findings_in_scan(db, scan_id, kind="accessibility", outcome="violation")
+    links = findings_in_scan(db, scan_id, kind="broken-link")
     return ScanFigures(
         accessibility=count_problems(violations),
         top_rules=top_rules(violations),
         content_pages=dict(rows(db, CONTENT_PAGES, scan_id)),
-        broken_links=broken_links(findings_in_scan(db, scan_id, kind="broken-link")),
+        broken_links=broken_links(links),
         documents=documents,
         documents_with_problems=with_problems,
         template_problems=count_problems(f for f in violations if f.scope == "template").problems,
+        template_links=count_problems(
+            (f for f in links if f.scope == "template"), "broken-link"
+        ).elements,
         pages_by_team=rows(db, PAGES_BY_TEAM, scan_id),
     )
 

@@ -51,6 +51,7 @@ class Scanned:
     db: Path
     out: Path
     base: str
+    printed: str  # the summary the scan printed
 
 
 def scan_layout_site(tmp_path: Path, *options: str) -> Scanned:
@@ -69,7 +70,7 @@ def scan_layout_site(tmp_path: Path, *options: str) -> Scanned:
             *options,
         )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    return Scanned(db, out, base)
+    return Scanned(db, out, base, result.stderr)
 
 
 def csv_rows(path: Path) -> list[dict[str, str]]:
@@ -131,6 +132,10 @@ def test_a_broken_footer_link_is_one_layout_problem_without_the_browser(tmp_path
     assert broken == {"Waste": "1", "Revenues": "0", "Unassigned": "0", "Web Team": "1"}
     figures = scan_figures(open_database(scanned.db, create=False), 1)
     assert figures.broken_links == {"broken-link-internal": 2}
+    assert (figures.template_problems, figures.template_links) == (0, 1)
+    assert "Template: 1 broken link repeated across the site's shared layout" in scanned.printed
+    # The footer's link once, and Waste's own: not six.
+    assert "Links and documents: 2 broken internal links" in scanned.printed
     # Every page's score says the shared layout lowered it, and who fixes that.
     revenues = (scanned.out / "team-revenues.html").read_text()
     assert "Lowered by: 1 problem in the shared layout (for Web Team to fix)." in revenues
