@@ -10,6 +10,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from app.demo import serve_site
+from reports.html import CELL_LIMIT, page_list
 from store.database import open_database
 from store.summary import scan_figures
 from tests.conftest import query, run_siteaudit
@@ -189,3 +190,13 @@ def test_layout_problems_of_every_kind_are_the_web_teams_once(tmp_path: Path) ->
     (image_alt,) = report.by_rule
     assert (image_alt.key, image_alt.counts.pages, image_alt.counts.problems) == ("image-alt", 5, 2)
     assert image_alt.teams == ["Waste", "Web Team"]
+
+
+def test_a_long_list_of_pages_fits_in_a_spreadsheet_cell() -> None:
+    urls = [f"https://www.example.gov.uk/{n:05d}/" + "a" * 80 for n in range(1000)]
+    cell = page_list(urls)
+    assert CELL_LIMIT - 200 < len(cell) < 32_767  # Excel holds at most 32,767 in a cell
+    kept = cell.splitlines()
+    assert kept[:-1] == urls[: len(kept) - 1]
+    assert kept[-1] == f"and {1000 - len(kept) + 1} more (see the team's page)"
+    assert page_list(urls[:3]).splitlines() == urls[:3]
