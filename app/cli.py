@@ -21,6 +21,7 @@ from app.options import (
     WCAG,
     config_option,
     db_option,
+    decisions_option,
     file_option,
     flag,
     folder_option,
@@ -36,6 +37,7 @@ from crawler.login import LoginError
 from reports.data import ReportError
 from reports.files import write_atomic
 from reports.gate import GateError
+from settings.decisions import load_decisions
 from settings.loader import (
     ConfigError,
     check_options,
@@ -46,7 +48,9 @@ from settings.loader import (
 )
 from settings.model import Config, seed_urls
 from store.database import StorageError, open_database
+from vocabulary.decisions import Decision
 from vocabulary.impacts import IMPACTS
+from vocabulary.problems import plural
 
 EXIT_OK, EXIT_ERROR, EXIT_GATE_FAILED = 0, 1, 2
 KNOWN_ERRORS = (
@@ -92,11 +96,14 @@ def scan(
     (tables: scans, pages, findings, links, documents, fetches; see docs/schema.md).
     """
     report_dir, resume = overrides.pop("report_dir"), overrides.pop("resume")
+    decisions_path = overrides.pop("decisions_path")
     config = build_config(config_path, start_urls, overrides)
+    # Read now, not after an hour's scan.
+    decisions = load_decisions(decisions_path) if decisions_path else []
     if report_dir:
-        check_output_folder(report_dir, "--report")  # now, not after an hour's scan
+        check_output_folder(report_dir, "--report")
     set_verbosity(verbose)
-    summary = run_scan(config, db_path, verbose=verbose, resume=resume)
+    summary = run_scan(config, db_path, verbose=verbose, resume=resume, decisions=decisions)
     finish(summary, db_path, config, report_dir)
 
 
@@ -109,9 +116,15 @@ def scan(
     scan_id_option("Scan to report [the latest finished one]."),
     config_option("TOML configuration: team email addresses and [email] settings."),
     flag("--email", "Email each team its summary and a link to its page.", "send_email"),
+    decisions_option(),
 )
 def report(
-    db_path: str, out_dir: str, scan_id: int | None, config_path: str | None, send_email: bool
+    db_path: str,
+    out_dir: str,
+    scan_id: int | None,
+    config_path: str | None,
+    send_email: bool,
+    decisions_path: str | None,
 ) -> None:
     """Write a static HTML report: a summary, a page and a CSV for every team.
 
@@ -119,23 +132,35 @@ def report(
     Example:
       siteaudit report --db scan.db --out report/
       siteaudit report --db scan.db --out report/ --config council.toml --email
+      siteaudit report --db scan.db --out report/ --decisions decisions.toml
 
     The SMTP password comes only from the environment variable named by
-    email.password_env (default SITEAUDIT_SMTP_PASSWORD).
+    email.password_env (default SITEAUDIT_SMTP_PASSWORD). With --decisions, the file is
+    applied to the reported scan again (it may have changed since) and its scores recomputed.
     """
     config = load_config(config_path) if config_path else Config(source="command line")
+    decisions = load_decisions(decisions_path) if decisions_path is not None else None
     check_output_folder(out_dir, "--out")
-    make_report(config, db_path, out_dir, scan_id, send_email)
+    make_report(config, db_path, out_dir, scan_id, send_email, decisions)
 
 
 def make_report(
-    config: Config, db_path: str, out_dir: str, scan_id: int | None, send_email: bool
+    config: Config,
+    db_path: str,
+    out_dir: str,
+    scan_id: int | None,
+    send_email: bool,
+    decisions: list[Decision] | None = None,
 ) -> None:
+    """Write the report of a scan (the latest finished one unless given); with decisions,
+    apply them to the scan first, in place of those it was made with."""
     from app.email import send_team_emails
     from reports.data import load_report
     from reports.html import write_report
 
     db = open_database(db_path, create=False)
+    if decisions is not None:
+        apply_to_report(db, db_path, scan_id, decisions)
     emails = {t.name: t.email for t in config.teams if t.email}
     loaded = load_report(db, scan_id, emails, config.site.name)
     try:
@@ -156,6 +181,18 @@ def make_report(
         )
 
 
+def apply_to_report(db: Any, db_path: str, scan_id: int | None, decisions: list[Decision]) -> None:
+    """report --decisions: the file applied to the scan to report, and its scores again."""
+    from app.after_crawl import decide_again
+    from store.scans import default_team, latest_finished_scan, scan_row
+
+    scan_id = scan_id or latest_finished_scan(db)
+    if scan_id is None or scan_row(db, scan_id) is None:
+        return  # load_report says what is missing
+    decide_again(db, scan_id, decisions, default_team(db, scan_id))
+    click.echo(f"Applied {plural(len(decisions), 'decision')} to scan {scan_id}", err=True)
+
+
 @cli.command(
     epilog="Exit codes: 0 the gate passed; 1 the tool could not do its job (bad "
     "input or usage, a page that could not be fetched or audited, no browser); 2 the "
@@ -174,11 +211,7 @@ def make_report(
         "A scan database, or a file from `siteaudit baseline export`: "
         "problems in it never fail the gate.",
     ),
-    file_option(
-        "--waivers",
-        "waivers_path",
-        "TOML file of [[waiver]] tables (see config/waivers.example.toml).",
-    ),
+    decisions_option("--waivers"),
     click.option(
         "--fail-on",
         type=click.Choice(IMPACTS[::-1]),  # least severe first, as a threshold reads
@@ -206,7 +239,7 @@ def make_report(
         "as_of",
         type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z"]),
         hidden=True,
-        help="Judge waiver expiry at this time instead of now (for tests and replays).",
+        help="Judge decisions' expiry at this time instead of now (for tests and replays).",
     ),
 )
 @click.pass_context
@@ -217,7 +250,7 @@ def check(
     sitemap_url: str | None,
     crawl_url: str | None,
     baseline_path: str | None,
-    waivers_path: str | None,
+    decisions_path: str | None,
     db_path: str | None,
     junit_path: str | None,
     sarif_path: str | None,
@@ -235,8 +268,8 @@ def check(
       git diff --name-only | ./to-urls | siteaudit check --urls - --sarif audit.sarif
 
     A problem is the same as one in the baseline when its page (path and query, whatever
-    the host) and fingerprint match. The gate fails when a new violation, not waived, has
-    an impact at or above --fail-on; docs/ci.md defines it exactly.
+    the host) and fingerprint match. The gate fails when a new violation, not decided (or
+    waived), has an impact at or above --fail-on; docs/ci.md defines it exactly.
     """
     from app.check import CheckRequest, run_check
 
@@ -245,7 +278,7 @@ def check(
         sitemap_url=sitemap_url,
         crawl_url=crawl_url,
         baseline_path=baseline_path,
-        waivers_path=waivers_path,
+        decisions_path=decisions_path,
         db_path=db_path,
         junit_path=junit_path,
         sarif_path=sarif_path,
@@ -327,13 +360,16 @@ def demo(port: int, db_path: str, config_path: str | None, verbose: bool, **over
 
     report_dir = overrides.pop("report_dir")
     overrides.pop("resume")  # a demo always scans afresh
+    decisions_path = overrides.pop("decisions_path")
+    decisions = load_decisions(decisions_path) if decisions_path else []
     if report_dir:
         check_output_folder(report_dir, "--report")
     with serve_site(port=port) as base_url:
         click.echo(f"Serving the demo council site at {base_url}/", err=True)
         config = build_config(config_path or str(DEMO_CONFIG), (f"{base_url}/",), overrides)
         set_verbosity(verbose)
-        finish(run_scan(config, db_path, verbose=verbose), db_path, config, report_dir)
+        summary = run_scan(config, db_path, verbose=verbose, decisions=decisions)
+        finish(summary, db_path, config, report_dir)
 
 
 LOG_HANDLER = logging.StreamHandler()

@@ -9,7 +9,9 @@ import os
 import pwd
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,6 +39,7 @@ from store.previous import load_known_readability, load_previous, rules_key
 from store.resume import NothingToResume, done_urls, frontier, resumable_scan
 from store.scans import finish_scan, reopen_scan, start_scan
 from store.writer import Writer
+from vocabulary.decisions import Decision
 from vocabulary.urls import is_private_address, normalise_url
 from vocabulary.wcag import run_only_tags
 
@@ -216,19 +219,37 @@ def run_scan(
     verbose: bool = False,
     live: bool | None = None,
     resume: bool = False,
+    decisions: Sequence[Decision] = (),
+    today: date | None = None,
 ) -> ScanSummary:
     """Crawl and audit the configured site into the database; raises ScanError on failure.
 
     With resume, the last interrupted scan of the same start URL is finished instead of a
-    new one started: its stored pages are kept, never audited again.
+    new one started: its stored pages are kept, never audited again. The decisions (as of
+    today, in London, unless given) are applied once the crawl ends, before scoring.
     """
     ensure_syllable_data()
     with trusting(config.site.ca_file):
-        return prepare_and_crawl(config, db_path, verbose, live, resume)
+        return prepare_and_crawl(
+            config, db_path, verbose, live, resume, Decided(tuple(decisions), today)
+        )
+
+
+@dataclass(frozen=True)
+class Decided:
+    """The decisions file's entries for a scan, and the day their expiry is judged on."""
+
+    decisions: tuple[Decision, ...] = ()
+    today: date | None = None
 
 
 def prepare_and_crawl(
-    config: Config, db_path: str | Path, verbose: bool, live: bool | None, resume: bool
+    config: Config,
+    db_path: str | Path,
+    verbose: bool,
+    live: bool | None,
+    resume: bool,
+    decided: Decided,
 ) -> ScanSummary:
     """Find the scan to resume, log in, start the browsers and record the scan; then crawl.
 
@@ -268,6 +289,7 @@ def prepare_and_crawl(
                 verbose,
                 live,
                 credentials,
+                decided,
                 resuming=True,
             )
         scan_id = start_scan(
@@ -282,7 +304,7 @@ def prepare_and_crawl(
             config=json.dumps(asdict(config), default=str),
         )
         return crawl_and_record(
-            config, db, db_path, scan_id, pool, axe_version, verbose, live, credentials
+            config, db, db_path, scan_id, pool, axe_version, verbose, live, credentials, decided
         )
     finally:
         if pool:
@@ -313,6 +335,7 @@ def crawl_and_record(
     verbose: bool,
     live: bool | None,
     credentials: Credentials,
+    decided: Decided,
     resuming: bool = False,
 ) -> ScanSummary:
     """Run the crawl with the writer; whatever happens, record how the scan ended."""
@@ -352,7 +375,14 @@ def crawl_and_record(
     finally:
         page_reader.close()
         writer.close()
-        after_crawl(db, scan_id, config.templates, config.ownership.default_team)
+        after_crawl(
+            db,
+            scan_id,
+            config.templates,
+            config.ownership.default_team,
+            decided.decisions,
+            decided.today,
+        )
         status = CLOSE_STATUSES.get(reason, "failed")
         if reason == "shutdown":
             message = "stopped before the end (Ctrl-C or SIGTERM); pages so far are kept"

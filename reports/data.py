@@ -10,10 +10,12 @@ from urllib.parse import urlsplit
 from reports.escape import slug, unique_slugs
 from reports.problem_tables import ProblemRow, by_criterion, by_rule
 from reports.score_reasons import score_reasons
+from store.decisions import decisions_in_scan
 from store.findings import findings_in_scan, first_seen
 from store.pages import document_rows, page_rows, pages_without_error
 from store.scans import default_team, latest_finished_scan, scan_row
 from store.scores import findings_by_page, team_scores
+from vocabulary.decisions import EXPIRED, LABELS, Applied, is_decided
 from vocabulary.explanations import Explanation, explanation_for
 from vocabulary.findings import Finding, json_list, selector_text
 from vocabulary.impacts import impact_rank
@@ -51,6 +53,18 @@ class Issue:
     level: str | None = None  # the WCAG level ("A", "AA") an axe rule is at
     first_seen: str = ""  # the day a scan of this site first found it on this page
     wcag: str = ""  # the success criteria's numbers, comma-separated, as stored
+    # A person's decision on it (findings.decision), and what they decided (who, why, until).
+    decision: str | None = None
+    decided: Applied | None = None
+
+    @property
+    def is_decided(self) -> bool:
+        """A live decision: shown apart, counted nowhere."""
+        return is_decided(self.decision)
+
+    @property
+    def decision_label(self) -> str:
+        return LABELS.get(self.decision or "", "")
 
     @property
     def impact_meaning(self) -> str:
@@ -90,11 +104,20 @@ class PageReport:
         return date_source_label(self.last_updated_source)
 
     def of_kind(self, kind: str, outcome: str = "violation") -> list[Issue]:
-        return [i for i in self.issues if i.kind == kind and i.outcome == outcome]
+        """Issues of a kind still open: a decided one is listed apart (decided)."""
+        return [i for i in self.open_issues if i.kind == kind and i.outcome == outcome]
+
+    @property
+    def open_issues(self) -> list[Issue]:
+        return [i for i in self.issues if not i.is_decided]
+
+    @property
+    def decided(self) -> list[Issue]:
+        return [i for i in self.issues if i.is_decided]
 
     @property
     def violation_count(self) -> int:
-        return sum(1 for i in self.issues if i.outcome == "violation")
+        return sum(1 for i in self.open_issues if i.outcome == "violation")
 
     def problems(self, kind: str = "accessibility") -> ProblemCounts:
         """This page's problems of one kind, as vocabulary/problems.py counts them."""
@@ -110,7 +133,8 @@ class DocumentRow:
     linked_from: str | None
     exempt_2018: bool
     check_error: str | None
-    issues: list[Issue] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)  # open ones; decided ones apart
+    decided: list[Issue] = field(default_factory=list)
 
 
 @dataclass
@@ -156,6 +180,13 @@ class TeamReport:
         """The layout problems this team owns, of one kind."""
         return [t for t in self.templates if t.issue.kind == kind and t.issue.outcome == outcome]
 
+    @property
+    def decided(self) -> list[Issue]:
+        """Issues on the team's pages and documents that a person has decided on."""
+        return [i for p in self.pages for i in p.decided] + [
+            i for d in self.documents for i in d.decided
+        ]
+
     def count(self, kind: str, outcome: str = "violation") -> int:
         """Findings of one kind on the team's pages, and in the layout if it owns it (a
         layout finding, such as a broken link in the footer, once however many pages)."""
@@ -180,7 +211,7 @@ class ScanReport:
     scan: dict[str, Any]
     previous_id: int | None
     teams: list[TeamReport]
-    templates: list[TemplateIssue]
+    templates: list[TemplateIssue]  # open ones; decided ones in decided_templates
     template_owner: str | None
     site_score: float | None
     new: int
@@ -193,6 +224,7 @@ class ScanReport:
     # Accessibility problems by WCAG success criterion and by rule (reports/problem_tables.py).
     by_criterion: list[ProblemRow] = field(default_factory=list)
     by_rule: list[ProblemRow] = field(default_factory=list)
+    decided_templates: list[TemplateIssue] = field(default_factory=list)
 
     def team(self, name: str) -> TeamReport | None:
         return next((t for t in self.teams if t.name == name), None)
@@ -232,6 +264,7 @@ def load_report(
     unowned = default_team(db, scan_id)
     issues = [issue_from(f, unowned) for f in findings_in_scan(db, scan_id)]
     add_first_seen(issues, first_seen(db, scan_id))
+    add_decisions(issues, decisions_in_scan(db, scan_id))
     templates = [i for i in issues if i.scope == "template"]
     owner = templates[0].team if templates else None
     pages = load_pages(db, scan_id, issues, unowned)
@@ -239,7 +272,7 @@ def load_report(
     previous = latest_finished_scan(db, before=scan_id)
     new_by_team, fixed_by_team = change_since(db, scan_id, previous)
     teams = build_teams(pages, emails or {}, team_scores(db, scan_id), new_by_team, fixed_by_team)
-    grouped = group_templates(templates)
+    grouped = group_templates([i for i in templates if not i.is_decided])
     attach_templates(teams, grouped, owner, emails or {})
     attach_documents(teams, load_documents(db, scan_id, issues, unowned), emails or {})
     assign_slugs(teams)
@@ -259,6 +292,7 @@ def load_report(
         site_name=site_name or urlsplit(scan["start_url"] or "").hostname or "site",
         by_criterion=by_criterion(counted),
         by_rule=by_rule(counted),
+        decided_templates=group_templates([i for i in templates if i.is_decided]),
     )
 
 
@@ -281,6 +315,7 @@ def issue_from(finding: Finding, unowned: str = "") -> Issue:
         explanation=explanation_for(finding.rule_id) if finding.kind == "accessibility" else None,
         level=finding.level,
         wcag=finding.wcag or "",
+        decision=finding.decision,
     )
 
 
@@ -315,6 +350,27 @@ def attach_templates(
     for template in templates:  # whoever fixes it on a page, in the layout it is the owner
         if (explained := template.issue.explanation) is not None:
             template.issue.explanation = replace(explained, who_fixes=f"{owner} (shared layout)")
+
+
+def add_decisions(issues: list[Issue], applied: list[Applied]) -> None:
+    """What was decided on each decided issue: the decision on its page, else the one on
+    every page, whichever gave it its status."""
+    by_key: dict[tuple[str, str | None], list[Applied]] = defaultdict(list)
+    for decision in applied:
+        by_key[(decision.fingerprint, decision.page)].append(decision)
+    for issue in issues:
+        if issue.decision is None:
+            continue
+        page = path_and_query(issue.url)
+        candidates = by_key.get((issue.fingerprint, page), []) + by_key.get(
+            (issue.fingerprint, None), []
+        )
+        issue.decided = next((d for d in candidates if gives(d, issue.decision)), None)
+
+
+def gives(decision: Applied, status: str) -> bool:
+    """Whether a decision gives a finding this status (findings.decision)."""
+    return decision.expired if status == EXPIRED else decision.decision == status
 
 
 def load_pages(db: Any, scan_id: int, issues: list[Issue], unowned: str) -> list[PageReport]:
@@ -364,7 +420,7 @@ def severity_key(page: PageReport) -> tuple[float, int, str]:
 
 def load_documents(db: Any, scan_id: int, issues: list[Issue], unowned: str) -> list[DocumentRow]:
     by_document: dict[str, list[Issue]] = defaultdict(list)
-    for issue in issues:
+    for issue in sorted(issues, key=lambda i: impact_rank(i.impact)):
         if issue.kind == "document":
             by_document[issue.url].append(issue)
     return [
@@ -376,7 +432,8 @@ def load_documents(db: Any, scan_id: int, issues: list[Issue], unowned: str) -> 
             row["linked_from"],
             bool(row["exempt_2018"]),
             row["check_error"],
-            sorted(by_document.get(row["url"], []), key=lambda i: impact_rank(i.impact)),
+            [i for i in by_document[row["url"]] if not i.is_decided],
+            [i for i in by_document[row["url"]] if i.is_decided],
         )
         for row in document_rows(db, scan_id)
     ]
@@ -444,18 +501,21 @@ def change_since(
 ) -> tuple[dict[str, int], dict[str, int]]:
     """New and fixed violations by team. A problem is fixed only if its page was audited
     (without error) in both scans: a page that failed to load has not been fixed. One in the
-    shared layout is new or fixed once, not once for each page showing it."""
+    shared layout is new or fixed once, not once for each page showing it. One a person has
+    decided on is neither new nor fixed: it is still there, set aside."""
     if previous is None:
         return {}, {}
     now, before = violations_by_key(db, scan_id), violations_by_key(db, previous)
+    decided = decided_keys(db, scan_id) | decided_keys(db, previous)
     audited_both = audited_pages(db, scan_id) & audited_pages(db, previous)
     new: dict[str, int] = defaultdict(int)
     fixed: dict[str, int] = defaultdict(int)
     for key, team in now.items():
-        if key not in before:
+        if key not in before and key not in decided:
             new[team] += 1
     for key, team in before.items():
-        if key not in now and (key[0] in audited_both or (key[0] == LAYOUT and audited_both)):
+        fixable = key[0] in audited_both or (key[0] == LAYOUT and audited_both)
+        if key not in now and fixable and key not in decided:
             fixed[team] += 1
     return dict(new), dict(fixed)
 
@@ -470,6 +530,15 @@ def violations_by_key(db: Any, scan_id: int) -> dict[tuple[str, str | None], str
 
 def change_page(finding: Finding) -> str:
     return LAYOUT if finding.scope == "template" else path_and_query(finding.url)
+
+
+def decided_keys(db: Any, scan_id: int) -> set[tuple[str, str | None]]:
+    """(page, fingerprint) of every violation of a scan a person has decided on."""
+    return {
+        (change_page(f), f.fingerprint)
+        for f in findings_in_scan(db, scan_id, outcome="violation")
+        if is_decided(f.decision)
+    }
 
 
 def audited_pages(db: Any, scan_id: int) -> set[str]:

@@ -45,7 +45,7 @@ def team_message(
         if settings.report_url
         else f"team-{team.slug}.html in the report folder"
     )
-    worst = [p for p in team.pages if p.issues][:5]
+    worst = [p for p in team.pages if p.open_issues][:5]  # decided issues are not news
     lines = [
         f"Hello {plain(team.name)},",
         "",

@@ -208,7 +208,7 @@ def csv_row(
         "; ".join(i.criteria),
         i.level,
         i.first_seen,
-        "",  # decision: recorded decisions come with the --decisions file (issue 13)
+        i.decision,  # findings.decision: from the --decisions file, "expired" when past
         i.outcome,
         i.rule_id,
         i.summary,

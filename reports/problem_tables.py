@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from vocabulary.decisions import is_decided
 from vocabulary.problems import Countable, ProblemCounts, count_problems
 from vocabulary.wcag import CRITERION_LEVELS, CRITERION_NAMES
 
@@ -68,7 +69,8 @@ def rows(
     pages affected (then problems, elements, key)."""
     grouped: dict[str, list[Grouped]] = defaultdict(list)
     for finding in findings:
-        if finding.kind == "accessibility" and finding.outcome == "violation":
+        counts = finding.kind == "accessibility" and finding.outcome == "violation"
+        if counts and not is_decided(finding.decision):  # decided: counted nowhere
             for key in keys(finding):
                 grouped[key].append(finding)
     made = [make(key, found, count_problems(found)) for key, found in grouped.items()]

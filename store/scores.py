@@ -13,12 +13,14 @@ ScoredRow = tuple[str, str, str | None, str | None, str, str]
 
 def findings_by_page(db: Any, scan_id: int) -> dict[str, list[ScoredRow]]:
     """Each page's findings, as scored; a document's count against the page that links to
-    it (its shallowest)."""
+    it (its shallowest). A finding with a live decision (vocabulary/decisions.py) does not
+    count; one whose decision has expired counts again."""
     found: dict[str, list[ScoredRow]] = defaultdict(list)
     for url, *row in db.execute(
         "SELECT coalesce(d.linked_from, f.url), f.kind, f.rule_id, f.impact, f.level, "
         "f.outcome, f.scope FROM findings f LEFT JOIN documents d ON f.kind = 'document' "
-        "AND d.scan_id = f.scan_id AND d.url = f.url WHERE f.scan_id = ?",
+        "AND d.scan_id = f.scan_id AND d.url = f.url WHERE f.scan_id = ? "
+        "AND (f.decision IS NULL OR f.decision = 'expired')",
         [scan_id],
     ):
         found[url].append(tuple(row))  # type: ignore[arg-type]

@@ -3,7 +3,9 @@
 A problem is one rule failing on one page, however many elements on that page fail it; a
 problem in the shared layout (scope "template") is one rule failing in the layout, counted
 once for the whole site however many pages show it. Its impact is its worst element's.
-Elements are counted too, apart. docs/scoring.md explains why.
+Elements are counted too, apart. A finding a person has decided on (a live decision, see
+vocabulary/decisions.py) is not counted; one whose decision has expired is. docs/scoring.md
+explains why.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from vocabulary.decisions import is_decided
 from vocabulary.impacts import IMPACTS, severity
 
 WORD = "problem"
@@ -35,6 +38,8 @@ class Countable(Protocol):
     def outcome(self) -> str: ...
     @property
     def fingerprint(self) -> str | None: ...
+    @property
+    def decision(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,7 @@ def count_problems(findings: Iterable[Countable], kind: str = "accessibility") -
     elements: dict[tuple[str, str, str], set[tuple[str, str | int]]] = defaultdict(set)
     pages: set[str] = set()
     for row, finding in enumerate(findings):
-        if finding.outcome != "violation" or finding.kind != kind:
+        if finding.outcome != "violation" or finding.kind != kind or is_decided(finding.decision):
             continue
         key = problem_key(finding)
         worst[key] = max(worst.get(key, 0), severity(finding.impact))
