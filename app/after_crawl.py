@@ -14,7 +14,7 @@ from typing import Any
 
 from audits.links import CheckedLink, broken_link_finding
 from audits.score import ScoredFinding, mean_score, page_score
-from audits.templates import template_fingerprints, template_threshold
+from audits.templates import LAYOUT_KINDS, template_fingerprints, template_threshold
 from settings.model import TemplateConfig
 from store import decisions as decided
 from store import findings, links, pages, scores
@@ -79,13 +79,18 @@ def record_broken_links(db: Any, scan_id: int) -> None:
 
 
 def mark_template_findings(db: Any, scan_id: int, templates: TemplateConfig) -> None:
-    """The same problem on the same element of many pages is the shared layout's: the web
-    team owns it, once, and page editors do not see it in their lists."""
+    """The same problem on the same element of many pages (an axe-core finding, or a broken
+    link to the same target) is the shared layout's: the web team owns it, once, and page
+    editors do not see it in their lists. A document that many pages link to is the web
+    team's too."""
     threshold = template_threshold(
         pages.audited_page_count(db, scan_id), templates.min_pages, templates.min_share
     )
-    spread = findings.pages_with_each_fingerprint(db, scan_id)
-    findings.mark_template(db, scan_id, template_fingerprints(spread, threshold), templates.owner)
+    spread = findings.pages_with_each_fingerprint(db, scan_id, LAYOUT_KINDS)
+    findings.mark_template(
+        db, scan_id, template_fingerprints(spread, threshold), templates.owner, LAYOUT_KINDS
+    )
+    links.give_layout_documents(db, scan_id, threshold, templates.owner)
 
 
 def score_pages(db: Any, scan_id: int) -> None:

@@ -62,8 +62,10 @@ def print_summary(summary: ScanSummary, db_path: str) -> None:
     )
     if capped := external_cap_line(c):
         echo(capped)
-    if templates := found.template_problems:
-        echo(f"  Template: {plural(templates)} repeated across the site's shared layout")
+    layout = [plural(found.template_problems)] if found.template_problems else []
+    layout += [plural(found.template_links, "broken link")] if found.template_links else []
+    if layout:
+        echo(f"  Template: {' and '.join(layout)} repeated across the site's shared layout")
     if decided := decisions_line(found.decisions):
         echo(decided)
     if teams := found.pages_by_team:

@@ -13,6 +13,8 @@ from vocabulary.decisions import is_decided
 from vocabulary.findings import Finding
 from vocabulary.urls import path_and_query
 
+LAYOUT = "(shared layout)"  # the page of a layout problem's key: no path looks like this
+
 
 @dataclass
 class Change:
@@ -28,8 +30,9 @@ def change_since(
     db: Any, scan_id: int, previous: int | None
 ) -> tuple[dict[str, list[Finding]], dict[str, list[Finding]]]:
     """New and fixed violations by team. A problem is fixed only if its page was audited
-    (without error) in both scans: a page that failed to load has not been fixed. One a
-    person has decided on is neither new nor fixed: it is still there, set aside."""
+    (without error) in both scans: a page that failed to load has not been fixed. One in the
+    shared layout is new or fixed once, not once for each page showing it. One a person has
+    decided on is neither new nor fixed: it is still there, set aside."""
     if previous is None:
         return {}, {}
     now, before = violations_with_teams(db, scan_id), violations_with_teams(db, previous)
@@ -41,7 +44,8 @@ def change_since(
         if key not in before and key not in decided:
             new[team].append(finding)
     for key, (team, finding) in before.items():
-        if key not in now and key[0] in audited_both and key not in decided:
+        fixable = key[0] in audited_both or (key[0] == LAYOUT and audited_both)
+        if key not in now and fixable and key not in decided:
             fixed[team].append(finding)
     return dict(new), dict(fixed)
 
@@ -50,7 +54,7 @@ def changes(findings: list[Finding]) -> list[Change]:
     """Violations new or fixed, one line per rule on a page (each counts its elements)."""
     by_problem: dict[tuple[str, str], Change] = {}
     for finding in findings:
-        key = (finding.url, finding.rule_id or "")
+        key = (change_page(finding), finding.rule_id or "")
         if key in by_problem:
             by_problem[key].elements += 1
         else:
@@ -61,10 +65,11 @@ def changes(findings: list[Finding]) -> list[Change]:
 def violations_with_teams(
     db: Any, scan_id: int
 ) -> dict[tuple[str, str | None], tuple[str, Finding]]:
-    """(page, fingerprint) -> (owning team, the finding), for every violation of a scan."""
+    """(page, fingerprint) -> (owning team, the finding), for every violation of a scan; the
+    page is LAYOUT for one in the shared layout."""
     unowned = default_team(db, scan_id)
     return {
-        (path_and_query(f.url), f.fingerprint): (f.team or unowned, f)
+        (change_page(f), f.fingerprint): (f.team or unowned, f)
         for f in findings_in_scan(db, scan_id, outcome="violation")
     }
 
@@ -77,10 +82,14 @@ def violations_by_key(db: Any, scan_id: int) -> dict[tuple[str, str | None], str
 def decided_keys(db: Any, scan_id: int) -> set[tuple[str, str | None]]:
     """(page, fingerprint) of every violation of a scan a person has decided on."""
     return {
-        (path_and_query(f.url), f.fingerprint)
+        (change_page(f), f.fingerprint)
         for f in findings_in_scan(db, scan_id, outcome="violation")
         if is_decided(f.decision)
     }
+
+
+def change_page(finding: Finding) -> str:
+    return LAYOUT if finding.scope == "template" else path_and_query(finding.url)
 
 
 def audited_pages(db: Any, scan_id: int) -> set[str]:

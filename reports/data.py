@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from reports.changes import Change, change_since, changes
-from reports.escape import anchor_words, page_anchor, slug, unique_slugs
+from reports.escape import anchor_words, page_anchors, slug, unique_slugs
+from reports.problem_tables import ProblemRow, by_criterion, by_rule
+from reports.score_reasons import score_reasons
 from store.decisions import decisions_in_scan
 from store.findings import findings_in_scan, first_seen
 from store.pages import document_rows, page_rows
 from store.scans import default_team, latest_finished_scan, scan_row
-from store.scores import team_scores
+from store.scores import findings_by_page, team_scores
 from vocabulary.decisions import EXPIRED, LABELS, Applied, is_decided
 from vocabulary.explanations import Explanation, explanation_for
 from vocabulary.findings import Finding, json_list, selector_text
@@ -23,6 +24,8 @@ from vocabulary.labels import content_fix, date_source_label, impact_label
 from vocabulary.problems import ProblemCounts, count_problems, plural, problem_key
 from vocabulary.urls import path_and_query
 from vocabulary.wcag import describe_criteria
+
+# The "page" of a problem in the shared layout, when counting what is new and fixed.
 
 
 class ReportError(Exception):
@@ -49,6 +52,7 @@ class Issue:
     explanation: Explanation | None = None
     level: str | None = None  # the WCAG level ("A", "AA") an axe rule is at
     first_seen: str = ""  # the day a scan of this site first found it on this page
+    wcag: str = ""  # the success criteria's numbers, comma-separated, as stored
     # A person's decision on it (findings.decision), and what they decided (who, why, until).
     decision: str | None = None
     decided: Applied | None = None
@@ -122,6 +126,8 @@ class PageReport:
     last_updated_source: str | None
     issues: list[Issue] = field(default_factory=list)
     anchor: str = ""  # the page's section id in its team page (page_anchor)
+    # What lowered the score, in words, the costliest first (reports/score_reasons.py).
+    lowered_by: list[str] = field(default_factory=list)
 
     @property
     def last_updated_from(self) -> str:
@@ -186,6 +192,9 @@ class DocumentRow:
 
 @dataclass
 class TemplateIssue:
+    """A problem on one element of the shared layout, listed once: its worst finding, and
+    every page it was found on."""
+
     issue: Issue
     urls: set[str]
 
@@ -196,6 +205,10 @@ class TemplateIssue:
     @property
     def example_urls(self) -> list[str]:
         return sorted(self.urls)[:3]
+
+    @property
+    def sorted_urls(self) -> list[str]:
+        return sorted(self.urls)
 
 
 @dataclass
@@ -211,10 +224,17 @@ class TeamReport:
     # The problems behind the new and fixed counts, by page and rule.
     new_problems: list[Change] = field(default_factory=list)
     fixed_problems: list[Change] = field(default_factory=list)
+    # The shared layout's problems, listed once each, for the team that owns the layout
+    # (templates.owner); empty for every other team.
+    templates: list[TemplateIssue] = field(default_factory=list)
 
     @property
     def documents_with_problems(self) -> list[DocumentRow]:
         return [d for d in self.documents if d.issues or d.check_error]
+
+    def layout_of_kind(self, kind: str, outcome: str = "violation") -> list[TemplateIssue]:
+        """The layout problems this team owns, of one kind."""
+        return [t for t in self.templates if t.issue.kind == kind and t.issue.outcome == outcome]
 
     @property
     def decided(self) -> list[Issue]:
@@ -224,14 +244,21 @@ class TeamReport:
         ]
 
     def count(self, kind: str, outcome: str = "violation") -> int:
-        return sum(len(p.of_kind(kind, outcome)) for p in self.pages)
+        """Findings of one kind on the team's pages, and in the layout if it owns it (a
+        layout finding, such as a broken link in the footer, once however many pages)."""
+        on_pages = sum(len(p.of_kind(kind, outcome)) for p in self.pages)
+        return on_pages + len(self.layout_of_kind(kind, outcome))
 
     def problems(self, kind: str = "accessibility") -> ProblemCounts:
-        """Problems of one kind on this team's pages (the shared layout's are not theirs)."""
-        return count_problems((i for p in self.pages for i in p.issues), kind)
+        """Problems of one kind on this team's pages, and the shared layout's if the team
+        owns it (each counted once: one finding per layout element is enough)."""
+        return count_problems(
+            [*(i for p in self.pages for i in p.issues), *(t.issue for t in self.templates)],
+            kind,
+        )
 
     def impact_count(self, impact: str) -> int:
-        """Accessibility problems of this impact on the team's pages."""
+        """Accessibility problems of this impact on the team's pages (and layout, if its own)."""
         return self.problems().impact(impact)
 
     def top_actions(self, limit: int = 5) -> list[Action]:
@@ -288,14 +315,18 @@ class ScanReport:
     template_problems: ProblemCounts = field(default_factory=ProblemCounts)
     # Who the site belongs to, for headings and subjects: site.name, else the start host.
     site_name: str = "site"
+    # Accessibility problems by WCAG success criterion and by rule (reports/problem_tables.py).
+    by_criterion: list[ProblemRow] = field(default_factory=list)
+    by_rule: list[ProblemRow] = field(default_factory=list)
     decided_templates: list[TemplateIssue] = field(default_factory=list)
 
     def team(self, name: str) -> TeamReport | None:
         return next((t for t in self.teams if t.name == name), None)
 
-
-def slugify(name: str) -> str:
-    return slug(name)
+    @property
+    def template_links(self) -> int:
+        """Broken links in the shared layout, each counted once."""
+        return count_problems((t.issue for t in self.templates), "broken-link").elements
 
 
 def assign_slugs(teams: list[TeamReport]) -> None:
@@ -321,35 +352,42 @@ def load_report(
     if scan is None:
         raise ReportError(f"there is no scan {scan_id} in this database")
     unowned = default_team(db, scan_id)
-    issues = [issue_from(f) for f in findings_in_scan(db, scan_id)]
+    issues = [issue_from(f, unowned) for f in findings_in_scan(db, scan_id)]
     add_first_seen(issues, first_seen(db, scan_id))
     add_decisions(issues, decisions_in_scan(db, scan_id))
+    templates = [i for i in issues if i.scope == "template"]
+    owner = templates[0].team if templates else None
     pages = load_pages(db, scan_id, issues, unowned)
+    add_score_reasons(db, scan_id, pages, owner)
     previous = latest_finished_scan(db, before=scan_id)
     new_by_team, fixed_by_team = change_since(db, scan_id, previous)
     teams = build_teams(pages, emails or {}, team_scores(db, scan_id), new_by_team, fixed_by_team)
+    grouped = group_templates([i for i in templates if not i.is_decided])
+    attach_templates(teams, grouped, owner, emails or {})
     attach_documents(teams, load_documents(db, scan_id, issues, unowned), emails or {})
     assign_slugs(teams)
     assign_anchors(teams)
-    templates = [i for i in issues if i.scope == "template"]
     on_pages = {p.url for p in pages}
+    counted = [i for i in issues if i.scope == "template" or i.url in on_pages]
     return ScanReport(
         scan=scan,
         previous_id=previous,
         teams=teams,
-        templates=group_templates([i for i in templates if not i.is_decided]),
-        template_owner=templates[0].team if templates else None,
+        templates=grouped,
+        template_owner=owner,
         site_score=scan["score"],
         new=sum(len(found) for found in new_by_team.values()),
         fixed=sum(len(found) for found in fixed_by_team.values()),
-        problems=count_problems(i for i in issues if i.scope == "template" or i.url in on_pages),
+        problems=count_problems(counted),
         template_problems=count_problems(templates),
         site_name=site_name or urlsplit(scan["start_url"] or "").hostname or "site",
+        by_criterion=by_criterion(counted),
+        by_rule=by_rule(counted),
         decided_templates=group_templates([i for i in templates if i.is_decided]),
     )
 
 
-def issue_from(finding: Finding) -> Issue:
+def issue_from(finding: Finding, unowned: str = "") -> Issue:
     return Issue(
         kind=finding.kind or "",
         rule_id=finding.rule_id or "",
@@ -364,9 +402,10 @@ def issue_from(finding: Finding) -> Issue:
         fingerprint=finding.fingerprint or "",
         scope=finding.scope,
         url=finding.url,
-        team=finding.team,
+        team=finding.team or unowned or None,
         explanation=explanation_for(finding.rule_id) if finding.kind == "accessibility" else None,
         level=finding.level,
+        wcag=finding.wcag or "",
         decision=finding.decision,
     )
 
@@ -374,6 +413,34 @@ def issue_from(finding: Finding) -> Issue:
 def add_first_seen(issues: list[Issue], seen: dict[tuple[str, str], str]) -> None:
     for issue in issues:
         issue.first_seen = seen.get((issue.url, issue.fingerprint), "")
+
+
+def add_score_reasons(db: Any, scan_id: int, pages: list[PageReport], owner: str | None) -> None:
+    """What lowered each scored page's score, from the findings its score was made of."""
+    scored = findings_by_page(db, scan_id)
+    for page in pages:
+        if page.score is not None:
+            page.lowered_by = score_reasons(scored.get(page.url, []), owner)
+
+
+def attach_templates(
+    teams: list[TeamReport],
+    templates: list[TemplateIssue],
+    owner: str | None,
+    emails: dict[str, str],
+) -> None:
+    """The shared layout's problems go to the team that owns the layout, which gets a page
+    of its own even if it owns no page of the site."""
+    if not templates or owner is None:
+        return
+    team = next((t for t in teams if t.name == owner), None)
+    if team is None:
+        team = TeamReport(owner, slug(owner), emails.get(owner), [], None)
+        teams.append(team)
+    team.templates = templates
+    for template in templates:  # whoever fixes it on a page, in the layout it is the owner
+        if (explained := template.issue.explanation) is not None:
+            template.issue.explanation = replace(explained, who_fixes=f"{owner} (shared layout)")
 
 
 def add_decisions(issues: list[Issue], applied: list[Applied]) -> None:
@@ -471,7 +538,7 @@ def attach_documents(
         team = by_name.get(document.team)
         if team is None:
             team = by_name[document.team] = TeamReport(
-                document.team, slugify(document.team), emails.get(document.team), [], None
+                document.team, slug(document.team), emails.get(document.team), [], None
             )
             teams.append(team)
         team.documents.append(document)
@@ -492,7 +559,7 @@ def build_teams(
     teams = [
         TeamReport(
             name,
-            slugify(name),
+            slug(name),
             emails.get(name),
             team_pages,
             scores.get(name),
@@ -507,22 +574,24 @@ def build_teams(
 
 
 def group_templates(rows: list[Issue]) -> list[TemplateIssue]:
-    """Template issues listed once each, with how many pages they affect."""
+    """Template issues listed once each (by their worst finding), with the pages they are on."""
     grouped: dict[str, list[Issue]] = defaultdict(list)
     for issue in rows:
         grouped[issue.fingerprint].append(issue)
-    templates = [TemplateIssue(issues[0], {i.url for i in issues}) for issues in grouped.values()]
+    templates = [
+        TemplateIssue(min(issues, key=worst_first), {i.url for i in issues})
+        for issues in grouped.values()
+    ]
     return sorted(templates, key=lambda t: (impact_rank(t.issue.impact), -t.pages))
 
 
 def assign_anchors(teams: list[TeamReport]) -> None:
     """A distinct section id for each page of a team (two hosts can share a path)."""
     for team in teams:
-        taken: set[str] = set()
-        for page in team.pages:
-            anchor = page_anchor(page.url)
-            if anchor in taken:
-                digest = hashlib.sha256(page.url.encode()).hexdigest()[:8]
-                anchor = f"{anchor}-{digest}"
-            taken.add(anchor)
+        anchors = page_anchors([p.url for p in team.pages])
+        for page, anchor in zip(team.pages, anchors, strict=True):
             page.anchor = anchor
+
+
+def worst_first(issue: Issue) -> tuple[bool, int]:
+    return (issue.outcome != "violation", impact_rank(issue.impact))

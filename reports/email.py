@@ -13,7 +13,7 @@ from reports.data import Action, PageReport, ScanReport, TeamReport
 from reports.escape import http_url, one_line
 from reports.html import environment
 from vocabulary.labels import impact_label
-from vocabulary.problems import plural
+from vocabulary.problems import count_problems, plural
 
 # What an email lists at most: a long list is the report's job, and the email links to it.
 TOP_ACTIONS = 5
@@ -94,6 +94,7 @@ def team_message(
             site=site,
             score=score,
             counted=counted,
+            layout=count_problems(t.issue for t in team.templates),
             links=links,
             actions=actions,
             worst=worst,
@@ -134,6 +135,9 @@ def plain_text(
         f"  Since the last scan: {team.new} new, {team.fixed} fixed",
         "",
     ]
+    if team.templates:  # the team owns the shared layout: its problems are in the count above
+        layout = count_problems(t.issue for t in team.templates)
+        lines[-1:-1] = [f"  In the shared layout: {plural(layout.problems)}, each fixed once"]
     if actions:
         lines.append("Fix these first:")
         for number, action in enumerate(actions, 1):

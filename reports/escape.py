@@ -142,6 +142,19 @@ def page_anchor(url: str) -> str:
     return f"page-{words}-{digest}" if words else f"page-{digest}"
 
 
+def page_anchors(urls: list[str]) -> list[str]:
+    """page_anchor for each page of a team, made distinct: two hosts can share a path."""
+    taken: set[str] = set()
+    anchors = []
+    for url in urls:
+        anchor = page_anchor(url)
+        if anchor in taken:
+            anchor = f"{anchor}-{hashlib.sha256(url.encode()).hexdigest()[:8]}"
+        taken.add(anchor)
+        anchors.append(anchor)
+    return anchors
+
+
 def anchor_words(text: str) -> str:
     """Lower-case letters, digits and hyphens: safe in an id and in a link's #fragment."""
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")

@@ -15,9 +15,10 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from reports.data import Issue, ScanReport, TeamReport
+from reports.data import Issue, ScanReport, TeamReport, TemplateIssue
 from reports.escape import file_text, http_url, spreadsheet_cell
 from reports.files import write_atomic
+from reports.score_reasons import sentence
 from vocabulary.impacts import IMPACTS
 from vocabulary.labels import READING_AGE_METHOD
 from vocabulary.problems import count_problems, plural
@@ -29,6 +30,7 @@ CSV_COLUMNS = (
     "url",
     "title",
     "page_score",
+    "layout_pages",
     "kind",
     "help",
     "impact",
@@ -47,6 +49,8 @@ CSV_COLUMNS = (
 )
 # Excel reads a CSV as UTF-8 only when it starts with a byte-order mark.
 BYTE_ORDER_MARK = "\ufeff"
+# Excel holds at most 32,767 characters in a cell: a longer list of pages is cut short.
+CELL_LIMIT = 32_000
 
 
 def environment() -> Environment:
@@ -63,6 +67,9 @@ def environment() -> Environment:
     env.globals["known_impacts"] = IMPACTS
     env.globals["reading_age_method"] = READING_AGE_METHOD
     env.filters["plural"] = plural
+    env.filters["lowered_by"] = sentence
+    # Unlike capitalize, keeps a team's own capitals ("Web Team (shared layout)").
+    env.filters["first_upper"] = lambda text: text[:1].upper() + text[1:]
     return env
 
 
@@ -135,13 +142,18 @@ def index_figures(report: ScanReport) -> dict[str, int]:
 
 
 def template_count(report: ScanReport, team: TeamReport) -> int:
-    """Template problems that also appear on this team's pages."""
+    """Template problems of every kind that also appear on this team's pages, as the pages'
+    scores count them (0 for the team that owns the layout: its page lists them)."""
+    if team.templates:
+        return 0
     urls = {p.url for p in team.pages}
-    return count_problems(t.issue for t in report.templates if urls & t.urls).problems
+    shown = [t.issue for t in report.templates if urls & t.urls]
+    return sum(count_problems(shown, kind).problems for kind in {i.kind for i in shown})
 
 
 def write_csv(team: TeamReport, path: Path) -> Path:
-    """Every problem on the team's pages and documents, one row each, for spreadsheets."""
+    """Every problem on the team's pages and documents, one row each, for spreadsheets; and,
+    for the team that owns the shared layout, each of its problems once, with its pages."""
     rows = [(p.url, p.title, p.score, issue) for p in team.pages for issue in p.issues]
     rows += [(doc.url, doc.title, None, issue) for doc in team.documents for issue in doc.issues]
     buffer = io.StringIO(newline="")
@@ -151,19 +163,46 @@ def write_csv(team: TeamReport, path: Path) -> Path:
     writer.writerows(
         csv_row(url, title, issue, team=team.name, score=score) for url, title, score, issue in rows
     )
+    writer.writerows(layout_row(t, team.name) for t in team.templates)
     return write_atomic(path, buffer.getvalue())
 
 
+def layout_row(template: TemplateIssue, team: str) -> list[str]:
+    """A problem in the shared layout: no one page, but every page it is on."""
+    title = f"Shared layout, on {plural(template.pages, 'page')}"
+    return csv_row("", title, template.issue, team=team, pages=template.sorted_urls)
+
+
+def page_list(urls: list[str]) -> str:
+    """URLs one to a line, cut short to fit in a spreadsheet cell."""
+    kept: list[str] = []
+    length = 0
+    for url in urls:
+        length += len(url) + 1
+        if length > CELL_LIMIT:
+            return "\n".join([*kept, f"and {len(urls) - len(kept)} more (see the team's page)"])
+        kept.append(url)
+    return "\n".join(kept)
+
+
 def csv_row(
-    url: str, title: str | None, i: Issue, *, team: str = "", score: float | None = None
+    url: str,
+    title: str | None,
+    i: Issue,
+    *,
+    team: str = "",
+    score: float | None = None,
+    pages: list[str] | None = None,
 ) -> list[str]:
     """One problem; every cell made safe, as any of them can come from the crawled site
-    (a page's own axe can even send the rule id, help text and help URL)."""
+    (a page's own axe can even send the rule id, help text and help URL). `pages` are a
+    layout problem's pages."""
     cells = [
         team,
         url,
         title,
         "" if score is None else f"{score:.1f}",
+        page_list(pages or []),
         i.kind,
         i.help,
         i.impact,

@@ -17,10 +17,11 @@ class ScanFigures:
     accessibility: ProblemCounts  # vocabulary/problems.py: what one problem is
     top_rules: list[RuleFigures]  # the five most widespread
     content_pages: dict[str, int]  # readability and freshness rule -> pages
-    broken_links: dict[str, int]  # broken-link rule -> findings
+    broken_links: dict[str, int]  # broken-link rule -> links (one in the layout counted once)
     documents: int
     documents_with_problems: int
     template_problems: int  # accessibility problems in the shared layout
+    template_links: int  # broken links in the shared layout, each once
     pages_by_team: list[tuple[str | None, int]]  # most pages first
     # findings.decision -> findings: those set aside by people's decisions, and expired ones
     decisions: dict[str, int]
@@ -48,14 +49,18 @@ def scan_figures(db: Any, scan_id: int) -> ScanFigures:
         for f in findings_in_scan(db, scan_id, kind="accessibility", outcome="violation")
         if not is_decided(f.decision)  # decided ones count nowhere (vocabulary/decisions.py)
     ]
+    links = findings_in_scan(db, scan_id, kind="broken-link")  # decided: count_problems
     return ScanFigures(
         accessibility=count_problems(violations),
         top_rules=top_rules(violations),
         content_pages=dict(rows(db, CONTENT_PAGES, scan_id)),
-        broken_links=dict(rows(db, BROKEN_LINKS, scan_id)),
+        broken_links=broken_links(links),
         documents=documents,
         documents_with_problems=with_problems,
         template_problems=count_problems(f for f in violations if f.scope == "template").problems,
+        template_links=count_problems(
+            (f for f in links if f.scope == "template"), "broken-link"
+        ).elements,
         pages_by_team=rows(db, PAGES_BY_TEAM, scan_id),
         decisions=dict(rows(db, DECISIONS, scan_id)),
     )
@@ -74,6 +79,16 @@ def top_rules(violations: list[Finding], limit: int = 5) -> list[RuleFigures]:
     return sorted(figures, key=lambda r: (-r.pages, -r.elements, r.rule_id))[:limit]
 
 
+def broken_links(found: list[Finding]) -> dict[str, int]:
+    """Broken links by rule: one on a page is one link; one in the shared layout is one
+    link however many pages show it (count_problems' elements)."""
+    rules = sorted({f.rule_id for f in found if f.outcome == "violation"})
+    return {
+        rule: count_problems((f for f in found if f.rule_id == rule), "broken-link").elements
+        for rule in rules
+    }
+
+
 def rows(db: Any, sql: str, scan_id: int) -> list[Any]:
     return db.execute(sql, [scan_id]).fetchall()
 
@@ -83,10 +98,6 @@ UNDECIDED = "(f.decision IS NULL OR f.decision = 'expired')"
 CONTENT_PAGES = (
     "SELECT rule_id, count(DISTINCT url) FROM findings f WHERE scan_id = ? "
     f"AND kind IN ('readability', 'stale') AND {UNDECIDED} GROUP BY rule_id"
-)
-BROKEN_LINKS = (
-    "SELECT rule_id, count(*) FROM findings f WHERE scan_id = ? AND kind = 'broken-link' "
-    f"AND {UNDECIDED} GROUP BY rule_id"
 )
 PAGES_BY_TEAM = "SELECT team, count(*) FROM pages WHERE scan_id = ? GROUP BY team ORDER BY 2 DESC"
 DECISIONS = (

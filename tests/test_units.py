@@ -177,7 +177,7 @@ def test_a_scan_at_another_viewport_reuses_no_audit() -> None:
 
 
 def test_a_pages_section_id_is_the_same_in_every_scan_and_on_every_host() -> None:
-    from reports.data import page_anchor
+    from reports.escape import page_anchor
 
     anchor = page_anchor("http://127.0.0.1:8000/bins/collection-days.html?area=north")
     assert anchor == page_anchor(

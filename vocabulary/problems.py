@@ -44,12 +44,14 @@ class Countable(Protocol):
 
 @dataclass(frozen=True)
 class ProblemCounts:
-    """Problems of one kind, by impact (each of IMPACTS, unknown counted as minor), and
-    the elements they cover."""
+    """Problems of one kind, by impact (each of IMPACTS, unknown counted as minor), the
+    elements they cover and the pages they are on (a layout problem is on every page that
+    shows it)."""
 
     problems: int = 0
     elements: int = 0
     by_impact: dict[str, int] = field(default_factory=lambda: dict.fromkeys(IMPACTS, 0))
+    pages: int = 0
 
     def impact(self, name: str) -> int:
         return self.by_impact.get(name, 0)
@@ -73,16 +75,18 @@ def count_problems(findings: Iterable[Countable], kind: str = "accessibility") -
     """Violations of one kind counted as problems (see the module docstring)."""
     worst: dict[tuple[str, str, str], int] = {}
     elements: dict[tuple[str, str, str], set[tuple[str, str | int]]] = defaultdict(set)
+    pages: set[str] = set()
     for row, finding in enumerate(findings):
         if finding.outcome != "violation" or finding.kind != kind or is_decided(finding.decision):
             continue
         key = problem_key(finding)
         worst[key] = max(worst.get(key, 0), severity(finding.impact))
         elements[key].add(element_key(finding, row))
+        pages.add(finding.url)
     by_impact = dict.fromkeys(IMPACTS, 0)
     for level in worst.values():
         by_impact[IMPACTS[len(IMPACTS) - 1 - level]] += 1
-    return ProblemCounts(len(worst), sum(len(e) for e in elements.values()), by_impact)
+    return ProblemCounts(len(worst), sum(len(e) for e in elements.values()), by_impact, len(pages))
 
 
 def plural(count: int, word: str = WORD) -> str:
