@@ -18,6 +18,7 @@ from app.options import (
     BEST_PRACTICES,
     BROWSERS,
     PAGE_TIMEOUT,
+    SCREENSHOTS,
     WCAG,
     config_option,
     db_option,
@@ -194,6 +195,7 @@ def make_report(
     BEST_PRACTICES,
     BROWSERS,
     PAGE_TIMEOUT,
+    SCREENSHOTS,
     config_option("TOML configuration (limits, blocked hosts, login)."),
     db_option("Keep the check's results in this database [a temporary one].", default=None),
     file_option("--junit", "junit_path", "Write JUnit XML here: a testcase per page."),
@@ -367,6 +369,7 @@ def build_config(
         "browser": overrides["browser"],
         "page_timeout": overrides["page_timeout"],
         "full": overrides["full"],
+        "screenshots": overrides["screenshots"],
     }
     config = config.with_overrides(site=site, audit=audit)
     if not seed_urls(config.site):
