@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -10,6 +11,7 @@ from urllib.parse import urlsplit
 from reports.escape import slug, unique_slugs
 from store.findings import findings_in_scan, first_seen
 from store.pages import document_rows, page_rows, pages_without_error
+from store.pictures import picture_formats, picture_image
 from store.scans import default_team, latest_finished_scan, scan_row
 from store.scores import team_scores
 from vocabulary.explanations import Explanation, explanation_for
@@ -45,6 +47,12 @@ class Issue:
     explanation: Explanation | None = None
     level: str | None = None  # the WCAG level ("A", "AA") an axe rule is at
     first_seen: str = ""  # the day a scan of this site first found it on this page
+    location: str = ""  # where the element is, in words (untrusted: the page's headings)
+    # The pictures' files in the report folder ("pictures/<id>.webp"), or why there are none.
+    picture: str = ""
+    page_picture: str = ""
+    picture_note: str = ""
+    picture_ids: tuple[str | None, str | None] = (None, None)
 
     @property
     def impact_meaning(self) -> str:
@@ -161,6 +169,10 @@ class ScanReport:
     template_problems: ProblemCounts = field(default_factory=ProblemCounts)
     # Who the site belongs to, for headings and subjects: site.name, else the start host.
     site_name: str = "site"
+    # The pictures the issues show: file path in the report folder -> picture id, and how
+    # to read a picture's bytes (from the database) when the report is written.
+    picture_files: dict[str, str] = field(default_factory=dict)
+    read_picture: Callable[[str], bytes | None] | None = None
 
     def team(self, name: str) -> TeamReport | None:
         return next((t for t in self.teams if t.name == name), None)
@@ -195,6 +207,7 @@ def load_report(
     unowned = default_team(db, scan_id)
     issues = [issue_from(f) for f in findings_in_scan(db, scan_id)]
     add_first_seen(issues, first_seen(db, scan_id))
+    files = add_picture_files(issues, picture_formats(db, scan_id))
     pages = load_pages(db, scan_id, issues, unowned)
     previous = latest_finished_scan(db, before=scan_id)
     new_by_team, fixed_by_team = change_since(db, scan_id, previous)
@@ -215,6 +228,8 @@ def load_report(
         problems=count_problems(i for i in issues if i.scope == "template" or i.url in on_pages),
         template_problems=count_problems(templates),
         site_name=site_name or urlsplit(scan["start_url"] or "").hostname or "site",
+        picture_files=files,
+        read_picture=lambda picture_id: picture_image(db, picture_id),
     )
 
 
@@ -236,7 +251,31 @@ def issue_from(finding: Finding) -> Issue:
         team=finding.team,
         explanation=explanation_for(finding.rule_id) if finding.kind == "accessibility" else None,
         level=finding.level,
+        location=finding.location or "",
+        picture_note=finding.picture_note or "",
+        picture_ids=(finding.picture, finding.page_picture),
     )
+
+
+def add_picture_files(issues: list[Issue], formats: dict[str, str]) -> dict[str, str]:
+    """Give each issue its pictures' file paths; returns path -> picture id of them all.
+    A picture the table lacks (or with an id or format not fit for a file name) is left
+    out, with a note when the issue has no other."""
+    files: dict[str, str] = {}
+    for issue in issues:
+        paths = [picture_file(i, formats) for i in issue.picture_ids]
+        files.update(
+            (path, i) for path, i in zip(paths, issue.picture_ids, strict=True) if i and path
+        )
+        issue.picture, issue.page_picture = paths
+        if issue.picture_ids[0] and not issue.picture and not issue.picture_note:
+            issue.picture_note = "picture not found in the database"
+    return files
+
+
+def picture_file(picture_id: str | None, formats: dict[str, str]) -> str:
+    """The picture's path in the report folder ("" for none)."""
+    return f"pictures/{picture_id}.{formats[picture_id]}" if picture_id in formats else ""
 
 
 def add_first_seen(issues: list[Issue], seen: dict[tuple[str, str], str]) -> None:

@@ -37,6 +37,8 @@ CSV_COLUMNS = (
     "wcag_level",
     "first_seen",
     "decision",
+    "location",
+    "picture",
     "outcome",
     "rule_id",
     "summary",
@@ -112,6 +114,23 @@ def write_report(report: ScanReport, out: Path) -> list[Path]:
             )
         )
         written.append(write_csv(team, out / f"team-{team.slug}.csv"))
+    return written + write_pictures(report, out)
+
+
+def write_pictures(report: ScanReport, out: Path) -> list[Path]:
+    """Every picture the report shows, as a file in its pictures/ folder. The folder is
+    made afresh if something else (a symlink planted there) has its name."""
+    if not report.picture_files or report.read_picture is None:
+        return []
+    folder = out / "pictures"
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        folder.unlink()
+    folder.mkdir(exist_ok=True)
+    written = []
+    for path, picture_id in sorted(report.picture_files.items()):
+        image = report.read_picture(picture_id)
+        if image is not None:
+            written.append(write_atomic(out / path, image))
     return written
 
 
@@ -170,6 +189,8 @@ def csv_row(
         i.level,
         i.first_seen,
         "",  # decision: recorded decisions come with the --decisions file (issue 13)
+        i.location,
+        i.picture,  # the file in the report folder, beside the CSV
         i.outcome,
         i.rule_id,
         i.summary,
