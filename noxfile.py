@@ -31,3 +31,11 @@ def bench(session: nox.Session) -> None:
     """Scan a generated site; write pages/min and peak memory into docs/performance.md."""
     args = session.posargs or ["--pages", "500", "--browsers", "2"]
     session.run(PYTHON, "benchmarks/scan_bench.py", *args, "--out", "docs/performance.md")
+
+
+@nox.session
+def bench_pictures(session: nox.Session) -> None:
+    """Scan a generated site with and without pictures of elements; write the time ratio
+    and the bytes stored per 1,000 pages into docs/performance.md."""
+    args = session.posargs or ["--pages", "150", "--browsers", "2"]
+    session.run(PYTHON, "benchmarks/pictures_bench.py", *args, "--out", "docs/performance.md")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,18 +15,23 @@ import pytest
 from PIL import Image
 
 from app.demo import serve_site
+from browser.browser import BrowserSession
+from browser.devtools import PageJob
 from browser.element_pictures import (
     CONTEXT,
     GAP,
     MAX_BYTES,
     MAX_WIDTH,
     NO_SCREENSHOTS,
+    OUT_OF_TIME,
     PAGE_WIDTH,
     RING,
     WHITE,
     Picture,
+    view_page,
     webp_size,
 )
+from browser.launch import BrowserOptions
 from store.database import open_database
 from store.writer import Batch, write_batch
 from tests.conftest import SITES, query, run_siteaudit
@@ -210,3 +217,27 @@ def test_webp_sizes_are_read_from_the_header() -> None:
             out = io.BytesIO()
             Image.new(mode, (321, 123)).save(out, "WEBP", lossless=lossless)
             assert webp_size(out.getvalue()) == (321, 123)
+
+
+@pytest.mark.browser
+def test_pictures_out_of_time_are_all_left_out_and_the_audit_stands() -> None:
+    """Past the page's time, no pictures, each violation says why; part way through, none
+    either (never some pictures of a page and not others)."""
+    with serve_site(SITE) as base:
+        url = f"{base}/index.html"
+        with urllib.request.urlopen(url) as reply:
+            job = PageJob(url, 200, list(reply.headers.items()), reply.read())
+        options = BrowserOptions(local_site=True, private_hosts=("127.0.0.1",))
+        session = BrowserSession(options).start()
+        try:
+            outcome = session.audit(job)
+            assert outcome.violations and len(outcome.views.pictures) == 6
+            late = view_page(session.devtools, outcome, time.monotonic())
+            assert not late.pictures and {v.note for v in late.views} == {OUT_OF_TIME}
+            for allowed in (0.05, 0.15, 0.3):
+                views = view_page(session.devtools, outcome, time.monotonic() + allowed)
+                pictured = [v for v in views.views if v.picture]
+                assert len(pictured) in (0, 3), views  # the three visible elements, or none
+                assert all(v.note for v in views.views if not v.picture)
+        finally:
+            session.close()
