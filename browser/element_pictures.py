@@ -343,6 +343,7 @@ var siteaudit = (() => {
     ['paragraph', 'p'],
   ];
   const HEADING = 'h1, h2, h3, h4, h5, h6, [role="heading"]';
+  const MAIN = 'main, [role="main"]';
   const LANDMARKS = [
     ['header, [role="banner"]', 'in the page header'],
     ['footer, [role="contentinfo"]', 'in the page footer'],
@@ -382,8 +383,9 @@ var siteaudit = (() => {
       return el;
     } catch (e) { return null; }
   };
-  // The nearest heading before each anchor, and its place among elements of its kind
-  // since that heading: one walk through the document for all of them.
+  // The nearest heading before each anchor (or the start of the main content, when no
+  // heading comes between), and its place among elements of its kind since then: one walk
+  // through the document for all of them.
   const places = (anchors) => {
     const wanted = new Set(anchors.filter(Boolean));
     const kinds = new Map([...wanted].map((el) => [el, kindOf(el)]));
@@ -394,22 +396,21 @@ var siteaudit = (() => {
       return known ? known[1] : CSS.escape(el.localName);
     }))].join(', ');
     const found = new Map();
-    let heading = '', counts = new Map();
+    let since = '', counts = new Map();
     for (const el of document.body ? document.body.querySelectorAll('*') : []) {
+      if (el.matches(MAIN)) { since = 'at the start of the main content'; counts = new Map(); }
       const kind = any && el.matches(any) ? (kinds.get(el) || kindOf(el)) : null;
       if (kind && counted.has(kind)) {
         counts.set(kind, (counts.get(kind) || 0) + 1);
-        if (wanted.has(el)) found.set(el, {heading, kind, n: counts.get(kind)});
+        if (wanted.has(el)) found.set(el, {since, kind, n: counts.get(kind)});
       }
-      if (el.matches(HEADING)) {
-        const text = headingText(el);
-        if (text) { heading = text; counts = new Map(); }
-      }
+      const text = el.matches(HEADING) ? headingText(el) : '';
+      if (text) { since = 'under "' + text + '"'; counts = new Map(); }
     }
     return found;
   };
   const where = (el, place) => {
-    if (place && place.heading) return 'under "' + place.heading + '"';
+    if (place && place.since) return place.since;
     for (const [selector, text] of LANDMARKS) if (el.closest(selector)) return text;
     return 'near the top of the page';
   };

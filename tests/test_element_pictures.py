@@ -126,10 +126,11 @@ def test_every_violation_has_a_picture_or_says_why(scanned: Scanned) -> None:
     assert found["#second"]["location"] == 'under "Bin collection days", the 2nd image'
     assert found["#faint"]["location"] == 'under "Garden waste", the 1st paragraph'
     assert found["#nothing"]["location"] == 'under "Bin collection days", the 1st link'
+    assert found["#back"]["location"] == "at the start of the main content, the 1st link"
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("element", ["#first", "#second", "#faint"])
+@pytest.mark.parametrize("element", ["#first", "#second", "#faint", "#back"])
 def test_the_outline_is_around_the_element(scanned: Scanned, element: str) -> None:
     finding = violations(scanned.db)[element]
     box = finding["box"]
@@ -168,7 +169,7 @@ def test_a_rescan_reuses_the_pictures_without_taking_them_again(scanned: Scanned
     assert before == after
     pictured = {f[k] for f in after.values() for k in ("picture", "page_picture") if f[k]}
     stored = {i for (i,) in query(scanned.db, "SELECT id FROM pictures")}
-    assert len(pictured) == 6 and pictured == stored  # one row each, and each still there
+    assert len(pictured) == 8 and pictured == stored  # one row each, and each still there
 
 
 @pytest.mark.browser
@@ -193,7 +194,7 @@ def test_the_report_shows_each_picture_and_lists_it_in_the_csv(scanned: Scanned)
     assert f'src="pictures/{first["page_picture"]}.webp"' in html
     assert "Where on the page: under &#34;Garden waste&#34;, the 1st paragraph" in html
     assert "Zero-sized: nothing to picture." in html
-    assert len(list((scanned.report / "pictures").iterdir())) == 6
+    assert len(list((scanned.report / "pictures").iterdir())) == 8
     with (scanned.report / "team-unassigned.csv").open(newline="", encoding="utf-8-sig") as f:
         rows = {r["selector"]: r for r in csv.DictReader(f)}
     assert rows["#first"]["picture"] == path and (scanned.report / path).exists()
@@ -231,13 +232,13 @@ def test_pictures_out_of_time_are_all_left_out_and_the_audit_stands() -> None:
         session = BrowserSession(options).start()
         try:
             outcome = session.audit(job)
-            assert outcome.violations and len(outcome.views.pictures) == 6
+            assert outcome.violations and len(outcome.views.pictures) == 8
             late = view_page(session.devtools, outcome, time.monotonic())
             assert not late.pictures and {v.note for v in late.views} == {OUT_OF_TIME}
             for allowed in (0.05, 0.15, 0.3):
                 views = view_page(session.devtools, outcome, time.monotonic() + allowed)
                 pictured = [v for v in views.views if v.picture]
-                assert len(pictured) in (0, 3), views  # the three visible elements, or none
+                assert len(pictured) in (0, 4), views  # the four visible elements, or none
                 assert all(v.note for v in views.views if not v.picture)
         finally:
             session.close()
