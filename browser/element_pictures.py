@@ -351,6 +351,7 @@ var siteaudit = (() => {
     ['aside, [role="complementary"]', 'in a sidebar'],
   ];
   const OUTLINE = OUTLINE_SIZES;
+  const NOTES = NOTES_TEXT;
   let elements = [];
   let outline = null;
   let shown = null;
@@ -457,9 +458,9 @@ var siteaudit = (() => {
     elements = found.map((f) => f.el);
     return found.map((f) => {
       if (!f.anchor || !(f.el || f.inFrame))
-        return {note: 'not pictured: the element was no longer on the page'};
+        return {note: NOTES.notFound};
       const location = sentence(f.anchor, placed.get(f.anchor), f.anchor !== f.el);
-      if (f.inFrame) return {location, note: 'inside a frame: no picture'};
+      if (f.inFrame) return {location, note: NOTES.inFrame};
       const r = f.el.getBoundingClientRect();
       return {location, box: box(r), note: hidden(f.el, r)};
     });
@@ -506,4 +507,6 @@ var siteaudit = (() => {
   };
   return {describe, show, mark, done};
 })();
-""".replace("OUTLINE_SIZES", json.dumps({"gap": GAP, "ring": RING, "white": WHITE}))
+""".replace("OUTLINE_SIZES", json.dumps({"gap": GAP, "ring": RING, "white": WHITE})).replace(
+    "NOTES_TEXT", json.dumps({"inFrame": IN_FRAME, "notFound": NOT_FOUND})
+)

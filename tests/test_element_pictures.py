@@ -20,6 +20,7 @@ from browser.devtools import PageJob
 from browser.element_pictures import (
     CONTEXT,
     GAP,
+    IN_FRAME,
     MAX_BYTES,
     MAX_WIDTH,
     NO_SCREENSHOTS,
@@ -114,7 +115,7 @@ def test_every_violation_has_a_picture_or_says_why(scanned: Scanned) -> None:
     for finding in found.values():
         assert finding["location"], finding
         if len(finding["selector"]) > 1:
-            assert finding["note"] == "inside a frame: no picture"
+            assert finding["note"] == IN_FRAME == "inside a frame: no picture"
             assert finding["location"] == 'under "Bin collection days", inside the 1st frame'
         else:
             assert bool(finding["picture"] and finding["page_picture"]) != bool(finding["note"])
