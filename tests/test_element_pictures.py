@@ -33,6 +33,8 @@ from browser.element_pictures import (
     webp_size,
 )
 from browser.launch import BrowserOptions
+from reports.data import Issue
+from reports.html import environment
 from store.database import open_database
 from store.writer import Batch, write_batch
 from tests.conftest import SITES, query, run_siteaudit
@@ -243,3 +245,29 @@ def test_pictures_out_of_time_are_all_left_out_and_the_audit_stands() -> None:
                 assert all(v.note for v in views.views if not v.picture)
         finally:
             session.close()
+
+
+def test_location_and_note_from_the_page_are_escaped_in_the_report() -> None:
+    hostile = '<img src=x onerror=alert(1)> "quoted" \x1b[31m'
+    issue = Issue(
+        kind="accessibility",
+        rule_id="image-alt",
+        impact="critical",
+        outcome="violation",
+        criteria=[],
+        selector=["#x"],
+        snippet="",
+        summary="",
+        help="",
+        help_url="",
+        fingerprint="f",
+        scope="content",
+        location=f"under {hostile}, the 1st image",
+        picture=f"pictures/{'a' * 64}.webp",
+    )
+    html = str(environment().get_template("macros.html").module.element_view(issue))
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "\x1b" not in html and 'alt="The element outlined on the page: under &lt;img' in html
+    issue.picture, issue.picture_note = "", f"hidden {hostile}"
+    html = str(environment().get_template("macros.html").module.element_view(issue))
+    assert "<img" not in html and "Hidden &lt;img" in html
