@@ -37,7 +37,7 @@ SHRINK = (1.0, 0.7, 0.5)
 NO_SCREENSHOTS = "pictures turned off (--no-screenshots)"
 IN_FRAME = "inside a frame: no picture"
 NEEDS_REVIEW = "not pictured: only violations are pictured"
-TOO_MANY = f"not pictured: more than {MAX_PICTURED} on this page"
+TOO_MANY = "not pictured: more than {} on this page"
 OUT_OF_TIME = "not pictured: the page's time ran out first"
 LEFT_PAGE = "not pictured: the page tried to go elsewhere while it was pictured"
 NOT_FOUND = "not pictured: the element was no longer on the page"
@@ -177,7 +177,7 @@ class Camera:
                 if view.note:
                     continue
                 if shown == MAX_PICTURED:
-                    views[index] = replace(view, note=TOO_MANY)
+                    views[index] = replace(view, note=TOO_MANY.format(MAX_PICTURED))
                     continue
                 views[index] = self.picture_one(index, view)
                 shown += 1

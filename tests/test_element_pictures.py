@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from app.demo import serve_site
+from browser import element_pictures
 from browser.browser import BrowserSession
 from browser.devtools import PageJob
 from browser.element_pictures import (
@@ -224,9 +225,12 @@ def test_webp_sizes_are_read_from_the_header() -> None:
 
 
 @pytest.mark.browser
-def test_pictures_out_of_time_are_all_left_out_and_the_audit_stands() -> None:
+def test_pictures_out_of_time_are_all_left_out_and_the_audit_stands(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Past the page's time, no pictures, each violation says why; part way through, none
-    either (never some pictures of a page and not others)."""
+    either (never some pictures of a page and not others). Past the most a page may have,
+    the rest say so."""
     with serve_site(SITE) as base:
         url = f"{base}/index.html"
         with urllib.request.urlopen(url) as reply:
@@ -243,6 +247,10 @@ def test_pictures_out_of_time_are_all_left_out_and_the_audit_stands() -> None:
                 pictured = [v for v in views.views if v.picture]
                 assert len(pictured) in (0, 4), views  # the four visible elements, or none
                 assert all(v.note for v in views.views if not v.picture)
+            monkeypatch.setattr(element_pictures, "MAX_PICTURED", 3)
+            views = view_page(session.devtools, outcome, time.monotonic() + 30).views
+            assert len([v for v in views if v.picture]) == 3
+            assert [v.note for v in views].count("not pictured: more than 3 on this page") == 1
         finally:
             session.close()
 
