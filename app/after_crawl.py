@@ -1,34 +1,71 @@
 """The stage after the crawl: what can be judged only once every page is stored.
 
-Documents find their owners, broken links and template problems are decided, and pages,
-teams and the site are scored. It reads and writes only the store, so it can run again on
-a scan (each step replaces what it wrote before).
+Documents find their owners, broken links and template problems are decided, people's
+decisions (the --decisions file) are applied, and only then are pages, teams and the site
+scored, so a decided finding counts in no score. It reads and writes only the store, so it
+can run again on a scan (each step replaces what it wrote before).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from audits.links import CheckedLink, broken_link_finding
 from audits.score import ScoredFinding, mean_score, page_score
-from audits.templates import template_fingerprints, template_threshold
+from audits.templates import LAYOUT_KINDS, template_fingerprints, template_threshold
 from settings.model import TemplateConfig
+from store import decisions as decided
 from store import findings, links, pages, scores
+from vocabulary.decisions import Decision, decide, london_today
 from vocabulary.teams import DEFAULT_TEAM
 
 
 def after_crawl(
-    db: Any, scan_id: int, templates: TemplateConfig, default_team: str = DEFAULT_TEAM
+    db: Any,
+    scan_id: int,
+    templates: TemplateConfig,
+    default_team: str = DEFAULT_TEAM,
+    decisions: Sequence[Decision] = (),
+    today: date | None = None,
 ) -> None:
-    """Link statuses, document owners, broken links, template scope and scores, in one
-    transaction."""
+    """Link statuses, document owners, broken links, template scope, decisions and scores,
+    in one transaction."""
     links.fill_link_statuses(db, scan_id)
     with db.atomic():
         links.assign_documents(db, scan_id, default_team)
         record_broken_links(db, scan_id)
         mark_template_findings(db, scan_id, templates)
+        apply_decisions(db, scan_id, decisions, today)
         score_pages(db, scan_id)
         score_teams_and_site(db, scan_id, default_team)
+
+
+def decide_again(
+    db: Any,
+    scan_id: int,
+    decisions: Sequence[Decision],
+    default_team: str,
+    today: date | None = None,
+) -> None:
+    """Apply a decisions file to a scan already made (the file changed since), and score
+    it again, in one transaction."""
+    with db.atomic():
+        apply_decisions(db, scan_id, decisions, today)
+        score_pages(db, scan_id)
+        score_teams_and_site(db, scan_id, default_team)
+
+
+def apply_decisions(
+    db: Any, scan_id: int, decisions: Sequence[Decision], today: date | None
+) -> None:
+    """Each finding's decision, and the decisions that applied, recorded with the scan;
+    without decisions, none (a scan never inherits a past scan's)."""
+    statuses, applied = decide(
+        decisions, decided.finding_keys(db, scan_id), today or london_today()
+    )
+    decided.save_decisions(db, scan_id, statuses, applied)
 
 
 def record_broken_links(db: Any, scan_id: int) -> None:
@@ -42,13 +79,18 @@ def record_broken_links(db: Any, scan_id: int) -> None:
 
 
 def mark_template_findings(db: Any, scan_id: int, templates: TemplateConfig) -> None:
-    """The same problem on the same element of many pages is the shared layout's: the web
-    team owns it, once, and page editors do not see it in their lists."""
+    """The same problem on the same element of many pages (an axe-core finding, or a broken
+    link to the same target) is the shared layout's: the web team owns it, once, and page
+    editors do not see it in their lists. A document that many pages link to is the web
+    team's too."""
     threshold = template_threshold(
         pages.audited_page_count(db, scan_id), templates.min_pages, templates.min_share
     )
-    spread = findings.pages_with_each_fingerprint(db, scan_id)
-    findings.mark_template(db, scan_id, template_fingerprints(spread, threshold), templates.owner)
+    spread = findings.pages_with_each_fingerprint(db, scan_id, LAYOUT_KINDS)
+    findings.mark_template(
+        db, scan_id, template_fingerprints(spread, threshold), templates.owner, LAYOUT_KINDS
+    )
+    links.give_layout_documents(db, scan_id, threshold, templates.owner)
 
 
 def score_pages(db: Any, scan_id: int) -> None:

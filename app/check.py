@@ -1,4 +1,4 @@
-"""siteaudit check: scan the chosen pages, then judge them against a baseline and waivers."""
+"""siteaudit check: scan the chosen pages, then judge them against a baseline and decisions."""
 
 from __future__ import annotations
 
@@ -18,24 +18,23 @@ from reports.gate import (
     GateError,
     GatePolicy,
     GateResult,
-    Waiver,
     evaluate,
     load_baseline,
     london_today,
     page_statuses,
     problems_in_scan,
-    waivers_from,
 )
+from settings.decisions import load_decisions
 from settings.loader import (
     ConfigError,
     check_options,
     check_start_url,
     load_config,
-    read_toml,
     validate,
 )
 from settings.model import Config
 from store.database import open_database
+from vocabulary.decisions import Decision
 
 
 @dataclass
@@ -44,7 +43,7 @@ class CheckRequest:
     sitemap_url: str | None
     crawl_url: str | None
     baseline_path: str | None
-    waivers_path: str | None
+    decisions_path: str | None  # --decisions, or its older name --waivers
     db_path: str | None
     junit_path: str | None
     sarif_path: str | None
@@ -92,15 +91,13 @@ def check_config(request: CheckRequest) -> Config:
     return config
 
 
-def load_waivers(path: str) -> list[Waiver]:
-    """The waivers file's [[waiver]] tables, each checked (reports/gate.py says how)."""
-    if not Path(path).exists():
-        raise GateError(f"{path}: no such waivers file")
+def load_gate_decisions(path: str) -> list[Decision]:
+    """The decisions file (or an older waivers file), each entry checked
+    (settings/decisions.py says how); a bad one is a GateError."""
     try:
-        data = read_toml(path, "--waivers")
+        return load_decisions(path)
     except ConfigError as err:
         raise GateError(str(err)) from None
-    return waivers_from(data, path)
 
 
 OUTPUTS = (("junit_path", "--junit"), ("sarif_path", "--sarif"), ("markdown_path", "--markdown"))
@@ -109,9 +106,10 @@ OUTPUTS = (("junit_path", "--junit"), ("sarif_path", "--sarif"), ("markdown_path
 def run_check(request: CheckRequest) -> int:
     """Check the pages and return the gate's exit code (0 pass, 1 could not check, 2 fail)."""
     config = check_config(request)
-    # Read the baseline and waivers before the scan: bad input fails in a second, not later.
+    # Read the baseline and decisions before the scan: bad input fails in a second, not later.
     baseline = load_baseline(request.baseline_path) if request.baseline_path else None
-    waivers = load_waivers(request.waivers_path) if request.waivers_path else []
+    decisions = load_gate_decisions(request.decisions_path) if request.decisions_path else []
+    today = london_today(request.as_of)
     for path, option in OUTPUTS:
         if getattr(request, path):
             check_output_file(getattr(request, path), option)
@@ -119,15 +117,16 @@ def run_check(request: CheckRequest) -> int:
     workdir = None if request.db_path else tempfile.mkdtemp(prefix="siteaudit-check-")
     db_path = request.db_path or str(Path(workdir or ".") / "check.db")
     try:
-        summary = run_scan(config, db_path)
+        # The scan records the same decisions, judged on the same day, as the gate applies.
+        summary = run_scan(config, db_path, decisions=decisions, today=today)
         db = open_database(db_path, create=False)
         result = evaluate(
             problems_in_scan(db, summary.scan_id),
             page_statuses(db, summary.scan_id),
             baseline,
-            waivers,
+            decisions,
             policy,
-            london_today(request.as_of),
+            today,
         )
         write_outputs(request, result, summary.axe_version)
         click.echo(terminal_summary(result))

@@ -22,6 +22,7 @@ from app.options import (
     WCAG,
     config_option,
     db_option,
+    decisions_option,
     file_option,
     flag,
     folder_option,
@@ -37,6 +38,7 @@ from crawler.login import LoginError
 from reports.data import ReportError
 from reports.files import write_atomic
 from reports.gate import GateError
+from settings.decisions import load_decisions
 from settings.loader import (
     ConfigError,
     check_options,
@@ -47,7 +49,9 @@ from settings.loader import (
 )
 from settings.model import Config, seed_urls
 from store.database import StorageError, open_database
+from vocabulary.decisions import Decision
 from vocabulary.impacts import IMPACTS
+from vocabulary.problems import plural
 
 EXIT_OK, EXIT_ERROR, EXIT_GATE_FAILED = 0, 1, 2
 KNOWN_ERRORS = (
@@ -93,11 +97,14 @@ def scan(
     (tables: scans, pages, findings, links, documents, fetches; see docs/schema.md).
     """
     report_dir, resume = overrides.pop("report_dir"), overrides.pop("resume")
+    decisions_path = overrides.pop("decisions_path")
     config = build_config(config_path, start_urls, overrides)
+    # Read now, not after an hour's scan.
+    decisions = load_decisions(decisions_path) if decisions_path else []
     if report_dir:
-        check_output_folder(report_dir, "--report")  # now, not after an hour's scan
+        check_output_folder(report_dir, "--report")
     set_verbosity(verbose)
-    summary = run_scan(config, db_path, verbose=verbose, resume=resume)
+    summary = run_scan(config, db_path, verbose=verbose, resume=resume, decisions=decisions)
     finish(summary, db_path, config, report_dir)
 
 
@@ -109,10 +116,21 @@ def scan(
     ),
     scan_id_option("Scan to report [the latest finished one]."),
     config_option("TOML configuration: team email addresses and [email] settings."),
-    flag("--email", "Email each team its summary and a link to its page.", "send_email"),
+    flag(
+        "--email",
+        "Email each team its summary, what to fix first and links to its pages in the report "
+        "(email.report_url).",
+        "send_email",
+    ),
+    decisions_option(),
 )
 def report(
-    db_path: str, out_dir: str, scan_id: int | None, config_path: str | None, send_email: bool
+    db_path: str,
+    out_dir: str,
+    scan_id: int | None,
+    config_path: str | None,
+    send_email: bool,
+    decisions_path: str | None,
 ) -> None:
     """Write a static HTML report: a summary, a page and a CSV for every team.
 
@@ -120,27 +138,42 @@ def report(
     Example:
       siteaudit report --db scan.db --out report/
       siteaudit report --db scan.db --out report/ --config council.toml --email
+      siteaudit report --db scan.db --out report/ --decisions decisions.toml
 
     The SMTP password comes only from the environment variable named by
-    email.password_env (default SITEAUDIT_SMTP_PASSWORD).
+    email.password_env (default SITEAUDIT_SMTP_PASSWORD). With --decisions, the file is
+    applied to the reported scan again (it may have changed since) and its scores recomputed.
     """
     config = load_config(config_path) if config_path else Config(source="command line")
+    decisions = load_decisions(decisions_path) if decisions_path is not None else None
     check_output_folder(out_dir, "--out")
-    make_report(config, db_path, out_dir, scan_id, send_email)
+    make_report(config, db_path, out_dir, scan_id, send_email, decisions)
 
 
 def make_report(
-    config: Config, db_path: str, out_dir: str, scan_id: int | None, send_email: bool
+    config: Config,
+    db_path: str,
+    out_dir: str,
+    scan_id: int | None,
+    send_email: bool,
+    decisions: list[Decision] | None = None,
 ) -> None:
+    """Write the report of a scan (the latest finished one unless given); with decisions,
+    apply them to the scan first, in place of those it was made with."""
     from app.email import send_team_emails
     from reports.data import load_report
+    from reports.email import NO_REPORT_URL, can_link
     from reports.html import write_report
+    from reports.pictures import PictureFiles
 
     db = open_database(db_path, create=False)
+    if decisions is not None:
+        apply_to_report(db, db_path, scan_id, decisions)
     emails = {t.name: t.email for t in config.teams if t.email}
     loaded = load_report(db, scan_id, emails, config.site.name)
     try:
-        written = write_report(loaded, Path(out_dir))
+        pictures = PictureFiles(db, loaded.scan["id"])
+        written = write_report(loaded, Path(out_dir), pictures)
     except OSError as err:
         raise ReportError(
             f"{err.filename or out_dir}: cannot write the report ({err.strerror or err}); "
@@ -150,11 +183,25 @@ def make_report(
         f"Wrote {len(written)} files to {out_dir}: open {Path(out_dir) / 'index.html'}", err=True
     )
     if send_email:
+        if not can_link(config.email):
+            click.echo(f"Warning: {NO_REPORT_URL}", err=True)
         site = loaded.scan["start_url"] or "the site"
         sent = send_team_emails(loaded, config.email, site)
         click.echo(
             f"Emailed {len(sent)} team{'s' if len(sent) != 1 else ''}: " + ", ".join(sent), err=True
         )
+
+
+def apply_to_report(db: Any, db_path: str, scan_id: int | None, decisions: list[Decision]) -> None:
+    """report --decisions: the file applied to the scan to report, and its scores again."""
+    from app.after_crawl import decide_again
+    from store.scans import default_team, latest_finished_scan, scan_row
+
+    scan_id = scan_id or latest_finished_scan(db)
+    if scan_id is None or scan_row(db, scan_id) is None:
+        return  # load_report says what is missing
+    decide_again(db, scan_id, decisions, default_team(db, scan_id))
+    click.echo(f"Applied {plural(len(decisions), 'decision')} to scan {scan_id}", err=True)
 
 
 @cli.command(
@@ -175,11 +222,7 @@ def make_report(
         "A scan database, or a file from `siteaudit baseline export`: "
         "problems in it never fail the gate.",
     ),
-    file_option(
-        "--waivers",
-        "waivers_path",
-        "TOML file of [[waiver]] tables (see config/waivers.example.toml).",
-    ),
+    decisions_option("--waivers"),
     click.option(
         "--fail-on",
         type=click.Choice(IMPACTS[::-1]),  # least severe first, as a threshold reads
@@ -208,7 +251,7 @@ def make_report(
         "as_of",
         type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z"]),
         hidden=True,
-        help="Judge waiver expiry at this time instead of now (for tests and replays).",
+        help="Judge decisions' expiry at this time instead of now (for tests and replays).",
     ),
 )
 @click.pass_context
@@ -219,7 +262,7 @@ def check(
     sitemap_url: str | None,
     crawl_url: str | None,
     baseline_path: str | None,
-    waivers_path: str | None,
+    decisions_path: str | None,
     db_path: str | None,
     junit_path: str | None,
     sarif_path: str | None,
@@ -237,8 +280,8 @@ def check(
       git diff --name-only | ./to-urls | siteaudit check --urls - --sarif audit.sarif
 
     A problem is the same as one in the baseline when its page (path and query, whatever
-    the host) and fingerprint match. The gate fails when a new violation, not waived, has
-    an impact at or above --fail-on; docs/ci.md defines it exactly.
+    the host) and fingerprint match. The gate fails when a new violation, not decided (or
+    waived), has an impact at or above --fail-on; docs/ci.md defines it exactly.
     """
     from app.check import CheckRequest, run_check
 
@@ -247,7 +290,7 @@ def check(
         sitemap_url=sitemap_url,
         crawl_url=crawl_url,
         baseline_path=baseline_path,
-        waivers_path=waivers_path,
+        decisions_path=decisions_path,
         db_path=db_path,
         junit_path=junit_path,
         sarif_path=sarif_path,
@@ -329,13 +372,16 @@ def demo(port: int, db_path: str, config_path: str | None, verbose: bool, **over
 
     report_dir = overrides.pop("report_dir")
     overrides.pop("resume")  # a demo always scans afresh
+    decisions_path = overrides.pop("decisions_path")
+    decisions = load_decisions(decisions_path) if decisions_path else []
     if report_dir:
         check_output_folder(report_dir, "--report")
     with serve_site(port=port) as base_url:
         click.echo(f"Serving the demo council site at {base_url}/", err=True)
         config = build_config(config_path or str(DEMO_CONFIG), (f"{base_url}/",), overrides)
         set_verbosity(verbose)
-        finish(run_scan(config, db_path, verbose=verbose), db_path, config, report_dir)
+        summary = run_scan(config, db_path, verbose=verbose, decisions=decisions)
+        finish(summary, db_path, config, report_dir)
 
 
 LOG_HANDLER = logging.StreamHandler()

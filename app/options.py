@@ -42,6 +42,19 @@ def flag(name: str, help: str, dest: str | None = None, **extra: Any) -> Decorat
     return click.option(*names, is_flag=True, help=help, **extra)
 
 
+def decisions_option(*aliases: str) -> Decorator:
+    """--decisions FILE: people's decisions on findings (check also takes it as --waivers)."""
+    return click.option(
+        "--decisions",
+        *aliases,
+        "decisions_path",
+        type=click.Path(dir_okay=False),
+        help="TOML file of decisions on findings: false-positive, accepted (until a date) or "
+        "fixed-pending; see config/example-decisions.toml."
+        + (f" {', '.join(aliases)} is the same option." if aliases else ""),
+    )
+
+
 # Options that mean the same in scan, demo and check.
 WCAG = click.option(
     "--wcag", type=click.Choice(WCAG_LEVELS), help="WCAG version and level [2.1-AA]."
@@ -96,5 +109,6 @@ scan_options = with_options(
     folder_option(
         "--report", "report_dir", "Also write the HTML report of this scan into this folder."
     ),
+    decisions_option(),
     click.option("-v", "--verbose", is_flag=True, help="Log every page and Scrapy's log."),
 )

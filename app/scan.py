@@ -9,7 +9,9 @@ import os
 import pwd
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,13 +32,14 @@ from crawler.resolver import private_ok_hosts
 from crawler.spider import SiteSpider
 from crawler.stats import Counters
 from crawler.tls import trusting
-from settings.model import Config, seed_urls
+from settings.model import Config, seed_urls, viewport_size
 from store.database import open_database
 from store.pages import first_fetch, page_count
-from store.previous import load_known_readability, load_previous, rules_key
+from store.previous import DESKTOP_VIEWPORT, load_known_readability, load_previous, rules_key
 from store.resume import NothingToResume, done_urls, frontier, resumable_scan
 from store.scans import finish_scan, reopen_scan, start_scan
 from store.writer import Writer
+from vocabulary.decisions import Decision
 from vocabulary.urls import is_private_address, normalise_url
 from vocabulary.wcag import run_only_tags
 
@@ -78,6 +81,7 @@ def browser_options(config: Config, credentials: Credentials) -> BrowserOptions:
         chromium=audit.chromium,
         chromedriver=audit.chromedriver,
         page_timeout=audit.page_timeout,
+        viewport=viewport_size(audit.viewport) or DESKTOP_VIEWPORT,  # validated by the loader
         run_only=tuple(run_only_tags(audit.wcag, audit.best_practices)),
         blocked_hosts=audit.blocked_hosts,
         local_site=any(is_local_host(url) for url in seed_urls(config.site)),
@@ -217,19 +221,37 @@ def run_scan(
     verbose: bool = False,
     live: bool | None = None,
     resume: bool = False,
+    decisions: Sequence[Decision] = (),
+    today: date | None = None,
 ) -> ScanSummary:
     """Crawl and audit the configured site into the database; raises ScanError on failure.
 
     With resume, the last interrupted scan of the same start URL is finished instead of a
-    new one started: its stored pages are kept, never audited again.
+    new one started: its stored pages are kept, never audited again. The decisions (as of
+    today, in London, unless given) are applied once the crawl ends, before scoring.
     """
     ensure_syllable_data()
     with trusting(config.site.ca_file):
-        return prepare_and_crawl(config, db_path, verbose, live, resume)
+        return prepare_and_crawl(
+            config, db_path, verbose, live, resume, Decided(tuple(decisions), today)
+        )
+
+
+@dataclass(frozen=True)
+class Decided:
+    """The decisions file's entries for a scan, and the day their expiry is judged on."""
+
+    decisions: tuple[Decision, ...] = ()
+    today: date | None = None
 
 
 def prepare_and_crawl(
-    config: Config, db_path: str | Path, verbose: bool, live: bool | None, resume: bool
+    config: Config,
+    db_path: str | Path,
+    verbose: bool,
+    live: bool | None,
+    resume: bool,
+    decided: Decided,
 ) -> ScanSummary:
     """Find the scan to resume, log in, start the browsers and record the scan; then crawl.
 
@@ -269,6 +291,7 @@ def prepare_and_crawl(
                 verbose,
                 live,
                 credentials,
+                decided,
                 resuming=True,
             )
         scan_id = start_scan(
@@ -276,14 +299,16 @@ def prepare_and_crawl(
             seed_urls(config.site)[0],
             axe_version=axe_version,
             axe_rules=json.dumps(axe_rules) if axe_rules else None,
-            rules_key=rules_key(axe_version, options.run_only) if axe_version else None,
+            rules_key=(
+                rules_key(axe_version, options.run_only, options.viewport) if axe_version else None
+            ),
             sandboxed=int(options.sandbox) if pool else None,
             wcag=config.audit.wcag,
             browser=int(pool is not None),
             config=json.dumps(asdict(config), default=str),
         )
         return crawl_and_record(
-            config, db, db_path, scan_id, pool, axe_version, verbose, live, credentials
+            config, db, db_path, scan_id, pool, axe_version, verbose, live, credentials, decided
         )
     finally:
         if pool:
@@ -314,6 +339,7 @@ def crawl_and_record(
     verbose: bool,
     live: bool | None,
     credentials: Credentials,
+    decided: Decided,
     resuming: bool = False,
 ) -> ScanSummary:
     """Run the crawl with the writer; whatever happens, record how the scan ended."""
@@ -353,7 +379,14 @@ def crawl_and_record(
     finally:
         page_reader.close()
         writer.close()
-        after_crawl(db, scan_id, config.templates, config.ownership.default_team)
+        after_crawl(
+            db,
+            scan_id,
+            config.templates,
+            config.ownership.default_team,
+            decided.decisions,
+            decided.today,
+        )
         status = CLOSE_STATUSES.get(reason, "failed")
         if reason == "shutdown":
             message = "stopped before the end (Ctrl-C or SIGTERM); pages so far are kept"
@@ -390,7 +423,7 @@ def load_history(context: ScanContext, db: Any, axe_version: str | None, resumin
         context.known_readability = {h: Readability(**r) for h, r in known.items()}
     pool = context.pool
     if pool is not None and axe_version and not config.audit.full:
-        key = rules_key(axe_version, pool.options.run_only)
+        key = rules_key(axe_version, pool.options.run_only, pool.options.viewport)
         context.previous = load_previous(db, key, scan_id)
 
 

@@ -10,6 +10,7 @@ from crawler.stats import Counters
 from reports.escape import terminal
 from store.database import open_database
 from store.summary import scan_figures
+from vocabulary.decisions import DECISIONS, EXPIRED
 from vocabulary.impacts import IMPACTS
 from vocabulary.problems import plural
 
@@ -61,8 +62,12 @@ def print_summary(summary: ScanSummary, db_path: str) -> None:
     )
     if capped := external_cap_line(c):
         echo(capped)
-    if templates := found.template_problems:
-        echo(f"  Template: {plural(templates)} repeated across the site's shared layout")
+    layout = [plural(found.template_problems)] if found.template_problems else []
+    layout += [plural(found.template_links, "broken link")] if found.template_links else []
+    if layout:
+        echo(f"  Template: {' and '.join(layout)} repeated across the site's shared layout")
+    if decided := decisions_line(found.decisions):
+        echo(decided)
     if teams := found.pages_by_team:
         echo("  Teams: " + ", ".join(f"{team} ({n})" for team, n in teams))
     echo(f"  Database: {db_path} (scan id {summary.scan_id}); try:")
@@ -71,6 +76,20 @@ def print_summary(summary: ScanSummary, db_path: str) -> None:
         f"WHERE scan_id = {summary.scan_id} AND outcome = 'violation'\""
     )
     db.conn.close()
+
+
+def decisions_line(decisions: dict[str, int]) -> str | None:
+    """How many findings people's decisions set aside, by decision, and how many expired."""
+    if not decisions:
+        return None
+    decisions = dict(decisions)
+    expired = decisions.pop(EXPIRED, 0)
+    kinds = ", ".join(f"{decisions[d]} {d}" for d in DECISIONS if d in decisions)
+    line = f"  Decided: {plural(sum(decisions.values()), 'finding')} set aside"
+    line += f" ({kinds})" if kinds else ""
+    if expired:
+        line += f"; {plural(expired, 'decision')} expired: those findings count again"
+    return line
 
 
 def external_cap_line(c: Counters) -> str | None:

@@ -2,7 +2,7 @@
 
 The formula (docs/scoring.md explains why, with a worked example that is also a test):
 
-    penalty = sum over each problem group (kind, rule) of
+    penalty = sum over each problem (kind, rule; in the page or in the shared layout) of
               impact weight * level factor * (1 + log2(number of elements))
     score   = 100 * exp(-penalty / 50), rounded to one decimal
 
@@ -12,53 +12,20 @@ Needs-review results do not count: nobody knows yet whether they are problems.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 
-from vocabulary.impacts import LEAST
+# The formula's terms (weights, level factors, each problem's cost) are shared with the
+# report's words on what lowered a score.
+from vocabulary.costs import ScoredFinding, problem_costs
 
-# A weight for each of the vocabulary's impacts (vocabulary/impacts.py).
-IMPACT_WEIGHTS = {"critical": 10.0, "serious": 6.0, "moderate": 3.0, "minor": 1.0}
-# WCAG level A failures block people outright; AA ones hinder; best practice is advice.
-LEVEL_FACTORS = {"A": 1.0, "AA": 0.8, None: 0.5}
-# Content findings (readability, stale, broken links, documents) have no WCAG level.
-CONTENT_LEVEL_FACTOR = 1.0
+__all__ = ["SCALE", "ScoredFinding", "mean_score", "page_score", "penalty"]
+
 SCALE = 50.0
 
 
-@dataclass(frozen=True)
-class ScoredFinding:
-    kind: str
-    rule_id: str
-    impact: str | None
-    level: str | None
-    outcome: str
-
-
-def weight(impact: str | None) -> float:
-    """An impact's weight; no impact, or one axe-core does not have, weighs as minor."""
-    return IMPACT_WEIGHTS.get(impact or LEAST, IMPACT_WEIGHTS[LEAST])
-
-
-def group_penalty(impact: str | None, level_factor: float, elements: int) -> float:
-    """One problem group: its worst impact, scaled by level, growing slowly with repeats."""
-    return weight(impact) * level_factor * (1 + math.log2(elements))
-
-
 def penalty(findings: Iterable[ScoredFinding]) -> float:
-    groups: dict[tuple[str, str], list[ScoredFinding]] = defaultdict(list)
-    for finding in findings:
-        if finding.outcome == "violation":
-            groups[(finding.kind, finding.rule_id)].append(finding)
-    total = 0.0
-    for (kind, _), members in groups.items():
-        worst = max(members, key=lambda f: weight(f.impact))
-        factor = (
-            LEVEL_FACTORS.get(worst.level, 0.5) if kind == "accessibility" else CONTENT_LEVEL_FACTOR
-        )
-        total += group_penalty(worst.impact, factor, len(members))
-    return total
+    """The sum of the page's problems' costs (vocabulary/costs.py)."""
+    return sum(problem.cost for problem in problem_costs(findings))
 
 
 def page_score(findings: Iterable[ScoredFinding]) -> float:

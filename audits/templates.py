@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+# The kinds of finding whose fingerprint names one thing on a page that the layout can carry:
+# an element (axe-core's findings) or a link's target (a broken link: the same target has the
+# same fingerprint on every page). Readability and freshness describe a page's own words (their
+# fingerprint is just the rule, the same on every page), and a document is one address, listed
+# once already: the layout gives documents their owner instead (store/links.py).
+LAYOUT_KINDS = ("accessibility", "broken-link")
+
 
 def template_threshold(audited_pages: int, min_pages: int, min_share: float) -> int:
     """How many pages must share a problem for it to live in the template: at least
@@ -12,6 +19,6 @@ def template_threshold(audited_pages: int, min_pages: int, min_share: float) -> 
 
 
 def template_fingerprints(pages_with: Mapping[str, int], threshold: int) -> set[str]:
-    """The accessibility fingerprints found on at least `threshold` pages (pages_with maps
+    """The fingerprints found on at least `threshold` pages (pages_with maps
     each fingerprint to the number of pages it is on)."""
     return {fingerprint for fingerprint, pages in pages_with.items() if pages >= threshold}

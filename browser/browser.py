@@ -29,6 +29,7 @@ from browser.launch import (
     chrome_options,
     chromedriver_service,
     start_chromium,
+    viewport_override,
 )
 
 T = TypeVar("T")
@@ -72,6 +73,8 @@ class BrowserSession:
         self.devtools = connect_to_tab(address, self.driver.current_window_handle)
         self.devtools.use_credentials(self.options)
         self.devtools.call("Page.enable")
+        # The page's layout is audit.viewport's, whatever the window's size can be.
+        self.devtools.call("Emulation.setDeviceMetricsOverride", viewport_override(self.options))
         # Dialogs would stop the page (and WebDriver) until someone answers them.
         self.devtools.call("Page.addScriptToEvaluateOnNewDocument", {"source": NO_DIALOGS_JS})
 

@@ -31,7 +31,6 @@ CHROMIUM_FLAGS = (
     "--disable-extensions",
     "--disable-default-apps",
     "--mute-audio",
-    "--window-size=1280,1024",
     # A page's JavaScript heap, axe-core's included, is bounded: a hostile page that would
     # take gigabytes crashes its own tab (browser-crashed) instead of starving the scan.
     "--js-flags=--max-old-space-size=256",
@@ -54,6 +53,8 @@ class BrowserOptions:
     chromium: str = "/usr/bin/chromium"
     chromedriver: str = "/usr/bin/chromedriver"
     page_timeout: float = 30.0
+    # The viewport pages are laid out and audited at, in CSS pixels (audit.viewport).
+    viewport: tuple[int, int] = (1280, 1024)
     axe_path: Path | None = None  # None: wherever browser/axe_core.py finds it
     run_only: tuple[str, ...] = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
     blocked_hosts: tuple[str, ...] = ()
@@ -171,6 +172,9 @@ def chrome_options(
     for flag in CHROMIUM_FLAGS:
         chrome.add_argument(flag)
     chrome.add_argument(f"--user-data-dir={profile_dir}")
+    # Headless Chromium keeps a window at least 500 pixels wide: the exact viewport, a
+    # phone's too, is set through DevTools once the tab is open (viewport_override).
+    chrome.add_argument("--window-size={},{}".format(*options.viewport))
     # Every request through the proxy, loopback too ("<-loopback>" removes Chromium's
     # implicit bypass for localhost, 127.0.0.1 and [::1]).
     chrome.add_argument(f"--proxy-server={proxy_url}")
@@ -185,6 +189,13 @@ def chrome_options(
     # alert() and confirm() would block every WebDriver command: dismiss them.
     chrome.unhandled_prompt_behavior = "dismiss"
     return chrome
+
+
+def viewport_override(options: BrowserOptions) -> dict[str, object]:
+    """DevTools' Emulation.setDeviceMetricsOverride parameters for the audit's viewport: a
+    desktop browser's (no touch, no mobile meta viewport) at exactly that size."""
+    width, height = options.viewport
+    return {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}
 
 
 def disabled_features(options: BrowserOptions) -> list[str]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import struct
+import time
 
 from scrapy.http import Response
 from scrapy.utils.gz import gunzip
@@ -49,3 +52,47 @@ def sitemap_body(body: bytes, max_size: int) -> bytes | None:
         except (OSError, EOFError, struct.error):
             return b""  # not gzip after all: read as an empty, broken sitemap
     return None if body.count(b"<") > MAX_SITEMAP_TAGS else body
+
+
+class SitemapsPending:
+    """The sitemaps and robots.txt files asked for and not yet read.
+
+    A page waits for them (up to a limit) before it is read, so the date a sitemap gives it
+    does not depend on whether a link or the sitemap reached it first.
+    """
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        self.deadline: float | None = None
+        self.asked: set[str] = set()
+        self.waiting = 0
+        self.lastmod: dict[str, str] = {}
+        self.done = asyncio.Event()
+
+    def ask(self, url: str) -> bool:
+        """Count a request for this sitemap; False if it was asked for already."""
+        if url in self.asked:
+            return False
+        self.asked.add(url)
+        self.waiting += 1
+        return True
+
+    def answered(self) -> None:
+        self.waiting -= 1
+        if self.waiting <= 0:
+            self.done.set()
+
+    def start(self) -> None:
+        """Every first sitemap has been asked for: from now, pages wait at most the limit."""
+        self.deadline = time.monotonic() + self.limit
+        if self.waiting <= 0:
+            self.done.set()
+
+    async def wait(self) -> None:
+        """Until every sitemap asked for is read, or the limit has passed."""
+        if self.done.is_set():
+            return
+        left = self.limit if self.deadline is None else self.deadline - time.monotonic()
+        if left > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.done.wait(), left)

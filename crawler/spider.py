@@ -22,7 +22,7 @@ from crawler.link_checks import ExternalLinkChecks
 from crawler.link_targets import allowed_cached, link_target, resolved_link
 from crawler.middlewares import OffsiteRedirect
 from crawler.reasons import describe_failure, reason_for_failure, reason_for_status
-from crawler.sitemaps import read_sitemap
+from crawler.sitemaps import SitemapsPending, read_sitemap
 from crawler.stylesheets import StylesheetHashes
 from crawler.traps import TrapDetector, is_logout
 from vocabulary.urls import host_allowed, is_html, media_type, normalise_url, scheme_of
@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 # A page's error status reaches its callback, to be recorded.
 ERROR_STATUSES = list(range(400, 600))
+# How long pages wait for the site's sitemaps before they are read without their dates.
+SITEMAP_WAIT = 30.0
 
 
 class SiteSpider(scrapy.Spider):
@@ -48,6 +50,7 @@ class SiteSpider(scrapy.Spider):
         self.allowed_domains = list(context.allowed_domains)
         self.traps = TrapDetector(self.site.max_shape_chain)
         self.stylesheets = StylesheetHashes(context.stylesheets, context.allowed_domains)
+        self.sitemaps = SitemapsPending(SITEMAP_WAIT)
         self.links: ExternalLinkChecks  # set in from_crawler: it counts in the crawler's stats
 
     @classmethod
@@ -59,26 +62,32 @@ class SiteSpider(scrapy.Spider):
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
+        # Sitemaps first: pages wait for them (SitemapsPending), to take their dates.
+        for url in self.site.sitemap_urls:
+            if request := self.sitemap_request(url):
+                yield request
+        if self.site.sitemaps:
+            for root in sorted({normalise_url("/", base=url) for url in self.site.start_urls}):
+                if self.sitemaps.ask(root + "robots.txt"):
+                    yield scrapy.Request(
+                        root + "robots.txt",
+                        callback=self.parse_robots,
+                        errback=self.sitemap_failed,
+                        meta={"kind": "robots"},
+                        dont_filter=True,
+                    )
+                if request := self.sitemap_request(root + "sitemap.xml"):
+                    yield request
+        self.sitemaps.start()
         for url, depth, source in self.context.frontier:
             if found := self.page_request(url, depth=depth, source=source, via="link"):
                 yield found
         for url in self.site.start_urls:
             if found := self.page_request(url, depth=0, source=None, via="start"):
                 yield found
-        for url in self.site.sitemap_urls:
-            yield self.sitemap_request(url)
-        if self.site.sitemaps:
-            for root in {normalise_url("/", base=url) for url in self.site.start_urls}:
-                yield scrapy.Request(
-                    root + "robots.txt",
-                    callback=self.parse_robots,
-                    errback=self.ignore,
-                    meta={"kind": "robots"},
-                )
-                yield self.sitemap_request(root + "sitemap.xml")
 
     def page_request(
-        self, url: str, depth: int, source: str | None, via: str, lastmod: str | None = None
+        self, url: str, depth: int, source: str | None, via: str
     ) -> scrapy.Request | Fetch | None:
         """A request for a URL not seen before, within the page limit and allowed hosts;
         or, for a crawler trap, the fetch row that records it as skipped."""
@@ -99,7 +108,6 @@ class SiteSpider(scrapy.Spider):
             "depth": depth,
             "source": source,
             "via": via,
-            "lastmod": lastmod,
             # Errors reach parse_page_response to be recorded; redirects are still followed.
             "handle_httpstatus_list": ERROR_STATUSES,
         }
@@ -118,9 +126,17 @@ class SiteSpider(scrapy.Spider):
         self.crawler.stats.inc_value(stats.SKIPPED_TRAPS)
         return Fetch(url, url, None, None, "page", error=error, reason=reason)
 
-    def sitemap_request(self, url: str) -> scrapy.Request:
+    def sitemap_request(self, url: str) -> scrapy.Request | None:
+        """A request for a sitemap not asked for before (the spider de-duplicates them, so
+        that each one asked for is answered, by its callback or its errback)."""
+        if not self.sitemaps.ask(url):
+            return None
         return scrapy.Request(
-            url, callback=self.parse_sitemap, errback=self.ignore, meta={"kind": "sitemap"}
+            url,
+            callback=self.parse_sitemap,
+            errback=self.sitemap_failed,
+            meta={"kind": "sitemap"},
+            dont_filter=True,
         )
 
     def on_headers(
@@ -151,10 +167,25 @@ class SiteSpider(scrapy.Spider):
         return length is None or length <= documents.max_bytes
 
     def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
-        for url in sitemap_urls_from_robots(response.body, base_url=response.url):
-            yield self.sitemap_request(url)
+        try:
+            for url in sitemap_urls_from_robots(response.body, base_url=response.url):
+                if request := self.sitemap_request(url):
+                    yield request
+        finally:
+            self.sitemaps.answered()
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
+        try:
+            yield from self.sitemap_entries(response)
+        finally:
+            self.sitemaps.answered()
+
+    def sitemap_failed(self, failure: Failure) -> None:
+        self.sitemaps.answered()
+        self.ignore(failure)
+
+    def sitemap_entries(self, response: Response) -> Iterator[Any]:
+        """The requests for a sitemap's pages (or, for an index, its sitemaps)."""
         settings = self.crawler.settings
         max_size = response.meta.get("download_maxsize", settings.getint("DOWNLOAD_MAXSIZE"))
         sitemap = read_sitemap(response, max_size, settings.getint("DOWNLOAD_WARNSIZE"))
@@ -163,10 +194,12 @@ class SiteSpider(scrapy.Spider):
         for entry in sitemap:
             loc = normalise_url(entry.get("loc", ""), strip_params=self.site.strip_query_params)
             if sitemap.type == "sitemapindex":
-                yield self.sitemap_request(loc)
-            elif found := self.page_request(
-                loc, depth=0, source=None, via="sitemap", lastmod=entry.get("lastmod")
-            ):
+                if request := self.sitemap_request(loc):
+                    yield request
+                continue
+            if lastmod := entry.get("lastmod"):
+                self.sitemaps.lastmod[loc] = lastmod
+            if found := self.page_request(loc, depth=0, source=None, via="sitemap"):
                 yield found
 
     async def parse_page_response(self, response: Response) -> AsyncIterator[Any]:
@@ -194,11 +227,15 @@ class SiteSpider(scrapy.Spider):
         """Read the page, then yield the requests for its links and stylesheets, and it."""
         meta = response.meta
         last_modified = response.headers.get("Last-Modified")
+        await self.sitemaps.wait()
+        lastmod = self.sitemaps.lastmod.get(
+            first_url(response.request)
+        ) or self.sitemaps.lastmod.get(url)
         # Read in a worker process within a time budget, never on the reactor thread.
         reading = await self.context.page_reader.read(
             response.text,
             last_modified_header=last_modified.decode("latin-1") if last_modified else None,
-            sitemap_lastmod=meta.get("lastmod"),
+            sitemap_lastmod=lastmod,
             fetched_at=datetime.now(UTC),
             known_readability=self.context.known_readability,
         )
@@ -236,7 +273,7 @@ class SiteSpider(scrapy.Spider):
             facts=facts,
             depth=depth,
             via=meta.get("via"),
-            lastmod=meta.get("lastmod"),
+            lastmod=lastmod,
             content_type=content_type,
             links=links,
             stylesheets=stylesheet_urls,

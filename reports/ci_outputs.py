@@ -20,6 +20,7 @@ from reports.escape import (
 )
 from reports.files import write_atomic
 from reports.gate import GateResult, Problem
+from vocabulary.decisions import Decision
 from vocabulary.findings import selector_text
 from vocabulary.wcag import describe_criteria
 
@@ -32,10 +33,18 @@ SARIF_LEVELS = {"critical": "error", "serious": "error", "moderate": "warning", 
 
 def problem_line(problem: Problem) -> str:
     criteria = "; ".join(describe_criteria(problem.wcag)) or "no WCAG criterion"
+    expired = (
+        f" (decision expired on {problem.decision_expired})" if problem.decision_expired else ""
+    )
     return (
         f"[{problem.impact or 'minor'}] {problem.rule_id} ({criteria}) on {problem.page} "
-        f"at {selector_text(problem.selector)}"
+        f"at {selector_text(problem.selector)}{expired}"
     )
+
+
+def decided_line(problem: Problem, decision: Decision) -> str:
+    """A problem a decision holds for, and the decision: kind, expiry, who and why."""
+    return f"{problem_line(problem)}: {decision.terms()}"
 
 
 def verdict(result: GateResult) -> str:
@@ -66,14 +75,19 @@ def terminal_summary(result: GateResult) -> str:
             f"From rules new since the baseline's axe-core ({len(result.new_rules)}, not failing):"
         )
         lines += [f"  {problem_line(p)}" for p in result.new_rules]
-    if result.expired_waivers:
-        lines.append(f"Expired waivers ({len(result.expired_waivers)}), no longer applied:")
-        lines += [f"  {w.describe()}" for w in result.expired_waivers]
+    if result.decided:
+        lines.append(f"Decided or waived, not failing ({len(result.decided)}):")
+        lines += [f"  {decided_line(p, d)}" for p, d in result.decided]
+    if result.expired_decisions:
+        lines.append(
+            f"Expired decisions and waivers ({len(result.expired_decisions)}), no longer applied:"
+        )
+        lines += [f"  {d.describe()}" for d in result.expired_decisions]
     source = result.baseline.source if result.baseline else "no baseline"
     lines.append(
         f"Pages checked: {len(result.pages) - len(result.unchecked)} of "
         f"{len(result.pages)}; already in baseline ({source}): "
-        f"{len(result.in_baseline)}; waived: {len(result.waived)}"
+        f"{len(result.in_baseline)}; decided or waived: {len(result.decided)}"
     )
     lines.append(f"Gate: {verdict(result)}")
     # Rule ids, selectors, URLs and errors can come from a page: no escape sequences.
@@ -125,9 +139,11 @@ def sarif_uri(url: str) -> str:
     return quote(one_line(url), safe=URI_SAFE)
 
 
-def sarif_result(problem: Problem, failing: bool, state: str) -> dict[str, Any]:
+def sarif_result(
+    problem: Problem, failing: bool, state: str, decision: Decision | None = None
+) -> dict[str, Any]:
     where = one_line(selector_text(problem.selector))
-    return {
+    result = {
         "ruleId": one_line(problem.rule_id) or "unknown",
         "level": SARIF_LEVELS.get(problem.impact or "minor", "note") if failing else "note",
         "message": {"text": f"{one_line(problem.help) or 'Accessibility problem'} ({where})"},
@@ -146,6 +162,18 @@ def sarif_result(problem: Problem, failing: bool, state: str) -> dict[str, Any]:
             "outcome": problem.outcome,
         },
     }
+    if problem.decision_expired:
+        result["properties"]["decisionExpired"] = problem.decision_expired.isoformat()
+    if decision is not None:
+        # A decided problem is suppressed, not hidden: SARIF viewers show it as dismissed.
+        result["suppressions"] = [
+            {"kind": "external", "status": "accepted", "justification": decision_text(decision)}
+        ]
+    return result
+
+
+def decision_text(decision: Decision) -> str:
+    return one_line(decision.terms())
 
 
 def write_sarif(result: GateResult, path: Path, tool_version: str, axe_version: str | None) -> None:
@@ -153,6 +181,8 @@ def write_sarif(result: GateResult, path: Path, tool_version: str, axe_version: 
     unchanged."""
     failing = {id(p) for p in result.failing}
     entries = [(p, "new") for p in result.new] + [(p, "unchanged") for p in result.in_baseline]
+    decided = {id(p): d for p, d in result.decided}
+    entries += [(p, "new") for p, _ in result.decided]
     rules: dict[str, dict[str, Any]] = {}
     for problem, _ in entries:
         rule_id = one_line(problem.rule_id) or "unknown"
@@ -180,7 +210,10 @@ def write_sarif(result: GateResult, path: Path, tool_version: str, axe_version: 
                         "properties": {"axeCoreVersion": axe_version},
                     }
                 },
-                "results": [sarif_result(p, id(p) in failing, state) for p, state in entries],
+                "results": [
+                    sarif_result(p, id(p) in failing, state, decided.get(id(p)))
+                    for p, state in entries
+                ],
                 "invocations": [
                     {"executionSuccessful": not result.unchecked, "exitCode": result.exit_code}
                 ],
@@ -188,6 +221,12 @@ def write_sarif(result: GateResult, path: Path, tool_version: str, axe_version: 
         ],
     }
     write_atomic(path, json.dumps(sarif, indent=2) + "\n")
+
+
+def page_cell(problem: Problem) -> str:
+    if problem.decision_expired:
+        return f"{problem.page} (decision expired on {problem.decision_expired})"
+    return problem.page
 
 
 def write_markdown(result: GateResult, path: Path) -> None:
@@ -198,7 +237,7 @@ def write_markdown(result: GateResult, path: Path) -> None:
         lines += [
             f"| {markdown_text(p.impact)} | {markdown_link(p.rule_id, p.help_url)} | "
             f"{markdown_text('; '.join(describe_criteria(p.wcag)))} | "
-            f"{markdown_text(p.page)} | {markdown_code(selector_text(p.selector))} |"
+            f"{markdown_text(page_cell(p))} | {markdown_code(selector_text(p.selector))} |"
             for p in result.failing
         ]
         lines.append("")
@@ -214,6 +253,12 @@ def write_markdown(result: GateResult, path: Path) -> None:
         f"{len(result.new_below_threshold)}",
         f"- From rules new since the baseline: {len(result.new_rules)}",
         f"- Already in the baseline: {len(result.in_baseline)}",
-        f"- Waived: {len(result.waived)}; expired waivers: {len(result.expired_waivers)}",
+        f"- Decided or waived: {len(result.decided)}; "
+        f"expired decisions and waivers: {len(result.expired_decisions)}",
+    ]
+    lines += [
+        f"  - {markdown_text(p.rule_id)} on {markdown_text(p.page)}: "
+        f"{markdown_text(decision_text(d))}"
+        for p, d in result.decided
     ]
     write_atomic(path, "\n".join(lines) + "\n")

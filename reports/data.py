@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from reports.escape import slug, unique_slugs
+from reports.changes import Change, change_since, changes
+from reports.escape import anchor_words, page_anchors, slug, unique_slugs
+from reports.pictures import ElementPictures
+from reports.problem_tables import ProblemRow, by_criterion, by_rule
+from reports.score_reasons import score_reasons
+from store.decisions import decisions_in_scan
 from store.findings import findings_in_scan, first_seen
-from store.pages import document_rows, page_rows, pages_without_error
-from store.pictures import picture_formats, picture_image
+from store.pages import document_rows, page_rows
 from store.scans import default_team, latest_finished_scan, scan_row
-from store.scores import team_scores
+from store.scores import findings_by_page, team_scores
+from vocabulary.decisions import EXPIRED, LABELS, Applied, is_decided
 from vocabulary.explanations import Explanation, explanation_for
 from vocabulary.findings import Finding, json_list, selector_text
 from vocabulary.impacts import impact_rank
-from vocabulary.labels import date_source_label, impact_label
-from vocabulary.problems import ProblemCounts, count_problems
+from vocabulary.labels import content_fix, date_source_label, impact_label
+from vocabulary.problems import ProblemCounts, count_problems, plural, problem_key
 from vocabulary.urls import path_and_query
 from vocabulary.wcag import describe_criteria
+
+# The "page" of a problem in the shared layout, when counting what is new and fixed.
 
 
 class ReportError(Exception):
@@ -47,12 +53,20 @@ class Issue:
     explanation: Explanation | None = None
     level: str | None = None  # the WCAG level ("A", "AA") an axe rule is at
     first_seen: str = ""  # the day a scan of this site first found it on this page
-    location: str = ""  # where the element is, in words (untrusted: the page's headings)
-    # The pictures' files in the report folder ("pictures/<id>.webp"), or why there are none.
-    picture: str = ""
-    page_picture: str = ""
-    picture_note: str = ""
-    picture_ids: tuple[str | None, str | None] = (None, None)
+    pictures: ElementPictures = field(default_factory=ElementPictures)  # where, and pictures
+    wcag: str = ""  # the success criteria's numbers, comma-separated, as stored
+    # A person's decision on it (findings.decision), and what they decided (who, why, until).
+    decision: str | None = None
+    decided: Applied | None = None
+
+    @property
+    def is_decided(self) -> bool:
+        """A live decision: shown apart, counted nowhere."""
+        return is_decided(self.decision)
+
+    @property
+    def decision_label(self) -> str:
+        return LABELS.get(self.decision or "", "")
 
     @property
     def impact_meaning(self) -> str:
@@ -63,6 +77,36 @@ class Issue:
     def selector_text(self) -> str:
         """axe's frame path, outermost first, joined for reading."""
         return selector_text(self.selector)
+
+    @property
+    def how_to_fix(self) -> str:
+        """How to fix it, in plain words: the explanation's for an axe rule, else the content
+        check's; empty when neither says."""
+        if self.explanation is not None:
+            return self.explanation.how_to_fix
+        return content_fix(self.rule_id) if self.kind != "accessibility" else ""
+
+
+@dataclass
+class IssueGroup:
+    """One problem as vocabulary/problems.py defines it (one rule on one page), with every
+    element of the page that fails it, the worst first."""
+
+    issues: list[Issue]
+    anchor: str = ""  # its section's id in the team page, stable from scan to scan
+
+    @property
+    def first(self) -> Issue:
+        """The element the problem's heading and explanation are taken from: the worst."""
+        return self.issues[0]
+
+    @property
+    def elements(self) -> int:
+        return len(self.issues)
+
+    @property
+    def impact(self) -> str | None:
+        return self.first.impact
 
 
 @dataclass
@@ -83,6 +127,9 @@ class PageReport:
     last_updated: str | None
     last_updated_source: str | None
     issues: list[Issue] = field(default_factory=list)
+    anchor: str = ""  # the page's section id in its team page (page_anchor)
+    # What lowered the score, in words, the costliest first (reports/score_reasons.py).
+    lowered_by: list[str] = field(default_factory=list)
 
     @property
     def last_updated_from(self) -> str:
@@ -90,15 +137,46 @@ class PageReport:
         return date_source_label(self.last_updated_source)
 
     def of_kind(self, kind: str, outcome: str = "violation") -> list[Issue]:
-        return [i for i in self.issues if i.kind == kind and i.outcome == outcome]
+        """Issues of a kind still open: a decided one is listed apart (decided)."""
+        return [i for i in self.open_issues if i.kind == kind and i.outcome == outcome]
+
+    @property
+    def open_issues(self) -> list[Issue]:
+        return [i for i in self.issues if not i.is_decided]
+
+    @property
+    def decided(self) -> list[Issue]:
+        return [i for i in self.issues if i.is_decided]
 
     @property
     def violation_count(self) -> int:
-        return sum(1 for i in self.issues if i.outcome == "violation")
+        return sum(1 for i in self.open_issues if i.outcome == "violation")
 
     def problems(self, kind: str = "accessibility") -> ProblemCounts:
         """This page's problems of one kind, as vocabulary/problems.py counts them."""
         return count_problems(self.issues, kind)
+
+    def other_problems(self) -> list[str]:
+        """What else than accessibility is wrong with the page, in a few words each."""
+        found = ["not checked in the browser"] if self.error else []
+        if self.of_kind("readability"):
+            found.append("hard to read")
+        if self.of_kind("stale"):
+            found.append("out of date")
+        if links := len(self.of_kind("broken-link")):
+            found.append(plural(links, "broken link"))
+        return found
+
+    def groups(self, kind: str, outcome: str = "violation") -> list[IssueGroup]:
+        """This page's problems of one kind and outcome, each with all its elements."""
+        grouped: dict[tuple[str, str, str], list[Issue]] = defaultdict(list)
+        for issue in self.of_kind(kind, outcome):  # worst first, so each group's first is
+            grouped[problem_key(issue)].append(issue)
+        suffix = "" if outcome == "violation" else f"-{outcome}"
+        return [
+            IssueGroup(issues, f"{self.anchor}-{anchor_words(issues[0].rule_id)}{suffix}")
+            for issues in grouped.values()
+        ]
 
 
 @dataclass
@@ -110,11 +188,15 @@ class DocumentRow:
     linked_from: str | None
     exempt_2018: bool
     check_error: str | None
-    issues: list[Issue] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)  # open ones; decided ones apart
+    decided: list[Issue] = field(default_factory=list)
 
 
 @dataclass
 class TemplateIssue:
+    """A problem on one element of the shared layout, listed once: its worst finding, and
+    every page it was found on."""
+
     issue: Issue
     urls: set[str]
 
@@ -125,6 +207,10 @@ class TemplateIssue:
     @property
     def example_urls(self) -> list[str]:
         return sorted(self.urls)[:3]
+
+    @property
+    def sorted_urls(self) -> list[str]:
+        return sorted(self.urls)
 
 
 @dataclass
@@ -137,21 +223,83 @@ class TeamReport:
     new: int = 0
     fixed: int = 0
     documents: list[DocumentRow] = field(default_factory=list)
+    # The problems behind the new and fixed counts, by page and rule.
+    new_problems: list[Change] = field(default_factory=list)
+    fixed_problems: list[Change] = field(default_factory=list)
+    # The shared layout's problems, listed once each, for the team that owns the layout
+    # (templates.owner); empty for every other team.
+    templates: list[TemplateIssue] = field(default_factory=list)
 
     @property
     def documents_with_problems(self) -> list[DocumentRow]:
         return [d for d in self.documents if d.issues or d.check_error]
 
+    def layout_of_kind(self, kind: str, outcome: str = "violation") -> list[TemplateIssue]:
+        """The layout problems this team owns, of one kind."""
+        return [t for t in self.templates if t.issue.kind == kind and t.issue.outcome == outcome]
+
+    @property
+    def decided(self) -> list[Issue]:
+        """Issues on the team's pages and documents that a person has decided on."""
+        return [i for p in self.pages for i in p.decided] + [
+            i for d in self.documents for i in d.decided
+        ]
+
     def count(self, kind: str, outcome: str = "violation") -> int:
-        return sum(len(p.of_kind(kind, outcome)) for p in self.pages)
+        """Findings of one kind on the team's pages, and in the layout if it owns it (a
+        layout finding, such as a broken link in the footer, once however many pages)."""
+        on_pages = sum(len(p.of_kind(kind, outcome)) for p in self.pages)
+        return on_pages + len(self.layout_of_kind(kind, outcome))
 
     def problems(self, kind: str = "accessibility") -> ProblemCounts:
-        """Problems of one kind on this team's pages (the shared layout's are not theirs)."""
-        return count_problems((i for p in self.pages for i in p.issues), kind)
+        """Problems of one kind on this team's pages, and the shared layout's if the team
+        owns it (each counted once: one finding per layout element is enough)."""
+        return count_problems(
+            [*(i for p in self.pages for i in p.issues), *(t.issue for t in self.templates)],
+            kind,
+        )
 
     def impact_count(self, impact: str) -> int:
-        """Accessibility problems of this impact on the team's pages."""
+        """Accessibility problems of this impact on the team's pages (and layout, if its own)."""
         return self.problems().impact(impact)
+
+    def top_actions(self, limit: int = 5) -> list[Action]:
+        """What to fix first: each rule that fails on the team's pages, the worst impact
+        first, then the one on most pages."""
+        by_rule: dict[tuple[str, str], Action] = {}
+        for page in self.pages:
+            for kind in ACTION_KINDS:
+                for group in page.groups(kind):
+                    key = (kind, group.first.rule_id)
+                    action = by_rule.setdefault(key, Action(group))
+                    if impact_rank(group.impact) < impact_rank(action.group.impact):
+                        action.group = group  # the link goes to its worst page
+                    action.pages.append(page)
+        ranked = sorted(
+            by_rule.values(),
+            key=lambda a: (impact_rank(a.group.impact), -len(a.pages), a.group.first.help),
+        )
+        return ranked[:limit]
+
+
+# The kinds of problem a team's top actions are chosen from, in the order they are shown.
+ACTION_KINDS = ("accessibility", "broken-link", "readability", "stale")
+
+
+@dataclass
+class Action:
+    """One thing for a team to fix: a rule that fails on some of its pages."""
+
+    group: IssueGroup  # the problem on its worst page, whose section the action links to
+    pages: list[PageReport] = field(default_factory=list)
+
+    @property
+    def issue(self) -> Issue:
+        return self.group.first
+
+    @property
+    def impact(self) -> str | None:
+        return self.group.impact
 
 
 @dataclass
@@ -159,7 +307,7 @@ class ScanReport:
     scan: dict[str, Any]
     previous_id: int | None
     teams: list[TeamReport]
-    templates: list[TemplateIssue]
+    templates: list[TemplateIssue]  # open ones; decided ones in decided_templates
     template_owner: str | None
     site_score: float | None
     new: int
@@ -169,17 +317,18 @@ class ScanReport:
     template_problems: ProblemCounts = field(default_factory=ProblemCounts)
     # Who the site belongs to, for headings and subjects: site.name, else the start host.
     site_name: str = "site"
-    # The pictures the issues show: file path in the report folder -> picture id, and how
-    # to read a picture's bytes (from the database) when the report is written.
-    picture_files: dict[str, str] = field(default_factory=dict)
-    read_picture: Callable[[str], bytes | None] | None = None
+    # Accessibility problems by WCAG success criterion and by rule (reports/problem_tables.py).
+    by_criterion: list[ProblemRow] = field(default_factory=list)
+    by_rule: list[ProblemRow] = field(default_factory=list)
+    decided_templates: list[TemplateIssue] = field(default_factory=list)
 
     def team(self, name: str) -> TeamReport | None:
         return next((t for t in self.teams if t.name == name), None)
 
-
-def slugify(name: str) -> str:
-    return slug(name)
+    @property
+    def template_links(self) -> int:
+        """Broken links in the shared layout, each counted once."""
+        return count_problems((t.issue for t in self.templates), "broken-link").elements
 
 
 def assign_slugs(teams: list[TeamReport]) -> None:
@@ -205,35 +354,42 @@ def load_report(
     if scan is None:
         raise ReportError(f"there is no scan {scan_id} in this database")
     unowned = default_team(db, scan_id)
-    issues = [issue_from(f) for f in findings_in_scan(db, scan_id)]
+    issues = [issue_from(f, unowned) for f in findings_in_scan(db, scan_id)]
     add_first_seen(issues, first_seen(db, scan_id))
-    files = add_picture_files(issues, picture_formats(db, scan_id))
+    add_decisions(issues, decisions_in_scan(db, scan_id))
+    templates = [i for i in issues if i.scope == "template"]
+    owner = templates[0].team if templates else None
     pages = load_pages(db, scan_id, issues, unowned)
+    add_score_reasons(db, scan_id, pages, owner)
     previous = latest_finished_scan(db, before=scan_id)
     new_by_team, fixed_by_team = change_since(db, scan_id, previous)
     teams = build_teams(pages, emails or {}, team_scores(db, scan_id), new_by_team, fixed_by_team)
+    grouped = group_templates([i for i in templates if not i.is_decided])
+    attach_templates(teams, grouped, owner, emails or {})
     attach_documents(teams, load_documents(db, scan_id, issues, unowned), emails or {})
     assign_slugs(teams)
-    templates = [i for i in issues if i.scope == "template"]
+    assign_anchors(teams)
     on_pages = {p.url for p in pages}
+    counted = [i for i in issues if i.scope == "template" or i.url in on_pages]
     return ScanReport(
         scan=scan,
         previous_id=previous,
         teams=teams,
-        templates=group_templates(templates),
-        template_owner=templates[0].team if templates else None,
+        templates=grouped,
+        template_owner=owner,
         site_score=scan["score"],
-        new=sum(new_by_team.values()),
-        fixed=sum(fixed_by_team.values()),
-        problems=count_problems(i for i in issues if i.scope == "template" or i.url in on_pages),
+        new=sum(len(found) for found in new_by_team.values()),
+        fixed=sum(len(found) for found in fixed_by_team.values()),
+        problems=count_problems(counted),
         template_problems=count_problems(templates),
         site_name=site_name or urlsplit(scan["start_url"] or "").hostname or "site",
-        picture_files=files,
-        read_picture=lambda picture_id: picture_image(db, picture_id),
+        by_criterion=by_criterion(counted),
+        by_rule=by_rule(counted),
+        decided_templates=group_templates([i for i in templates if i.is_decided]),
     )
 
 
-def issue_from(finding: Finding) -> Issue:
+def issue_from(finding: Finding, unowned: str = "") -> Issue:
     return Issue(
         kind=finding.kind or "",
         rule_id=finding.rule_id or "",
@@ -248,39 +404,67 @@ def issue_from(finding: Finding) -> Issue:
         fingerprint=finding.fingerprint or "",
         scope=finding.scope,
         url=finding.url,
-        team=finding.team,
+        team=finding.team or unowned or None,
         explanation=explanation_for(finding.rule_id) if finding.kind == "accessibility" else None,
         level=finding.level,
-        location=finding.location or "",
-        picture_note=finding.picture_note or "",
-        picture_ids=(finding.picture, finding.page_picture),
+        pictures=ElementPictures.of(finding),
+        wcag=finding.wcag or "",
+        decision=finding.decision,
     )
-
-
-def add_picture_files(issues: list[Issue], formats: dict[str, str]) -> dict[str, str]:
-    """Give each issue its pictures' file paths; returns path -> picture id of them all.
-    A picture the table lacks (or with an id or format not fit for a file name) is left
-    out, with a note when the issue has no other."""
-    files: dict[str, str] = {}
-    for issue in issues:
-        paths = [picture_file(i, formats) for i in issue.picture_ids]
-        files.update(
-            (path, i) for path, i in zip(paths, issue.picture_ids, strict=True) if i and path
-        )
-        issue.picture, issue.page_picture = paths
-        if issue.picture_ids[0] and not issue.picture and not issue.picture_note:
-            issue.picture_note = "picture not found in the database"
-    return files
-
-
-def picture_file(picture_id: str | None, formats: dict[str, str]) -> str:
-    """The picture's path in the report folder ("" for none)."""
-    return f"pictures/{picture_id}.{formats[picture_id]}" if picture_id in formats else ""
 
 
 def add_first_seen(issues: list[Issue], seen: dict[tuple[str, str], str]) -> None:
     for issue in issues:
         issue.first_seen = seen.get((issue.url, issue.fingerprint), "")
+
+
+def add_score_reasons(db: Any, scan_id: int, pages: list[PageReport], owner: str | None) -> None:
+    """What lowered each scored page's score, from the findings its score was made of."""
+    scored = findings_by_page(db, scan_id)
+    for page in pages:
+        if page.score is not None:
+            page.lowered_by = score_reasons(scored.get(page.url, []), owner)
+
+
+def attach_templates(
+    teams: list[TeamReport],
+    templates: list[TemplateIssue],
+    owner: str | None,
+    emails: dict[str, str],
+) -> None:
+    """The shared layout's problems go to the team that owns the layout, which gets a page
+    of its own even if it owns no page of the site."""
+    if not templates or owner is None:
+        return
+    team = next((t for t in teams if t.name == owner), None)
+    if team is None:
+        team = TeamReport(owner, slug(owner), emails.get(owner), [], None)
+        teams.append(team)
+    team.templates = templates
+    for template in templates:  # whoever fixes it on a page, in the layout it is the owner
+        if (explained := template.issue.explanation) is not None:
+            template.issue.explanation = replace(explained, who_fixes=f"{owner} (shared layout)")
+
+
+def add_decisions(issues: list[Issue], applied: list[Applied]) -> None:
+    """What was decided on each decided issue: the decision on its page, else the one on
+    every page, whichever gave it its status."""
+    by_key: dict[tuple[str, str | None], list[Applied]] = defaultdict(list)
+    for decision in applied:
+        by_key[(decision.fingerprint, decision.page)].append(decision)
+    for issue in issues:
+        if issue.decision is None:
+            continue
+        page = path_and_query(issue.url)
+        candidates = by_key.get((issue.fingerprint, page), []) + by_key.get(
+            (issue.fingerprint, None), []
+        )
+        issue.decided = next((d for d in candidates if gives(d, issue.decision)), None)
+
+
+def gives(decision: Applied, status: str) -> bool:
+    """Whether a decision gives a finding this status (findings.decision)."""
+    return decision.expired if status == EXPIRED else decision.decision == status
 
 
 def load_pages(db: Any, scan_id: int, issues: list[Issue], unowned: str) -> list[PageReport]:
@@ -330,7 +514,7 @@ def severity_key(page: PageReport) -> tuple[float, int, str]:
 
 def load_documents(db: Any, scan_id: int, issues: list[Issue], unowned: str) -> list[DocumentRow]:
     by_document: dict[str, list[Issue]] = defaultdict(list)
-    for issue in issues:
+    for issue in sorted(issues, key=lambda i: impact_rank(i.impact)):
         if issue.kind == "document":
             by_document[issue.url].append(issue)
     return [
@@ -342,7 +526,8 @@ def load_documents(db: Any, scan_id: int, issues: list[Issue], unowned: str) -> 
             row["linked_from"],
             bool(row["exempt_2018"]),
             row["check_error"],
-            sorted(by_document.get(row["url"], []), key=lambda i: impact_rank(i.impact)),
+            [i for i in by_document[row["url"]] if not i.is_decided],
+            [i for i in by_document[row["url"]] if i.is_decided],
         )
         for row in document_rows(db, scan_id)
     ]
@@ -356,7 +541,7 @@ def attach_documents(
         team = by_name.get(document.team)
         if team is None:
             team = by_name[document.team] = TeamReport(
-                document.team, slugify(document.team), emails.get(document.team), [], None
+                document.team, slug(document.team), emails.get(document.team), [], None
             )
             teams.append(team)
         team.documents.append(document)
@@ -366,8 +551,8 @@ def build_teams(
     pages: list[PageReport],
     emails: dict[str, str],
     scores: dict[str, float | None],
-    new: dict[str, int],
-    fixed: dict[str, int],
+    new: dict[str, list[Finding]],
+    fixed: dict[str, list[Finding]],
 ) -> list[TeamReport]:
     by_team: dict[str, list[PageReport]] = defaultdict(list)
     for page in pages:
@@ -377,12 +562,14 @@ def build_teams(
     teams = [
         TeamReport(
             name,
-            slugify(name),
+            slug(name),
             emails.get(name),
             team_pages,
             scores.get(name),
-            new.get(name, 0),
-            fixed.get(name, 0),
+            len(new.get(name, [])),
+            len(fixed.get(name, [])),
+            new_problems=changes(new.get(name, [])),
+            fixed_problems=changes(fixed.get(name, [])),
         )
         for name, team_pages in by_team.items()
     ]
@@ -390,42 +577,24 @@ def build_teams(
 
 
 def group_templates(rows: list[Issue]) -> list[TemplateIssue]:
-    """Template issues listed once each, with how many pages they affect."""
+    """Template issues listed once each (by their worst finding), with the pages they are on."""
     grouped: dict[str, list[Issue]] = defaultdict(list)
     for issue in rows:
         grouped[issue.fingerprint].append(issue)
-    templates = [TemplateIssue(issues[0], {i.url for i in issues}) for issues in grouped.values()]
+    templates = [
+        TemplateIssue(min(issues, key=worst_first), {i.url for i in issues})
+        for issues in grouped.values()
+    ]
     return sorted(templates, key=lambda t: (impact_rank(t.issue.impact), -t.pages))
 
 
-def change_since(
-    db: Any, scan_id: int, previous: int | None
-) -> tuple[dict[str, int], dict[str, int]]:
-    """New and fixed violations by team. A problem is fixed only if its page was audited
-    (without error) in both scans: a page that failed to load has not been fixed."""
-    if previous is None:
-        return {}, {}
-    now, before = violations_by_key(db, scan_id), violations_by_key(db, previous)
-    audited_both = audited_pages(db, scan_id) & audited_pages(db, previous)
-    new: dict[str, int] = defaultdict(int)
-    fixed: dict[str, int] = defaultdict(int)
-    for key, team in now.items():
-        if key not in before:
-            new[team] += 1
-    for key, team in before.items():
-        if key not in now and key[0] in audited_both:
-            fixed[team] += 1
-    return dict(new), dict(fixed)
+def assign_anchors(teams: list[TeamReport]) -> None:
+    """A distinct section id for each page of a team (two hosts can share a path)."""
+    for team in teams:
+        anchors = page_anchors([p.url for p in team.pages])
+        for page, anchor in zip(team.pages, anchors, strict=True):
+            page.anchor = anchor
 
 
-def violations_by_key(db: Any, scan_id: int) -> dict[tuple[str, str | None], str]:
-    """(page, fingerprint) -> owning team, for every violation of a scan."""
-    unowned = default_team(db, scan_id)
-    return {
-        (path_and_query(f.url), f.fingerprint): f.team or unowned
-        for f in findings_in_scan(db, scan_id, outcome="violation")
-    }
-
-
-def audited_pages(db: Any, scan_id: int) -> set[str]:
-    return {path_and_query(url) for url in pages_without_error(db, scan_id)}
+def worst_first(issue: Issue) -> tuple[bool, int]:
+    return (issue.outcome != "violation", impact_rank(issue.impact))

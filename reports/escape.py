@@ -11,6 +11,7 @@ import re
 from urllib.parse import quote, urlsplit
 
 from vocabulary.text import CONTROLS, one_line
+from vocabulary.urls import path_and_query
 
 # Characters XML 1.0 does not allow at all, even as character references.
 XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -130,3 +131,30 @@ def unique_slugs(names: list[str]) -> dict[str, str]:
         taken.add(candidate)
         slugs[name] = candidate
     return slugs
+
+
+def page_anchor(url: str) -> str:
+    """A page's section id in its team page: words of its path (for a person reading the
+    link) and a hash of its path and query (the same in every scan, whatever the host)."""
+    where = path_and_query(url)
+    digest = hashlib.sha256(where.encode()).hexdigest()[:8]
+    words = anchor_words(where)[:40].strip("-")
+    return f"page-{words}-{digest}" if words else f"page-{digest}"
+
+
+def page_anchors(urls: list[str]) -> list[str]:
+    """page_anchor for each page of a team, made distinct: two hosts can share a path."""
+    taken: set[str] = set()
+    anchors = []
+    for url in urls:
+        anchor = page_anchor(url)
+        if anchor in taken:
+            anchor = f"{anchor}-{hashlib.sha256(url.encode()).hexdigest()[:8]}"
+        taken.add(anchor)
+        anchors.append(anchor)
+    return anchors
+
+
+def anchor_words(text: str) -> str:
+    """Lower-case letters, digits and hyphens: safe in an id and in a link's #fragment."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")

@@ -6,7 +6,8 @@ A problem fails the gate when ALL of these hold:
 
 1. it is an accessibility violation (or a needs-review result, with --fail-on-needs-review);
 2. its (page, fingerprint) is not in the baseline;
-3. no active waiver matches it;
+3. no live decision (or waiver) in the decisions file matches it (vocabulary/decisions.py);
+   one whose expiry has passed no longer does, and the problem is flagged as such;
 4. its impact is at or above --fail-on (minor < moderate < serious < critical; a result
    without an impact counts as minor);
 5. its rule existed in the baseline's axe-core version, or there is no baseline, or
@@ -18,29 +19,28 @@ could not be fetched or audited, a missing browser); 2 the gate failed.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import sqlite3
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from store.database import now, open_database
 from store.findings import findings_in_scan
 from store.pages import page_audits, page_fetches
 from store.scans import latest_finished_scan, scan_row
+from vocabulary.decisions import Decision, DecisionIndex
+from vocabulary.decisions import london_today as london_today  # the gate's "today"
 from vocabulary.findings import Finding
 from vocabulary.impacts import at_least, impact_rank
 from vocabulary.urls import path_and_query
 
-LONDON = ZoneInfo("Europe/London")
 BASELINE_FORMAT = 1
 
 
 class GateError(Exception):
-    """Bad gate input (baseline or waivers); the message names the file and the fix."""
+    """Bad gate input (baseline or decisions); the message names the file and the fix."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,8 @@ class Problem:
     selector: str
     help: str
     help_url: str
+    # The expiry day of a decision that no longer holds: the problem counts again, flagged.
+    decision_expired: date | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -67,31 +69,6 @@ class Baseline:
     axe_version: str | None
     axe_rules: frozenset[str] | None
     keys: frozenset[tuple[str, str]]
-
-
-@dataclass(frozen=True)
-class Waiver:
-    reason: str
-    approved_by: str
-    expires: date
-    fingerprint: str | None = None
-    rule: str | None = None
-    url: str | None = None
-
-    def matches(self, problem: Problem) -> bool:
-        if self.fingerprint and self.fingerprint != problem.fingerprint:
-            return False
-        if self.rule and self.rule != problem.rule_id:
-            return False
-        return not (self.url and not fnmatch.fnmatchcase(problem.page, self.url))
-
-    def active_on(self, today: date) -> bool:
-        """A waiver holds through the whole of its expiry day, in Europe/London."""
-        return today <= self.expires
-
-    def describe(self) -> str:
-        target = self.fingerprint or f"{self.rule} on {self.url or '*'}"
-        return f"{target} (expires {self.expires}, approved by {self.approved_by}: {self.reason})"
 
 
 @dataclass(frozen=True)
@@ -115,8 +92,9 @@ class GateResult:
     new_below_threshold: list[Problem] = field(default_factory=list)
     new_rules: list[Problem] = field(default_factory=list)
     in_baseline: list[Problem] = field(default_factory=list)
-    waived: list[tuple[Problem, Waiver]] = field(default_factory=list)
-    expired_waivers: list[Waiver] = field(default_factory=list)
+    # Problems a live decision (or waiver) holds for: they never fail the gate.
+    decided: list[tuple[Problem, Decision]] = field(default_factory=list)
+    expired_decisions: list[Decision] = field(default_factory=list)
     pages: list[PageStatus] = field(default_factory=list)
 
     @property
@@ -131,7 +109,7 @@ class GateResult:
 
     @property
     def new(self) -> list[Problem]:
-        """Every problem not in the baseline and not waived, failing ones first."""
+        """Every problem not in the baseline and not decided, failing ones first."""
         return self.failing + self.new_below_threshold + self.new_rules
 
 
@@ -146,24 +124,27 @@ def evaluate(
     problems: list[Problem],
     pages: list[PageStatus],
     baseline: Baseline | None,
-    waivers: list[Waiver],
+    decisions: list[Decision],
     policy: GatePolicy,
     today: date,
 ) -> GateResult:
     """Sort every problem into exactly one bucket and decide the gate."""
-    active = [w for w in waivers if w.active_on(today)]
     result = GateResult(
         policy,
         baseline,
         pages=pages,
-        expired_waivers=[w for w in waivers if not w.active_on(today)],
+        expired_decisions=[d for d in decisions if d.expired_on(today)],
     )
+    index = DecisionIndex.of(decisions)
     for problem in problems:
-        waiver = next((w for w in active if w.matches(problem)), None)
+        decision = index.holding(problem.fingerprint, problem.rule_id, problem.page, today)
+        if decision is not None and decision.expired_on(today):
+            problem = replace(problem, decision_expired=decision.expires)
+            decision = None
         if baseline is not None and problem.key in baseline.keys:
             result.in_baseline.append(problem)
-        elif waiver is not None:
-            result.waived.append((problem, waiver))
+        elif decision is not None:
+            result.decided.append((problem, decision))
         elif is_new_rule(problem, baseline) and not policy.fail_on_new_rules:
             result.new_rules.append(problem)
         elif counts_for_gate(problem, policy):
@@ -179,10 +160,6 @@ def is_new_rule(problem: Problem, baseline: Baseline | None) -> bool:
     return bool(
         baseline and baseline.axe_rules is not None and problem.rule_id not in baseline.axe_rules
     )
-
-
-def london_today(at: datetime | None = None) -> date:
-    return (at or datetime.now(LONDON)).astimezone(LONDON).date()
 
 
 # Reading scans and baselines.
@@ -313,44 +290,3 @@ def export_baseline(db: Any, scan_id: int) -> dict[str, Any]:
             for page, fp, rule, impact, outcome in problems
         ],
     }
-
-
-def waivers_from(data: dict[str, Any], path: str) -> list[Waiver]:
-    """A waivers file's [[waiver]] tables: fingerprint, or rule with an optional url glob;
-    reason, approved_by and expires (a date) are required."""
-    unknown = set(data) - {"waiver"}
-    if unknown:
-        raise GateError(f"{path}: unknown table {sorted(unknown)[0]}; waivers are [[waiver]]")
-    items = data.get("waiver", [])
-    if not isinstance(items, list):
-        raise GateError(f"{path}: waiver must be an array of tables ([[waiver]])")
-    return [waiver_from(item, f"{path}: waiver[{i}]") for i, item in enumerate(items)]
-
-
-def waiver_from(item: Any, where: str) -> Waiver:
-    if not isinstance(item, dict):
-        raise GateError(f"{where} must be a table")
-    allowed = {"fingerprint", "rule", "url", "reason", "approved_by", "expires"}
-    if extra := set(item) - allowed:
-        raise GateError(
-            f"{where}: unknown key {sorted(extra)[0]}; use {', '.join(sorted(allowed))}"
-        )
-    for key in ("fingerprint", "rule", "url"):
-        if key in item and not isinstance(item[key], str):
-            raise GateError(f'{where}.{key} must be a string in quotes, e.g. {key} = "..."')
-    if not item.get("fingerprint") and not item.get("rule"):
-        raise GateError(f"{where} needs a fingerprint, or a rule (with a url pattern)")
-    for key in ("reason", "approved_by"):
-        if not isinstance(item.get(key), str) or not item[key].strip():
-            raise GateError(f"{where}.{key} is missing: say why, and who approved it")
-    expires = item.get("expires")
-    if isinstance(expires, datetime) or not isinstance(expires, date):
-        raise GateError(f"{where}.expires must be a date such as 2026-12-31 (no quotes)")
-    return Waiver(
-        reason=item["reason"],
-        approved_by=item["approved_by"],
-        expires=expires,
-        fingerprint=item.get("fingerprint"),
-        rule=item.get("rule"),
-        url=item.get("url"),
-    )

@@ -10,14 +10,17 @@ import base64
 import csv
 import hashlib
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from reports.data import Issue, ScanReport, TeamReport
+from reports.data import Issue, ScanReport, TeamReport, TemplateIssue
 from reports.escape import file_text, http_url, spreadsheet_cell
 from reports.files import write_atomic
+from reports.pictures import PictureFiles
+from reports.score_reasons import sentence
 from vocabulary.impacts import IMPACTS
 from vocabulary.labels import READING_AGE_METHOD
 from vocabulary.problems import count_problems, plural
@@ -29,6 +32,7 @@ CSV_COLUMNS = (
     "url",
     "title",
     "page_score",
+    "layout_pages",
     "kind",
     "help",
     "impact",
@@ -49,6 +53,8 @@ CSV_COLUMNS = (
 )
 # Excel reads a CSV as UTF-8 only when it starts with a byte-order mark.
 BYTE_ORDER_MARK = "\ufeff"
+# Excel holds at most 32,767 characters in a cell: a longer list of pages is cut short.
+CELL_LIMIT = 32_000
 
 
 def environment() -> Environment:
@@ -65,6 +71,10 @@ def environment() -> Environment:
     env.globals["known_impacts"] = IMPACTS
     env.globals["reading_age_method"] = READING_AGE_METHOD
     env.filters["plural"] = plural
+    env.filters["picture_file"] = no_file  # write_report's own, when it has the pictures
+    env.filters["lowered_by"] = sentence
+    # Unlike capitalize, keeps a team's own capitals ("Web Team (shared layout)").
+    env.filters["first_upper"] = lambda text: text[:1].upper() + text[1:]
     return env
 
 
@@ -85,13 +95,18 @@ def content_security_policy(css: str) -> str:
     )
 
 
-def write_report(report: ScanReport, out: Path) -> list[Path]:
-    """Write index.html and team-*.html/.csv into out; returns the files written."""
+def write_report(report: ScanReport, out: Path, pictures: PictureFiles | None = None) -> list[Path]:
+    """Write index.html and team-*.html/.csv into out, and with `pictures` the pictures of
+    elements they show into out/pictures/; returns the files written."""
     out.mkdir(parents=True, exist_ok=True)
     env = environment()
+    picture_file = pictures.path if pictures else no_file
+    env.filters["picture_file"] = picture_file
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
     common = {
-        "css": css,
+        # Our own stylesheet, not the crawled site's: printed as it is (escaping a ">" in
+        # it would break the rule and the Content-Security-Policy hash alike).
+        "css": Markup(css),
         "csp": content_security_policy(css),
         "scan": report.scan,
         "site_name": report.site_name,
@@ -113,25 +128,13 @@ def write_report(report: ScanReport, out: Path) -> list[Path]:
                 **common,
             )
         )
-        written.append(write_csv(team, out / f"team-{team.slug}.csv"))
-    return written + write_pictures(report, out)
+        written.append(write_csv(team, out / f"team-{team.slug}.csv", picture_file))
+    return written + (pictures.write(out) if pictures else [])
 
 
-def write_pictures(report: ScanReport, out: Path) -> list[Path]:
-    """Every picture the report shows, as a file in its pictures/ folder. The folder is
-    made afresh if something else (a symlink planted there) has its name."""
-    if not report.picture_files or report.read_picture is None:
-        return []
-    folder = out / "pictures"
-    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-        folder.unlink()
-    folder.mkdir(exist_ok=True)
-    written = []
-    for path, picture_id in sorted(report.picture_files.items()):
-        image = report.read_picture(picture_id)
-        if image is not None:
-            written.append(write_atomic(out / path, image))
-    return written
+def no_file(picture_id: str | None) -> str:
+    """No picture files: a report written without the scan's database has none."""
+    return ""
 
 
 def render(env: Environment, template: str, path: Path, **context: object) -> Path:
@@ -152,13 +155,20 @@ def index_figures(report: ScanReport) -> dict[str, int]:
 
 
 def template_count(report: ScanReport, team: TeamReport) -> int:
-    """Template problems that also appear on this team's pages."""
+    """Template problems of every kind that also appear on this team's pages, as the pages'
+    scores count them (0 for the team that owns the layout: its page lists them)."""
+    if team.templates:
+        return 0
     urls = {p.url for p in team.pages}
-    return count_problems(t.issue for t in report.templates if urls & t.urls).problems
+    shown = [t.issue for t in report.templates if urls & t.urls]
+    return sum(count_problems(shown, kind).problems for kind in {i.kind for i in shown})
 
 
-def write_csv(team: TeamReport, path: Path) -> Path:
-    """Every problem on the team's pages and documents, one row each, for spreadsheets."""
+def write_csv(
+    team: TeamReport, path: Path, picture_file: Callable[[str | None], str] = no_file
+) -> Path:
+    """Every problem on the team's pages and documents, one row each, for spreadsheets; and,
+    for the team that owns the shared layout, each of its problems once, with its pages."""
     rows = [(p.url, p.title, p.score, issue) for p in team.pages for issue in p.issues]
     rows += [(doc.url, doc.title, None, issue) for doc in team.documents for issue in doc.issues]
     buffer = io.StringIO(newline="")
@@ -166,21 +176,53 @@ def write_csv(team: TeamReport, path: Path) -> Path:
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     writer.writerows(
-        csv_row(url, title, issue, team=team.name, score=score) for url, title, score, issue in rows
+        csv_row(url, title, i, team=team.name, score=s, picture=picture_file(i.pictures.picture))
+        for url, title, s, i in rows
     )
+    writer.writerows(layout_row(t, team.name, picture_file) for t in team.templates)
     return write_atomic(path, buffer.getvalue())
 
 
+def layout_row(
+    template: TemplateIssue, team: str, picture_file: Callable[[str | None], str] = no_file
+) -> list[str]:
+    """A problem in the shared layout: no one page, but every page it is on."""
+    title = f"Shared layout, on {plural(template.pages, 'page')}"
+    issue, picture = template.issue, picture_file(template.issue.pictures.picture)
+    return csv_row("", title, issue, team=team, pages=template.sorted_urls, picture=picture)
+
+
+def page_list(urls: list[str]) -> str:
+    """URLs one to a line, cut short to fit in a spreadsheet cell."""
+    kept: list[str] = []
+    length = 0
+    for url in urls:
+        length += len(url) + 1
+        if length > CELL_LIMIT:
+            return "\n".join([*kept, f"and {len(urls) - len(kept)} more (see the team's page)"])
+        kept.append(url)
+    return "\n".join(kept)
+
+
 def csv_row(
-    url: str, title: str | None, i: Issue, *, team: str = "", score: float | None = None
+    url: str,
+    title: str | None,
+    i: Issue,
+    *,
+    team: str = "",
+    score: float | None = None,
+    pages: list[str] | None = None,
+    picture: str = "",
 ) -> list[str]:
     """One problem; every cell made safe, as any of them can come from the crawled site
-    (a page's own axe can even send the rule id, help text and help URL)."""
+    (a page's own axe can even send the rule id, help text and help URL). `pages` are a
+    layout problem's pages; `picture` its element's picture file in the report folder."""
     cells = [
         team,
         url,
         title,
         "" if score is None else f"{score:.1f}",
+        page_list(pages or []),
         i.kind,
         i.help,
         i.impact,
@@ -188,9 +230,9 @@ def csv_row(
         "; ".join(i.criteria),
         i.level,
         i.first_seen,
-        "",  # decision: recorded decisions come with the --decisions file (issue 13)
-        i.location,
-        i.picture,  # the file in the report folder, beside the CSV
+        i.decision,  # findings.decision: from the --decisions file, "expired" when past
+        i.pictures.location,
+        picture,  # the element's picture: its file in the report folder, beside the CSV
         i.outcome,
         i.rule_id,
         i.summary,

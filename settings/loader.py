@@ -13,11 +13,14 @@ from urllib.parse import urlsplit
 
 from settings.model import (
     SECTIONS,
+    VIEWPORT_HEIGHTS,
+    VIEWPORT_WIDTHS,
     WCAG_LEVELS,
     Config,
     FormLoginConfig,
     PolicyRule,
     Team,
+    viewport_size,
 )
 
 # Characters that would split or corrupt an HTTP header.
@@ -102,6 +105,13 @@ def validate(config: Config) -> None:
     if config.audit.wcag not in WCAG_LEVELS:
         choices = ", ".join(WCAG_LEVELS)
         raise ConfigError(f"{src}: audit.wcag must be one of {choices}, not {config.audit.wcag!r}")
+    if viewport_size(config.audit.viewport) is None:
+        raise ConfigError(
+            f"{src}: audit.viewport must be WIDTHxHEIGHT in CSS pixels (width "
+            f"{VIEWPORT_WIDTHS[0]} to {VIEWPORT_WIDTHS[1]}, height {VIEWPORT_HEIGHTS[0]} to "
+            f'{VIEWPORT_HEIGHTS[1]}), such as "1280x1024" or "390x844", '
+            f"not {config.audit.viewport!r}"
+        )
     if not config.audit.read_timeout > 0:  # NaN too
         raise ConfigError(f"{src}: audit.read_timeout must be a positive number of seconds")
     if config.audit.max_elements < 1000:

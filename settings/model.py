@@ -35,6 +35,12 @@ DEFAULT_BLOCKED_HOSTS = (
     "snap.licdn.com",
 )
 
+DEFAULT_VIEWPORT = "1280x1024"
+# The viewports audit.viewport may give, in CSS pixels: WCAG's reflow width (320) to 4K.
+VIEWPORT_WIDTHS = (320, 3840)
+VIEWPORT_HEIGHTS = (240, 4320)
+VIEWPORT = re.compile(r"(\d{1,5})x(\d{1,5})")
+
 DEFAULT_USER_AGENT = (
     "siteaudit/0.1 (accessibility and content audit; +https://github.com/siteaudit)"
 )
@@ -107,6 +113,9 @@ class AuditConfig:
     browsers: int = 0  # 0 means one per core
     wcag: str = "2.1-AA"
     best_practices: bool = False
+    # The browser's viewport, WIDTHxHEIGHT in CSS pixels, that pages are audited at: a
+    # phone's ("390x844") finds the problems of a page's narrow layout (WCAG 1.4.10 Reflow).
+    viewport: str = DEFAULT_VIEWPORT
     page_timeout: float = 30.0
     # A picture of each element with a problem, and of the page with it marked, kept in the
     # database and shown in the report (--no-screenshots turns them off).
@@ -263,6 +272,19 @@ class EmailConfig:
     from_address: str = "siteaudit@localhost"
     # Where the report is published, for the links in each team's email.
     report_url: str = ""
+
+
+def viewport_size(viewport: str) -> tuple[int, int] | None:
+    """(width, height) of a WIDTHxHEIGHT viewport within the limits, else None."""
+    match = VIEWPORT.fullmatch(viewport.strip())
+    if match is None:
+        return None
+    width, height = int(match[1]), int(match[2])
+    if not (VIEWPORT_WIDTHS[0] <= width <= VIEWPORT_WIDTHS[1]):
+        return None
+    if not (VIEWPORT_HEIGHTS[0] <= height <= VIEWPORT_HEIGHTS[1]):
+        return None
+    return width, height
 
 
 def seed_urls(site: SiteConfig) -> tuple[str, ...]:

@@ -28,18 +28,21 @@ def replace_findings(db: Any, scan_id: int, kind: str, findings: Iterable[Findin
     db["findings"].insert_all((f.row(scan_id) for f in findings), alter=False)
 
 
-def pages_with_each_fingerprint(db: Any, scan_id: int) -> dict[str, int]:
-    """How many pages each accessibility fingerprint of a scan is found on."""
+def pages_with_each_fingerprint(db: Any, scan_id: int, kinds: Iterable[str]) -> dict[str, int]:
+    """How many pages each fingerprint of these kinds of finding is found on, in a scan."""
+    kinds = list(kinds)
     rows = db.execute(
         "SELECT fingerprint, count(DISTINCT url) FROM findings "
-        "WHERE scan_id = ? AND kind = 'accessibility' GROUP BY fingerprint",
-        [scan_id],
+        f"WHERE scan_id = ? AND kind IN ({', '.join('?' * len(kinds))}) GROUP BY fingerprint",
+        [scan_id, *kinds],
     )
     return dict(rows.fetchall())
 
 
-def mark_template(db: Any, scan_id: int, fingerprints: Iterable[str], owner: str) -> None:
-    """Give the accessibility findings with these fingerprints to the shared layout's owner,
+def mark_template(
+    db: Any, scan_id: int, fingerprints: Iterable[str], owner: str, kinds: Iterable[str]
+) -> None:
+    """Give the findings of these kinds with these fingerprints to the shared layout's owner,
     once, and every other finding back to its page's team (a re-run starts afresh)."""
     db.execute(
         "UPDATE findings SET scope = 'content', team = (SELECT p.team FROM pages p "
@@ -47,10 +50,11 @@ def mark_template(db: Any, scan_id: int, fingerprints: Iterable[str], owner: str
         "WHERE scan_id = ? AND scope = 'template'",
         [scan_id],
     )
+    kinds = list(kinds)
     db.conn.executemany(
-        "UPDATE findings SET scope = 'template', team = ? "
-        "WHERE scan_id = ? AND kind = 'accessibility' AND fingerprint = ?",
-        [(owner, scan_id, fingerprint) for fingerprint in fingerprints],
+        "UPDATE findings SET scope = 'template', team = ? WHERE scan_id = ? AND fingerprint = ? "
+        f"AND kind IN ({', '.join('?' * len(kinds))})",
+        [(owner, scan_id, fingerprint, *kinds) for fingerprint in fingerprints],
     )
 
 

@@ -56,3 +56,23 @@ def assign_documents(db: Any, scan_id: int, default_team: str) -> None:
            WHERE scan_id = ? AND kind = 'document'""",
         [default_team, scan_id],
     )
+
+
+def give_layout_documents(db: Any, scan_id: int, threshold: int, owner: str) -> None:
+    """A document linked from at least `threshold` pages is linked from the shared layout:
+    it, and its findings, belong to the layout's owner rather than to one page's team."""
+    linked_from_layout = (
+        "SELECT target_url FROM links WHERE scan_id = :scan "
+        "GROUP BY target_url HAVING count(DISTINCT source_url) >= :threshold"
+    )
+    params = {"scan": scan_id, "threshold": threshold, "owner": owner}
+    db.execute(
+        "UPDATE documents SET team = :owner "
+        f"WHERE scan_id = :scan AND url IN ({linked_from_layout})",
+        params,
+    )
+    db.execute(
+        "UPDATE findings SET team = :owner WHERE scan_id = :scan AND kind = 'document' "
+        f"AND url IN ({linked_from_layout})",
+        params,
+    )

@@ -38,9 +38,19 @@ class PreviousAudit:
     render_hash: str
 
 
-def rules_key(axe_version: str, run_only: tuple[str, ...]) -> str:
-    """What must match for an old audit to stand: axe-core's version and the rules run."""
-    return json.dumps([axe_version, sorted(run_only)])
+# The viewport audits were made at before audit.viewport existed: a key without a viewport.
+DESKTOP_VIEWPORT = (1280, 1024)
+
+
+def rules_key(
+    axe_version: str, run_only: tuple[str, ...], viewport: tuple[int, int] = DESKTOP_VIEWPORT
+) -> str:
+    """What must match for an old audit to stand: axe-core's version, the rules run, and
+    the viewport (named only when not the desktop one, so older scans' keys still match)."""
+    key: list[object] = [axe_version, sorted(run_only)]
+    if tuple(viewport) != DESKTOP_VIEWPORT:
+        key.append("{}x{}".format(*viewport))
+    return json.dumps(key)
 
 
 def render_hash(content_hash: str, stylesheet_hashes: list[str]) -> str:

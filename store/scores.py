@@ -6,18 +6,21 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-# (kind, rule_id, impact, level, outcome): what a finding counts for in a page's score.
-ScoredRow = tuple[str, str, str | None, str | None, str]
+# (kind, rule_id, impact, level, outcome, scope): what a finding counts for in a page's
+# score (vocabulary/costs.py ScoredFinding).
+ScoredRow = tuple[str, str, str | None, str | None, str, str]
 
 
 def findings_by_page(db: Any, scan_id: int) -> dict[str, list[ScoredRow]]:
     """Each page's findings, as scored; a document's count against the page that links to
-    it (its shallowest)."""
+    it (its shallowest). A finding with a live decision (vocabulary/decisions.py) does not
+    count; one whose decision has expired counts again."""
     found: dict[str, list[ScoredRow]] = defaultdict(list)
     for url, *row in db.execute(
         "SELECT coalesce(d.linked_from, f.url), f.kind, f.rule_id, f.impact, f.level, "
-        "f.outcome FROM findings f LEFT JOIN documents d ON f.kind = 'document' "
-        "AND d.scan_id = f.scan_id AND d.url = f.url WHERE f.scan_id = ?",
+        "f.outcome, f.scope FROM findings f LEFT JOIN documents d ON f.kind = 'document' "
+        "AND d.scan_id = f.scan_id AND d.url = f.url WHERE f.scan_id = ? "
+        "AND (f.decision IS NULL OR f.decision = 'expired')",
         [scan_id],
     ):
         found[url].append(tuple(row))  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from store.findings import findings_in_scan
+from vocabulary.decisions import is_decided
 from vocabulary.findings import Finding
 from vocabulary.problems import ProblemCounts, count_problems
 
@@ -16,11 +17,14 @@ class ScanFigures:
     accessibility: ProblemCounts  # vocabulary/problems.py: what one problem is
     top_rules: list[RuleFigures]  # the five most widespread
     content_pages: dict[str, int]  # readability and freshness rule -> pages
-    broken_links: dict[str, int]  # broken-link rule -> findings
+    broken_links: dict[str, int]  # broken-link rule -> links (one in the layout counted once)
     documents: int
     documents_with_problems: int
     template_problems: int  # accessibility problems in the shared layout
+    template_links: int  # broken links in the shared layout, each once
     pages_by_team: list[tuple[str | None, int]]  # most pages first
+    # findings.decision -> findings: those set aside by people's decisions, and expired ones
+    decisions: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -37,19 +41,28 @@ def scan_figures(db: Any, scan_id: int) -> ScanFigures:
         "SELECT count(DISTINCT d.url), count(DISTINCT f.url) FROM documents d "
         "LEFT JOIN findings f "
         "ON f.scan_id = d.scan_id AND f.url = d.url AND f.kind = 'document' "
-        "AND f.outcome = 'violation' WHERE d.scan_id = ?",
+        f"AND f.outcome = 'violation' AND {UNDECIDED} WHERE d.scan_id = ?",
         [scan_id],
     ).fetchone()
-    violations = findings_in_scan(db, scan_id, kind="accessibility", outcome="violation")
+    violations = [
+        f
+        for f in findings_in_scan(db, scan_id, kind="accessibility", outcome="violation")
+        if not is_decided(f.decision)  # decided ones count nowhere (vocabulary/decisions.py)
+    ]
+    links = findings_in_scan(db, scan_id, kind="broken-link")  # decided: count_problems
     return ScanFigures(
         accessibility=count_problems(violations),
         top_rules=top_rules(violations),
         content_pages=dict(rows(db, CONTENT_PAGES, scan_id)),
-        broken_links=dict(rows(db, BROKEN_LINKS, scan_id)),
+        broken_links=broken_links(links),
         documents=documents,
         documents_with_problems=with_problems,
         template_problems=count_problems(f for f in violations if f.scope == "template").problems,
+        template_links=count_problems(
+            (f for f in links if f.scope == "template"), "broken-link"
+        ).elements,
         pages_by_team=rows(db, PAGES_BY_TEAM, scan_id),
+        decisions=dict(rows(db, DECISIONS, scan_id)),
     )
 
 
@@ -66,16 +79,28 @@ def top_rules(violations: list[Finding], limit: int = 5) -> list[RuleFigures]:
     return sorted(figures, key=lambda r: (-r.pages, -r.elements, r.rule_id))[:limit]
 
 
+def broken_links(found: list[Finding]) -> dict[str, int]:
+    """Broken links by rule: one on a page is one link; one in the shared layout is one
+    link however many pages show it (count_problems' elements)."""
+    rules = sorted({f.rule_id for f in found if f.outcome == "violation"})
+    return {
+        rule: count_problems((f for f in found if f.rule_id == rule), "broken-link").elements
+        for rule in rules
+    }
+
+
 def rows(db: Any, sql: str, scan_id: int) -> list[Any]:
     return db.execute(sql, [scan_id]).fetchall()
 
 
+# A finding with a live decision counts nowhere (vocabulary/decisions.py); an expired one does.
+UNDECIDED = "(f.decision IS NULL OR f.decision = 'expired')"
 CONTENT_PAGES = (
-    "SELECT rule_id, count(DISTINCT url) FROM findings WHERE scan_id = ? "
-    "AND kind IN ('readability', 'stale') GROUP BY rule_id"
-)
-BROKEN_LINKS = (
-    "SELECT rule_id, count(*) FROM findings WHERE scan_id = ? AND kind = 'broken-link' "
-    "GROUP BY rule_id"
+    "SELECT rule_id, count(DISTINCT url) FROM findings f WHERE scan_id = ? "
+    f"AND kind IN ('readability', 'stale') AND {UNDECIDED} GROUP BY rule_id"
 )
 PAGES_BY_TEAM = "SELECT team, count(*) FROM pages WHERE scan_id = ? GROUP BY team ORDER BY 2 DESC"
+DECISIONS = (
+    "SELECT decision, count(*) FROM findings WHERE scan_id = ? AND decision IS NOT NULL "
+    "GROUP BY decision"
+)

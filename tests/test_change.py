@@ -9,8 +9,15 @@ from store.database import open_database
 from store.scans import finish_scan, start_scan
 
 
-def add_scan(db, host: str, pages: dict[str, str | None], findings: list[tuple[str, str]]) -> int:  # type: ignore[no-untyped-def]
-    """A finished scan: pages (path -> error or None) and (path, fingerprint) violations."""
+def add_scan(
+    db,
+    host: str,
+    pages: dict[str, str | None],
+    findings: list[tuple[str, str]],
+    scope: str = "content",
+) -> int:  # type: ignore[no-untyped-def]
+    """A finished scan: pages (path -> error or None) and (path, fingerprint) violations,
+    all in the page's content or all in the shared layout (scope)."""
     scan_id = start_scan(db, f"https://{host}/", browser=1)
     db["pages"].insert_all(
         {
@@ -31,8 +38,8 @@ def add_scan(db, host: str, pages: dict[str, str | None], findings: list[tuple[s
             "impact": "critical",
             "outcome": "violation",
             "fingerprint": fingerprint,
-            "team": "Waste",
-            "scope": "content",
+            "team": "Waste" if scope == "content" else "Web Team",
+            "scope": scope,
         }
         for path, fingerprint in findings
     )
@@ -68,3 +75,19 @@ def test_first_scan_has_nothing_to_compare(tmp_path: Path) -> None:
     first = add_scan(db, "www.example.gov.uk", {"/a": None}, [("/a", "fp1")])
     report = load_report(db, first)
     assert (report.previous_id, report.new, report.fixed) == (None, 0, 0)
+
+
+def test_a_layout_problem_is_new_and_fixed_once_not_once_a_page(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "scan.db")
+    pages: dict[str, str | None] = {"/a": None, "/b": None, "/c": None}
+    on_every_page = [(path, "footer-link") for path in pages]
+    add_scan(db, "www.example.gov.uk", pages, [("/a", "fp1")])
+    second = add_scan(db, "www.example.gov.uk", pages, on_every_page, scope="template")
+    report = load_report(db, second)
+    web_team = report.team("Web Team")
+    assert web_team is not None and (web_team.new, web_team.fixed) == (1, 0)
+    third = add_scan(db, "www.example.gov.uk", pages, [])
+    report = load_report(db, third)
+    web_team = report.team("Web Team")
+    assert (report.new, report.fixed) == (0, 1)
+    assert web_team is not None and (web_team.new, web_team.fixed) == (0, 1)

@@ -118,7 +118,9 @@ def test_waiver_holds_through_expiry_then_fails_again(browser_site: Site, tmp_pa
         "check", url, "--waivers", str(waivers), "--as-of", "2026-07-01T23:30:00+0000"
     )
     assert expired.returncode == 2
-    assert "Expired waivers (1)" in expired.stdout and "expires 2026-07-01" in expired.stdout
+    assert "Expired decisions and waivers (1)" in expired.stdout
+    assert "expires 2026-07-01" in expired.stdout
+    assert "(decision expired on 2026-07-01)" in expired.stdout
 
 
 def test_unreachable_url_is_exit_1(tmp_path: Path) -> None:

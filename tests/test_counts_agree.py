@@ -17,10 +17,12 @@ from reports.html import write_report
 from settings.loader import ConfigError, config_from_dict
 from settings.model import EmailConfig
 from store.database import open_database
+from store.findings import findings_in_scan
 from store.scans import finish_scan, start_scan
 from store.summary import scan_figures
 from store.writer import Batch, write_batch
 from tests.conftest import Site, run_siteaudit
+from vocabulary.decisions import is_decided
 from vocabulary.impacts import severity
 from vocabulary.problems import count_problems
 
@@ -64,7 +66,9 @@ def from_csv(path: Path) -> Counted:
         rows = [
             r
             for r in csv.DictReader(handle)
-            if r["kind"] == "accessibility" and r["outcome"] == "violation"
+            if r["kind"] == "accessibility"
+            and r["outcome"] == "violation"
+            and r["decision"] in ("", "expired")  # a decided one counts nowhere
         ]
     worst: dict[tuple[str, str], int] = {}
     for row in rows:
@@ -80,14 +84,16 @@ def from_email(report: ScanReport, name: str) -> tuple[int, Counted, int | None]
     assert team is not None
     message = team_message(report, team, EmailConfig(), "the site")
     subject = int(re.search(r"(\d+) accessibility problems? \(", message["Subject"]).group(1))  # type: ignore[union-attr]
-    body = message.get_content()
+    body = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     found = re.search(
         r"Accessibility problems: (\d+) on (\d+) elements? \((\d+) critical, (\d+) serious\)",
         body,
     )
     assert found, body
     pages = [int(n) for n in re.findall(r"\): (\d+) accessibility problems?", body)]
-    all_listed = sum(1 for p in team.pages if p.issues) <= 5
+    layout = re.search(r"In the shared layout: (\d+) problems?", body)
+    pages += [int(layout.group(1))] if layout else []
+    all_listed = sum(1 for p in team.pages if p.open_issues) <= 5
     return subject, Counted(*map(int, found.groups())), sum(pages) if all_listed else None
 
 
@@ -113,13 +119,70 @@ def assert_outputs_agree(db_path: Path, out: Path, summary: Counted) -> ScanRepo
             totals.critical + shown.critical,
             totals.serious + shown.serious,
         )
-    # The shared layout's problems are on no team card: the index adds them once.
+    # Every problem is one team's: the shared layout's are on its owner's card, once.
+    assert totals == summary
+    owner = report.team(report.template_owner or "")
     layout = report.template_problems
-    assert totals.problems + layout.problems == summary.problems
-    assert totals.elements + layout.elements == summary.elements  # type: ignore[operator]
-    assert totals.critical + layout.impact("critical") == summary.critical
-    assert totals.serious + layout.impact("serious") == summary.serious
+    if layout.problems:
+        assert owner is not None and owner.templates
+        listed = count_problems(t.issue for t in owner.templates)
+        assert (listed.problems, listed.elements, listed.by_impact) == (
+            layout.problems,
+            layout.elements,
+            layout.by_impact,
+        )
+    assert_problem_tables_agree(index, db_path, report.scan["id"], summary)
     return report
+
+
+def problem_table(html: str, table_id: str) -> dict[str, tuple[int, int, int, str]]:
+    """The index's table of problems by criterion or rule: key -> (pages, problems,
+    elements, teams)."""
+    soup = BeautifulSoup(html, "html.parser")
+    table = soup.find("table", id=table_id)
+    assert table is not None, table_id
+    found = {}
+    for row in table.select("tbody tr"):  # type: ignore[union-attr]
+        pages, problems, elements = (int(td.get_text()) for td in row.select("td.number"))
+        key = row.th.get_text().split(" ", 1)[0]  # type: ignore[union-attr]
+        found[key] = (pages, problems, elements, row.find_all("td")[-1].get_text())
+    return found
+
+
+def assert_problem_tables_agree(index: str, db_path: Path, scan_id: int, summary: Counted) -> None:
+    """The tables by rule and by criterion: each row as count_problems counts the scan's
+    findings of that rule or criterion; the rules' problems add up to the site's."""
+    findings = [
+        f
+        for f in findings_in_scan(
+            open_database(db_path, create=False), scan_id, kind="accessibility", outcome="violation"
+        )
+        if not is_decided(f.decision)  # set aside by a person: in no table
+    ]
+    rules = problem_table(index, "rules")
+    assert sum(problems for _, problems, _, _ in rules.values()) == summary.problems
+    assert sum(elements for _, _, elements, _ in rules.values()) == summary.elements
+    for rule, (pages, problems, elements, teams) in rules.items():
+        counted = count_problems(f for f in findings if f.rule_id == rule)
+        assert (pages, problems, elements) == (counted.pages, counted.problems, counted.elements)
+        assert teams == ", ".join(sorted({f.team for f in findings if f.rule_id == rule}))
+    criteria = problem_table(index, "criteria")
+    numbers = {n for f in findings for n in (f.wcag or "").split(",") if n}
+    assert numbers <= set(criteria)
+    for number in numbers:
+        counted = count_problems(f for f in findings if number in (f.wcag or "").split(","))
+        assert criteria[number][:3] == (counted.pages, counted.problems, counted.elements)
+    ordered = [pages for pages, *_ in rules.values()]
+    assert ordered == sorted(ordered, reverse=True)
+
+
+# The success criteria axe-core ties the forged scan's rules to.
+CRITERIA = {
+    "image-alt": "1.1.1",
+    "color-contrast": "1.4.3",
+    "link-name": "2.4.4,4.1.2",
+    "label": "4.1.2",
+}
 
 
 def forged_scan(path: Path) -> None:
@@ -148,6 +211,7 @@ def forged_scan(path: Path) -> None:
             "selector": json.dumps([f"#e{n}"]),
             "fingerprint": f"{rule}:{n}",
             "scope": "content",
+            "wcag": CRITERIA.get(rule),
             **extra,
         }
 
@@ -195,6 +259,7 @@ def test_a_problem_is_one_rule_on_one_page_or_once_in_the_layout() -> None:
         kind: str = "accessibility"
         outcome: str = "violation"
         fingerprint: str | None = None
+        decision: str | None = None
 
     counts = count_problems(
         [

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from app.after_crawl import after_crawl
-from reports.data import violations_by_key
+from reports.changes import violations_by_key
 from settings.model import TemplateConfig
 from store.database import open_database
 from store.scans import default_team, finish_scan, start_scan

@@ -36,6 +36,7 @@ from browser.element_pictures import (
 from browser.launch import BrowserOptions
 from reports.data import Issue
 from reports.html import environment
+from reports.pictures import ElementPictures
 from store.database import open_database
 from store.writer import Batch, write_batch
 from tests.conftest import SITES, query, run_siteaudit
@@ -257,6 +258,8 @@ def test_pictures_out_of_time_are_all_left_out_and_the_audit_stands(
 
 def test_location_and_note_from_the_page_are_escaped_in_the_report() -> None:
     hostile = '<img src=x onerror=alert(1)> "quoted" \x1b[31m'
+    env = environment()
+    env.filters["picture_file"] = lambda i: f"pictures/{i}.webp" if i else ""
     issue = Issue(
         kind="accessibility",
         rule_id="image-alt",
@@ -270,12 +273,11 @@ def test_location_and_note_from_the_page_are_escaped_in_the_report() -> None:
         help_url="",
         fingerprint="f",
         scope="content",
-        location=f"under {hostile}, the 1st image",
-        picture=f"pictures/{'a' * 64}.webp",
+        pictures=ElementPictures(location=f"under {hostile}, the 1st image", picture="a" * 64),
     )
-    html = str(environment().get_template("macros.html").module.element_view(issue))
+    html = str(env.get_template("macros.html").module.element_view(issue))
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "\x1b" not in html and 'alt="The element outlined on the page: under &lt;img' in html
-    issue.picture, issue.picture_note = "", f"hidden {hostile}"
-    html = str(environment().get_template("macros.html").module.element_view(issue))
+    issue.pictures = ElementPictures(note=f"hidden {hostile}")
+    html = str(env.get_template("macros.html").module.element_view(issue))
     assert "<img" not in html and "Hidden &lt;img" in html

@@ -7,17 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from app.check import load_waivers
+from app.check import load_gate_decisions
 from reports.gate import (
     Baseline,
     GateError,
     GatePolicy,
     PageStatus,
     Problem,
-    Waiver,
     evaluate,
     london_today,
 )
+from vocabulary.decisions import Decision
 from vocabulary.impacts import IMPACTS
 
 TODAY = date(2026, 11, 22)
@@ -48,7 +48,7 @@ def problem(
 def gate(
     *problems: Problem,
     baseline: Baseline | None = None,
-    waivers: list[Waiver] | None = None,
+    waivers: list[Decision] | None = None,
     today: date = TODAY,
     **policy: object,
 ) -> int:
@@ -93,15 +93,15 @@ def test_rule_new_since_the_baseline_is_not_a_regression() -> None:
     assert gate(problem(rule="label"), baseline=baseline) == 2
 
 
-def waiver(expires: date, **match: str) -> Waiver:
-    return Waiver("reason", "approver", expires, **match)
+def waiver(expires: date, **match: str) -> Decision:
+    return Decision("accepted", "reason", expires, "approver", **match)
 
 
 def test_waiver_holds_through_its_expiry_day_then_stops() -> None:
     by_fingerprint = waiver(TODAY, fingerprint="fp1")
     assert gate(problem(), waivers=[by_fingerprint], today=TODAY) == 0
     result = evaluate([problem()], PAGES, None, [by_fingerprint], GatePolicy(), date(2026, 11, 23))
-    assert result.exit_code == 2 and result.expired_waivers == [by_fingerprint]
+    assert result.exit_code == 2 and result.expired_decisions == [by_fingerprint]
 
 
 def test_rule_waiver_matches_its_url_glob_only() -> None:
@@ -125,7 +125,7 @@ def test_a_page_that_could_not_be_checked_is_exit_1() -> None:
 
 
 def test_example_waivers_file_loads() -> None:
-    waivers = load_waivers("config/waivers.example.toml")
+    waivers = load_gate_decisions("config/waivers.example.toml")
     assert [w.rule or w.fingerprint for w in waivers] == [
         "color-contrast:3f2a9c0d1e4b5a67",
         "frame-title",
@@ -155,5 +155,5 @@ def test_bad_waivers_name_file_and_fix(tmp_path: Path, text: str, message: str) 
     path = tmp_path / "waivers.toml"
     path.write_text(text)
     with pytest.raises(GateError, match=message) as err:
-        load_waivers(str(path))
+        load_gate_decisions(str(path))
     assert str(err.value).startswith(f"{path}: waiver[0]")

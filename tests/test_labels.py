@@ -122,5 +122,15 @@ def test_email_says_what_critical_and_serious_mean(tmp_path: Path) -> None:
         from_address = "audit@example.org"
         report_url = ""
 
-    body = team_message(report, team, Addresses(), "the site").get_content()
+    message = team_message(report, team, Addresses(), "the site")
+    body = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert f"critical: {impact_label('critical')}" in body
+
+
+def test_every_content_check_says_how_to_fix_it() -> None:
+    from audits.content import TITLES
+    from vocabulary.labels import CONTENT_FIXES, content_fix
+
+    assert set(CONTENT_FIXES) == {*TITLES, "broken-link-internal", "broken-link-external"}
+    assert all(content_fix(rule).endswith(".") for rule in CONTENT_FIXES)
+    assert content_fix("image-alt") == ""

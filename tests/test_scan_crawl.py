@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
+from urllib.parse import SplitResult
 
 import pytest
 
 from app.demo import DEMO_SITE
 from tests.conftest import Site, query, run_siteaudit
+from tests.recording import RecordingHandler, page, serve, static
 
 
 @pytest.fixture(scope="module")
@@ -139,3 +142,33 @@ def test_a_second_scan_adds_to_the_same_database(crawled: tuple[Path, Site]) -> 
         (2, "finished"),
     ]
     assert query(db, "SELECT count(*) FROM pages WHERE scan_id = 2")[0][0] <= 3
+
+
+def test_a_linked_page_takes_its_date_from_a_slow_sitemap(tmp_path: Path) -> None:
+    """The start page links to /news/ at once; the sitemap that dates it comes a second
+    later. The page still gets the sitemap's date: pages wait for the sitemaps."""
+    sitemap = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        "<url><loc>{base}/news/</loc><lastmod>2019-03-12</lastmod></url></urlset>"
+    )
+
+    def slow_sitemap(h: RecordingHandler, url: SplitResult) -> None:
+        time.sleep(1.0)
+        body = sitemap.format(base=h.server.base).encode()  # type: ignore[attr-defined]
+        h.send_body(200, body, "application/xml")
+
+    routes = static(
+        {
+            "/": page("Home", '<p><a href="/news/">News</a></p>', site="Test"),
+            "/news/": page("News", "<p>Our news.</p>", site="Test"),
+        }
+    )
+    routes["/sitemap.xml"] = slow_sitemap
+    db = tmp_path / "scan.db"
+    with serve(routes) as site:
+        result = run_siteaudit("scan", site.url("/"), "--db", str(db), "--no-browser")
+    assert result.returncode == 0, result.stderr
+    assert query(db, "SELECT sitemap_lastmod FROM pages WHERE url LIKE '%/news/'") == [
+        ("2019-03-12",)
+    ]

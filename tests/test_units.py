@@ -147,6 +147,8 @@ def test_team_config_in_the_documented_form() -> None:
     ("raw", "message"),
     [
         ({"audit": {"wcag": "3.0"}}, "audit.wcag must be one of"),
+        ({"audit": {"viewport": "390"}}, "audit.viewport must be WIDTHxHEIGHT in CSS pixels"),
+        ({"audit": {"viewport": "200x800"}}, "(width 320 to 3840, height 240 to 4320)"),
         ({"site": {"max_pages": "ten"}}, "site.max_pages must be a number"),
         (
             {"teams": [{"name": "X", "patterns": ["("]}]},
@@ -160,3 +162,27 @@ def test_config_errors_name_the_key(raw: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=None) as err:
         config_from_dict(raw, "site.toml")
     assert str(err.value).startswith("site.toml: ") and message in str(err.value)
+
+
+def test_a_scan_at_another_viewport_reuses_no_audit() -> None:
+    from settings.model import DEFAULT_VIEWPORT, viewport_size
+    from store.previous import DESKTOP_VIEWPORT, rules_key
+
+    assert viewport_size(DEFAULT_VIEWPORT) == DESKTOP_VIEWPORT
+    assert viewport_size(" 390x844 ") == (390, 844)
+    # The desktop key is the one scans made before audit.viewport had, so they still match.
+    assert rules_key("4.14.1", ("wcag2a",)) == '["4.14.1", ["wcag2a"]]'
+    assert rules_key("4.14.1", ("wcag2a",), (1280, 1024)) == rules_key("4.14.1", ("wcag2a",))
+    assert rules_key("4.14.1", ("wcag2a",), (390, 844)) == '["4.14.1", ["wcag2a"], "390x844"]'
+
+
+def test_a_pages_section_id_is_the_same_in_every_scan_and_on_every_host() -> None:
+    from reports.escape import page_anchor
+
+    anchor = page_anchor("http://127.0.0.1:8000/bins/collection-days.html?area=north")
+    assert anchor == page_anchor(
+        "https://www.example-council.gov.uk/bins/collection-days.html?area=north"
+    )
+    assert anchor.startswith("page-bins-collection-days-html-area-north-")
+    assert page_anchor("https://x.example/") != page_anchor("https://x.example/?a=1")
+    assert all(c.isalnum() or c == "-" for c in page_anchor('https://x.example/"><script>'))

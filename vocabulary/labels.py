@@ -83,3 +83,23 @@ def date_source_label(source: str | None) -> str:
 def impact_label(impact: str | None) -> str:
     """What an impact means for the people using the page; empty for a finding without one."""
     return IMPACT_LABELS.get(impact or "", "")
+
+
+# How to fix the content checks' problems, as explanations.toml says it for axe's rules:
+# for a team's "Fix these first" list and email, in plain words.
+CONTENT_FIXES = {
+    "reading-age": "Use shorter sentences and everyday words. The report lists the page's "
+    "longest sentences and the words to avoid.",
+    "stale": "Check the page is still right, then update it, or take it down if it is not needed.",
+    "review-overdue": "Check the page is still right, then update it and its review date.",
+    "undated": "Check the page is still right, and show the date it was last updated.",
+    "archive-candidate": "Move the page to the archive, or take it down if it is not needed.",
+    "broken-link-internal": "Change the link to the page's new address, or take it out.",
+    "broken-link-external": "Check the other site's page still exists, then change the link "
+    "or take it out.",
+}
+
+
+def content_fix(rule_id: str) -> str:
+    """How to fix a content check's problem; empty for a rule not listed."""
+    return CONTENT_FIXES.get(rule_id, "")

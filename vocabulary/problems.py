@@ -3,7 +3,9 @@
 A problem is one rule failing on one page, however many elements on that page fail it; a
 problem in the shared layout (scope "template") is one rule failing in the layout, counted
 once for the whole site however many pages show it. Its impact is its worst element's.
-Elements are counted too, apart. docs/scoring.md explains why.
+Elements are counted too, apart. A finding a person has decided on (a live decision, see
+vocabulary/decisions.py) is not counted; one whose decision has expired is. docs/scoring.md
+explains why.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from vocabulary.decisions import is_decided
 from vocabulary.impacts import IMPACTS, severity
 
 WORD = "problem"
@@ -35,16 +38,20 @@ class Countable(Protocol):
     def outcome(self) -> str: ...
     @property
     def fingerprint(self) -> str | None: ...
+    @property
+    def decision(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
 class ProblemCounts:
-    """Problems of one kind, by impact (each of IMPACTS, unknown counted as minor), and
-    the elements they cover."""
+    """Problems of one kind, by impact (each of IMPACTS, unknown counted as minor), the
+    elements they cover and the pages they are on (a layout problem is on every page that
+    shows it)."""
 
     problems: int = 0
     elements: int = 0
     by_impact: dict[str, int] = field(default_factory=lambda: dict.fromkeys(IMPACTS, 0))
+    pages: int = 0
 
     def impact(self, name: str) -> int:
         return self.by_impact.get(name, 0)
@@ -68,16 +75,18 @@ def count_problems(findings: Iterable[Countable], kind: str = "accessibility") -
     """Violations of one kind counted as problems (see the module docstring)."""
     worst: dict[tuple[str, str, str], int] = {}
     elements: dict[tuple[str, str, str], set[tuple[str, str | int]]] = defaultdict(set)
+    pages: set[str] = set()
     for row, finding in enumerate(findings):
-        if finding.outcome != "violation" or finding.kind != kind:
+        if finding.outcome != "violation" or finding.kind != kind or is_decided(finding.decision):
             continue
         key = problem_key(finding)
         worst[key] = max(worst.get(key, 0), severity(finding.impact))
         elements[key].add(element_key(finding, row))
+        pages.add(finding.url)
     by_impact = dict.fromkeys(IMPACTS, 0)
     for level in worst.values():
         by_impact[IMPACTS[len(IMPACTS) - 1 - level]] += 1
-    return ProblemCounts(len(worst), sum(len(e) for e in elements.values()), by_impact)
+    return ProblemCounts(len(worst), sum(len(e) for e in elements.values()), by_impact, len(pages))
 
 
 def plural(count: int, word: str = WORD) -> str:
