@@ -34,6 +34,14 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session
+def bench_pictures(session: nox.Session) -> None:
+    """Scan a generated site with and without pictures of elements; write the time ratio
+    and the bytes stored per 1,000 pages into docs/performance.md."""
+    args = session.posargs or ["--pages", "150", "--browsers", "2"]
+    session.run(PYTHON, "benchmarks/pictures_bench.py", *args, "--out", "docs/performance.md")
+
+
+@nox.session
 def docs_screenshots(session: nox.Session) -> None:
     """Scan the demo site; photograph a team page at 1280 and 390 px into docs/*.png."""
     session.run(PYTHON, "scripts/docs_screenshots.py", *session.posargs)

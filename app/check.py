@@ -57,6 +57,7 @@ class CheckRequest:
     best_practices: bool | None = None
     browsers: int | None = None
     page_timeout: float | None = None
+    screenshots: bool | None = None
 
 
 def check_config(request: CheckRequest) -> Config:
@@ -83,6 +84,7 @@ def check_config(request: CheckRequest) -> Config:
         "best_practices": request.best_practices,
         "browsers": request.browsers,
         "page_timeout": request.page_timeout,
+        "screenshots": request.screenshots,
     }
     config = config.with_overrides(site=site, audit=audit)
     validate(config)

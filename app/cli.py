@@ -18,6 +18,7 @@ from app.options import (
     BEST_PRACTICES,
     BROWSERS,
     PAGE_TIMEOUT,
+    SCREENSHOTS,
     WCAG,
     config_option,
     db_option,
@@ -163,6 +164,7 @@ def make_report(
     from reports.data import load_report
     from reports.email import NO_REPORT_URL, can_link
     from reports.html import write_report
+    from reports.pictures import PictureFiles
 
     db = open_database(db_path, create=False)
     if decisions is not None:
@@ -170,7 +172,8 @@ def make_report(
     emails = {t.name: t.email for t in config.teams if t.email}
     loaded = load_report(db, scan_id, emails, config.site.name)
     try:
-        written = write_report(loaded, Path(out_dir))
+        pictures = PictureFiles(db, loaded.scan["id"])
+        written = write_report(loaded, Path(out_dir), pictures)
     except OSError as err:
         raise ReportError(
             f"{err.filename or out_dir}: cannot write the report ({err.strerror or err}); "
@@ -235,6 +238,7 @@ def apply_to_report(db: Any, db_path: str, scan_id: int | None, decisions: list[
     BEST_PRACTICES,
     BROWSERS,
     PAGE_TIMEOUT,
+    SCREENSHOTS,
     config_option("TOML configuration (limits, blocked hosts, login)."),
     db_option("Keep the check's results in this database [a temporary one].", default=None),
     file_option("--junit", "junit_path", "Write JUnit XML here: a testcase per page."),
@@ -411,6 +415,7 @@ def build_config(
         "browser": overrides["browser"],
         "page_timeout": overrides["page_timeout"],
         "full": overrides["full"],
+        "screenshots": overrides["screenshots"],
     }
     config = config.with_overrides(site=site, audit=audit)
     if not seed_urls(config.site):

@@ -64,6 +64,11 @@ BEST_PRACTICES = click.option(
 )
 BROWSERS = click.option("--browsers", type=int, help="Browser sessions in parallel [one per core].")
 PAGE_TIMEOUT = click.option("--page-timeout", type=float, help="Seconds allowed per page [30].")
+SCREENSHOTS = click.option(
+    "--screenshots/--no-screenshots",
+    default=None,
+    help="Keep a picture of each element with a problem (default), or none.",
+)
 
 
 def with_options(*options: Decorator) -> Decorator:
@@ -92,6 +97,7 @@ scan_options = with_options(
         help="Audit pages in Chromium (default), or only crawl, read and measure.",
     ),
     PAGE_TIMEOUT,
+    SCREENSHOTS,
     flag("--full", "Re-audit every page, even those unchanged since the last scan.", default=None),
     click.option("--user-agent", help="User agent the crawler sends."),
     flag("--resume", "Finish the last interrupted scan of this site in --db."),

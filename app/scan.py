@@ -89,6 +89,7 @@ def browser_options(config: Config, credentials: Credentials) -> BrowserOptions:
         run_as=run_as_user(audit.browser_user),
         ca_file=config.site.ca_file,
         ignore_tls_errors=not config.site.verify_tls,
+        screenshots=audit.screenshots,
     )
 
 

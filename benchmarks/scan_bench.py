@@ -228,10 +228,10 @@ def main() -> None:
         write_section(args.out, section, text)
 
 
-def write_section(path: Path, name: str, text: str) -> None:
+def write_section(path: Path, name: str, text: str, tool: str = "scan_bench.py") -> None:
     """Put a run's figures between its markers in path, keeping everything written by hand
     around them (docs/performance.md explains the figures); a new file gets just them."""
-    start, end = f"<!-- scan_bench.py {name}: start -->", f"<!-- scan_bench.py {name}: end -->"
+    start, end = f"<!-- {tool} {name}: start -->", f"<!-- {tool} {name}: end -->"
     marked = f"{start}\n{text.strip()}\n{end}"
     current = path.read_text(encoding="utf-8") if path.exists() else ""
     pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)

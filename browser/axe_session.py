@@ -14,11 +14,13 @@ import json
 import logging
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import websocket
+
+from browser.element_pictures import PageViews
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,8 @@ class AxeOutcome:
     frames_present: int
     frames_audited: int
     blocked: list[str]
+    # Where each element is, and pictures of them (browser/element_pictures.py).
+    views: PageViews = field(default_factory=PageViews)
 
 
 class FrameTarget:

@@ -22,6 +22,7 @@ from browser.axe_core import axe_source_path
 from browser.axe_session import AxeError, AxeOutcome, AxeSession
 from browser.browser_proxy import GuardedProxy
 from browser.devtools import DevTools, PageJob, PageLoadError, connect_to_tab
+from browser.element_pictures import PageViews, view_page
 from browser.launch import (
     BrowserError,
     BrowserOptions,
@@ -101,11 +102,18 @@ class BrowserSession:
         outcome = self._run_axe()
         self.devtools.check_document()  # nor on one that tried to leave while axe ran
         outcome.blocked = list(self.devtools.blocked)
+        outcome.views = self._view_elements(outcome)
         if len(job.body) > LARGE_PAGE_BYTES:
             # Let the tab free a large page's memory now, not when the next page comes.
             with contextlib.suppress(WebDriverException):
                 self.driver.get("about:blank")
         return outcome
+
+    def _view_elements(self, outcome: AxeOutcome) -> PageViews:
+        """Where axe's elements are, and their pictures, in what is left of axe's time:
+        taking them never fails the audit (browser/element_pictures.py)."""
+        assert self.devtools is not None and self.axe is not None
+        return view_page(self.devtools, outcome, self.axe.deadline, self.options.screenshots)
 
     def _run_axe(self) -> AxeOutcome:
         return self._axe_call(lambda axe: axe.run())

@@ -79,6 +79,8 @@ class BrowserOptions:
     ca_file: str = ""
     # site.verify_tls = false: a staging site's self-signed certificate is accepted.
     ignore_tls_errors: bool = False
+    # audit.screenshots: pictures of the elements found (browser/element_pictures.py).
+    screenshots: bool = True
 
     @property
     def sandbox(self) -> bool:

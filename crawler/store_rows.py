@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from scrapy.statscollectors import StatsCollector
@@ -14,6 +14,7 @@ from audits.dates import choose_last_updated, review_due
 from audits.document_report import DocumentReport
 from audits.page import PageFacts
 from browser.browser_pool import AuditResult
+from browser.element_pictures import PageViews
 from crawler import stats
 from crawler.context import ScanContext, scan_context
 from crawler.items import Document, Fetch, Link, Page, StoredPage
@@ -67,6 +68,8 @@ class StoreRowsPipeline:
         row, findings = self.page_rows(page)
         self.writer.put_together(
             [
+                # Before the findings that point to them; a picture already stored stays.
+                ("pictures", picture_rows(page.audit, findings)),
                 ("pages", [row]),
                 ("page_dates", self.date_rows(page.url, page.facts)),
                 ("findings", findings),
@@ -107,9 +110,10 @@ class StoreRowsPipeline:
         elif page.audit is not None:
             row.update(audit_columns(page.audit))
             if (outcome := page.audit.outcome) is not None:
-                findings += findings_from_axe(
+                found = findings_from_axe(
                     {"violations": outcome.violations, "incomplete": outcome.incomplete}
                 )
+                findings += with_views(found, outcome.views)
         return row, self.finding_rows(findings, page.url, page.team)
 
     def finding_rows(
@@ -145,6 +149,24 @@ class StoreRowsPipeline:
         if document.report is not None:
             row.update(document_columns(document.report))
         return row
+
+
+def with_views(findings: list[Finding], views: PageViews) -> list[Finding]:
+    """axe's findings with where each element is and its pictures: one view per finding,
+    in the same order (browser/element_pictures.py). Without views (a picture pass that
+    did not run), the findings as they are."""
+    if len(views.views) != len(findings):
+        return findings
+    return [replace(f, **v.columns()) for f, v in zip(findings, views.views, strict=True)]
+
+
+def picture_rows(audit: AuditResult | None, findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The pictures table's rows for the pictures this page's findings point to."""
+    if audit is None or audit.outcome is None:
+        return []
+    pictures = audit.outcome.views.pictures
+    used = {f[c] for f in findings for c in ("picture", "page_picture") if f.get(c)}
+    return [pictures[i].row() for i in sorted(used) if i in pictures]
 
 
 def document_columns(report: DocumentReport) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from reports.changes import Change, change_since, changes
 from reports.escape import anchor_words, page_anchors, slug, unique_slugs
+from reports.pictures import ElementPictures
 from reports.problem_tables import ProblemRow, by_criterion, by_rule
 from reports.score_reasons import score_reasons
 from store.decisions import decisions_in_scan
@@ -52,6 +53,7 @@ class Issue:
     explanation: Explanation | None = None
     level: str | None = None  # the WCAG level ("A", "AA") an axe rule is at
     first_seen: str = ""  # the day a scan of this site first found it on this page
+    pictures: ElementPictures = field(default_factory=ElementPictures)  # where, and pictures
     wcag: str = ""  # the success criteria's numbers, comma-separated, as stored
     # A person's decision on it (findings.decision), and what they decided (who, why, until).
     decision: str | None = None
@@ -405,6 +407,7 @@ def issue_from(finding: Finding, unowned: str = "") -> Issue:
         team=finding.team or unowned or None,
         explanation=explanation_for(finding.rule_id) if finding.kind == "accessibility" else None,
         level=finding.level,
+        pictures=ElementPictures.of(finding),
         wcag=finding.wcag or "",
         decision=finding.decision,
     )

@@ -10,6 +10,7 @@ import base64
 import csv
 import hashlib
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -18,6 +19,7 @@ from markupsafe import Markup
 from reports.data import Issue, ScanReport, TeamReport, TemplateIssue
 from reports.escape import file_text, http_url, spreadsheet_cell
 from reports.files import write_atomic
+from reports.pictures import PictureFiles
 from reports.score_reasons import sentence
 from vocabulary.impacts import IMPACTS
 from vocabulary.labels import READING_AGE_METHOD
@@ -39,6 +41,8 @@ CSV_COLUMNS = (
     "wcag_level",
     "first_seen",
     "decision",
+    "location",
+    "picture",
     "outcome",
     "rule_id",
     "summary",
@@ -67,6 +71,7 @@ def environment() -> Environment:
     env.globals["known_impacts"] = IMPACTS
     env.globals["reading_age_method"] = READING_AGE_METHOD
     env.filters["plural"] = plural
+    env.filters["picture_file"] = no_file  # write_report's own, when it has the pictures
     env.filters["lowered_by"] = sentence
     # Unlike capitalize, keeps a team's own capitals ("Web Team (shared layout)").
     env.filters["first_upper"] = lambda text: text[:1].upper() + text[1:]
@@ -90,10 +95,13 @@ def content_security_policy(css: str) -> str:
     )
 
 
-def write_report(report: ScanReport, out: Path) -> list[Path]:
-    """Write index.html and team-*.html/.csv into out; returns the files written."""
+def write_report(report: ScanReport, out: Path, pictures: PictureFiles | None = None) -> list[Path]:
+    """Write index.html and team-*.html/.csv into out, and with `pictures` the pictures of
+    elements they show into out/pictures/; returns the files written."""
     out.mkdir(parents=True, exist_ok=True)
     env = environment()
+    picture_file = pictures.path if pictures else no_file
+    env.filters["picture_file"] = picture_file
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
     common = {
         # Our own stylesheet, not the crawled site's: printed as it is (escaping a ">" in
@@ -120,8 +128,13 @@ def write_report(report: ScanReport, out: Path) -> list[Path]:
                 **common,
             )
         )
-        written.append(write_csv(team, out / f"team-{team.slug}.csv"))
-    return written
+        written.append(write_csv(team, out / f"team-{team.slug}.csv", picture_file))
+    return written + (pictures.write(out) if pictures else [])
+
+
+def no_file(picture_id: str | None) -> str:
+    """No picture files: a report written without the scan's database has none."""
+    return ""
 
 
 def render(env: Environment, template: str, path: Path, **context: object) -> Path:
@@ -151,7 +164,9 @@ def template_count(report: ScanReport, team: TeamReport) -> int:
     return sum(count_problems(shown, kind).problems for kind in {i.kind for i in shown})
 
 
-def write_csv(team: TeamReport, path: Path) -> Path:
+def write_csv(
+    team: TeamReport, path: Path, picture_file: Callable[[str | None], str] = no_file
+) -> Path:
     """Every problem on the team's pages and documents, one row each, for spreadsheets; and,
     for the team that owns the shared layout, each of its problems once, with its pages."""
     rows = [(p.url, p.title, p.score, issue) for p in team.pages for issue in p.issues]
@@ -161,16 +176,20 @@ def write_csv(team: TeamReport, path: Path) -> Path:
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     writer.writerows(
-        csv_row(url, title, issue, team=team.name, score=score) for url, title, score, issue in rows
+        csv_row(url, title, i, team=team.name, score=s, picture=picture_file(i.pictures.picture))
+        for url, title, s, i in rows
     )
-    writer.writerows(layout_row(t, team.name) for t in team.templates)
+    writer.writerows(layout_row(t, team.name, picture_file) for t in team.templates)
     return write_atomic(path, buffer.getvalue())
 
 
-def layout_row(template: TemplateIssue, team: str) -> list[str]:
+def layout_row(
+    template: TemplateIssue, team: str, picture_file: Callable[[str | None], str] = no_file
+) -> list[str]:
     """A problem in the shared layout: no one page, but every page it is on."""
     title = f"Shared layout, on {plural(template.pages, 'page')}"
-    return csv_row("", title, template.issue, team=team, pages=template.sorted_urls)
+    issue, picture = template.issue, picture_file(template.issue.pictures.picture)
+    return csv_row("", title, issue, team=team, pages=template.sorted_urls, picture=picture)
 
 
 def page_list(urls: list[str]) -> str:
@@ -193,10 +212,11 @@ def csv_row(
     team: str = "",
     score: float | None = None,
     pages: list[str] | None = None,
+    picture: str = "",
 ) -> list[str]:
     """One problem; every cell made safe, as any of them can come from the crawled site
     (a page's own axe can even send the rule id, help text and help URL). `pages` are a
-    layout problem's pages."""
+    layout problem's pages; `picture` its element's picture file in the report folder."""
     cells = [
         team,
         url,
@@ -211,6 +231,8 @@ def csv_row(
         i.level,
         i.first_seen,
         i.decision,  # findings.decision: from the --decisions file, "expired" when past
+        i.pictures.location,
+        picture,  # the element's picture: its file in the report folder, beside the CSV
         i.outcome,
         i.rule_id,
         i.summary,

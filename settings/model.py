@@ -117,6 +117,9 @@ class AuditConfig:
     # phone's ("390x844") finds the problems of a page's narrow layout (WCAG 1.4.10 Reflow).
     viewport: str = DEFAULT_VIEWPORT
     page_timeout: float = 30.0
+    # A picture of each element with a problem, and of the page with it marked, kept in the
+    # database and shown in the report (--no-screenshots turns them off).
+    screenshots: bool = True
     # Seconds one page's HTML may take to read (text, readability, dates, links) in a
     # reader process; a page that takes longer is recorded as page-too-complex.
     read_timeout: float = 20.0

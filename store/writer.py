@@ -30,6 +30,9 @@ class Batch:
 
 # Tables where a row for the same (scan_id, url) replaces the earlier one.
 UPSERT_TABLES = {"pages", "documents", "fetches"}
+# Tables whose rows are keyed by their content (a picture by its bytes' hash): a row
+# already there is the same row, kept (INSERT OR IGNORE).
+CONTENT_TABLES = {"pictures"}
 
 
 class Writer(threading.Thread):
@@ -97,5 +100,7 @@ def write_batch(db: sqlite_utils.Database, batch: Batch) -> None:
         for table, rows in batch.rows.items():
             if table in UPSERT_TABLES:
                 db[table].insert_all(rows, replace=True, alter=False)
+            elif table in CONTENT_TABLES:
+                db[table].insert_all(rows, ignore=True, alter=False)
             else:
                 db[table].insert_all(rows, alter=False)

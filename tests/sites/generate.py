@@ -5,6 +5,10 @@ paragraph otherwise). Every page is reachable by links from the home page; the s
 lists them all; `expected_urls.txt` lists every page's path.
 
     python tests/sites/generate.py OUT_DIR --pages 500
+
+With --defects, pages also get visible faults of the kinds real pages have (a photo without
+alt text, faint text lower down the page), decided by a generator of their own, so the
+rest of each page is the same as without them.
 """
 
 from __future__ import annotations
@@ -47,7 +51,18 @@ def page_paths(pages: int) -> list[str]:
     return paths[:pages]
 
 
-def render(path: str, paths: list[str], rng: random.Random, sentences: list[str]) -> str:
+def visible_defects(path: str, seed: int) -> tuple[str, str]:
+    """A photo without alt text (on about half the pages) for the top of the main content,
+    and faint text (on about a third) for its end."""
+    rng = random.Random(f"{seed}:{path}")
+    photo = ('<img src="/photo.svg" width="320" height="180">' if rng.random() < 0.5 else "")
+    faint = ('<p class="faint">Opening hours may change on bank holidays.</p>'
+             if rng.random() < 0.35 else "")
+    return photo, faint
+
+
+def render(path: str, paths: list[str], rng: random.Random, sentences: list[str],
+           defects: tuple[str, str] = ("", "")) -> str:
     section = path.strip("/").split("/")[0] if path != "/" else ""
     # A council template's mega menu and footer: most of a real page's links and bytes.
     nav = "".join(
@@ -80,7 +95,7 @@ def render(path: str, paths: list[str], rng: random.Random, sentences: list[str]
 <header><a href="/">Example Borough Council</a>
 <form action="/search/"><input type="search" name="q"><button>Search</button></form>
 <nav aria-label="Main"><ul>{nav}</ul></nav></header>
-<main id="main"><h1>{html.escape(title)}</h1>{paragraphs}{image}
+<main id="main"><h1>{html.escape(title)}</h1>{defects[0]}{paragraphs}{image}{defects[1]}
 <h2>Related pages</h2><ul>{related}</ul>
 <p>Last updated: {rng.randint(1, 28)} March {rng.randint(2016, 2026)}</p></main>
 <footer><ul><li><a href="/accessibility-statement">Accessibility</a></li>
@@ -90,7 +105,7 @@ def render(path: str, paths: list[str], rng: random.Random, sentences: list[str]
 """
 
 
-def generate_site(root: Path, pages: int = 500, seed: int = 1) -> list[str]:
+def generate_site(root: Path, pages: int = 500, seed: int = 1, defects: bool = False) -> list[str]:
     """Write the site under root and return the sorted list of page paths."""
     rng = random.Random(seed)
     sentences = seed_sentences()
@@ -98,8 +113,12 @@ def generate_site(root: Path, pages: int = 500, seed: int = 1) -> list[str]:
     for path in paths:
         target = root / (path.lstrip("/") + ("index.html" if path.endswith("/") else ""))
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(render(path, paths, rng, sentences), encoding="utf-8")
-    (root / "site.css").write_text("body { font-family: sans-serif; color: #222; }\n")
+        extra = visible_defects(path, seed) if defects else ("", "")
+        target.write_text(render(path, paths, rng, sentences, extra), encoding="utf-8")
+    css = "body { font-family: sans-serif; color: #222; }\n"
+    (root / "site.css").write_text(css + (".faint { color: #aaa; }\n" if defects else ""))
+    if defects:
+        (root / "photo.svg").write_text(PHOTO)
     (root / "pixel.png").write_bytes((Path(__file__).parent / "browser" / "pixel.png")
                                      .read_bytes())
     (root / "robots.txt").write_text("User-agent: *\nDisallow: /search/\n\n"
@@ -113,13 +132,19 @@ def generate_site(root: Path, pages: int = 500, seed: int = 1) -> list[str]:
     return expected
 
 
+PHOTO = ('<svg xmlns="http://www.w3.org/2000/svg" width="320" height="180">'
+         '<rect width="320" height="180" fill="#5b8c5a"/><circle cx="250" cy="50" r="30" '
+         'fill="#f2d16b"/><path d="M0 180 L120 70 L220 180 Z" fill="#2f4b3a"/></svg>\n')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--pages", type=int, default=500)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--defects", action="store_true", help="add visible faults")
     args = parser.parse_args()
-    paths = generate_site(args.out, args.pages, args.seed)
+    paths = generate_site(args.out, args.pages, args.seed, args.defects)
     print(f"wrote {len(paths)} pages to {args.out}")
 
 
