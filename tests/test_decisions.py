@@ -3,6 +3,7 @@ refused in one line, and decided findings kept out of counts, scores, emails and
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import shutil
@@ -386,9 +387,18 @@ def assert_decided_shown(out: Path) -> None:
         "Decision expired on 2026-01-31: it was accepted (Map supplied by a third party, "
         "decided by j.smith)" in " ".join(waste.get_text(" ").split())
     )
-    csv = (out / "team-revenues-and-benefits.csv").read_text(encoding="utf-8-sig")
-    assert ",false-positive,violation,color-contrast," in csv
-    assert ",expired,violation,image-alt," in (out / "team-waste-and-recycling.csv").read_text()
+    assert ("false-positive", "violation", "color-contrast") in csv_decisions(
+        out / "team-revenues-and-benefits.csv"
+    )
+    assert ("expired", "violation", "image-alt") in csv_decisions(
+        out / "team-waste-and-recycling.csv"
+    )
+
+
+def csv_decisions(path: Path) -> set[tuple[str, str, str]]:
+    """(decision, outcome, rule) of each row of a team's CSV."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return {(r["decision"], r["outcome"], r["rule_id"]) for r in csv.DictReader(handle)}
 
 
 @pytest.mark.browser
