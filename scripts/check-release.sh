@@ -5,8 +5,10 @@
 #
 # CHANGED_PATHS is a file with one site path per line (/council-tax/pay), e.g. from the CMS's
 # release notes or `git diff --name-only` mapped to URLs; blank lines and # comments are
-# skipped. BASELINE (default accessibility-baseline.json) is used if it exists; so is a
-# waivers file named by $WAIVERS (default accessibility-waivers.toml). Results go to OUT_DIR
+# skipped. BASELINE (default accessibility-baseline.json) is used if it exists; so is the
+# decisions file named by $DECISIONS (default accessibility-decisions.toml, or, if that does
+# not exist, the older waivers file: $WAIVERS, default accessibility-waivers.toml; docs/ci.md
+# "Decisions and waivers"). Results go to OUT_DIR
 # (default audit-results): junit.xml, siteaudit.sarif and summary.md.
 # Exit code: siteaudit check's: 0 passed, 1 could not check, 2 new problems.
 set -euo pipefail
@@ -14,13 +16,14 @@ staging="${1:?usage: check-release.sh STAGING_URL CHANGED_PATHS [BASELINE] [OUT_
 changed="${2:?usage: check-release.sh STAGING_URL CHANGED_PATHS [BASELINE] [OUT_DIR]}"
 baseline="${3:-accessibility-baseline.json}"
 out="${4:-audit-results}"
-waivers="${WAIVERS:-accessibility-waivers.toml}"
+decisions="${DECISIONS:-accessibility-decisions.toml}"
+[ -f "$decisions" ] || decisions="${WAIVERS:-accessibility-waivers.toml}"
 siteaudit="${SITEAUDIT:-$(cd "$(dirname "$0")/.." && pwd)/.venv/bin/siteaudit}"
 
 mkdir -p "$out"
 args=(--junit "$out/junit.xml" --sarif "$out/siteaudit.sarif" --markdown "$out/summary.md")
 [ -f "$baseline" ] && args+=(--baseline "$baseline")
-[ -f "$waivers" ] && args+=(--waivers "$waivers")
+[ -f "$decisions" ] && args+=(--decisions "$decisions")
 
 # Paths become URLs on the staging host; the baseline matches pages by path, whatever host.
 grep -v -e '^[[:space:]]*$' -e '^[[:space:]]*#' "$changed" \

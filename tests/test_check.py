@@ -162,3 +162,16 @@ def test_release_script_from_the_ci_docs(
         cwd=tmp_path,
     )
     assert no_baseline.returncode == 2
+    # A decisions file in the working folder, found by its default name, sets them aside.
+    (tmp_path / "accessibility-decisions.toml").write_text(
+        '[[waiver]]\nrule = "image-alt"\nurl = "/image.html"\nreason = "Accepted for this test"\n'
+        'approved_by = "Web Team"\nexpires = 2099-12-31\n'
+    )
+    decided = subprocess.run(
+        [*env_script[:3], str(tmp_path / "none.json"), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert decided.returncode == 0, decided.stdout + decided.stderr
