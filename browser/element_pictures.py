@@ -191,6 +191,7 @@ class Camera:
         element in the cache (by its key, in the same order) gets its pictures from there."""
         views = list(views)
         keys = keys or []
+        taken: list[tuple[str, ElementView]] = []  # for the cache once the page is checked
         try:
             shown = 0
             for index, view in enumerate(views[:pictured]):
@@ -199,8 +200,11 @@ class Camera:
                 if shown == MAX_PICTURED:
                     views[index] = replace(view, note=TOO_MANY.format(MAX_PICTURED))
                     continue
-                key = keys[index] if index < len(keys) else None
-                views[index] = self.picture_cached(index, view, cache, key)
+                key = keys[index] if cache and index < len(keys) else None
+                found = self.from_cache(view, cache, key)
+                views[index] = found or self.picture_one(index, view)
+                if key and not found and views[index].picture:
+                    taken.append((key, views[index]))
                 shown += 1
             self._js("() => siteaudit.done()")
             self._check_still_here()
@@ -208,25 +212,23 @@ class Camera:
             return PageViews(
                 [without_pictures(v, str(err)) if i < pictured else v for i, v in enumerate(views)]
             )
+        # Only now: pictures of a page that left while pictured must never be reused.
+        for key, view in taken:
+            assert cache is not None and view.picture
+            cache.put(key, self.pictures[view.picture], self.pictures.get(view.page_picture or ""))
         return PageViews(views, self.pictures)
 
-    def picture_cached(
-        self, index: int, view: ElementView, cache: PictureCache | None, key: str | None
-    ) -> ElementView:
-        """The element's pictures from the cache, or taken now and put in it."""
-        if cache is None or key is None:
-            return self.picture_one(index, view)
-        found = cache.get(key)
-        if found is not None:
-            element, page = found
-            self.pictures.update({p.id: p for p in (element, page) if p})
-            return replace(view, picture=element.id, page_picture=page.id if page else None)
-        view = self.picture_one(index, view)
-        if view.picture:
-            element = self.pictures[view.picture]
-            page = self.pictures.get(view.page_picture) if view.page_picture else None
-            cache.put(key, element, page)
-        return view
+    def from_cache(
+        self, view: ElementView, cache: PictureCache | None, key: str | None
+    ) -> ElementView | None:
+        """The element with the pictures it had earlier in the scan, if it was pictured; they
+        go to the store again with this page's rows (stored once)."""
+        found = cache.get(key) if cache and key else None
+        if found is None:
+            return None
+        element, page = found
+        self.pictures.update({p.id: p for p in (element, page) if p})
+        return replace(view, picture=element.id, page_picture=page.id if page else None)
 
     def picture_one(self, index: int, view: ElementView) -> ElementView:
         shown = self._js("(i, c) => siteaudit.show(i, c)", index, CONTEXT)
