@@ -22,7 +22,7 @@ from browser.axe_core import axe_source_path
 from browser.axe_session import AxeError, AxeOutcome, AxeSession
 from browser.browser_proxy import GuardedProxy
 from browser.devtools import DevTools, PageJob, PageLoadError, connect_to_tab
-from browser.element_pictures import PageViews, view_page
+from browser.element_pictures import PageViews, PictureCache, view_page
 from browser.launch import (
     BrowserError,
     BrowserOptions,
@@ -41,8 +41,10 @@ LARGE_PAGE_BYTES = 256 * 1024
 class BrowserSession:
     """A Chromium + ChromeDriver pair in its own process group, audited through axe-core."""
 
-    def __init__(self, options: BrowserOptions) -> None:
+    def __init__(self, options: BrowserOptions, pictures: PictureCache | None = None) -> None:
         self.options = options
+        # Pictures of elements already pictured in this scan, shared with the pool's others.
+        self.picture_cache = pictures
         self.profile_dir = tempfile.mkdtemp(prefix="siteaudit-chromium-")
         self.driver: webdriver.Chrome | None = None
         self.devtools: DevTools | None = None
@@ -113,7 +115,9 @@ class BrowserSession:
         """Where axe's elements are, and their pictures, in what is left of axe's time:
         taking them never fails the audit (browser/element_pictures.py)."""
         assert self.devtools is not None and self.axe is not None
-        return view_page(self.devtools, outcome, self.axe.deadline, self.options.screenshots)
+        return view_page(
+            self.devtools, outcome, self.axe.deadline, self.options.screenshots, self.picture_cache
+        )
 
     def _run_axe(self) -> AxeOutcome:
         return self._axe_call(lambda axe: axe.run())

@@ -14,6 +14,7 @@ from selenium.common.exceptions import WebDriverException
 from browser.axe_session import AxeOutcome
 from browser.browser import BrowserSession
 from browser.devtools import PageJob, PageLoadError, PageRefused
+from browser.element_pictures import PictureCache
 from browser.launch import BrowserError, BrowserOptions
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ class Worker:
             self.stop_session()  # recycle, so a long scan's memory stays flat
         if self.session is None or not self.session.healthy():
             self.stop_session()
-            self.session = BrowserSession(self.pool.options).start()
+            self.session = BrowserSession(self.pool.options, self.pool.pictures).start()
             self.pool.sessions_started += 1
         return self.session
 
@@ -117,6 +118,8 @@ class BrowserPool:
         self.inbox: queue.Queue[tuple[PageJob, Callback] | None] = queue.Queue()
         self.workers = [Worker(self, n) for n in range(self.size)]
         self.sessions_started = 0
+        # One scan's pictures of elements, reused for the same element on later pages.
+        self.pictures = PictureCache()
         # The ids of every rule this axe-core has: a result naming another is rejected.
         self.axe_rules: frozenset[str] = frozenset()
         self.stopping = threading.Event()

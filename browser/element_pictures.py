@@ -6,6 +6,10 @@ is in words (the nearest heading above it, and its place among elements of its k
 for each visible element that violates a rule, an outline is drawn around it and Chromium
 takes two pictures through DevTools: the element with some of the page around it, and a
 small picture of the window with the element marked. Nothing is loaded again.
+
+An element already pictured earlier in the scan (the same axe target, HTML and box in the
+same window, as a site's header or footer is on every page) gets the pictures it had then,
+from a cache the scan's browser sessions share, without new screenshots.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import struct
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
+
+from browser.picture_cache import PictureCache, element_key
 
 WORLD = "siteaudit-pictures"
 # Elements pictured on one page; the rest get a note.
@@ -121,6 +127,7 @@ def view_page(
     outcome: Any,
     deadline: float,
     screenshots: bool = True,
+    cache: PictureCache | None = None,
 ) -> PageViews:
     """Where each element of axe's result is, and pictures of the violations' elements.
 
@@ -142,7 +149,9 @@ def view_page(
     ]
     if not screenshots:
         return PageViews([v if v.note else replace(v, note=NO_SCREENSHOTS) for v in views])
-    return camera.picture_all(views, pictured)
+    nodes = [n for r in outcome.violations for n in r["nodes"]]
+    keys = [element_key(n, v.box, camera.viewport) for n, v in zip(nodes, views, strict=False)]
+    return camera.picture_all(views, pictured, cache, keys)
 
 
 class Camera:
@@ -151,6 +160,7 @@ class Camera:
     def __init__(self, devtools: Connection, deadline: float) -> None:
         self.devtools, self.deadline = devtools, deadline
         self.pictures: dict[str, Picture] = {}
+        self.viewport: Any = None  # the window's width and height, read by describe
         tree = self._send("Page.getFrameTree", {})["frameTree"]["frame"]
         self.loader_id = tree.get("loaderId")
         params = {"frameId": tree["id"], "worldName": WORLD}
@@ -162,15 +172,26 @@ class Camera:
             raise PictureError("not pictured: the picture script could not be loaded")
 
     def describe(self, targets: list[Any]) -> list[ElementView]:
-        found = self._js("(targets) => siteaudit.describe(targets)", targets)
+        reply = self._js("(targets) => siteaudit.describe(targets)", targets)
+        found = reply.get("elements") if isinstance(reply, dict) else None
         if not isinstance(found, list) or len(found) != len(targets):
             raise PictureError("not pictured: the elements could not be read")
+        self.viewport = reply.get("viewport")
         return [view_from(item) for item in found]
 
-    def picture_all(self, views: list[ElementView], pictured: int) -> PageViews:
+    def picture_all(
+        self,
+        views: list[ElementView],
+        pictured: int,
+        cache: PictureCache | None = None,
+        keys: list[str | None] | None = None,
+    ) -> PageViews:
         """Pictures of the first `pictured` views' elements, those with no note yet; if
-        that fails part way, none at all, each of those with the reason as its note."""
+        that fails part way, none at all, each of those with the reason as its note. An
+        element in the cache (by its key, in the same order) gets its pictures from there."""
         views = list(views)
+        keys = keys or []
+        taken: list[tuple[str, ElementView]] = []  # for the cache once the page is checked
         try:
             shown = 0
             for index, view in enumerate(views[:pictured]):
@@ -179,7 +200,11 @@ class Camera:
                 if shown == MAX_PICTURED:
                     views[index] = replace(view, note=TOO_MANY.format(MAX_PICTURED))
                     continue
-                views[index] = self.picture_one(index, view)
+                key = keys[index] if cache and index < len(keys) else None
+                found = self.from_cache(view, cache, key)
+                views[index] = found or self.picture_one(index, view)
+                if key and not found and views[index].picture:
+                    taken.append((key, views[index]))
                 shown += 1
             self._js("() => siteaudit.done()")
             self._check_still_here()
@@ -187,7 +212,23 @@ class Camera:
             return PageViews(
                 [without_pictures(v, str(err)) if i < pictured else v for i, v in enumerate(views)]
             )
+        # Only now: pictures of a page that left while pictured must never be reused.
+        for key, view in taken:
+            assert cache is not None and view.picture
+            cache.put(key, self.pictures[view.picture], self.pictures.get(view.page_picture or ""))
         return PageViews(views, self.pictures)
+
+    def from_cache(
+        self, view: ElementView, cache: PictureCache | None, key: str | None
+    ) -> ElementView | None:
+        """The element with the pictures it had earlier in the scan, if it was pictured; they
+        go to the store again with this page's rows (stored once)."""
+        found = cache.get(key) if cache and key else None
+        if found is None:
+            return None
+        element, page = found
+        self.pictures.update({p.id: p for p in (element, page) if p})
+        return replace(view, picture=element.id, page_picture=page.id if page else None)
 
     def picture_one(self, index: int, view: ElementView) -> ElementView:
         shown = self._js("(i, c) => siteaudit.show(i, c)", index, CONTEXT)
@@ -456,14 +497,14 @@ var siteaudit = (() => {
     const found = targets.map(resolve);
     const placed = places(found.map((f) => f.anchor));
     elements = found.map((f) => f.el);
-    return found.map((f) => {
+    return {viewport: [innerWidth, innerHeight], elements: found.map((f) => {
       if (!f.anchor || !(f.el || f.inFrame))
         return {note: NOTES.notFound};
       const location = sentence(f.anchor, placed.get(f.anchor), f.anchor !== f.el);
       if (f.inFrame) return {location, note: NOTES.inFrame};
       const r = f.el.getBoundingClientRect();
       return {location, box: box(r), note: hidden(f.el, r)};
-    });
+    })};
   };
 
   const done = () => {

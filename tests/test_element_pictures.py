@@ -30,6 +30,7 @@ from browser.element_pictures import (
     RING,
     WHITE,
     Picture,
+    PictureCache,
     view_page,
     webp_size,
 )
@@ -217,6 +218,18 @@ def test_identical_pictures_are_stored_once(tmp_path: Path) -> None:
     assert db.execute("SELECT id, bytes FROM pictures").fetchall() == [(picture.id, 16)]
 
 
+def test_the_picture_cache_forgets_the_least_recently_used_first() -> None:
+    cache = PictureCache(max_keys=2, max_bytes=25)
+    pictures = [Picture("webp", 1, 1, bytes([n]) * 10) for n in range(4)]
+    cache.put("a", pictures[0], None)
+    cache.put("b", pictures[1], None)
+    assert cache.get("a") == (pictures[0], None)  # now the most recently used
+    cache.put("c", pictures[2], None)  # over two keys: "b" goes
+    assert cache.get("b") is None and cache.get("a") and cache.get("c")
+    cache.put("d", pictures[3], pictures[0])  # over 25 bytes: "a" then "c" go
+    assert list(cache.entries) == ["d"] and cache.bytes == 20
+
+
 def test_webp_sizes_are_read_from_the_header() -> None:
     for mode in ("RGB", "RGBA"):
         for lossless in (False, True):
@@ -248,6 +261,14 @@ def test_pictures_out_of_time_are_all_left_out_and_the_audit_stands(
                 pictured = [v for v in views.views if v.picture]
                 assert len(pictured) in (0, 4), views  # the four visible elements, or none
                 assert all(v.note for v in views.views if not v.picture)
+            # The same elements again with the scan's cache: the same pictures, none taken,
+            # and each page that uses them still has them to send to the store.
+            cache = PictureCache()
+            first = view_page(session.devtools, outcome, time.monotonic() + 30, cache=cache)
+            again = view_page(session.devtools, outcome, time.monotonic() + 30, cache=cache)
+            assert cache.hits == 4 and len(cache.entries) == 4
+            assert [v.picture for v in again.views] == [v.picture for v in first.views]
+            assert again.pictures.keys() == first.pictures.keys() and len(first.pictures) == 8
             monkeypatch.setattr(element_pictures, "MAX_PICTURED", 3)
             views = view_page(session.devtools, outcome, time.monotonic() + 30).views
             assert len([v for v in views if v.picture]) == 3
