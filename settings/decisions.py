@@ -11,7 +11,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from settings.loader import ConfigError, read_toml
+from settings.loader import ConfigError, array_of_tables, read_toml
 from vocabulary.decisions import DECISIONS, Decision
 from vocabulary.urls import path_and_query
 
@@ -36,21 +36,14 @@ def decisions_from(data: dict[str, Any], path: str) -> list[Decision]:
         )
     decisions = [
         decision_from(item, f"{path}: decision[{i}]")
-        for i, item in enumerate(tables(data, "decision", path))
+        for i, item in enumerate(array_of_tables(data, "decision", path))
     ]
     decisions += [
         waiver_from(item, f"{path}: waiver[{i}]")
-        for i, item in enumerate(tables(data, "waiver", path))
+        for i, item in enumerate(array_of_tables(data, "waiver", path))
     ]
     check_repeats(decisions)
     return decisions
-
-
-def tables(data: dict[str, Any], name: str, path: str) -> list[Any]:
-    items = data.get(name, [])
-    if not isinstance(items, list):
-        raise ConfigError(f"{path}: {name} must be an array of tables ([[{name}]])")
-    return items
 
 
 def check_keys(item: Any, where: str, allowed: tuple[str, ...]) -> None:

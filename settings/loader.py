@@ -83,7 +83,9 @@ def config_from_dict(raw: dict[str, Any], source: str = "<config>") -> Config:
     """Validate a parsed configuration mapping and build a Config."""
     _reject_unknown(raw, [*SECTIONS, "teams"], source, "")
     sections = {name: _section(raw, name, cls, source) for name, cls in SECTIONS.items()}
-    teams = tuple(_team(item, i, source) for i, item in enumerate(_list(raw, "teams", source)))
+    teams = tuple(
+        _team(item, i, source) for i, item in enumerate(array_of_tables(raw, "teams", source))
+    )
     config = Config(source=source, teams=teams, **sections)
     validate(config)
     return config
@@ -344,7 +346,8 @@ def _coerce(value: Any, default: Any, key: str, source: str) -> Any:
     return value
 
 
-def _list(raw: dict[str, Any], key: str, source: str) -> list[Any]:
+def array_of_tables(raw: dict[str, Any], key: str, source: str) -> list[Any]:
+    """A TOML array of tables ([[key]]), or an empty list if there is none."""
     value = raw.get(key, [])
     if not isinstance(value, list):
         raise ConfigError(f"{source}: {key} must be an array of tables ([[{key}]])")
