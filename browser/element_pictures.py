@@ -42,7 +42,6 @@ SHRINK = (1.0, 0.7, 0.5)
 
 NO_SCREENSHOTS = "pictures turned off (--no-screenshots)"
 IN_FRAME = "inside a frame: no picture"
-NEEDS_REVIEW = "not pictured: only violations are pictured"
 TOO_MANY = "not pictured: more than {} on this page"
 OUT_OF_TIME = "not pictured: the page's time ran out first"
 LEFT_PAGE = "not pictured: the page tried to go elsewhere while it was pictured"
@@ -129,7 +128,7 @@ def view_page(
     screenshots: bool = True,
     cache: PictureCache | None = None,
 ) -> PageViews:
-    """Where each element of axe's result is, and pictures of the violations' elements.
+    """Where each element of axe's result is, and a picture of each (violations first).
 
     Never raises for the page's sake: whatever goes wrong costs the pictures (a note says
     why), not the audit. Locations and boxes are read even without screenshots: they cost
@@ -138,19 +137,20 @@ def view_page(
     targets = node_targets(outcome.violations, outcome.incomplete)
     if not targets:
         return PageViews()
-    pictured = sum(len(r["nodes"]) for r in outcome.violations)
+    # Needs-review elements too, after the violations: a person must look at them, and a
+    # picture shows which one. MAX_PICTURED a page bounds the cost.
+    pictured = len(targets)
     try:
         camera = Camera(devtools, deadline)
         views = camera.describe(targets)
     except PictureError as err:
         return PageViews([ElementView(note=str(err))] * len(targets))
-    views = [
-        v if i < pictured or v.note else replace(v, note=NEEDS_REVIEW) for i, v in enumerate(views)
-    ]
     if not screenshots:
         return PageViews([v if v.note else replace(v, note=NO_SCREENSHOTS) for v in views])
-    nodes = [n for r in outcome.violations for n in r["nodes"]]
-    keys = [element_key(n, v.box, camera.viewport) for n, v in zip(nodes, views, strict=False)]
+    nodes = [
+        n for rules in (outcome.violations, outcome.incomplete) for r in rules for n in r["nodes"]
+    ]
+    keys = [element_key(n, v.box, camera.viewport) for n, v in zip(nodes, views, strict=True)]
     return camera.picture_all(views, pictured, cache, keys)
 
 

@@ -302,3 +302,36 @@ def test_location_and_note_from_the_page_are_escaped_in_the_report() -> None:
     issue.pictures = ElementPictures(note=f"hidden {hostile}")
     html = str(env.get_template("macros.html").module.element_view(issue))
     assert "<img" not in html and "Hidden &lt;img" in html
+
+
+@pytest.mark.browser
+def test_a_result_to_check_by_hand_is_pictured_too(tmp_path: Path) -> None:
+    """axe cannot judge faint text over a background picture: a person must, so it is
+    pictured like a violation, outlined where it is."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "tile.svg").write_bytes((SITE / "tile.svg").read_bytes())
+    (site / "index.html").write_text(
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Check</title>'
+        "</head><body><main><h1>Parking permits</h1>"
+        '<p id="over-picture" style="background: url(tile.svg); color: #777; '
+        'padding: 1rem; width: 20rem">'
+        "Apply for a resident's parking permit online.</p></main></body></html>"
+    )
+    db = tmp_path / "scan.db"
+    with serve_site(site) as base:
+        scan(base, db)
+    rows = query(
+        db,
+        "SELECT location, element_box, picture, page_picture, picture_note FROM findings "
+        "WHERE outcome = 'needs-review' AND rule_id = 'color-contrast'",
+    )
+    assert rows, "axe-core gave no needs-review result for the text over a picture"
+    location, box, picture, page_picture, note = rows[0]
+    assert location == 'under "Parking permits", the 1st paragraph'
+    assert picture and page_picture and note is None
+    box = json.loads(box)
+    left, top = min(box["x"], MARGIN) - RING_OUT, min(box["y"], MARGIN) - RING_OUT
+    expected = (left, top, left + box["width"] + 2 * RING_OUT, top + box["height"] + 2 * RING_OUT)
+    found = magenta_box(image(db, picture)[0])
+    assert all(abs(a - b) <= 3 for a, b in zip(found, expected, strict=True)), (found, expected)
