@@ -36,8 +36,9 @@ def problem_line(problem: Problem) -> str:
     expired = (
         f" (decision expired on {problem.decision_expired})" if problem.decision_expired else ""
     )
+    where = f", {one_line(problem.location)}," if problem.location else ""
     return (
-        f"[{problem.impact or 'minor'}] {problem.rule_id} ({criteria}) on {problem.page} "
+        f"[{problem.impact or 'minor'}] {problem.rule_id} ({criteria}) on {problem.page}{where} "
         f"at {selector_text(problem.selector)}{expired}"
     )
 
@@ -124,7 +125,8 @@ def write_junit(result: GateResult, path: Path) -> None:
             ).text = xml_text(
                 f"{problem.help}\nRule: {problem.rule_id}\n"
                 f"WCAG: {'; '.join(describe_criteria(problem.wcag))}\n"
-                f"Impact: {problem.impact}\nSelector: {selector_text(problem.selector)}\n"
+                f"Impact: {problem.impact}\nWhere on the page: {problem.location or 'not known'}\n"
+                f"Selector: {selector_text(problem.selector)}\n"
                 f"Fingerprint: {problem.fingerprint}\nHow to fix: {problem.help_url}"
             )
     root = ET.Element("testsuites")
@@ -146,7 +148,7 @@ def sarif_result(
     result = {
         "ruleId": one_line(problem.rule_id) or "unknown",
         "level": SARIF_LEVELS.get(problem.impact or "minor", "note") if failing else "note",
-        "message": {"text": f"{one_line(problem.help) or 'Accessibility problem'} ({where})"},
+        "message": {"text": sarif_message(problem, where)},
         "locations": [
             {
                 "physicalLocation": {"artifactLocation": {"uri": sarif_uri(problem.url)}},
@@ -223,6 +225,20 @@ def write_sarif(result: GateResult, path: Path, tool_version: str, axe_version: 
     write_atomic(path, json.dumps(sarif, indent=2) + "\n")
 
 
+def sarif_message(problem: Problem, where: str) -> str:
+    """What is wrong, where on the page in words when known, and the element's selector."""
+    said = one_line(problem.help) or "Accessibility problem"
+    if problem.location:
+        said += f", {one_line(problem.location)}"
+    return f"{said} ({where})"
+
+
+def element_cell(problem: Problem) -> str:
+    """The Markdown table's element: where it is in words, then its selector as code."""
+    code = markdown_code(selector_text(problem.selector))
+    return f"{markdown_text(problem.location)}: {code}" if problem.location else code
+
+
 def page_cell(problem: Problem) -> str:
     if problem.decision_expired:
         return f"{problem.page} (decision expired on {problem.decision_expired})"
@@ -237,7 +253,7 @@ def write_markdown(result: GateResult, path: Path) -> None:
         lines += [
             f"| {markdown_text(p.impact)} | {markdown_link(p.rule_id, p.help_url)} | "
             f"{markdown_text('; '.join(describe_criteria(p.wcag)))} | "
-            f"{markdown_text(page_cell(p))} | {markdown_code(selector_text(p.selector))} |"
+            f"{markdown_text(page_cell(p))} | {element_cell(p)} |"
             for p in result.failing
         ]
         lines.append("")

@@ -57,6 +57,9 @@ class Problem:
     help_url: str
     # The expiry day of a decision that no longer holds: the problem counts again, flagged.
     decision_expired: date | None = None
+    # Where the element is, in words ("under 'Bin collection days', the 2nd image"): the
+    # page's own text, escaped by each output.
+    location: str | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -181,6 +184,7 @@ def problem_from(finding: Finding) -> Problem:
         selector=finding.selector or "[]",
         help=finding.help or "",
         help_url=finding.help_url or "",
+        location=finding.location,
     )
 
 

@@ -68,7 +68,10 @@ def test_new_serious_violation_fails_and_is_named_everywhere(
         *outputs(tmp_path),
     )
     assert result.returncode == 2, result.stderr
-    assert "[critical] image-alt (1.1.1 Non-text Content) on /image.html at #map" in result.stdout
+    assert (
+        '[critical] image-alt (1.1.1 Non-text Content) on /image.html, under "Recycling centre", '
+        "the 1st image, at #map" in result.stdout
+    )
     assert_valid_outputs(tmp_path)
     junit = etree.parse(str(tmp_path / "junit.xml"))
     (failure,) = junit.findall(".//failure")
@@ -78,8 +81,11 @@ def test_new_serious_violation_fails_and_is_named_everywhere(
     sarif = json.loads((tmp_path / "out.sarif").read_text())
     (new,) = [r for r in sarif["runs"][0]["results"] if r["baselineState"] == "new"]
     assert new["ruleId"] == "image-alt" and new["level"] == "error"
+    assert 'under "Recycling centre", the 1st image (#map)' in new["message"]["text"]
+    assert 'Where on the page: under "Recycling centre", the 1st image' in failure.text
     summary = (tmp_path / "summary.md").read_text()
     assert "FAILED" in summary and "image-alt" in summary and "`#map`" in summary
+    assert "the 1st image: `#map`" in summary
 
 
 def test_violation_in_baseline_database_passes(browser_site: Site, baseline_db: Path) -> None:
