@@ -125,6 +125,7 @@ def write_report(report: ScanReport, out: Path, pictures: PictureFiles | None = 
                 team=team,
                 template_count=template_count(report, team),
                 template_owner=report.template_owner,
+                template_page=template_page(report),
                 **common,
             )
         )
@@ -152,6 +153,13 @@ def index_figures(report: ScanReport) -> dict[str, int]:
         "critical_count": report.problems.impact("critical"),
         "serious_count": report.problems.impact("serious"),
     }
+
+
+def template_page(report: ScanReport) -> str:
+    """Where the shared layout's problems are listed with their pages: its owner's team
+    page, or the index's section when the owner has none."""
+    owner = report.team(report.template_owner) if report.template_owner else None
+    return f"team-{owner.slug}.html#layout" if owner else "index.html#template"
 
 
 def template_count(report: ScanReport, team: TeamReport) -> int:

@@ -172,6 +172,7 @@ def test_layout_problems_of_every_kind_are_the_web_teams_once(tmp_path: Path) ->
     html = (scanned.out / "team-waste.html").read_text()
     assert FOOTER_LINK not in html and "class=&#34;photo&#34;" in html
     assert "2 problems in the shared page template\nare not listed here" in html
+    assert '<a href="team-web-team.html#layout">see the template problems</a>' in html
     index = (scanned.out / "index.html").read_text()
     assert "1 accessibility problem on 1 element, and 1 broken link." in index
     assert (
