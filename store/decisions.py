@@ -6,8 +6,11 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from vocabulary.decisions import Applied
+from vocabulary.decisions import EXPIRED, Applied
 from vocabulary.urls import path_and_query
+
+# SQL for a finding (as f) with no live decision: vocabulary/decisions.py is_decided, in SQL.
+UNDECIDED = f"(f.decision IS NULL OR f.decision = '{EXPIRED}')"
 
 
 def finding_keys(db: Any, scan_id: int) -> list[tuple[int, str | None, str, str]]:

@@ -6,6 +6,8 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
+from store.decisions import UNDECIDED
+
 # (kind, rule_id, impact, level, outcome, scope): what a finding counts for in a page's
 # score (vocabulary/costs.py ScoredFinding).
 ScoredRow = tuple[str, str, str | None, str | None, str, str]
@@ -20,7 +22,7 @@ def findings_by_page(db: Any, scan_id: int) -> dict[str, list[ScoredRow]]:
         "SELECT coalesce(d.linked_from, f.url), f.kind, f.rule_id, f.impact, f.level, "
         "f.outcome, f.scope FROM findings f LEFT JOIN documents d ON f.kind = 'document' "
         "AND d.scan_id = f.scan_id AND d.url = f.url WHERE f.scan_id = ? "
-        "AND (f.decision IS NULL OR f.decision = 'expired')",
+        f"AND {UNDECIDED}",
         [scan_id],
     ):
         found[url].append(tuple(row))  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from store.decisions import UNDECIDED
 from store.findings import findings_in_scan
 from vocabulary.decisions import is_decided
 from vocabulary.findings import Finding
@@ -94,7 +95,6 @@ def rows(db: Any, sql: str, scan_id: int) -> list[Any]:
 
 
 # A finding with a live decision counts nowhere (vocabulary/decisions.py); an expired one does.
-UNDECIDED = "(f.decision IS NULL OR f.decision = 'expired')"
 CONTENT_PAGES = (
     "SELECT rule_id, count(DISTINCT url) FROM findings f WHERE scan_id = ? "
     f"AND kind IN ('readability', 'stale') AND {UNDECIDED} GROUP BY rule_id"
