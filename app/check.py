@@ -58,6 +58,7 @@ class CheckRequest:
     browsers: int | None = None
     page_timeout: float | None = None
     screenshots: bool | None = None
+    checks: tuple[str, ...] | None = None
 
 
 def check_config(request: CheckRequest) -> Config:
@@ -85,6 +86,7 @@ def check_config(request: CheckRequest) -> Config:
         "browsers": request.browsers,
         "page_timeout": request.page_timeout,
         "screenshots": request.screenshots,
+        "checks": request.checks,
     }
     config = config.with_overrides(site=site, audit=audit)
     validate(config)

@@ -17,6 +17,7 @@ from app.email import EmailError
 from app.options import (
     BEST_PRACTICES,
     BROWSERS,
+    CHECKS_TO_RUN,
     PAGE_TIMEOUT,
     SCREENSHOTS,
     WCAG,
@@ -49,6 +50,7 @@ from settings.loader import (
 )
 from settings.model import Config, seed_urls
 from store.database import StorageError, open_database
+from vocabulary.checks import parse_checks
 from vocabulary.decisions import Decision
 from vocabulary.impacts import IMPACTS
 from vocabulary.problems import plural
@@ -239,6 +241,7 @@ def apply_to_report(db: Any, db_path: str, scan_id: int | None, decisions: list[
     BROWSERS,
     PAGE_TIMEOUT,
     SCREENSHOTS,
+    CHECKS_TO_RUN,
     config_option("TOML configuration (limits, blocked hosts, login)."),
     db_option("Keep the check's results in this database [a temporary one].", default=None),
     file_option("--junit", "junit_path", "Write JUnit XML here: a testcase per page."),
@@ -285,6 +288,7 @@ def check(
     """
     from app.check import CheckRequest, run_check
 
+    options["checks"] = checks_named(options["checks"])
     request = CheckRequest(
         urls=[*urls, *read_urls(urls_file)],
         sitemap_url=sitemap_url,
@@ -416,6 +420,7 @@ def build_config(
         "page_timeout": overrides["page_timeout"],
         "full": overrides["full"],
         "screenshots": overrides["screenshots"],
+        "checks": checks_named(overrides["checks"]),
     }
     config = config.with_overrides(site=site, audit=audit)
     if not seed_urls(config.site):
@@ -425,6 +430,16 @@ def build_config(
         )
     validate(config)
     return config
+
+
+def checks_named(text: str | None) -> tuple[str, ...] | None:
+    """--checks as the checks it names (None when not given); a ConfigError for a bad list."""
+    if text is None:
+        return None
+    try:
+        return parse_checks(text)
+    except ValueError as err:
+        raise ConfigError(f"--checks: {err}") from None
 
 
 def finish(summary: ScanSummary, db_path: str, config: Config, report_dir: str | None) -> None:

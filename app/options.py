@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from settings.model import WCAG_LEVELS
+from vocabulary.checks import CHECKS
 
 Decorator = Callable[[Any], Any]
 
@@ -69,6 +70,11 @@ SCREENSHOTS = click.option(
     default=None,
     help="Keep a picture of each element with a problem (default), or none.",
 )
+CHECKS_TO_RUN = click.option(
+    "--checks",
+    metavar="NAMES",
+    help=f"Checks to run, comma-separated, from: {','.join(CHECKS)} [all].",
+)
 
 
 def with_options(*options: Decorator) -> Decorator:
@@ -98,6 +104,7 @@ scan_options = with_options(
     ),
     PAGE_TIMEOUT,
     SCREENSHOTS,
+    CHECKS_TO_RUN,
     flag("--full", "Re-audit every page, even those unchanged since the last scan.", default=None),
     click.option("--user-agent", help="User agent the crawler sends."),
     flag("--resume", "Finish the last interrupted scan of this site in --db."),

@@ -39,6 +39,7 @@ from store.previous import DESKTOP_VIEWPORT, load_known_readability, load_previo
 from store.resume import NothingToResume, done_urls, frontier, resumable_scan
 from store.scans import finish_scan, reopen_scan, start_scan
 from store.writer import Writer
+from vocabulary.checks import AXE, SITE_CHECKS, rules_of
 from vocabulary.decisions import Decision
 from vocabulary.urls import is_private_address, normalise_url
 from vocabulary.wcag import run_only_tags
@@ -90,7 +91,20 @@ def browser_options(config: Config, credentials: Credentials) -> BrowserOptions:
         ca_file=config.site.ca_file,
         ignore_tls_errors=not config.site.verify_tls,
         screenshots=audit.screenshots,
+        checks=audit.checks,
     )
+
+
+def checks_run(chosen: tuple[str, ...], browser: bool) -> tuple[str, ...]:
+    """The chosen checks a scan runs: those in the browser only when it has one."""
+    return tuple(c for c in chosen if browser or c in SITE_CHECKS)
+
+
+def rules_known(axe_rules: list[str], checks: tuple[str, ...]) -> list[str]:
+    """Every rule a scan could report, for the CI gate (scans.axe_rules): axe-core's when
+    it ran, and those of the own checks that ran. A rule a baseline's scan did not know is
+    new to it, whichever check it comes from (docs/ci.md)."""
+    return sorted((axe_rules if AXE in checks else []) + rules_of(checks))
 
 
 def run_as_user(name: str) -> tuple[int, int] | None:
@@ -273,6 +287,7 @@ def prepare_and_crawl(
     if config.audit.browser:
         pool, axe, options = start_browsers(config, options)
     axe_version, axe_rules = axe if axe else (None, None)
+    checks = checks_run(config.audit.checks, browser=pool is not None)
     if pool and not options.sandbox:
         log.warning(
             "Chromium runs as root without its sandbox, as audit.allow_no_sandbox allows "
@@ -298,9 +313,12 @@ def prepare_and_crawl(
             db,
             seed_urls(config.site)[0],
             axe_version=axe_version,
-            axe_rules=json.dumps(axe_rules) if axe_rules else None,
+            axe_rules=json.dumps(rules_known(axe_rules, checks)) if axe_rules else None,
+            checks=json.dumps(list(checks)),
             rules_key=(
-                rules_key(axe_version, options.run_only, options.viewport) if axe_version else None
+                rules_key(axe_version, options.run_only, options.viewport, options.checks)
+                if axe_version
+                else None
             ),
             sandboxed=int(options.sandbox) if pool else None,
             wcag=config.audit.wcag,
@@ -423,7 +441,8 @@ def load_history(context: ScanContext, db: Any, axe_version: str | None, resumin
         context.known_readability = {h: Readability(**r) for h, r in known.items()}
     pool = context.pool
     if pool is not None and axe_version and not config.audit.full:
-        key = rules_key(axe_version, pool.options.run_only, pool.options.viewport)
+        options = pool.options
+        key = rules_key(axe_version, options.run_only, options.viewport, options.checks)
         context.previous = load_previous(db, key, scan_id)
 
 

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import websocket
 
 from browser.element_pictures import PageViews
+from browser.own_checks import CheckResult
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,16 @@ class AxeOutcome:
     blocked: list[str]
     # Where each element is, and pictures of them (browser/element_pictures.py).
     views: PageViews = field(default_factory=PageViews)
+    # What siteaudit's own browser checks found (browser/own_checks.py).
+    own: CheckResult = field(default_factory=CheckResult)
+
+    def results(self) -> dict[str, list[dict[str, Any]]]:
+        """axe-core's rules and the own checks', violations then needs-review: the order
+        of the page's findings and of their views."""
+        return {
+            "violations": self.violations + self.own.violations,
+            "incomplete": self.incomplete + self.own.incomplete,
+        }
 
 
 class FrameTarget:

@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import tempfile
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -31,6 +32,8 @@ from browser.launch import (
     start_chromium,
     viewport_override,
 )
+from browser.own_checks import run_browser_checks
+from vocabulary.checks import AXE
 
 T = TypeVar("T")
 
@@ -102,24 +105,32 @@ class BrowserSession:
             raise PageLoadError("browser did not request the page (blocked or not a document)")
         self.devtools.check_document()  # axe runs on the page given, never another document
         outcome = self._run_axe()
-        self.devtools.check_document()  # nor on one that tried to leave while axe ran
+        # Then the own checks, each leaving the page as it found it, then the pictures:
+        # docs/design.md gives the order and why.
+        deadline = time.monotonic() + self.options.page_timeout
+        outcome.own = run_browser_checks(
+            self.devtools, self.options.checks, deadline, self.options.viewport
+        )
+        self.devtools.check_document()  # nor on one that tried to leave while they ran
         outcome.blocked = list(self.devtools.blocked)
-        outcome.views = self._view_elements(outcome)
+        outcome.views = self._view_elements(outcome, deadline)
         if len(job.body) > LARGE_PAGE_BYTES:
             # Let the tab free a large page's memory now, not when the next page comes.
             with contextlib.suppress(WebDriverException):
                 self.driver.get("about:blank")
         return outcome
 
-    def _view_elements(self, outcome: AxeOutcome) -> PageViews:
-        """Where axe's elements are, and their pictures, in what is left of axe's time:
-        taking them never fails the audit (browser/element_pictures.py)."""
-        assert self.devtools is not None and self.axe is not None
+    def _view_elements(self, outcome: AxeOutcome, deadline: float) -> PageViews:
+        """Where the elements found are, and their pictures, in what is left of the
+        checks' time: taking them never fails the audit (browser/element_pictures.py)."""
+        assert self.devtools is not None
         return view_page(
-            self.devtools, outcome, self.axe.deadline, self.options.screenshots, self.picture_cache
+            self.devtools, outcome, deadline, self.options.screenshots, self.picture_cache
         )
 
     def _run_axe(self) -> AxeOutcome:
+        if AXE not in self.options.checks:  # --checks without axe: the own checks alone
+            return AxeOutcome([], [], "", 0, 0, [])
         return self._axe_call(lambda axe: axe.run())
 
     def _axe_call(self, call: Callable[[AxeSession], T]) -> T:

@@ -113,8 +113,9 @@ class BrowserPool:
         self.options = options
         self.size = max(1, size)
         self.recycle_after = max(1, recycle_after)
-        # Navigation and axe each have page_timeout; past both plus a margin, it is stuck.
-        self.hard_limit = options.page_timeout * 2 + 15
+        # Navigation, axe and the own checks (with the pictures) each have page_timeout;
+        # past all three plus a margin, it is stuck.
+        self.hard_limit = options.page_timeout * 3 + 15
         self.inbox: queue.Queue[tuple[PageJob, Callback] | None] = queue.Queue()
         self.workers = [Worker(self, n) for n in range(self.size)]
         self.sessions_started = 0

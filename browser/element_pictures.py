@@ -134,7 +134,8 @@ def view_page(
     why), not the audit. Locations and boxes are read even without screenshots: they cost
     one call.
     """
-    targets = node_targets(outcome.violations, outcome.incomplete)
+    results = outcome.results()
+    targets = node_targets(results["violations"], results["incomplete"])
     if not targets:
         return PageViews()
     # Needs-review elements too, after the violations: a person must look at them, and a
@@ -148,7 +149,10 @@ def view_page(
     if not screenshots:
         return PageViews([v if v.note else replace(v, note=NO_SCREENSHOTS) for v in views])
     nodes = [
-        n for rules in (outcome.violations, outcome.incomplete) for r in rules for n in r["nodes"]
+        n
+        for rules in (results["violations"], results["incomplete"])
+        for r in rules
+        for n in r["nodes"]
     ]
     keys = [element_key(n, v.box, camera.viewport) for n, v in zip(nodes, views, strict=True)]
     return camera.picture_all(views, pictured, cache, keys)

@@ -16,6 +16,7 @@ from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 
 from browser.axe_core import AxeCoreNotFound, axe_source_path
+from vocabulary.checks import CHECKS
 
 REAPER = Path(__file__).resolve().parent / "chromedriver-reaper.sh"
 
@@ -81,6 +82,8 @@ class BrowserOptions:
     ignore_tls_errors: bool = False
     # audit.screenshots: pictures of the elements found (browser/element_pictures.py).
     screenshots: bool = True
+    # audit.checks: axe-core and siteaudit's own browser checks (vocabulary/checks.py).
+    checks: tuple[str, ...] = CHECKS
 
     @property
     def sandbox(self) -> bool:

@@ -110,9 +110,7 @@ class StoreRowsPipeline:
         elif page.audit is not None:
             row.update(audit_columns(page.audit))
             if (outcome := page.audit.outcome) is not None:
-                found = findings_from_axe(
-                    {"violations": outcome.violations, "incomplete": outcome.incomplete}
-                )
+                found = findings_from_axe(outcome.results())
                 findings += with_views(found, outcome.views)
         return row, self.finding_rows(findings, page.url, page.team)
 
@@ -232,9 +230,14 @@ def audit_columns(audit: AuditResult) -> dict[str, Any]:
             "audited_at": None,
             "reason": reason_for_browser_error(audit.error or ""),
         }
+    results = outcome.results()
     return {
-        "violations": sum(len(r["nodes"]) for r in outcome.violations),
-        "needs_review": sum(len(r["nodes"]) for r in outcome.incomplete),
+        "violations": sum(len(r["nodes"]) for r in results["violations"]),
+        "needs_review": sum(len(r["nodes"]) for r in results["incomplete"]),
+        "focus_order": json.dumps(outcome.own.focus_order)
+        if outcome.own.focus_order is not None
+        else None,
+        "check_errors": json.dumps(outcome.own.errors) if outcome.own.errors else None,
         "frames_present": outcome.frames_present,
         "frames_audited": outcome.frames_audited,
         "blocked_requests": json.dumps(outcome.blocked) if outcome.blocked else None,

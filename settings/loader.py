@@ -22,6 +22,7 @@ from settings.model import (
     Team,
     viewport_size,
 )
+from vocabulary.checks import CHECKS
 
 # Characters that would split or corrupt an HTTP header.
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -113,6 +114,12 @@ def validate(config: Config) -> None:
             f"{VIEWPORT_WIDTHS[0]} to {VIEWPORT_WIDTHS[1]}, height {VIEWPORT_HEIGHTS[0]} to "
             f'{VIEWPORT_HEIGHTS[1]}), such as "1280x1024" or "390x844", '
             f"not {config.audit.viewport!r}"
+        )
+    if unknown := [c for c in config.audit.checks if c not in CHECKS] or (
+        [] if config.audit.checks else ["(none)"]
+    ):
+        raise ConfigError(
+            f"{src}: audit.checks names {unknown[0]!r}: give some of {', '.join(CHECKS)}"
         )
     if not config.audit.read_timeout > 0:  # NaN too
         raise ConfigError(f"{src}: audit.read_timeout must be a positive number of seconds")

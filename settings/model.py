@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from vocabulary.checks import CHECKS
+
 WCAG_LEVELS = ("2.0-A", "2.0-AA", "2.1-A", "2.1-AA", "2.2-A", "2.2-AA")
 
 # Hosts whose requests the browser blocks by default: a scan should neither count as a visit
@@ -120,6 +122,9 @@ class AuditConfig:
     # A picture of each element with a problem, and of the page with it marked, kept in the
     # database and shown in the report (--no-screenshots turns them off).
     screenshots: bool = True
+    # The checks to run (vocabulary/checks.py): axe-core, siteaudit's own in the browser, and
+    # those across the site after the crawl. All by default; --checks names a few.
+    checks: tuple[str, ...] = CHECKS
     # Seconds one page's HTML may take to read (text, readability, dates, links) in a
     # reader process; a page that takes longer is recorded as page-too-complex.
     read_timeout: float = 20.0

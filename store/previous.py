@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from vocabulary.checks import AXE, BROWSER_CHECKS
 from vocabulary.findings import COLUMNS, Finding
 
 # The columns a reused page takes from its previous audit.
@@ -43,13 +44,20 @@ DESKTOP_VIEWPORT = (1280, 1024)
 
 
 def rules_key(
-    axe_version: str, run_only: tuple[str, ...], viewport: tuple[int, int] = DESKTOP_VIEWPORT
+    axe_version: str,
+    run_only: tuple[str, ...],
+    viewport: tuple[int, int] = DESKTOP_VIEWPORT,
+    checks: tuple[str, ...] = (AXE,),
 ) -> str:
-    """What must match for an old audit to stand: axe-core's version, the rules run, and
-    the viewport (named only when not the desktop one, so older scans' keys still match)."""
+    """What must match for an old audit to stand: axe-core's version, the rules run, the
+    viewport and the checks run in the browser (each named only when not what scans
+    before them had: the desktop viewport, axe-core alone; so older scans' keys match)."""
     key: list[object] = [axe_version, sorted(run_only)]
     if tuple(viewport) != DESKTOP_VIEWPORT:
         key.append("{}x{}".format(*viewport))
+    in_browser = [c for c in (AXE, *BROWSER_CHECKS) if c in checks]
+    if in_browser != [AXE]:
+        key.append({"checks": in_browser})
     return json.dumps(key)
 
 

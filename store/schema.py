@@ -285,6 +285,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX IF NOT EXISTS decisions_scan ON decisions(scan_id, fingerprint)",
         ),
     ),
+    Migration(
+        8,
+        "siteaudit's own checks beside axe-core: which ran, focus order, page structure (issue 14)",
+        (
+            AddColumns("scans", ("checks TEXT",)),
+            AddColumns("pages", ("focus_order TEXT", "check_errors TEXT", "structure TEXT")),
+        ),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -133,3 +133,10 @@ def describe_criteria(wcag: str | None) -> list[str]:
     """ "1.1.1,4.1.2" as ["1.1.1 Non-text Content", "4.1.2 Name, Role, Value"]."""
     numbers = [n for n in (wcag or "").split(",") if n]
     return [f"{n} {CRITERION_NAMES.get(n, '')}".strip() for n in numbers]
+
+
+def understanding_url(number: str) -> str:
+    """W3C's "Understanding WCAG 2.1" page of a criterion: its name, lower-cased and hyphenated
+    ("1.4.10" is .../reflow.html, "2.4.4" .../link-purpose-in-context.html)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", CRITERION_NAMES[number].lower()).strip("-")
+    return f"https://www.w3.org/WAI/WCAG21/Understanding/{slug}.html"
