@@ -10,6 +10,7 @@ import base64
 import csv
 import hashlib
 import io
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from reports.escape import file_text, http_url, spreadsheet_cell
 from reports.files import write_atomic
 from reports.pictures import PictureFiles
 from reports.score_reasons import sentence
+from vocabulary.checks import AXE, CHECKS
 from vocabulary.impacts import IMPACTS
 from vocabulary.labels import READING_AGE_METHOD
 from vocabulary.problems import count_problems, plural
@@ -57,6 +59,16 @@ BYTE_ORDER_MARK = "\ufeff"
 CELL_LIMIT = 32_000
 
 
+def own_checks_run(checks: str | None) -> list[str]:
+    """The own checks a scan ran (scans.checks, JSON), in run order; none for an older scan
+    or a value that is not a list of names."""
+    try:
+        names = json.loads(checks) if checks else []
+    except ValueError:
+        return []
+    return [c for c in CHECKS if c != AXE and isinstance(names, list) and c in names]
+
+
 def environment() -> Environment:
     # Autoescape everything: titles, snippets and URLs come from the crawled site.
     env = Environment(
@@ -73,6 +85,7 @@ def environment() -> Environment:
     env.filters["plural"] = plural
     env.filters["picture_file"] = no_file  # write_report's own, when it has the pictures
     env.filters["lowered_by"] = sentence
+    env.filters["own_checks"] = own_checks_run
     # Unlike capitalize, keeps a team's own capitals ("Web Team (shared layout)").
     env.filters["first_upper"] = lambda text: text[:1].upper() + text[1:]
     return env

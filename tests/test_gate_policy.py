@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.check import load_gate_decisions
+from app.scan import rules_known
 from reports.gate import (
     Baseline,
     GateError,
@@ -17,6 +18,7 @@ from reports.gate import (
     evaluate,
     london_today,
 )
+from vocabulary.checks import CHECKS
 from vocabulary.decisions import Decision
 from vocabulary.impacts import IMPACTS
 
@@ -157,3 +159,18 @@ def test_bad_waivers_name_file_and_fix(tmp_path: Path, text: str, message: str) 
     with pytest.raises(GateError, match=message) as err:
         load_gate_decisions(str(path))
     assert str(err.value).startswith(f"{path}: waiver[0]")
+
+
+def test_a_check_added_after_the_baseline_does_not_fail_the_gate() -> None:
+    """A baseline from before the own checks knew only axe's rules: their findings are new
+    rules, not regressions; once a baseline knows a rule, its new findings fail as axe's do."""
+    before_checks = Baseline("b", "4.14.1", frozenset({"image-alt"}), frozenset())
+    reflow = problem(rule="siteaudit-reflow", fingerprint="fp9")
+    result = evaluate([reflow], PAGES, before_checks, [], GatePolicy(), TODAY)
+    assert result.exit_code == 0 and [p.rule_id for p in result.new_rules] == ["siteaudit-reflow"]
+    assert gate(reflow, baseline=before_checks, fail_on_new_rules=True) == 2
+    knows_checks = Baseline(
+        "b", "4.14.1", frozenset(rules_known(["image-alt"], CHECKS)), frozenset()
+    )
+    assert gate(reflow, baseline=knows_checks) == 2
+    assert "siteaudit-reflow" not in rules_known(["image-alt"], ("axe", "titles"))
