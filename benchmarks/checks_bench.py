@@ -93,13 +93,17 @@ def report(done: list[ChecksRun], pages: int, browsers: int) -> str:
         for r in done
     )
     status = "met" if time_ratio <= TARGET else "not met"
+    # The same scan twice: how far apart two runs of one kind are is the run's noise.
+    spread = max(
+        max(r.seconds for r in runs) / min(r.seconds for r in runs) for runs in (axe, full)
+    )
     return f"""## Cost of the own checks: {pages} generated pages, {browsers} browsers
 
 Measured {time.strftime("%Y-%m-%d")} on {platform.machine()}, {os.cpu_count()} cores, Python
 {platform.python_version()}, on a shared machine. Runs in the order shown (axe only, all
 checks, all checks, axe only), each into a new database so every page is audited; "all
 checks" is the default (`{",".join(CHECKS)}`), "axe only" is `--checks axe`.
-Generated pages (tests/sites/generate.py --defects), as for the pictures below.
+Generated pages (tests/sites/generate.py --defects), as for the pictures of elements.
 
 | checks | pages | audited | seconds | pages/s | browser ms/page | own findings | check errors |
 |---|---|---|---|---|---|---|---|
@@ -109,6 +113,8 @@ Generated pages (tests/sites/generate.py --defects), as for the pictures below.
 - pages/s: **{rate_full:.2f}** with all checks, **{rate_axe:.2f}** with axe only
   (all / axe only: {rate_full / rate_axe:.2f})
 - median time in the browser per page, all checks / axe only: **{audit_ratio:.2f}**
+- noise: the two runs of the same kind differ by up to {spread:.2f}x in wall time; a ratio
+  nearer 1 than that is no measurable difference (on a busy machine, run it again)
 
 Reproduce: `nox -s bench_checks`, or
 `python benchmarks/checks_bench.py --pages {pages} --browsers {browsers}`."""

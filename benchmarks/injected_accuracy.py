@@ -28,6 +28,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -43,10 +44,11 @@ SEARCH_FORM = (
     '<input id="site-search" name="q" type="search"> '
     '<button type="submit" id="site-search-button">{name}</button></form>'
 )
+AUDITED = ("", "audited")  # marks a page audited in the browser among its findings
 MAIN_OPEN = re.compile(r"<main\b[^>]*>", re.IGNORECASE)
 TITLE = re.compile(r"<title>.*?</title>", re.IGNORECASE | re.DOTALL)
 NAV_LIST = re.compile(r'(<ul id="navigation"[^>]*>)(.*?)(</ul>)', re.DOTALL)
-NAV_ITEM = re.compile(r'<li class="govuk-header__navigation-item">.*?</li>', re.DOTALL)
+NAV_ITEM = re.compile(r'<li class="govuk-header__navigation-item[^"]*">.*?</li>', re.DOTALL)
 
 
 def in_main(snippet: str) -> Callable[[str], str | None]:
@@ -108,11 +110,14 @@ KINDS = (
         in_main(f'<div id="injected" style="width:900px;border:1px solid #000">{WIDE}</div>'),
     ),
     Kind(
-        "focus visible: a link with :focus{outline:none}",
+        "focus visible: a link with :focus{outline:none} (and the site's focus colours)",
         "2.4.7",
         own("focus-visible"),
         in_main(
-            "<style>#injected:focus{outline:none}</style>"
+            # The site's own a:focus gives a yellow background and a shadow: those go too,
+            # so that focused and unfocused look the same.
+            "<style>#injected,#injected:focus{outline:none;background:none;box-shadow:none;"
+            "color:#1d70b8;text-decoration:underline}</style>"
             '<p>Read <a id="injected" href="/about/">about the Digital Land team</a>.</p>'
         ),
     ),
@@ -140,7 +145,7 @@ KINDS = (
         own("text-spacing"),
         in_main(
             '<p id="injected" style="height:20px;line-height:20px;font-size:16px;'
-            'width:320px;overflow:hidden;margin:0">Planning data for every council</p>'
+            'width:280px;overflow:hidden;margin:0">Planning data for councils</p>'
         ),
     ),
     Kind(
@@ -179,7 +184,7 @@ def with_search(html: str) -> str:
 
 def page_path(site: Path, file: Path) -> str:
     relative = file.relative_to(site).as_posix()
-    return "/" + relative.removesuffix("index.html")
+    return quote("/" + relative.removesuffix("index.html"))  # as the scan stores it
 
 
 def build_site(site: Path, seed: int, per_kind: int) -> tuple[dict[str, Kind], list[str]]:
@@ -226,6 +231,8 @@ def findings(db: Path, base: str) -> dict[str, set[tuple[str, str]]]:
             "SELECT url, rule_id, outcome FROM findings WHERE kind = 'accessibility'"
         ):
             found[url.removeprefix(base)].add((rule, outcome))
+        for url, reason in conn.execute("SELECT url, reason FROM pages"):
+            found[url.removeprefix(base)].add(AUDITED if reason == "audited" else ("", reason))
     return found
 
 
@@ -270,6 +277,12 @@ def report(
         for rule, outcome in found[page]
         if outcome == "violation" and rule.startswith(RULE_PREFIX)
     )
+    audited = sum(AUDITED in found[p] for p in [*injected, *clean])
+    missed = [
+        f"{p} ({next((o for r, o in found[p] if r == ''), 'not recorded')})"
+        for p in [*injected, *clean]
+        if AUDITED not in found[p]
+    ]
     false_lines = "\n".join(f"- `{rule}` on {n} pages" for rule, n in sorted(false.items()))
     newline = "\n"
     return f"""## Injected failures on a held-out site
@@ -286,6 +299,9 @@ counts as found on a page when the scan reports one of its rules there as a viol
 "needs review" counts the pages where it asks a person to look instead.
 
 - found as violations: **{hits}/{total}**; needing review besides: {reviews}
+- pages audited in the browser: {audited} of {len(injected) + len(clean)}{
+        (": not " + ", ".join(missed)) if missed else ""
+    }
 
 | injected failure | criterion | rules | pages | violation | needs review |
 |---|---|---|---|---|---|
