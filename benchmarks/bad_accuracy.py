@@ -41,7 +41,6 @@ def corpus(name: str) -> Path:
     raise SystemExit(f"no ../shared/corpora/{name} above {ROOT}")
 
 
-CORPUS = corpus("bad")
 PAGES = ("home", "news", "tickets", "survey", "template")
 HALVES = ("before", "after")
 LEVELS = ("A", "AA")
@@ -89,7 +88,7 @@ def findings(db: Path) -> Found:
 
 
 def scans(browsers: int) -> dict[str, Found]:
-    with tempfile.TemporaryDirectory() as tmp, serve_site(CORPUS / "site") as base:
+    with tempfile.TemporaryDirectory() as tmp, serve_site(corpus("bad") / "site") as base:
         done = {}
         for name, checks in ((AXE_ONLY, "axe"), (ALL_CHECKS, None)):
             db = Path(tmp) / f"{checks or 'all'}.db"
@@ -99,7 +98,7 @@ def scans(browsers: int) -> dict[str, Found]:
 
 
 def ground_truth() -> dict[str, list[dict]]:
-    pages = json.loads((CORPUS / "ground_truth.json").read_text(encoding="utf-8"))["pages"]
+    pages = json.loads((corpus("bad") / "ground_truth.json").read_text(encoding="utf-8"))["pages"]
     return {page: entry["criteria"] for page, entry in pages.items()}
 
 
