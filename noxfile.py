@@ -42,6 +42,29 @@ def bench_pictures(session: nox.Session) -> None:
 
 
 @nox.session
+def bench_checks(session: nox.Session) -> None:
+    """Scan a generated site with axe alone and with every check; write the cost ratio
+    (wall time and pages/s) into docs/performance.md."""
+    args = session.posargs or ["--pages", "150", "--browsers", "2"]
+    session.run(PYTHON, "benchmarks/checks_bench.py", *args, "--out", "docs/performance.md")
+
+
+@nox.session
+def accuracy_bad(session: nox.Session) -> None:
+    """Scan W3C's Before and After Demo with axe alone and with every check; write the share
+    of W3C's failures found, per success criterion, into docs/accuracy.md."""
+    session.run(PYTHON, "benchmarks/bad_accuracy.py", *session.posargs, "--out", "docs/accuracy.md")
+
+
+@nox.session
+def accuracy_injected(session: nox.Session) -> None:
+    """Inject known failures of each kind into a copy of a real site; write the recall per
+    kind and the violations on pages without an injection into docs/accuracy.md."""
+    args = session.posargs or ["--seed", "14", "--per-kind", "3"]
+    session.run(PYTHON, "benchmarks/injected_accuracy.py", *args, "--out", "docs/accuracy.md")
+
+
+@nox.session
 def docs_screenshots(session: nox.Session) -> None:
     """Scan the demo site; photograph a team page at 1280 and 390 px into docs/*.png."""
     session.run(PYTHON, "scripts/docs_screenshots.py", *session.posargs)

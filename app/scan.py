@@ -189,6 +189,11 @@ def crawl_settings(config: Config, verbose: bool, live: bool | None = None) -> d
         # A URL that still fails is recorded with its reason: not an error of the scan.
         "RETRY_GIVE_UP_LOG_LEVEL": "INFO",
         "REDIRECT_MAX_TIMES": 10,
+        # Only an immediate meta refresh is a redirect to follow. A timed one (Scrapy follows
+        # any under 100 s) is a page a person sees, and fails WCAG 2.2.1: audited, with its
+        # target found as a link (crawler/spider.py refresh_link). Browsers read the delay in
+        # whole seconds ("0.5" is 0), so below 1 is immediate.
+        "METAREFRESH_MAXDELAY": 1,
         "TELNETCONSOLE_ENABLED": False,
         # Scrapy 2.19's HTTP server that runs Python code sent to it, with a token in a file
         # in the user's profile: no process on the machine needs a way into the scan.

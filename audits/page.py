@@ -8,6 +8,7 @@ rendered DOM, so a scan without the browser gives the same figures as a full one
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -30,6 +31,14 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Refresh:
+    """A declared refresh: after `delay` whole seconds, go to `url` ("" is the page itself)."""
+
+    delay: int
+    url: str
+
+
+@dataclass(frozen=True)
 class PageFacts:
     title: str | None
     lang: str | None
@@ -46,6 +55,9 @@ class PageFacts:
     # How deeply its elements nest (Chromium keeps up to 512 levels): a tab's memory for a
     # deeply nested page grows far faster than for the same elements side by side.
     depth: int = 0
+    # The page's own <meta http-equiv="refresh">: a timed one (delay above 0) leaves the page
+    # to be audited, and its target is still a link to follow.
+    refresh: Refresh | None = None
 
 
 def parse_page(
@@ -95,6 +107,7 @@ def parse_page(
         stylesheets=_stylesheets(page),
         elements=elements,
         depth=depth,
+        refresh=_refresh(page),
     )
 
 
@@ -154,3 +167,41 @@ def _stylesheets(page: HtmlTree) -> list[str]:
         if href is not None and "stylesheet" in (tag.get("rel") or "").lower().split():
             found.append(href)
     return found
+
+
+# The HTML standard's "shared declarative refresh steps": whole seconds (a browser reads
+# "0.5" as 0), then an optional separator, "url=" and a quoted or bare URL.
+_REFRESH = re.compile(
+    r"[\t\n\f\r ]*(?P<delay>\d*)(?P<rest>[\d.]*)"
+    r"(?:[;,\t\n\f\r ][\t\n\f\r ]*[;,]?[\t\n\f\r ]*(?P<url>.*))?$",
+    re.DOTALL,
+)
+_URL_PREFIX = re.compile(r"url[\t\n\f\r ]*=[\t\n\f\r ]*", re.IGNORECASE)
+# A browser ignores these for a refresh: script text, and noscript's content when scripts run.
+_NOT_DECLARED_IN = ("script", "noscript", "template")
+
+
+def parse_refresh(content: str) -> Refresh | None:
+    """A meta refresh's content as a browser reads it, or None where it would ignore it."""
+    match = _REFRESH.match(content[:2000])
+    if match is None or not (match["delay"] or match["rest"].startswith(".")):
+        return None
+    url = _URL_PREFIX.sub("", match["url"] or "", count=1) if match["url"] else ""
+    if url[:1] in ("'", '"'):
+        url = url[1:].split(url[0], 1)[0]
+    return Refresh(delay=min(int(match["delay"] or 0), 10**9), url=url.strip()[:2000])
+
+
+def _refresh(page: HtmlTree) -> Refresh | None:
+    """The first meta refresh the browser would act on (it acts on one only)."""
+    for tag in page.root.iter("meta"):
+        if (tag.get("http-equiv") or "").strip().lower() != "refresh":
+            continue
+        content = tag.get("content")
+        if not isinstance(content, str) or any(
+            ancestor.tag in _NOT_DECLARED_IN for ancestor in tag.iterancestors()
+        ):
+            continue
+        if refresh := parse_refresh(content):
+            return refresh
+    return None

@@ -24,6 +24,7 @@ from typing import Any
 import websocket
 
 from browser.launch import BrowserError, BrowserOptions
+from vocabulary.urls import normalise_url
 
 # Headers that describe the crawler's transfer, not the page: the body we hand over is
 # already decoded and complete.
@@ -46,6 +47,8 @@ class PageJob:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+    # The absolute URL of the page's own timed meta refresh, if it has one (see _paused).
+    refresh: str | None = None
 
 
 class DevTools:
@@ -65,6 +68,8 @@ class DevTools:
         # the main frame refused after it.
         self.loader_id: str | None = None
         self.navigations: list[str] = []
+        # The page's own timed refresh, answered 204 like any navigation but not refused.
+        self.refreshes: list[str] = []
         self.listener = threading.Thread(target=self._listen, name="cdp-listener", daemon=True)
         self.listener.start()
 
@@ -103,7 +108,7 @@ class DevTools:
         each hop of a redirect, so that none leaves with them for another host.
         """
         self.job, self.fulfilled, self.blocked = job, False, []
-        self.loader_id, self.navigations = None, []
+        self.loader_id, self.navigations, self.refreshes = None, [], []
         patterns = [{"urlPattern": "*", "resourceType": "Document", "requestStage": "Request"}]
         for host in blocked_hosts:
             suffix = "*" if "/" in host else "/*"
@@ -174,8 +179,12 @@ class DevTools:
         elif main_document:
             # Any other document for the main frame: a script, meta refresh, form or link
             # taking the page elsewhere. 204 No Content makes Chromium stay where it is.
-            if self.fulfilled:
+            # The page's own timed refresh firing while the checks run is no reason to
+            # refuse it: a person sees the page until then, and the document stays.
+            if self.fulfilled and not self._is_declared_refresh(url):
                 self.navigations.append(url)
+            elif self.fulfilled:
+                self.refreshes.append(url[:300])
             self.send(
                 "Fetch.fulfillRequest",
                 {"requestId": request_id, "responseCode": 204, "responseHeaders": []},
@@ -226,6 +235,16 @@ class DevTools:
             and not self.fulfilled
             and _without_fragment(url) == _without_fragment(self.job.url)
         )
+
+    def _is_declared_refresh(self, url: str) -> bool:
+        """True for the job's own timed meta refresh (as the crawler read it from the HTML
+        sent, never one a script added), to its target or to the page itself."""
+        if self.job is None or self.job.refresh is None:
+            return False
+        try:
+            return normalise_url(url) == self.job.refresh
+        except ValueError:
+            return False
 
     def _navigated(self, frame: dict[str, Any]) -> None:
         """Note the main frame's documents: the job's own once, and any other after it."""

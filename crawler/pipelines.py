@@ -22,6 +22,7 @@ from crawler.items import Document, Page
 from crawler.reasons import TOO_MANY_ELEMENTS
 from settings.model import DocumentsConfig
 from store.previous import render_hash
+from vocabulary.urls import normalise_url
 
 # A stylesheet slower than this to arrive makes its pages unsuitable for reuse, not stuck.
 STYLESHEET_WAIT = 60.0
@@ -155,6 +156,7 @@ class BrowserAuditPipeline:
                 for v in values
             ],
             body=response.body,
+            refresh=declared_refresh(item),
         )
         loop = asyncio.get_running_loop()
         done: asyncio.Future[AuditResult] = loop.create_future()
@@ -169,6 +171,17 @@ class BrowserAuditPipeline:
 # Pages beyond these sizes are audited one at a time (a typical council page is 30-100 KB
 # with one or two thousand elements).
 LARGE_PAGE_ELEMENTS = 10_000
+
+
+def declared_refresh(item: Page) -> str | None:
+    """The absolute URL of the page's timed meta refresh (itself if it names none)."""
+    refresh = item.facts.refresh
+    if refresh is None or refresh.delay < 1:
+        return None
+    try:
+        return normalise_url(refresh.url, base=item.response.url)
+    except ValueError:
+        return None
 
 
 def is_large(item: Page) -> bool:

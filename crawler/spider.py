@@ -15,6 +15,8 @@ from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
 from audits.documents import document_kind
+from audits.page import Link as PageLink
+from audits.page import PageFacts
 from crawler import stats
 from crawler.context import ScanContext, scan_context
 from crawler.items import Document, Fetch, Link, Page
@@ -244,7 +246,7 @@ class SiteSpider(scrapy.Spider):
         facts = reading.facts
         depth = meta.get("depth", 0)
         links = []
-        for link in facts.links:
+        for link in [*facts.links, *refresh_link(facts)]:
             target = link_target(link.href, response.url, self.site.strip_query_params)
             if target is None:
                 continue
@@ -366,6 +368,15 @@ class SiteSpider(scrapy.Spider):
 
     def ignore(self, failure: Failure) -> None:
         log.info("skipped %s: %s", failure.request.url, failure.value)  # type: ignore[attr-defined]
+
+
+def refresh_link(facts: PageFacts) -> list[PageLink]:
+    """A timed refresh's target, as a link of the page: found and checked like one (an
+    immediate refresh was followed as a redirect before the page got here)."""
+    refresh = facts.refresh
+    if refresh is None or not refresh.url:
+        return []  # a refresh of the page itself leads nowhere new
+    return [PageLink(href=refresh.url, text=f"refresh after {refresh.delay} s")]
 
 
 def declared_length(headers: Any) -> int | None:
