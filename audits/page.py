@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from audits.dates import DateCandidate, date_candidates
+from audits.page_structure import PageStructure, read_structure
 from audits.readability import Readability, content_blocks, measure
 from audits.streamed_page import (
     TextCollector,
@@ -46,6 +47,8 @@ class PageFacts:
     # How deeply its elements nest (Chromium keeps up to 512 levels): a tab's memory for a
     # deeply nested page grows far faster than for the same elements side by side.
     depth: int = 0
+    # Its links, headings, form fields and navigation, for siteaudit's checks across the site.
+    structure: PageStructure | None = None
 
 
 def parse_page(
@@ -95,6 +98,7 @@ def parse_page(
         stylesheets=_stylesheets(page),
         elements=elements,
         depth=depth,
+        structure=read_structure(page),
     )
 
 
