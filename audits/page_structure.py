@@ -53,6 +53,7 @@ class PageLink:
     href: str  # as written
     name: str  # its accessible name
     context: str  # the text around it that says where it goes (paragraph, cell, list item)
+    heading: str  # the text of the heading before it
     described: str  # its aria-describedby text
     region: str  # nav, header, footer, main, search, or "" (elsewhere)
     region_at: Located | None  # that region's element: two navigation bars differ
@@ -235,8 +236,12 @@ def _context(element: Element, name: str) -> str:
 
 
 def _links(root: Element, ids: dict[str, Element], truncated: list[str]) -> tuple[PageLink, ...]:
-    found = []
-    for element in root.iter("a", "area"):
+    found: list[PageLink] = []
+    heading = ""  # the text of the last heading before the link: its context too (H80)
+    for element in root.iter("a", "area", *HEADINGS):
+        if element.tag in HEADINGS:
+            heading = _clean(text_name(element, [MAX_NAME_NODES]))
+            continue
         href = element.get("href")
         if href is None or _hidden(element):
             continue
@@ -255,6 +260,7 @@ def _links(root: Element, ids: dict[str, Element], truncated: list[str]) -> tupl
                 href=href.strip(),
                 name=name,
                 context=_context(element, name),
+                heading="" if heading == name else heading,
                 described=_clean(described),
                 region=region,
                 region_at=located(region_element) if region_element is not None else None,

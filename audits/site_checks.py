@@ -50,13 +50,14 @@ GENERIC_TITLES = {
     "default", "page title", "enter the title of your document here", "my site",
     "website", "web page", "webpage", "test", "draft",
 }  # fmt: skip
+EMPTY_FIRST_PART = re.compile("\\s*[|\u2013\u2014:\u00b7\u2022-]\\s")
 FILENAME_TITLE = re.compile(r"[\w.-]+\.(?:s?html?|php|aspx?|jsp|cfm|pdf|docx?|txt)", re.I)
 # Link names that say nothing of where the link goes without their context.
 GENERIC_LINKS = {
     "click here", "click", "here", "read more", "more", "more info", "more information",
     "this page", "this link", "link", "learn more", "find out more", "continue", "details",
-    "go", "this", "page", "website", "click this link", "see more", "view more", "more details",
-    "full story", "read the rest", "info", "further information", "view", "see here",
+    "go", "this", "click this link", "see more", "view more", "more details", "full story",
+    "read the rest", "further information", "see here",
 }  # fmt: skip
 BARE_URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
 CONTEXT_WORDS = 3  # fewer words around a link than this is no context
@@ -116,6 +117,16 @@ def title_results(title: str | None) -> list[Measured]:
             )
         ]
     words = plain(title)
+    if EMPTY_FIRST_PART.match(title):
+        return [
+            Measured(
+                TITLE_GENERIC,
+                "violation",
+                TITLE_AT,
+                f'The title "{title}" begins with a separator: the part that names this page '
+                "is missing (the template was given no page name).",
+            )
+        ]
     if words in GENERIC_TITLES or FILENAME_TITLE.fullmatch(title.strip()):
         return [
             Measured(
@@ -133,10 +144,14 @@ def link_results(url: str, structure: PageStructure) -> list[Measured]:
     found = []
     for link in structure.links:
         name = plain(link.name)
-        if not name or not (name in GENERIC_LINKS or BARE_URL.fullmatch(link.name)):
-            continue
-        context = " ".join(filter(None, (link.context, link.described)))
-        if len(context.split()) < CONTEXT_WORDS:
+        bare_url = BARE_URL.fullmatch(link.name) is not None
+        if link.href.startswith("#") or not name or not (name in GENERIC_LINKS or bare_url):
+            continue  # a place on this page is named by its section
+        context = " ".join(filter(None, (link.context, link.heading, link.described)))
+        # A heading above is context however short (WCAG technique H80); a few words around
+        # a link are not. An address does say where a link goes: a person judges what is there.
+        no_context = not link.heading and len(context.split()) < CONTEXT_WORDS
+        if no_context and not bare_url:
             found.append(
                 Measured(
                     LINK_PURPOSE,
@@ -153,8 +168,9 @@ def link_results(url: str, structure: PageStructure) -> list[Measured]:
                     LINK_PURPOSE,
                     "needs-review",
                     link.at,
-                    f'The link\'s name is "{link.name}", which says nothing alone. Check that '
-                    f'the text around it says where it goes: "{context[:200]}".',
+                    f'The link\'s name is "{link.name}", which says little alone. Check that '
+                    f"the text around it (or the heading above it) says where it goes: "
+                    f'"{context[:200]}".',
                 )
             )
     found += _ambiguous(url, structure)
@@ -165,7 +181,7 @@ def _ambiguous(url: str, structure: PageStructure) -> list[Measured]:
     places: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
     for link in structure.links:
         if name := plain(link.name):
-            places[name][target(url, link.href)].append(link)
+            places[name][same_place(target(url, link.href))].append(link)
     found = []
     for by_place in places.values():
         if len(by_place) < 2:
@@ -192,6 +208,11 @@ def target(url: str, href: str) -> str:
         return urljoin(url, href)
     except ValueError:
         return href
+
+
+def same_place(url: str) -> str:
+    """A URL as the place it leads to: /about and /about/ are one place."""
+    return url.rstrip("/") if urlsplit(url).path.count("/") > 1 else url
 
 
 def heading_results(structure: PageStructure) -> list[Measured]:

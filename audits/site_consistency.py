@@ -211,16 +211,21 @@ def identification_results(site: list[SitePage]) -> list[tuple[str, Measured]]:
     for place, on_pages in by_target.items():
         if len(on_pages) < enough:
             continue
-        names = {url: {plain(link[1]) for link in links} for url, links in on_pages.items()}
+        names = {url: {_singular(link[1]) for link in links} for url, links in on_pages.items()}
         usual = Counter(frozenset(n - {""}) for n in names.values() if n - {""})
         usual_names = set(usual.most_common(1)[0][0]) if usual else set()
+        # The usual name as the pages write it, for the summary.
+        written = next(
+            (lk[1] for lks in on_pages.values() for lk in lks if _singular(lk[1]) in usual_names),
+            "",
+        )
         for url, links in on_pages.items():
             named = names[url] - {""}
             for link in links:
-                if plain(link[1]):
+                if _singular(link[1]):
                     continue
                 elsewhere = (
-                    f'On other pages it is named "{sorted(usual_names)[0]}".'
+                    f'On other pages it is named "{written}".'
                     if usual_names
                     else f"It has no name on any of the {len(on_pages)} pages that have it."
                 )
@@ -230,14 +235,19 @@ def identification_results(site: list[SitePage]) -> list[tuple[str, Measured]]:
                     f"here it has no name at all. {elsewhere}",
                 )))  # fmt: skip
             if named and usual_names and named.isdisjoint(usual_names):
-                link = next(lk for lk in links if plain(lk[1]))
+                link = next(lk for lk in links if _singular(lk[1]))
                 found.append((url, Measured(
                     IDENTIFICATION, "needs-review", Located(tuple(link[3]), link[4]),
                     f'This link to {_short(place)} is named "{link[1]}" here, but '
-                    f'"{sorted(usual_names)[0]}" on {usual.most_common(1)[0][1]} other pages. '
+                    f'"{written}" on {usual.most_common(1)[0][1]} other pages. '
                     "Check the same thing has the same name on every page.",
                 )))  # fmt: skip
     return found + _search_names(site)
+
+
+def _singular(name: str) -> str:
+    """A name for comparing: "Weeknotes" and "weeknote" are the same name."""
+    return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in plain(name).split())
 
 
 def _search_names(site: list[SitePage]) -> list[tuple[str, Measured]]:
