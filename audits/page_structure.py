@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 
 from audits.tree import Element, HtmlTree, is_element
 
@@ -21,6 +23,7 @@ MAX_NAME_NODES = 400  # nodes visited to work out one accessible name
 MAX_TEXT = 300  # characters kept of a name or a context
 MAX_SNIPPET = 250
 MAX_PATH = 60  # ancestors named in a CSS path
+MAX_ANCESTORS = 200  # ancestors looked through for a link's region or context
 
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 NO_NAME_TEXT = {"script", "style", "template", "noscript"}
@@ -102,12 +105,13 @@ def read_structure(page: HtmlTree) -> PageStructure:
             site_name = _clean(meta.get("content"))
             break
     truncated: list[str] = []
-    links = _links(root, ids, truncated)
+    positions: Positions = {}
+    links = _links(root, ids, truncated, positions)
     return PageStructure(
         site_name=site_name or None,
         links=links,
-        headings=_headings(root, ids, truncated),
-        fields=_fields(root, ids, truncated),
+        headings=_headings(root, ids, truncated, positions),
+        fields=_fields(root, ids, truncated, positions),
         navigation=_navigation(links),
         search=(search := _search(root, ids))[0],
         search_at=search[1],
@@ -178,11 +182,25 @@ def accessible_name(element: Element, ids: dict[str, Element]) -> str:
     return _clean(element.get("title"))
 
 
-def located(element: Element) -> Located:
-    return Located(css_path(element), opening_tag(element))
+# Each parent's element children's positions, worked out once per parent: counting a link's
+# preceding siblings afresh for each of thousands of links in one paragraph is quadratic.
+Positions = dict[Element, dict[Element, int]]
 
 
-def css_path(element: Element) -> tuple[str, ...]:
+def located(element: Element, positions: Positions | None = None) -> Located:
+    return Located(css_path(element, positions), opening_tag(element))
+
+
+def _position(node: Element, parent: Element, positions: Positions | None) -> int:
+    if positions is None:
+        return 1 + sum(1 for s in node.itersiblings(preceding=True) if is_element(s))
+    if parent not in positions:
+        children = (c for c in parent if is_element(c))
+        positions[parent] = {c: i for i, c in enumerate(children, 1)}
+    return positions[parent][node]
+
+
+def css_path(element: Element, positions: Positions | None = None) -> tuple[str, ...]:
     """A CSS path to the element, from its nearest ancestor with an id (or html), as axe's
     target: a list of one selector (the page has no frames here)."""
     steps: list[str] = []
@@ -196,8 +214,7 @@ def css_path(element: Element) -> tuple[str, ...]:
         if parent is None:
             steps.append(str(node.tag))
             break
-        position = 1 + sum(1 for s in node.itersiblings(preceding=True) if is_element(s))
-        steps.append(f"{node.tag}:nth-child({position})")
+        steps.append(f"{node.tag}:nth-child({_position(node, parent, positions)})")
         node = parent
     return (" > ".join(reversed(steps)),)
 
@@ -211,10 +228,15 @@ def opening_tag(element: Element) -> str:
     return tag if len(tag) <= MAX_SNIPPET else tag[: MAX_SNIPPET - 4] + "...>"
 
 
+def _ancestors(element: Element) -> Iterator[Element]:
+    """The element's ancestors, nearest first, at most MAX_ANCESTORS of them."""
+    return islice(element.iterancestors(), MAX_ANCESTORS)
+
+
 def _region(element: Element) -> tuple[str, Element | None]:
     """The nearest region around an element (nav, header, footer, main, search or ""), and
     the region's element."""
-    for ancestor in element.iterancestors():
+    for ancestor in _ancestors(element):
         role = (ancestor.get("role") or "").strip().lower()
         if role in REGION_ROLES:
             return REGION_ROLES[role], ancestor
@@ -223,20 +245,25 @@ def _region(element: Element) -> tuple[str, Element | None]:
     return "", None
 
 
-def _context(element: Element, name: str) -> str:
+def _context(element: Element, name: str, texts: dict[Element, str]) -> str:
     """The text of the paragraph, list item or table cell around a link, without the
-    link's own text; "" when it has none."""
-    for ancestor in element.iterancestors():
+    link's own text; "" when it has none. texts keeps each one's text, read once."""
+    for ancestor in _ancestors(element):
         if ancestor.tag in CONTEXT_TAGS:
-            text = _clean(text_name(ancestor, [MAX_NAME_NODES]))
+            if ancestor not in texts:
+                texts[ancestor] = _clean(text_name(ancestor, [MAX_NAME_NODES]))
+            text = texts[ancestor]
             return _clean(text.replace(name, " ", 1)) if name else text
         if ancestor.tag in ("body", "html", "nav", "main", "header", "footer", "form"):
             break
     return ""
 
 
-def _links(root: Element, ids: dict[str, Element], truncated: list[str]) -> tuple[PageLink, ...]:
+def _links(
+    root: Element, ids: dict[str, Element], truncated: list[str], positions: Positions
+) -> tuple[PageLink, ...]:
     found: list[PageLink] = []
+    texts: dict[Element, str] = {}
     heading = ""  # the text of the last heading before the link: its context too (H80)
     for element in root.iter("a", "area", *HEADINGS):
         if element.tag in HEADINGS:
@@ -259,19 +286,19 @@ def _links(root: Element, ids: dict[str, Element], truncated: list[str]) -> tupl
             PageLink(
                 href=href.strip(),
                 name=name,
-                context=_context(element, name),
+                context=_context(element, name, texts),
                 heading="" if heading == name else heading,
                 described=_clean(described),
                 region=region,
-                region_at=located(region_element) if region_element is not None else None,
-                at=located(element),
+                region_at=None if region_element is None else located(region_element, positions),
+                at=located(element, positions),
             )
         )
     return tuple(found)
 
 
 def _headings(
-    root: Element, ids: dict[str, Element], truncated: list[str]
+    root: Element, ids: dict[str, Element], truncated: list[str], positions: Positions
 ) -> tuple[PageHeading, ...]:
     found = []
     for element in root.iter():
@@ -288,24 +315,26 @@ def _headings(
             )
         else:
             continue
-        if _hidden(element) or any(_hidden(a) for a in element.iterancestors()):
+        if _hidden(element) or any(_hidden(a) for a in _ancestors(element)):
             continue
         if len(found) >= MAX_HEADINGS:
             truncated.append(f"headings after the first {MAX_HEADINGS}")
             break
-        live = any(a.get("aria-live") for a in element.iterancestors()) or element.get("aria-live")
+        live = any(a.get("aria-live") for a in _ancestors(element)) or element.get("aria-live")
         found.append(
             PageHeading(
                 level=level,
                 name=accessible_name(element, ids),
                 scripted=bool(element.get("id") or live),
-                at=located(element),
+                at=located(element, positions),
             )
         )
     return tuple(found)
 
 
-def _fields(root: Element, ids: dict[str, Element], truncated: list[str]) -> tuple[PageField, ...]:
+def _fields(
+    root: Element, ids: dict[str, Element], truncated: list[str], positions: Positions
+) -> tuple[PageField, ...]:
     labels_for: dict[str, Element] = {}
     for label in root.iter("label"):
         if target := label.get("for"):
@@ -328,7 +357,7 @@ def _fields(root: Element, ids: dict[str, Element], truncated: list[str]) -> tup
                 key=element.get("name") or element.get("id") or f"#{position}",
                 label=_field_label(element, ids, labels_for),
                 group=_legend(element),
-                at=located(element),
+                at=located(element, positions),
             )
         )
     return tuple(found)
