@@ -178,27 +178,29 @@ def link_results(url: str, structure: PageStructure) -> list[Measured]:
 
 
 def _ambiguous(url: str, structure: PageStructure) -> list[Measured]:
+    """One result per name that leads to different places, on the first link of that name
+    (a list of 80 "Read more" cards is one thing to look at, not 80)."""
     places: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
-    for link in structure.links:
-        if name := plain(link.name):
-            places[name][same_place(target(url, link.href))].append(link)
+    for position, link in enumerate(structure.links):
+        if (name := plain(link.name)) and not link.href.startswith("#"):
+            places[name][same_place(target(url, link.href))].append((position, link))
     found = []
     for by_place in places.values():
         if len(by_place) < 2:
             continue
-        shown = ", ".join(sorted(by_place)[:4])
-        for place, links in by_place.items():
-            for link in links:
-                found.append(
-                    Measured(
-                        LINK_AMBIGUOUS,
-                        "needs-review",
-                        link.at,
-                        f"{sum(map(len, by_place.values()))} links on this page are named "
-                        f'"{link.name}" but go to {len(by_place)} places ({shown}); this one '
-                        f"goes to {place}. Check their context tells them apart.",
-                    )
-                )
+        links = sorted(lk for lks in by_place.values() for lk in lks)
+        first = links[0][1]
+        shown = ", ".join(sorted(by_place)[:4]) + (", ..." if len(by_place) > 4 else "")
+        found.append(
+            Measured(
+                LINK_AMBIGUOUS,
+                "needs-review",
+                first.at,
+                f'{len(links)} links on this page are named "{first.name}" but go to '
+                f"{len(by_place)} places ({shown}). Check the text around each tells them "
+                "apart, or give each a name of its own.",
+            )
+        )
     return found
 
 
