@@ -292,3 +292,20 @@ def test_without_the_site_checks_a_scan_finds_none_of_theirs(tmp_path: Path) -> 
     assert result.returncode == 0, result.stderr
     assert query(db, "SELECT count(*) FROM findings WHERE rule_id LIKE 'siteaudit-%'") == [(0,)]
     assert query(db, "SELECT count(*) FROM pages WHERE structure IS NOT NULL") == [(5,)]
+
+
+@pytest.mark.browser
+def test_a_rescan_that_reuses_audits_judges_the_html_again_without_copies(tmp_path: Path) -> None:
+    db = tmp_path / "scan.db"
+    with serve_site(SITES / "sitechecks") as base:
+        for _ in range(2):
+            result = run_siteaudit(
+                "scan", base + "/", "--db", str(db), "--checks", "axe,links,headings,titles"
+            )
+            assert result.returncode == 0, result.stderr
+    assert query(db, "SELECT count(reused_from_scan) FROM pages WHERE scan_id = 2") == [(5,)]
+    counts = query(
+        db,
+        "SELECT scan_id, count(*) FROM findings WHERE rule_id LIKE 'siteaudit-%' GROUP BY scan_id",
+    )
+    assert counts == [(1, 8), (2, 8)]
