@@ -98,7 +98,10 @@ class PageStructure:
 def read_structure(page: HtmlTree) -> PageStructure:
     """The structure of a page parsed by audits.tree."""
     root = page.root
-    ids = _ids(root)
+    # Every element held until the reading ends: see KEEP_WALKED in audits/tree.py (a deep
+    # page would otherwise cost its depth for every element let go).
+    walked = [e for e in root.iter() if is_element(e)]
+    ids = _ids(walked)
     site_name = None
     for meta in root.iter("meta"):
         if (meta.get("property") or "").lower() == "og:site_name" and meta.get("content"):
@@ -107,26 +110,31 @@ def read_structure(page: HtmlTree) -> PageStructure:
     truncated: list[str] = []
     positions: Positions = {}
     links = _links(root, ids, truncated, positions)
-    return PageStructure(
+    structure = PageStructure(
         site_name=site_name or None,
         links=links,
-        headings=_headings(root, ids, truncated, positions),
+        headings=_headings(walked, ids, truncated, positions),
         fields=_fields(root, ids, truncated, positions),
         navigation=_navigation(links),
         search=(search := _search(root, ids))[0],
         search_at=search[1],
         truncated=truncated,
     )
+    # Let go of the other holds first, while walked still holds every ancestor; a list
+    # lets go of its items last first, the deepest before their ancestors.
+    del ids, positions
+    del walked
+    return structure
 
 
 def _clean(text: str | None) -> str:
     return " ".join((text or "").split())[:MAX_TEXT]
 
 
-def _ids(root: Element) -> dict[str, Element]:
+def _ids(walked: list[Element]) -> dict[str, Element]:
     found: dict[str, Element] = {}
-    for element in root.iter():
-        if is_element(element) and (value := element.get("id")):
+    for element in walked:
+        if value := element.get("id"):
             found.setdefault(value, element)
     return found
 
@@ -298,12 +306,10 @@ def _links(
 
 
 def _headings(
-    root: Element, ids: dict[str, Element], truncated: list[str], positions: Positions
+    walked: list[Element], ids: dict[str, Element], truncated: list[str], positions: Positions
 ) -> tuple[PageHeading, ...]:
     found = []
-    for element in root.iter():
-        if not is_element(element):
-            continue
+    for element in walked:
         role = (element.get("role") or "").strip().lower()
         if element.tag in HEADINGS and role in ("", "heading"):
             level = int(element.tag[1])
@@ -374,14 +380,14 @@ def _field_label(element: Element, ids: dict[str, Element], labels_for: dict[str
     field_id = element.get("id")
     if field_id and field_id in labels_for:
         return _clean(text_name(labels_for[field_id], budget))
-    wrapping = next(element.iterancestors("label"), None)
+    wrapping = next((a for a in _ancestors(element) if a.tag == "label"), None)
     if wrapping is not None:
         return _clean(text_name(wrapping, budget))
     return _clean(element.get("title"))
 
 
 def _legend(element: Element) -> str:
-    fieldset = next(element.iterancestors("fieldset"), None)
+    fieldset = next((a for a in _ancestors(element) if a.tag == "fieldset"), None)
     if fieldset is None:
         return ""
     legend = next(fieldset.iter("legend"), None)
