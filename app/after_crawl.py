@@ -14,10 +14,12 @@ from typing import Any
 
 from audits.links import CheckedLink, broken_link_finding
 from audits.score import ScoredFinding, mean_score, page_score
+from audits.site_checks import SITE_RULES
+from audits.site_consistency import SitePage, site_findings
 from audits.templates import LAYOUT_KINDS, template_fingerprints, template_threshold
 from settings.model import TemplateConfig
 from store import decisions as decided
-from store import findings, links, pages, scores
+from store import findings, links, pages, scores, site_checks
 from vocabulary.decisions import Decision, decide, london_today
 from vocabulary.teams import DEFAULT_TEAM
 
@@ -29,13 +31,15 @@ def after_crawl(
     default_team: str = DEFAULT_TEAM,
     decisions: Sequence[Decision] = (),
     today: date | None = None,
+    checks: tuple[str, ...] = (),
 ) -> None:
-    """Link statuses, document owners, broken links, template scope, decisions and scores,
-    in one transaction."""
+    """Link statuses, document owners, broken links, the checks across the site, template
+    scope, decisions and scores, in one transaction."""
     links.fill_link_statuses(db, scan_id)
     with db.atomic():
         links.assign_documents(db, scan_id, default_team)
         record_broken_links(db, scan_id)
+        record_site_findings(db, scan_id, checks, templates.owner)
         mark_template_findings(db, scan_id, templates)
         apply_decisions(db, scan_id, decisions, today)
         score_pages(db, scan_id)
@@ -76,6 +80,23 @@ def record_broken_links(db: Any, scan_id: int) -> None:
         if (finding := broken_link_finding(link)) is not None:
             found.append(finding.placed(source, team))
     findings.replace_findings(db, scan_id, "broken-link", found)
+
+
+def record_site_findings(db: Any, scan_id: int, checks: tuple[str, ...], owner: str) -> None:
+    """Titles, consistent navigation and naming, and ways to find pages, judged across the
+    stored pages (docs/checks.md); each finding owned by its page's team, multiple-ways by
+    the shared layout's owner."""
+    teams, stored = {}, []
+    for url, team, title, content_hash, structure in site_checks.pages_for_site_checks(db, scan_id):
+        teams[url] = team
+        stored.append(SitePage(url, title, content_hash, structure))
+    found = site_findings(stored, site_checks.start_url(db, scan_id), checks)
+    site_checks.replace_rule_findings(
+        db,
+        scan_id,
+        SITE_RULES,
+        [f.placed(f.url, owner if f.scope == "template" else teams.get(f.url)) for f in found],
+    )
 
 
 def mark_template_findings(db: Any, scan_id: int, templates: TemplateConfig) -> None:

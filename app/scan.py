@@ -409,6 +409,7 @@ def crawl_and_record(
             config.ownership.default_team,
             decided.decisions,
             decided.today,
+            config.audit.checks,
         )
         status = CLOSE_STATUSES.get(reason, "failed")
         if reason == "shutdown":

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from audits.dates import DateCandidate, date_candidates
+from audits.page_structure import PageStructure, read_structure
 from audits.readability import Readability, content_blocks, measure
 from audits.streamed_page import (
     TextCollector,
@@ -58,6 +59,8 @@ class PageFacts:
     # The page's own <meta http-equiv="refresh">: a timed one (delay above 0) leaves the page
     # to be audited, and its target is still a link to follow.
     refresh: Refresh | None = None
+    # Its links, headings, form fields and navigation, for siteaudit's checks across the site.
+    structure: PageStructure | None = None
 
 
 def parse_page(
@@ -108,6 +111,7 @@ def parse_page(
         elements=elements,
         depth=depth,
         refresh=_refresh(page),
+        structure=read_structure(page),
     )
 
 

@@ -10,6 +10,7 @@ from audits.content import freshness_findings, readability_finding
 from audits.dates import choose_last_updated, review_due
 from audits.ownership import OwnershipRules, compile_rules, owner_for
 from audits.page import PageFacts
+from audits.site_checks import page_findings
 from crawler.context import scan_context
 from crawler.items import Page
 from settings.model import Config
@@ -54,6 +55,8 @@ class ContentChecksPipeline:
         item.reading_age_target = self.config.reading_age_target(path, item.team)
         if item.reason is None:
             item.findings += content_findings(self.config, item.facts, path, item.team)
+            # Links and headings, from the HTML every scan (a reused audit copies none).
+            item.findings += page_findings(item.url, item.facts.structure, self.config.audit.checks)
         return item
 
 

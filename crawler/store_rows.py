@@ -13,6 +13,7 @@ from audits.accessibility import findings_from_axe
 from audits.dates import choose_last_updated, review_due
 from audits.document_report import DocumentReport
 from audits.page import PageFacts
+from audits.site_checks import structure_json
 from browser.browser_pool import AuditResult
 from browser.element_pictures import PageViews
 from crawler import stats
@@ -217,6 +218,7 @@ def page_facts_columns(page: Page) -> dict[str, Any]:
         "readability_note": r.reason,
         "long_sentences": json.dumps(r.long_sentences),
         "words_to_avoid": json.dumps(r.words_to_avoid),
+        "structure": structure_json(page.url, facts.structure),
         "fetched_at": now(),
     }
 

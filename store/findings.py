@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from vocabulary.checks import RULE_PREFIX
 from vocabulary.findings import COLUMNS, Finding
+
+SITE_WIDE_RULE = RULE_PREFIX + "multiple-ways"
 
 
 def findings_in_scan(
@@ -44,11 +47,12 @@ def mark_template(
 ) -> None:
     """Give the findings of these kinds with these fingerprints to the shared layout's owner,
     once, and every other finding back to its page's team (a re-run starts afresh)."""
+    # multiple-ways is the site's, found once on its home page: the layout's from the start.
     db.execute(
         "UPDATE findings SET scope = 'content', team = (SELECT p.team FROM pages p "
         "WHERE p.scan_id = findings.scan_id AND p.url = findings.url) "
-        "WHERE scan_id = ? AND scope = 'template'",
-        [scan_id],
+        "WHERE scan_id = ? AND scope = 'template' AND rule_id != ?",
+        [scan_id, SITE_WIDE_RULE],
     )
     kinds = list(kinds)
     db.conn.executemany(

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from vocabulary.checks import AXE, BROWSER_CHECKS
+from vocabulary.checks import AXE, BROWSER_CHECKS, SITE_CHECKS, rules_of
 from vocabulary.findings import COLUMNS, Finding
 
 # The columns a reused page takes from its previous audit.
@@ -30,6 +30,8 @@ AUDIT_COLUMNS = (
 # Finding columns copied as they were (pictures included: they are keyed by their bytes, so
 # a reused audit reuses them): the new scan decides team, template scope and decisions afresh.
 COPIED_FINDING_COLUMNS = tuple(c for c in COLUMNS if c not in ("team", "scope", "decision"))
+# The checks across the site judge the HTML afresh every scan: their findings are not copied.
+FRESH_RULES = tuple(rules_of(SITE_CHECKS))
 
 
 @dataclass(frozen=True)
@@ -99,8 +101,9 @@ def copied_audit(
     page = dict(zip(AUDIT_COLUMNS, row, strict=True)) if row else {}
     findings = reader.execute(
         f"SELECT {', '.join(COPIED_FINDING_COLUMNS)} FROM findings WHERE scan_id = ? "
-        "AND url = ? AND kind = 'accessibility' ORDER BY rowid",
-        [audit.scan_id, url],
+        f"AND url = ? AND kind = 'accessibility' "
+        f"AND rule_id NOT IN ({', '.join('?' * len(FRESH_RULES))}) ORDER BY rowid",
+        [audit.scan_id, url, *FRESH_RULES],
     ).fetchall()
     copied = [Finding.from_row(dict(zip(COPIED_FINDING_COLUMNS, f, strict=True))) for f in findings]
     return {**page, "error": None, "audit_ms": 0, "reused_from_scan": audit.audited_in}, copied
