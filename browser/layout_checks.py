@@ -110,7 +110,7 @@ async () => {
 CLIPPED_JS = r"""
 async (mode, maxElements, maxNodes) => {
   const SLACK = 2;  // px: rounding, and the half pixel a glyph's ink may take
-  const TEXT_NODES = 300, CANDIDATES = 500;
+  const TEXT_NODES = 200, CANDIDATES = 300;
   const store = globalThis.__siteauditLayout || (globalThis.__siteauditLayout = {});
   const axis = (value) => (value === 'hidden' || value === 'clip') ? 'clip'
     : value === 'visible' ? 'spill' : 'scroll';
@@ -272,7 +272,12 @@ async (maxElements, maxNodes) => {
   const dataTable = (el) => {
     const role = (el.getAttribute('role') || '').trim().toLowerCase();
     if (role === 'presentation' || role === 'none') return false;
-    return !!el.querySelector(':scope > caption, th, [scope], [headers]');
+    // Its own headings: a layout table holding a data table is still a layout table.
+    const heads = el.querySelectorAll('caption, th, [scope], [headers]');
+    for (let i = 0; i < heads.length && i < 200; i++) {
+      if (heads[i].closest('table') === el) return true;
+    }
+    return false;
   };
   const allowed = (el) => ALLOWED.has(el.localName) || (el.localName === 'table' && dataTable(el))
     || ALLOWED_ROLES.has((el.getAttribute('role') || '').trim().toLowerCase())
