@@ -1,0 +1,85 @@
+"""The layout checks in real headless Chromium: reflow, text spacing and text at 200%, each
+on a failing and a passing page of its own, and the page put back for what comes after."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.demo import serve_site
+from tests.conftest import SITES, query, run_siteaudit
+
+pytestmark = pytest.mark.browser
+
+PAGES = ("reflow-fail", "reflow-pass", "spacing-fail", "spacing-pass", "resize-fail", "resize-pass")
+# (page, rule, outcome, criterion, level, selector): every finding of the three rules.
+EXPECTED = {
+    ("reflow-fail", "siteaudit-reflow", "violation", "1.4.10", "AA", "#wide"),
+    # A long address that cannot wrap; the data table and <pre> beside it may scroll.
+    ("reflow-fail", "siteaudit-reflow", "violation", "1.4.10", "AA", "#address"),
+    # A layout table is no data table, though it holds one.
+    ("reflow-fail", "siteaudit-reflow", "violation", "1.4.10", "AA", "#layout"),
+    ("spacing-fail", "siteaudit-text-spacing", "violation", "1.4.12", "AA", "#badge"),
+    ("spacing-fail", "siteaudit-text-spacing", "needs-review", "1.4.12", "AA", "#note"),
+    ("resize-fail", "siteaudit-resize-text", "violation", "1.4.4", "AA", "#banner"),
+    ("resize-fail", "siteaudit-resize-text", "needs-review", "1.4.4", "AA", "#panel"),
+}
+
+
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("layout") / "scan.db"
+    with serve_site(SITES / "layout") as base:
+        urls = [f"{base}/{page}.html" for page in PAGES]
+        result = run_siteaudit(
+            "scan",
+            *urls,
+            "--db",
+            str(db),
+            "--max-depth",
+            "0",
+            "--browsers",
+            "1",
+            "--checks",
+            "axe,text-spacing,resize-text,reflow",
+        )
+    assert result.returncode == 0, result.stderr
+    return db
+
+
+def page_of(url: str) -> str:
+    return url.rsplit("/", 1)[-1].removesuffix(".html")
+
+
+def test_each_rule_finds_its_failing_page_and_passes_its_repair(scanned: Path) -> None:
+    rows = query(
+        scanned,
+        "SELECT url, rule_id, outcome, wcag, level, selector FROM findings "
+        "WHERE rule_id LIKE 'siteaudit-%'",
+    )
+    found = {(page_of(u), r, o, w, lv, *json.loads(s)) for u, r, o, w, lv, s in rows}
+    assert found == EXPECTED
+    assert query(scanned, "SELECT count(*) FROM pages WHERE check_errors IS NOT NULL") == [(0,)]
+
+
+def test_the_page_is_put_back_before_the_pictures(scanned: Path) -> None:
+    """Boxes are measured after the checks: at the audit's 1280 px, not at 320 or 640."""
+    boxes = dict(
+        query(
+            scanned,
+            "SELECT json_extract(selector, '$[0]'), element_box FROM findings "
+            "WHERE outcome IN ('violation', 'needs-review') AND element_box IS NOT NULL",
+        )
+    )
+    assert json.loads(boxes["#banner"])["width"] == 640  # half of 1280, as loaded
+    assert json.loads(boxes["#address"])["width"] == 1264
+    assert json.loads(boxes["#wide"]) == {"x": 8, "y": 88, "width": 700, "height": 22}
+    # axe-core's own finding on the same page, pictured after the layout checks ran.
+    (box,) = query(
+        scanned,
+        "SELECT element_box FROM findings WHERE rule_id = 'image-alt' AND url LIKE ?",
+        "%/resize-fail.html",
+    )[0]
+    assert json.loads(box)["x"] == 0 and json.loads(box)["width"] == 20
