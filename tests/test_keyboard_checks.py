@@ -42,6 +42,7 @@ def scanned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     db = tmp_path_factory.mktemp("keyboard") / "scan.db"
     with serve_site(SITES / "keyboard") as base:
         urls = [f"{base}/{rule}-{half}.html" for rule in RULES for half in ("fail", "pass")]
+        urls.append(f"{base}/hostile.html")
         result = run_siteaudit(
             "scan",
             *urls,
@@ -98,3 +99,22 @@ def test_focus_order_is_each_tab_stop_once(scanned: tuple[Path, str]) -> None:
 def test_checks_leave_no_errors(scanned: tuple[Path, str]) -> None:
     db, _ = scanned
     assert query(db, "SELECT url, check_errors FROM pages WHERE check_errors IS NOT NULL") == []
+
+
+def test_a_hostile_page_is_audited_within_bounds(scanned: tuple[Path, str]) -> None:
+    """400 links that throw focus away and boxes with click handlers, and two buttons
+    throwing focus at each other for ever: the walk and the findings stay capped."""
+    db, base = scanned
+    url = f"{base}/hostile.html"
+    assert query(db, "SELECT audited_at IS NOT NULL FROM pages WHERE url = ?", url) == [(1,)]
+    counts = dict(
+        query(
+            db,
+            "SELECT rule_id, count(*) FROM findings WHERE url = ? AND rule_id LIKE "
+            "'siteaudit-%' AND outcome = 'violation' GROUP BY rule_id",
+            url,
+        )
+    )
+    assert counts["siteaudit-no-keyboard"] == 50  # capped, as every rule is
+    assert 0 < counts["siteaudit-focus-lost"] <= 50
+    assert 0 < len(focus_order(db, base, "hostile.html")) <= 200
