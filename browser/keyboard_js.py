@@ -1,0 +1,449 @@
+"""The JavaScript of the keyboard checks (browser/keyboard_checks.py), run in the checks' world.
+
+Each constant is a function for CheckPage.js. State between calls lives in the world's own
+globals (`siteauditFocus`, `siteauditHover`), which the page's scripts cannot reach; every
+list they keep is capped, so a hostile page cannot make them grow without bound.
+"""
+
+from __future__ import annotations
+
+# Shared helpers, prefixed to each function below: how an element looks (the properties a
+# focus indicator can change), whether it is shown, whether it takes focus by itself.
+_HELPERS = r"""
+const LOOK = ['outline-style', 'outline-width', 'outline-color', 'outline-offset', 'box-shadow',
+  'border-top', 'border-right', 'border-bottom', 'border-left', 'background-color',
+  'background-image', 'color', 'text-decoration-line', 'text-decoration-color',
+  'text-decoration-style', 'text-decoration-thickness', 'font-weight', 'opacity', 'transform',
+  'filter', 'fill', 'stroke', 'visibility', 'position', 'left', 'top', 'width', 'height',
+  'clip', 'clip-path', 'z-index'];
+const lookOf = (el, pseudo) => {
+  const cs = getComputedStyle(el, pseudo || null);
+  const out = {};
+  for (const p of LOOK) out[p] = cs.getPropertyValue(p);
+  if (out['outline-style'] === 'none' || out['outline-width'] === '0px') {
+    out['outline-style'] = 'none'; out['outline-width'] = out['outline-color'] = '';
+    out['outline-offset'] = '';
+  }
+  if (pseudo) out.content = cs.getPropertyValue('content');
+  return out;
+};
+// The element, its ::before and ::after, and three ancestors (for :focus-within styling).
+// `cache`, when given, keeps ancestors' looks: many elements share them.
+const looksOf = (el, cache) => {
+  const looks = {self: lookOf(el), before: lookOf(el, '::before'), after: lookOf(el, '::after')};
+  let a = el.parentElement;
+  for (let i = 1; i <= 3 && a && a !== document.body; i++, a = a.parentElement) {
+    if (!cache) { looks['ancestor' + i] = lookOf(a); continue; }
+    if (!cache.has(a)) cache.set(a, lookOf(a));
+    looks['ancestor' + i] = cache.get(a);
+  }
+  return looks;
+};
+const changes = (was, now) => {
+  const out = [];
+  for (const part of Object.keys(now)) {
+    const w = was[part] || {}, n = now[part];
+    for (const p of Object.keys(n)) {
+      if (w[p] !== n[p]) out.push((part === 'self' ? '' : part + ' ') + p + ': ' +
+        String(w[p]).slice(0, 60) + ' -> ' + String(n[p]).slice(0, 60));
+    }
+  }
+  return out;
+};
+const shown = (el) => {
+  if (!el || !el.isConnected) return false;
+  const r = el.getBoundingClientRect();
+  if (r.width < 1 || r.height < 1) return false;
+  return el.checkVisibility ? el.checkVisibility({checkOpacity: true, visibilityProperty: true})
+    : getComputedStyle(el).visibility !== 'hidden';
+};
+const NATIVE = 'a[href],area[href],button,input:not([type=hidden]),select,textarea,iframe,' +
+  'frame,object,embed,summary,audio[controls],video[controls],[contenteditable=""],' +
+  '[contenteditable=true]';
+const FOCUSABLE = NATIVE + ',[tabindex]';
+const takesFocus = (el) => el.matches(NATIVE) && !el.disabled ||
+  el.hasAttribute('tabindex') && Number(el.getAttribute('tabindex')) >= 0;
+"""
+
+# Snapshot the unfocused look of the page's focusable elements, then listen (capturing, on
+# window) to keydown, focus and blur, recording a timeline and the focused element's look.
+FOCUS_START_JS = (
+    "(maxElements, maxEvents) => {"
+    + _HELPERS
+    + r"""
+  const old = globalThis.siteauditFocus;
+  if (old) old.stop();
+  if (document.activeElement && document.activeElement.blur) document.activeElement.blur();
+  // Tab starts from the top of the document.
+  const sel = getSelection();
+  if (sel && document.body) { sel.collapse(document.body, 0); sel.removeAllRanges(); }
+  const S = {els: [], ids: new Map(), before: [], events: [], overflow: false};
+  S.id = (el) => {
+    if (!el || el === document.body || el === document.documentElement) return -1;
+    if (!S.ids.has(el)) {
+      if (S.els.length >= maxElements) return -2;
+      S.ids.set(el, S.els.length); S.els.push(el);
+    }
+    return S.ids.get(el);
+  };
+  let tabbable = 0;
+  const ancestors = new Map();
+  for (const el of document.querySelectorAll(FOCUSABLE)) {
+    if (S.els.length >= maxElements) break;
+    if (!shown(el)) continue;
+    if (takesFocus(el)) tabbable++;
+    S.before[S.id(el)] = looksOf(el, ancestors);
+  }
+  const record = (e) => {
+    if (S.events.length < maxEvents) S.events.push(e); else S.overflow = true;
+  };
+  const moving = (el) => {
+    const cs = getComputedStyle(el);
+    return cs.transitionDuration.split(',').some((d) => parseFloat(d) > 0) ||
+      (el.getAnimations ? el.getAnimations().length > 0 : false);
+  };
+  S.focusedLook = {}; S.moving = {}; S.taken = 0;
+  // The focused element's look is taken at the next key press, before it moves focus on:
+  // by then the page's own focus handlers (which run after these) have done their work.
+  const onKey = (e) => {
+    if (!e.isTrusted) return;
+    const active = document.activeElement;
+    const id = S.id(active);
+    if (id >= 0 && S.focusedLook[id] === undefined && S.taken < maxElements) {
+      S.focusedLook[id] = looksOf(active); S.moving[id] = moving(active); S.taken++;
+    }
+    record({k: 'key', shift: e.shiftKey, key: String(e.key).slice(0, 20), active: id});
+  };
+  const onFocus = (e) => {
+    if (e.target === window || e.target === document) return;
+    record({k: 'focus', el: S.id(e.target)});
+  };
+  const onBlur = (e) => {
+    if (e.target === window || e.target === document) return;
+    record({k: 'blur', el: S.id(e.target)});
+  };
+  addEventListener('keydown', onKey, true);
+  addEventListener('focus', onFocus, true);
+  addEventListener('blur', onBlur, true);
+  S.stop = () => {
+    removeEventListener('keydown', onKey, true);
+    removeEventListener('focus', onFocus, true);
+    removeEventListener('blur', onBlur, true);
+  };
+  globalThis.siteauditFocus = S;
+  return {tabbable};
+}"""
+)
+
+# How far the Tab walk has got: has focus come back to its first stop, is it stuck on one
+# element (the same one active at `stuckKeys` key presses in a row, with no focus moving).
+FOCUS_STATE_JS = r"""(stuckKeys) => {
+  const S = globalThis.siteauditFocus;
+  if (!S) return {cycled: false, stuck: -1};
+  const focuses = S.events.filter((e) => e.k === 'focus' && e.el >= 0);
+  const first = focuses.length ? focuses[0].el : -1;
+  const cycled = focuses.length > 1 && focuses.slice(1).some((e) => e.el === first);
+  const keys = [];
+  for (let i = S.events.length - 1; i >= 0 && keys.length < stuckKeys; i--) {
+    const e = S.events[i];
+    if (e.k === 'key') keys.push(e); else if (e.k === 'focus' || e.k === 'blur') break;
+  }
+  let stuck = -1;
+  if (keys.length >= stuckKeys && keys.every((e) => e.active === keys[0].active) &&
+      keys[0].active >= 0) {
+    const el = S.els[keys[0].active];
+    // Inside a frame or a shadow root, focus moves where these listeners cannot see it.
+    if (!el.matches('iframe,frame,object,embed') && !el.shadowRoot) stuck = keys[0].active;
+  }
+  return {cycled, stuck, overflow: S.overflow};
+}"""
+
+# What the walk found: the focus order, elements that lost focus as they took it, elements
+# whose focus shows nothing, the element focus was stuck on. Stops listening.
+FOCUS_REPORT_JS = (
+    "(maxStops, stuck, stuckBothWays) => {"
+    + _HELPERS
+    + r"""
+  const S = globalThis.siteauditFocus;
+  if (!S) return null;
+  S.stop();
+  const node = siteauditChecks.node;
+  const order = [], lost = [], hidden = [], review = [], seen = new Set();
+  const ev = S.events;
+  let firstStop = -1;
+  for (let i = 0; i < ev.length; i++) {
+    const e = ev[i];
+    if (e.k !== 'focus' || e.el < 0) continue;
+    if (firstStop < 0) firstStop = e.el;
+    else if (e.el === firstStop) break;  // focus came round again: the walk is complete
+    if (seen.has(e.el)) continue;
+    seen.add(e.el);
+    const el = S.els[e.el];
+    if (order.length < maxStops) order.push(siteauditChecks.selector(el));
+    // Lost: before the next key press, focus left it for nothing (body), and no other
+    // element took it.
+    let j = i + 1, blurred = false, other = false, active = null;
+    for (; j < ev.length && ev[j].k !== 'key'; j++) {
+      if (ev[j].k === 'blur' && ev[j].el === e.el) blurred = true;
+      if (ev[j].k === 'focus' && ev[j].el !== e.el) other = true;
+    }
+    if (j < ev.length) active = ev[j].active;
+    if (blurred && !other && active === -1) {
+      if (el.isConnected) lost.push(node(el, 'It lost keyboard focus as soon as it took it: ' +
+        'focus went back to the page itself before the next key press' +
+        (el.getAttribute('onfocus') ? ' (its onfocus: ' +
+          el.getAttribute('onfocus').slice(0, 80) + ')' : '') + '.'));
+      continue;
+    }
+    const was = S.before[e.el], now = S.focusedLook[e.el];
+    if (!now || !shown(el)) continue;
+    if (!was) {
+      review.push(node(el, 'It took focus but was not on the page when the check began, so ' +
+        'its unfocused look is unknown. Check by hand that focus on it shows.'));
+      continue;
+    }
+    const diff = changes(was, now);
+    if (diff.length) continue;  // something about it (or around it) changes: focus shows
+    const compared = 'Compared focused and unfocused: outline, box shadow, border, ' +
+      'background, colour, text decoration, size and place of the element, its ::before ' +
+      'and ::after, and three ancestors.';
+    if (now.self['outline-style'] === 'none' && !S.moving[e.el]) {
+      hidden.push(node(el, 'Nothing changes when it has keyboard focus: its outline is ' +
+        'removed (outline: none) and no other style takes its place. ' + compared));
+    } else {
+      review.push(node(el, 'Nothing measured changes when it has keyboard focus' +
+        (S.moving[e.el] ? ' (it has a transition or animation, which may show focus later)'
+          : ' (its outline is ' + now.self['outline-style'] + ')') + '. ' + compared +
+        ' Check by hand that focus on it shows.'));
+    }
+  }
+  const trap = [];
+  if (stuck >= 0 && S.els[stuck]) {
+    trap.push(node(S.els[stuck], stuckBothWays
+      ? 'Keyboard focus could not leave it: Tab and Shift+Tab, pressed three times each, ' +
+        'left focus on it.'
+      : 'Tab, pressed three times, left focus on it; Shift+Tab moved focus away. Check ' +
+        'that a keyboard user can go on past it and is told how.'));
+  }
+  return {order, lost, hidden, review, trap, overflow: S.overflow,
+    truncated: seen.size > maxStops};
+}"""
+)
+
+# Leave the page as found: nothing focused, no selection, scrolled to the top.
+RESET_JS = r"""() => {
+  const S = globalThis.siteauditFocus;
+  if (S) S.stop();
+  const H = globalThis.siteauditHover;
+  if (H && H.observer) H.observer.disconnect();
+  const active = document.activeElement;
+  if (active && active.blur && active !== document.body) active.blur();
+  const sel = getSelection();
+  if (sel) sel.removeAllRanges();
+  scrollTo(0, 0);
+  return true;
+}"""
+
+# Elements that respond to the mouse, inline handlers first: which take no focus, which have
+# pointer-only handlers. Candidates for an event-listener look (cursor: pointer, a role) are
+# returned as an array of elements (not by value) for DOMDebugger.getEventListeners.
+KEYBOARD_SCAN_JS = (
+    "(maxElements) => {"
+    + _HELPERS
+    + r"""
+  const K = globalThis.siteauditKeyboard = {els: []};
+  const inFocusable = (el) => { for (let a = el.parentElement; a; a = a.parentElement)
+    if (takesFocus(a)) return true; return false; };
+  const hasFocusableInside = (el) => Array.prototype.some.call(
+    el.querySelectorAll(FOCUSABLE), (d) => takesFocus(d));
+  const skip = (el) => el === document.body || el === document.documentElement ||
+    el.localName === 'label' || el.localName === 'option' || !shown(el);
+  const seen = new Set();
+  const add = (el, why) => {
+    if (seen.has(el) || K.els.length >= maxElements || skip(el)) return;
+    seen.add(el);
+    K.els.push({el, why, focus: takesFocus(el), inside: inFocusable(el),
+      holds: hasFocusableInside(el), tabindex: el.getAttribute('tabindex')});
+  };
+  const HANDLERS = '[onclick],[onmousedown],[onmouseup],[ondblclick],[onmouseover],' +
+    '[onmouseout],[onmouseenter],[onmouseleave],[onpointerdown],[onpointerup]';
+  for (const el of document.querySelectorAll(HANDLERS)) add(el, 'inline');
+  for (const el of document.querySelectorAll('[role=button],[role=link],[role=menuitem],' +
+    '[role=tab],[role=checkbox],[role=switch],[role=option]')) add(el, 'role');
+  // cursor: pointer is inherited: only where it starts.
+  let looked = 0;
+  for (const el of document.body ? document.body.querySelectorAll('*') : []) {
+    if (++looked > 3000 || K.els.length >= maxElements) break;
+    if (el.matches(NATIVE) || el.hasAttribute('tabindex')) continue;
+    const p = el.parentElement;
+    if (getComputedStyle(el).cursor === 'pointer' &&
+        (!p || getComputedStyle(p).cursor !== 'pointer')) add(el, 'cursor');
+  }
+  return K.els.map((c) => c.el);
+}"""
+)
+
+# Decide each candidate from its inline handlers and the listeners DevTools found on it.
+KEYBOARD_REPORT_JS = r"""(listeners) => {
+  const K = globalThis.siteauditKeyboard;
+  if (!K) return null;
+  const node = siteauditChecks.node;
+  const CLICK = ['click', 'mousedown', 'mouseup', 'pointerdown', 'pointerup', 'dblclick'];
+  const HOVER = ['mouseover', 'mouseout', 'mouseenter', 'mouseleave', 'pointerover',
+    'pointerenter'];
+  const KEYS = ['keydown', 'keyup', 'keypress', 'click'];
+  const FOCUSES = ['focus', 'blur', 'focusin', 'focusout'];
+  const noKeyboard = [], noKeyboardReview = [], mouseOnly = [], mouseOnlyReview = [];
+  K.els.forEach((c, i) => {
+    const el = c.el;
+    const inline = new Set();
+    for (const a of el.getAttributeNames()) if (a.startsWith('on')) inline.add(a.slice(2));
+    const heard = new Set(listeners[i] || []);
+    const all = new Set([...inline, ...heard]);
+    const clicks = CLICK.filter((t) => all.has(t));
+    const list = (ts) => ts.map((t) => (inline.has(t) ? 'on' + t : t + ' listener')).join(', ');
+    if (!c.focus && !c.inside && !c.holds) {
+      const role = el.getAttribute('role');
+      if (clicks.length && c.tabindex === null) {
+        noKeyboard.push(node(el, 'It responds to the mouse (' + list(clicks) + ') but ' +
+          'cannot take keyboard focus: it is not a link, button or form field and has no ' +
+          'tabindex, and nothing inside it takes focus.'));
+        return;
+      }
+      if (clicks.length || role) {
+        noKeyboardReview.push(node(el, (clicks.length ? 'It responds to the mouse (' +
+          list(clicks) + ')' : 'It has role="' + String(role).slice(0, 20) + '"') +
+          ' but is not in the Tab order (' + (c.tabindex === null ? 'no tabindex'
+            : 'tabindex="' + String(c.tabindex).slice(0, 10) + '"') + '). Check that a ' +
+          'keyboard user can reach and use it.'));
+        return;
+      }
+    }
+    const pointerOnly = ['dblclick', 'mousedown', 'mouseup', 'pointerdown', 'pointerup']
+      .filter((t) => all.has(t));
+    if (pointerOnly.length && !KEYS.some((t) => all.has(t))) {
+      const certain = pointerOnly.every((t) => inline.has(t));
+      (certain ? mouseOnly : mouseOnlyReview).push(node(el, 'It does something on ' +
+        list(pointerOnly) + ', and has no click or key handler a keyboard could set off.'));
+      return;
+    }
+    const hover = HOVER.filter((t) => all.has(t));
+    if (hover.length && !FOCUSES.some((t) => all.has(t))) {
+      mouseOnlyReview.push(node(el, 'It changes when the mouse is over it (' + list(hover) +
+        ') but has no focus or blur handler to do the same for the keyboard. Check that a ' +
+        'keyboard user gets the same.'));
+    }
+  });
+  delete globalThis.siteauditKeyboard;
+  return {noKeyboard, noKeyboardReview, mouseOnly, mouseOnlyReview};
+}"""
+
+# Elements that may show more content on hover: inline mouseover handlers, the targets of
+# CSS :hover rules that change display, visibility or the like (same-origin sheets).
+HOVER_CANDIDATES_JS = (
+    "(maxCandidates, maxRules) => {"
+    + _HELPERS
+    + r"""
+  const found = [], seen = new Set();
+  const add = (el) => {
+    if (found.length < maxCandidates && !seen.has(el) && el !== document.body &&
+        el !== document.documentElement && shown(el)) { seen.add(el); found.push(el); }
+  };
+  for (const el of document.querySelectorAll('[onmouseover],[onmouseenter]')) add(el);
+  const SHOWS = ['display', 'visibility', 'opacity', 'left', 'top', 'right', 'transform',
+    'clip', 'clip-path', 'max-height', 'height'];
+  let rules = 0;
+  const walk = (list) => {
+    for (const rule of list) {
+      if (++rules > maxRules || found.length >= maxCandidates) return;
+      if (rule.cssRules && !rule.selectorText) { walk(rule.cssRules); continue; }
+      const text = rule.selectorText || '';
+      if (!text.includes(':hover') || !SHOWS.some((p) => rule.style.getPropertyValue(p))) continue;
+      for (const part of text.split(',')) {
+        const at = part.indexOf(':hover');
+        const rest = part.slice(at + 6).trim();
+        if (at < 0 || !rest) continue;  // the hovered element itself changes, nothing new
+        const prefix = part.slice(0, at).trim();
+        if (!prefix || /[>+~]$/.test(prefix)) continue;
+        try { for (const el of document.querySelectorAll(prefix)) add(el); } catch (e) {}
+      }
+    }
+  };
+  for (const sheet of document.styleSheets) {
+    let list = null;
+    try { list = sheet.cssRules; } catch (e) { continue; }  // another origin's
+    if (list) walk(list);
+  }
+  globalThis.siteauditHover = {candidates: found};
+  return found.length;
+}"""
+)
+
+# Before hovering candidate i: scroll it into view, note what near it is hidden, watch for
+# new elements; the point to move the mouse to, or null when it is not what is there.
+HOVER_PREPARE_JS = (
+    "(i, maxHidden) => {"
+    + _HELPERS
+    + r"""
+  const H = globalThis.siteauditHover;
+  const el = H && H.candidates[i];
+  if (!el || !el.isConnected) return null;
+  el.scrollIntoView({block: 'center', inline: 'nearest'});
+  const r = el.getBoundingClientRect();
+  const x = r.left + Math.min(r.width / 2, 20), y = r.top + r.height / 2;
+  const at = document.elementFromPoint(x, y);
+  if (!at || !(at === el || el.contains(at))) return null;
+  const near = [el, el.parentElement].filter(Boolean);
+  const ids = (el.getAttribute('aria-describedby') || '').split(/\s+/).filter(Boolean);
+  H.hidden = [];
+  for (const id of ids) {
+    const t = document.getElementById(id);
+    if (t && !shown(t)) H.hidden.push(t);
+  }
+  let looked = 0;
+  for (const root of near) {
+    for (const d of root.querySelectorAll('*')) {
+      if (H.hidden.length >= maxHidden || ++looked > 10 * maxHidden) break;
+      if (!shown(d)) H.hidden.push(d);
+    }
+  }
+  H.added = [];
+  if (H.observer) H.observer.disconnect();
+  H.observer = new MutationObserver((records) => {
+    for (const rec of records) for (const n of rec.addedNodes)
+      if (n.nodeType === 1 && H.added.length < maxHidden) H.added.push(n);
+  });
+  H.observer.observe(document.body || document.documentElement, {childList: true, subtree: true});
+  return [x, y];
+}"""
+)
+
+# What hovering showed (elements hidden before, or added, now shown and not title tooltips);
+# after Escape, with `afterEscape`, which of those still show.
+HOVER_SHOWN_JS = (
+    "(afterEscape) => {"
+    + _HELPERS
+    + r"""
+  const H = globalThis.siteauditHover;
+  if (!H || !H.hidden) return 0;
+  if (!afterEscape) {
+    const appeared = H.hidden.concat(H.added).filter(shown);
+    // Keep the outermost: a menu, not each of its items.
+    H.appeared = appeared.filter((e) => !appeared.some((o) => o !== e && o.contains(e)));
+    return H.appeared.length;
+  }
+  H.observer.disconnect();
+  return H.appeared.filter(shown).length;
+}"""
+)
+
+# The candidate's finding when what hovering showed stayed after Escape.
+HOVER_NODE_JS = r"""(i) => {
+  const H = globalThis.siteauditHover;
+  const el = H.candidates[i];
+  const shownOne = H.appeared.find((e) => e.isConnected) || el;
+  const what = siteauditChecks.snippet(shownOne).slice(0, 200);
+  return siteauditChecks.node(el, 'Moving the mouse over it shows more content (' + what +
+    '), and pressing Escape did not hide it. Check that the content can be closed without ' +
+    'moving the mouse, or that it covers nothing.');
+}"""
