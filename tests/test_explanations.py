@@ -165,3 +165,11 @@ def test_a_finding_without_an_explanation_is_shown_as_before() -> None:
     assert "Reading age 14" in page.find("pre").get_text()
     # A content check that shares no id with axe never borrows an axe rule's explanation.
     assert issue_from(Finding(kind="broken-link", rule_id="link-name")).explanation is None
+
+
+def test_every_rule_of_siteaudits_own_checks_has_an_explanation() -> None:
+    missing = sorted(rule for rule in OWN_RULES if explanation_for(rule) is None)
+    assert missing == []
+    for rule in OWN_RULES.values():
+        numbers = [c.number for c in explanation_for(rule.id).criteria]  # type: ignore[union-attr]
+        assert numbers == list(rule.criteria), rule.id
