@@ -260,12 +260,16 @@ async (maxElements, maxNodes) => {
   scrollTo({left: 0, top: 0, behavior: 'instant'});
   const root = document.documentElement, body = document.body;
   const viewport = root.clientWidth;
-  const pageWidth = (document.scrollingElement || root).scrollWidth;
   const none = {violations: [], incomplete: []};
-  if (!body || pageWidth <= viewport + 1) return none;
+  if (!body) return none;
+  // The body's own width too: `overflow-x: hidden` on both html and body makes the body
+  // a box of its own that cuts off what the page would scroll to.
+  const scrolls = (document.scrollingElement || root).scrollWidth;
+  const pageWidth = Math.max(scrolls, body.scrollWidth);
+  if (pageWidth <= viewport + 1) return none;
   const rootStyle = getComputedStyle(root), bodyStyle = getComputedStyle(body);
   const sideways = rootStyle.overflowX === 'visible' ? bodyStyle.overflowX : rootStyle.overflowX;
-  const cutOff = sideways === 'hidden' || sideways === 'clip';
+  const cutOff = sideways === 'hidden' || sideways === 'clip' || scrolls <= viewport + 1;
   const ALLOWED = new Set(['pre', 'code', 'video', 'canvas', 'svg', 'math']);
   const ALLOWED_ROLES = new Set(['toolbar', 'grid', 'treegrid', 'application', 'math']);
   const EMBEDDED = new Set(['img', 'picture', 'iframe', 'object', 'embed']);
