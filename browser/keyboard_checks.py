@@ -103,7 +103,7 @@ def check_focus(page: CheckPage) -> CheckResult:
         leave_page_as_found(page)
     if not found:
         raise CheckError("the Tab walk's record was lost")
-    return focus_result(found)
+    return focus_result(found, both_ways)
 
 
 def tab_walk(page: CheckPage, budget: int) -> tuple[int, bool]:
@@ -127,7 +127,7 @@ def tab_walk(page: CheckPage, budget: int) -> tuple[int, bool]:
     return -1, False
 
 
-def focus_result(found: dict[str, Any]) -> CheckResult:
+def focus_result(found: dict[str, Any], stuck_both_ways: bool) -> CheckResult:
     result = CheckResult(focus_order=[str(s) for s in found.get("order") or []])
     if found.get("lost"):
         result.violations.append(rule_result("siteaudit-focus-lost", found["lost"]))
@@ -136,7 +136,6 @@ def focus_result(found: dict[str, Any]) -> CheckResult:
     if found.get("review"):
         result.incomplete.append(rule_result("siteaudit-focus-visible", found["review"]))
     if trap := found.get("trap"):
-        stuck_both_ways = "could not leave" in str(trap[0].get("failureSummary"))
         target = result.violations if stuck_both_ways else result.incomplete
         target.append(rule_result("siteaudit-keyboard-trap", trap))
     return result

@@ -37,6 +37,17 @@ const looksOf = (el, cache) => {
     if (!cache.has(a)) cache.set(a, lookOf(a));
     looks['ancestor' + i] = cache.get(a);
   }
+  // A form field hidden for a styled stand-in shows focus on its label or the next element
+  // (`input:focus + label::before`).
+  if (el.matches('input,select,textarea')) {
+    const others = [['next', el.nextElementSibling], ['label', el.labels && el.labels[0]]];
+    for (const [name, o] of others) {
+      if (!o) continue;
+      looks[name] = lookOf(o);
+      looks[name + ' ::before'] = lookOf(o, '::before');
+      looks[name + ' ::after'] = lookOf(o, '::after');
+    }
+  }
   return looks;
 };
 const changes = (was, now) => {
@@ -206,13 +217,17 @@ FOCUS_REPORT_JS = (
     if (diff.length) continue;  // something about it (or around it) changes: focus shows
     const compared = 'Compared focused and unfocused: outline, box shadow, border, ' +
       'background, colour, text decoration, size and place of the element, its ::before ' +
-      'and ::after, and three ancestors.';
-    if (now.self['outline-style'] === 'none' && !S.moving[e.el]) {
+      'and ::after, three ancestors, and for a form field its label and next element.';
+    const box = el.getBoundingClientRect();
+    const tiny = box.width < 4 || box.height < 4 || now.self.clip !== 'auto' ||
+      now.self['clip-path'] !== 'none';
+    if (now.self['outline-style'] === 'none' && !S.moving[e.el] && !tiny) {
       hidden.push(node(el, 'Nothing changes when it has keyboard focus: its outline is ' +
         'removed (outline: none) and no other style takes its place. ' + compared));
     } else {
       review.push(node(el, 'Nothing measured changes when it has keyboard focus' +
         (S.moving[e.el] ? ' (it has a transition or animation, which may show focus later)'
+          : tiny ? ' (it is tiny or clipped: something else may stand in for it)'
           : ' (its outline is ' + now.self['outline-style'] + ')') + '. ' + compared +
         ' Check by hand that focus on it shows.'));
     }
@@ -230,12 +245,15 @@ FOCUS_REPORT_JS = (
 }"""
 )
 
-# Leave the page as found: nothing focused, no selection, scrolled to the top.
+# Leave the page as found: nothing focused, no selection, scrolled to the top; and let go of
+# the elements the checks held.
 RESET_JS = r"""() => {
   const S = globalThis.siteauditFocus;
   if (S) S.stop();
   const H = globalThis.siteauditHover;
   if (H && H.observer) H.observer.disconnect();
+  delete globalThis.siteauditFocus;
+  delete globalThis.siteauditHover;
   const active = document.activeElement;
   if (active && active.blur && active !== document.body) active.blur();
   const sel = getSelection();
