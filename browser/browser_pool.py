@@ -46,7 +46,13 @@ class Worker:
         while (item := self.pool.inbox.get()) is not None:
             job, callback = item
             started = time.monotonic()
-            outcome, error, attempts = self.audit_with_retry(job)
+            try:
+                outcome, error, attempts = self.audit_with_retry(job)
+            except Exception as err:  # a bug must cost one page, never the scan
+                # Without an answer the crawl would wait for this page for ever.
+                log.error("%s: audit failed unexpectedly", job.url, exc_info=True)
+                self.stop_session()
+                outcome, error, attempts = None, f"browser error: {type(err).__name__}", 1
             callback(
                 AuditResult(job, outcome, error, attempts, int((time.monotonic() - started) * 1000))
             )

@@ -161,6 +161,9 @@ def run_browser_checks(
         except CheckError as err:
             log.info("check %s did not finish: %s", name, err)
             result.errors.append(f"{name}: {err}")
+        except Exception as err:  # a bug in one check costs its results only
+            log.warning("check %s failed on this page", name, exc_info=True)
+            result.errors.append(f"{name}: failed ({type(err).__name__})")
     return result
 
 

@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from audits.accessibility import findings_from_axe
-from browser.own_checks import rule_result
+from browser.own_checks import (
+    CheckError,
+    CheckPage,
+    CheckResult,
+    rule_result,
+    run_browser_checks,
+)
 from store.previous import rules_key
 from tests.conftest import run_siteaudit
 from vocabulary.checks import CHECKS, OWN_RULES, RULE_PREFIX, parse_checks, rules_of
@@ -69,3 +75,26 @@ def test_audits_made_with_other_browser_checks_are_not_reused() -> None:
     assert rules_key("4.14.1", ("wcag2a",), checks=("axe", "reflow")) != rules_key(
         "4.14.1", ("wcag2a",), checks=("axe", "focus")
     )
+
+
+def test_a_check_that_fails_costs_its_own_results_only() -> None:
+    """A bug in one check (any exception) is recorded for the page; the others still run."""
+
+    def broken(page: CheckPage) -> CheckResult:
+        raise KeyError("boom")
+
+    def finds(page: CheckPage) -> CheckResult:
+        return CheckResult(violations=[rule_result("siteaudit-reflow", [{"target": ["#x"]}])])
+
+    def out_of_time(page: CheckPage) -> CheckResult:
+        raise CheckError("the page's time ran out")
+
+    result = run_browser_checks(
+        None,  # type: ignore[arg-type] - these checks never call DevTools
+        CHECKS,
+        deadline=0.0,
+        viewport=(1280, 1024),
+        runners={"focus": broken, "hover": out_of_time, "reflow": finds},
+    )
+    assert result.errors == ["focus: failed (KeyError)", "hover: the page's time ran out"]
+    assert [r["id"] for r in result.violations] == ["siteaudit-reflow"]
