@@ -14,7 +14,21 @@ pytestmark = pytest.mark.browser
 
 BAD_SITE = ROOT.parent / "shared" / "corpora" / "bad" / "site"
 BAD_PAGES = ("home", "news", "tickets", "survey", "template")
-BAD_BEFORE_ALWAYS = {"html-has-lang", "image-alt", "link-name", "select-name"}
+BAD_BEFORE_ALWAYS = {
+    "html-has-lang",
+    "image-alt",
+    "link-name",
+    "select-name",
+    # siteaudit's own checks (docs/accuracy.md): the navigation's links blur themselves when
+    # focused (F55: 2.1.1, 2.4.7, 3.2.1), and are links with no name where other pages name
+    # the same place (3.2.4); an 800 px layout table scrolls sideways at 320 px (1.4.10).
+    "siteaudit-focus-lost",
+    "siteaudit-identification",
+    "siteaudit-reflow",
+}
+# WCAG 2.1's reflow: the repaired pages are a fixed 768 px wide too. W3C's evaluation is of
+# WCAG 2.0, which has no 1.4.10, so it is no false alarm; every other criterion they pass.
+BAD_AFTER_ALWAYS = {"siteaudit-reflow"}
 # The same kinds of defect on a page of our own (tests/sites/repaired), and its repair.
 REPAIRED_BEFORE = {
     ("color-contrast", "#hint"),
@@ -132,7 +146,9 @@ def test_before_and_after_pages_of_our_own_match_their_defects(tmp_path: Path) -
 
 @pytest.mark.skipif(not BAD_SITE.is_dir(), reason="needs ../shared/corpora/bad")
 def test_w3c_bad_demo_matches_ground_truth(tmp_path: Path) -> None:
-    """W3C's Before and After Demonstration: every before/ page fails, every after/ is clean."""
+    """W3C's Before and After Demonstration: every before/ page fails, every after/ passes
+    every criterion W3C evaluated; and with the own checks, 43 of W3C's 96 A/AA failures on
+    the before pages are found (axe alone: 23), per docs/accuracy.md."""
     db = tmp_path / "bad.db"
     with serve_site(BAD_SITE) as base:
         urls = [f"{base}/{half}/{page}.html" for half in ("before", "after") for page in BAD_PAGES]
@@ -153,5 +169,26 @@ def test_w3c_bad_demo_matches_ground_truth(tmp_path: Path) -> None:
         if page == "survey":
             expected.add("label")
         assert found.get(f"/before/{page}.html") == expected, page
-        assert f"/after/{page}.html" not in found, page
+        assert found.get(f"/after/{page}.html") == BAD_AFTER_ALWAYS, page
     assert query(db, "SELECT count(*) FROM pages WHERE audited_at IS NOT NULL")[0][0] == 10
+    assert bad_failures_found(db, base) == (43, 96)
+
+
+def bad_failures_found(db: Path, base: str) -> tuple[int, int]:
+    """W3C's A/AA failures on the before pages (page, criterion) that a violation names."""
+    named = {
+        (url.removeprefix(base + "/"), criterion)
+        for url, wcag in query(
+            db, "SELECT url, wcag FROM findings WHERE outcome = 'violation' AND wcag IS NOT NULL"
+        )
+        for criterion in wcag.split(",")
+    }
+    truth = json.loads((BAD_SITE.parent / "ground_truth.json").read_text())["pages"]
+    failures = [
+        (page, c["sc"])
+        for page, evaluation in truth.items()
+        if page.startswith("before/")
+        for c in evaluation["criteria"]
+        if c["result"] == "Fail" and c["level"] in ("A", "AA")
+    ]
+    return sum(f in named for f in failures), len(failures)
