@@ -39,6 +39,9 @@ GREETING = re.compile(r"^\s*welcome\b(?:\s+to\b)?", re.I)
 HOME_NAMES = {"", "index", "home", "default", "welcome"}
 MIN_NAV_LINKS = 3  # fewer links than this is not a navigation bar to compare
 MIN_SITE_PAGES = 2  # a lone page is no set of pages
+# A site this small is found from its home page's own links and menus (W3C's technique G126,
+# a list of links to all pages); below it, multiple ways is not asked about.
+MIN_PAGES_FOR_WAYS = 30
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ def site_findings(
                 results[url].append(result)
         for url, measured in results.items():
             found += [f.placed(url, None) for f in own_findings(measured)]
-        ways = ways_result(site, start_url) if len(site) >= MIN_SITE_PAGES else None
+        ways = ways_result(site, start_url) if len(site) >= MIN_PAGES_FOR_WAYS else None
         if "ways" in checks and ways is not None:
             url, measured = ways
             found += [

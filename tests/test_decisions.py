@@ -252,7 +252,7 @@ def undecided(council_site: Site, tmp_path_factory: pytest.TempPathFactory) -> P
     db = tmp_path_factory.mktemp("undecided") / "scan.db"
     result = run_siteaudit(
         "scan", council_site.url("/"), "--db", str(db), "--config", "app/demo.toml",
-        "--browsers", "2",
+        "--browsers", "2", "--checks", "axe",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     return db
@@ -314,7 +314,7 @@ def test_a_scan_with_decisions_records_them_and_counts_without_them(
     decisions = demo_decisions(tmp_path, undecided)
     result = run_siteaudit(
         "scan", council_site.url("/"), "--db", str(db), "--config", "app/demo.toml",
-        "--browsers", "2", "--decisions", str(decisions), "--report", str(out),
+        "--browsers", "2", "--decisions", str(decisions), "--report", str(out), "--checks", "axe",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     # Left: both image-alt elements (one's acceptance has expired) and Libraries' label.

@@ -148,7 +148,7 @@ def test_a_broken_footer_link_is_one_layout_problem_without_the_browser(tmp_path
 
 @pytest.mark.browser
 def test_layout_problems_of_every_kind_are_the_web_teams_once(tmp_path: Path) -> None:
-    scanned = scan_layout_site(tmp_path, "--browsers", "1")
+    scanned = scan_layout_site(tmp_path, "--browsers", "1", "--checks", "axe")
     every_page = sorted(f"{scanned.base}/{n.removesuffix('index.html')}" for n in PAGES)
     layout = query(
         scanned.db,

@@ -11,7 +11,7 @@ import pytest
 from app.demo import serve_site
 from audits.page import parse_page
 from audits.site_checks import page_findings, structure_json
-from audits.site_consistency import SitePage, site_findings
+from audits.site_consistency import MIN_PAGES_FOR_WAYS, SitePage, site_findings
 from tests.conftest import SITES, query, run_siteaudit
 from vocabulary.checks import SITE_CHECKS
 
@@ -219,11 +219,14 @@ def test_a_search_named_differently_is_for_review() -> None:
 
 
 def test_fewer_than_two_ways_is_one_finding_for_the_layout() -> None:
-    pages = {p: page(NAV + f"<p>{p}</p>") for p in ("/", "/bins")}
+    paths = ["/", *(f"/page-{n}" for n in range(1, MIN_PAGES_FOR_WAYS))]
+    pages = {p: page(NAV + f"<p>{p}</p>") for p in paths}
     found = site_findings([site_page(p, h) for p, h in pages.items()], BASE + "/", ("ways",))
     assert [(f.url, f.rule_id, f.outcome, f.scope) for f in found] == [
         (BASE + "/", "siteaudit-multiple-ways", "needs-review", "template")
     ]
+    smaller = [site_page(p, h) for p, h in pages.items()][:-1]
+    assert site_findings(smaller, BASE + "/", ("ways",)) == []  # found from its home page
     with_ways = NAV + "<form role='search'><input name='q'></form><a href='/site-map'>Site map</a>"
     pages["/bins"] = page(with_ways)
     assert across(pages, ("ways",)) == []
