@@ -145,7 +145,7 @@ KINDS = (
         own("text-spacing"),
         in_main(
             '<p id="injected" style="height:20px;line-height:20px;font-size:16px;'
-            'width:280px;overflow:hidden;margin:0">Planning data for councils</p>'
+            'width:215px;overflow:hidden;margin:0">Planning data for councils</p>'
         ),
     ),
     Kind(
