@@ -19,7 +19,7 @@ from audits.site_consistency import SitePage, site_findings
 from audits.templates import LAYOUT_KINDS, template_fingerprints, template_threshold
 from settings.model import TemplateConfig
 from store import decisions as decided
-from store import findings, links, pages, scores, site_checks
+from store import findings, links, pages, scans, scores, site_checks
 from vocabulary.decisions import Decision, decide, london_today
 from vocabulary.teams import DEFAULT_TEAM
 
@@ -90,7 +90,8 @@ def record_site_findings(db: Any, scan_id: int, checks: tuple[str, ...], owner: 
     for url, team, title, content_hash, structure in site_checks.pages_for_site_checks(db, scan_id):
         teams[url] = team
         stored.append(SitePage(url, title, content_hash, structure))
-    found = site_findings(stored, site_checks.start_url(db, scan_id), checks)
+    scan = scans.scan_row(db, scan_id)
+    found = site_findings(stored, scan["start_url"] if scan else None, checks)
     site_checks.replace_rule_findings(
         db,
         scan_id,

@@ -59,12 +59,8 @@ def press(page: CheckPage, key: dict[str, Any], modifiers: int = 0, times: int =
     their answers (DevTools handles a session's commands in order), so a press costs the
     browser's time, not a round trip; the last is awaited, within the page's deadline."""
     events = [{"type": kind, "modifiers": modifiers, **key} for _ in range(times) for kind in KINDS]
-    send_only = getattr(page.devtools, "send", None)
     for params in events[:-1]:
-        if send_only is None:
-            page.send("Input.dispatchKeyEvent", params)
-        else:
-            send_only("Input.dispatchKeyEvent", params)
+        page.post("Input.dispatchKeyEvent", params)
     page.send("Input.dispatchKeyEvent", events[-1])
 
 

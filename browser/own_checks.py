@@ -75,6 +75,19 @@ class CheckPage:
         except Exception as err:  # noqa: BLE001 - DevTools and websocket errors alike
             raise CheckError(f"{method}: {str(err).splitlines()[0][:200]}") from None
 
+    def post(self, method: str, params: dict[str, Any]) -> None:
+        """A DevTools command sent without waiting for its answer (DevTools handles a
+        session's commands in order, so a later `send` waits for it too), where the
+        connection can; otherwise sent and awaited like `send`."""
+        post = getattr(self.devtools, "send", None)
+        if post is None:
+            self.send(method, params)
+            return
+        try:
+            post(method, params)
+        except Exception as err:  # noqa: BLE001 - websocket errors alike
+            raise CheckError(f"{method}: {str(err).splitlines()[0][:200]}") from None
+
     def js(self, function: str, *args: Any) -> Any:
         """Call a JavaScript function in the checks' world with JSON arguments; its
         (awaited) JSON result. LIB_JS's `siteauditChecks` is there to use."""

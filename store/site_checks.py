@@ -28,11 +28,6 @@ def pages_for_site_checks(
             yield url, team, title, content_hash, parsed
 
 
-def start_url(db: Any, scan_id: int) -> str | None:
-    row = db.execute("SELECT start_url FROM scans WHERE id = ?", [scan_id]).fetchone()
-    return row[0] if row else None
-
-
 def replace_rule_findings(
     db: Any, scan_id: int, rule_ids: Iterable[str], findings: Iterable[Finding]
 ) -> None:
