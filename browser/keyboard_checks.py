@@ -221,6 +221,7 @@ def check_hover(page: CheckPage) -> CheckResult:
     """Hover over a few elements that may show more content; where some appears, press
     Escape and see whether it goes."""
     nodes: list[dict[str, Any]] = []
+    count = 0
     try:
         count = int(page.js(HOVER_CANDIDATES_JS, MAX_HOVERS, MAX_CSS_RULES) or 0)
         if count:
@@ -229,7 +230,7 @@ def check_hover(page: CheckPage) -> CheckResult:
             if (node := hover_one(page, i)) is not None:
                 nodes.append(node)
     finally:
-        leave_page_as_found(page, mouse_moved=True)
+        leave_page_as_found(page, mouse_moved=count > 0)
     result = CheckResult()
     if nodes:
         result.incomplete.append(rule_result("siteaudit-hover-dismiss", nodes))

@@ -18,6 +18,11 @@ const LOOK = ['outline-style', 'outline-width', 'outline-color', 'outline-offset
   'clip', 'clip-path', 'z-index'];
 const lookOf = (el, pseudo) => {
   const cs = getComputedStyle(el, pseudo || null);
+  // A ::before or ::after with no content is not drawn: whatever else it has shows nothing.
+  if (pseudo) {
+    const content = cs.getPropertyValue('content');
+    if (content === 'none' || content === 'normal') return {content: 'none'};
+  }
   const out = {};
   for (const p of LOOK) out[p] = cs.getPropertyValue(p);
   if (out['outline-style'] === 'none' || out['outline-width'] === '0px') {
@@ -27,26 +32,41 @@ const lookOf = (el, pseudo) => {
   if (pseudo) out.content = cs.getPropertyValue('content');
   return out;
 };
-// The element, its ::before and ::after, and three ancestors (for :focus-within styling).
-// `cache`, when given, keeps ancestors' looks: many elements share them.
-const looksOf = (el, cache) => {
-  const looks = {self: lookOf(el), before: lookOf(el, '::before'), after: lookOf(el, '::after')};
+// The parts whose look focus may change, by name: the element, its ::before and ::after,
+// three ancestors (for :focus-within styling), and for a form field hidden for a styled
+// stand-in, its label and next element (`input:focus + label::before`).
+const partsOf = (el) => {
+  const parts = [['self', el, null], ['before', el, '::before'], ['after', el, '::after']];
   let a = el.parentElement;
   for (let i = 1; i <= 3 && a && a !== document.body; i++, a = a.parentElement) {
-    if (!cache) { looks['ancestor' + i] = lookOf(a); continue; }
-    if (!cache.has(a)) cache.set(a, lookOf(a));
-    looks['ancestor' + i] = cache.get(a);
+    parts.push(['ancestor' + i, a, null]);
   }
-  // A form field hidden for a styled stand-in shows focus on its label or the next element
-  // (`input:focus + label::before`).
   if (el.matches('input,select,textarea')) {
     const others = [['next', el.nextElementSibling], ['label', el.labels && el.labels[0]]];
     for (const [name, o] of others) {
       if (!o) continue;
-      looks[name] = lookOf(o);
-      looks[name + ' ::before'] = lookOf(o, '::before');
-      looks[name + ' ::after'] = lookOf(o, '::after');
+      parts.push([name, o, null], [name + ' ::before', o, '::before'],
+        [name + ' ::after', o, '::after']);
     }
+  }
+  return parts;
+};
+const differs = (was, now) => {
+  if (!was) return true;
+  for (const p of Object.keys(now)) if (was[p] !== now[p]) return true;
+  return Object.keys(was).length !== Object.keys(now).length;
+};
+// The looks of an element's parts. `cache` keeps ancestors' looks (many elements share
+// them). Given `was`, its unfocused looks, reading stops at the first part that looks
+// different: focus shows, and the rest would cost a style read each for nothing.
+const looksOf = (el, cache, was) => {
+  const looks = {};
+  for (const [name, part, pseudo] of partsOf(el)) {
+    const shared = cache && name.startsWith('ancestor');
+    if (shared && cache.has(part)) looks[name] = cache.get(part);
+    else looks[name] = lookOf(part, pseudo);
+    if (shared) cache.set(part, looks[name]);
+    if (was && differs(was[name], looks[name])) break;
   }
   return looks;
 };
@@ -54,7 +74,7 @@ const changes = (was, now) => {
   const out = [];
   for (const part of Object.keys(now)) {
     const w = was[part] || {}, n = now[part];
-    for (const p of Object.keys(n)) {
+    for (const p of new Set([...Object.keys(w), ...Object.keys(n)])) {
       if (w[p] !== n[p]) out.push((part === 'self' ? '' : part + ' ') + p + ': ' +
         String(w[p]).slice(0, 60) + ' -> ' + String(n[p]).slice(0, 60));
     }
@@ -121,7 +141,8 @@ FOCUS_START_JS = (
     const active = document.activeElement;
     const id = S.id(active);
     if (id >= 0 && S.focusedLook[id] === undefined && S.taken < maxElements) {
-      S.focusedLook[id] = looksOf(active); S.moving[id] = moving(active); S.taken++;
+      S.focusedLook[id] = looksOf(active, null, S.before[id]);
+      S.moving[id] = moving(active); S.taken++;
     }
     record({k: 'key', shift: e.shiftKey, key: String(e.key).slice(0, 20), active: id});
   };

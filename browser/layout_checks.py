@@ -1,18 +1,16 @@
 """Checks of how a page's layout holds up: reflow at 320 px, text spacing, text at 200%.
 
-Each runs on the page axe-core and the keyboard checks have just audited, measures it in
-one JavaScript pass per state, and puts it back as it found it (its styles, the audit's
-viewport, scrolled to the top) before returning, whether it finished or not. docs/checks.md
-says what each decides and where it stops.
+Each runs on the page axe-core and the keyboard checks have just audited and measures it in
+one JavaScript pass per state. Text spacing takes its styles off again before it returns;
+the other two lay the page out at smaller viewports, one after the other, and the harness
+puts back the audit's viewport once, after the last check (CheckPage.restore_layout), before
+the pictures are taken. docs/checks.md says what each decides and where it stops.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
-from browser.launch import BrowserOptions, viewport_override
 from browser.own_checks import MAX_NODES, BrowserCheck, CheckPage, CheckResult, rule_result
 
 # The most elements one pass looks at: a page of a million elements costs no more.
@@ -36,20 +34,19 @@ def check_text_spacing(page: CheckPage) -> CheckResult:
 def check_resize_text(page: CheckPage) -> CheckResult:
     """1.4.4: text newly cut off (or spilling out of its box) at the browser's 200% zoom."""
     width, height = page.viewport
-    zoomed = {"width": width // RESIZE_ZOOM, "height": height // RESIZE_ZOOM}
+    # The page's own boxes at the audit's size: text spacing, just before, kept them.
     page.js(CLIPPED_JS, "before", MAX_ELEMENTS, MAX_NODES)
-    with at_viewport(page, zoomed):
-        found = page.js(CLIPPED_JS, "zoomed", MAX_ELEMENTS, MAX_NODES)
+    page.lay_out_at(width // RESIZE_ZOOM, height // RESIZE_ZOOM)
+    found = page.js(CLIPPED_JS, "zoomed", MAX_ELEMENTS, MAX_NODES)
     return clip_result("siteaudit-resize-text", found)
 
 
 def check_reflow(page: CheckPage) -> CheckResult:
     """1.4.10: at 320 CSS px wide, the elements that make the page scroll sideways."""
-    width, height = REFLOW_VIEWPORT
     # A zoomed browser's scrollbar is a few CSS px at 400%; headless Chromium's would take
     # 15 of the 320, and fail pages that fit exactly: measured without it.
-    with at_viewport(page, {"width": width, "height": height}, hide_scrollbars=True):
-        found = page.js(REFLOW_JS, MAX_ELEMENTS, MAX_NODES)
+    page.lay_out_at(*REFLOW_VIEWPORT, hide_scrollbars=True)
+    found = page.js(REFLOW_JS, MAX_ELEMENTS, MAX_NODES)
     result = CheckResult()
     if found.get("violations"):
         result.violations.append(rule_result("siteaudit-reflow", found["violations"]))
@@ -68,39 +65,6 @@ def clip_result(rule_id: str, found: dict[str, Any] | None) -> CheckResult:
         result.incomplete.append(rule_result(rule_id, found["spilled"], impact="moderate"))
     return result
 
-
-@contextlib.contextmanager
-def at_viewport(
-    page: CheckPage, size: dict[str, int], hide_scrollbars: bool = False
-) -> Iterator[None]:
-    """The page laid out at another viewport inside the block; afterwards exactly the
-    audit's own (browser/launch.py viewport_override), scrolled to the top."""
-    audit_metrics = viewport_override(BrowserOptions(viewport=page.viewport))
-    try:
-        if hide_scrollbars:
-            page.send("Emulation.setScrollbarsHidden", {"hidden": True})
-        page.send("Emulation.setDeviceMetricsOverride", {**audit_metrics, **size})
-        yield
-    finally:
-        # Restored even when the measuring failed: the next check and the pictures must
-        # see the page as loaded. If the time ran out, this raises CheckError too.
-        page.send("Emulation.setDeviceMetricsOverride", audit_metrics)
-        if hide_scrollbars:
-            page.send("Emulation.setScrollbarsHidden", {"hidden": False})
-        page.js(SETTLE_JS)
-
-
-# The page's own resize handlers run at its next frame: wait for it (at most 100 ms, as a
-# hidden tab has no frames), then scroll to the top.
-SETTLE_JS = r"""
-async () => {
-  await new Promise((done) => {
-    const timer = setTimeout(done, 100);
-    requestAnimationFrame(() => { clearTimeout(timer); done(); });
-  });
-  scrollTo({left: 0, top: 0, behavior: 'instant'});
-}
-"""
 
 # Which boxes cut off (overflow hidden or clip) or spill (overflow visible) their text, and
 # by how much. `before` keeps the page's own in this world; `zoomed` compares with it;
@@ -197,7 +161,8 @@ async (mode, maxElements, maxNodes) => {
     }
   };
   if (mode === 'before') {
-    store.before = measure();
+    // Text spacing's pass keeps the page's own boxes: measured once for both.
+    if (!store.before) store.before = measure();
     return null;
   }
   if (mode === 'zoomed') {
@@ -208,13 +173,13 @@ async (mode, maxElements, maxNodes) => {
   }
   let before, after;
   if (mode === 'spacing') {
-    before = measure();
+    before = store.before = measure();  // for the 200% zoom's pass, next
     after = spacing();
   } else {
     before = store.before || new Map();
     after = measure();
+    store.before = null;
   }
-  store.before = null;
   const clipped = [], spilled = [];
   for (const [el, box] of after) {
     const was = before.get(el);

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from browser.launch import BrowserOptions, viewport_override
 from vocabulary.checks import BROWSER_CHECKS, OWN_RULES
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,8 @@ class CheckPage:
     def __init__(self, devtools: Connection, deadline: float, viewport: tuple[int, int]) -> None:
         self.devtools, self.deadline, self.viewport = devtools, deadline, viewport
         self._context_id: int | None = None
+        self._laid_out_elsewhere = False
+        self._scrollbars_hidden = False
 
     def send(self, method: str, params: dict[str, Any] | None = None) -> Any:
         """One DevTools call within the page's time; every failure is a CheckError."""
@@ -105,6 +108,32 @@ class CheckPage:
             text = details.get("exception", {}).get("description") or details.get("text")
             raise CheckError(f"script failed: {str(text).splitlines()[0][:200]}")
         return reply["result"].get("value")
+
+    def lay_out_at(self, width: int, height: int, hide_scrollbars: bool = False) -> None:
+        """Lay the page out at another viewport, until restore_layout puts back the
+        audit's. Checks that need several sizes go from one to the next without going
+        back in between: each return to the audit's size costs a layout and a frame."""
+        if hide_scrollbars != self._scrollbars_hidden:
+            self.send("Emulation.setScrollbarsHidden", {"hidden": hide_scrollbars})
+            self._scrollbars_hidden = hide_scrollbars
+        size = {"width": width, "height": height}
+        self._laid_out_elsewhere = True
+        self.send("Emulation.setDeviceMetricsOverride", {**self._audit_metrics(), **size})
+
+    def restore_layout(self) -> None:
+        """Exactly the audit's viewport again (browser/launch.py viewport_override), once
+        the page's own resize handlers have run, scrolled to the top. Raises CheckError if
+        the time ran out."""
+        if self._laid_out_elsewhere:
+            self.send("Emulation.setDeviceMetricsOverride", self._audit_metrics())
+            self._laid_out_elsewhere = False
+            if self._scrollbars_hidden:
+                self.send("Emulation.setScrollbarsHidden", {"hidden": False})
+                self._scrollbars_hidden = False
+            self.js(SETTLE_JS)
+
+    def _audit_metrics(self) -> dict[str, object]:
+        return viewport_override(BrowserOptions(viewport=self.viewport))
 
     def context_id(self) -> int:
         """The checks' isolated world in the top frame, made (and LIB_JS loaded) once."""
@@ -162,22 +191,33 @@ def run_browser_checks(
     viewport: tuple[int, int],
     runners: dict[str, BrowserCheck] | None = None,
 ) -> CheckResult:
-    """The chosen browser checks, in BROWSER_CHECKS order (docs/design.md says why)."""
+    """The chosen browser checks, in BROWSER_CHECKS order (docs/design.md says why), then
+    the audit's viewport again for the pictures if a check laid the page out at another."""
     runners = runners if runners is not None else browser_check_runners()
     page = CheckPage(devtools, deadline, viewport)
     result = CheckResult()
     for name in BROWSER_CHECKS:
-        if name not in checks or name not in runners:
-            continue
-        try:
-            result.add(runners[name](page))
-        except CheckError as err:
-            log.info("check %s did not finish: %s", name, err)
-            result.errors.append(f"{name}: {err}")
-        except Exception as err:  # a bug in one check costs its results only
-            log.warning("check %s failed on this page", name, exc_info=True)
-            result.errors.append(f"{name}: failed ({type(err).__name__})")
+        if name in checks and name in runners:
+            run_one_check(name, runners[name], page, result)
+    run_one_check("viewport", restore_layout, page, result)
     return result
+
+
+def restore_layout(page: CheckPage) -> CheckResult:
+    page.restore_layout()
+    return CheckResult()
+
+
+def run_one_check(name: str, check: BrowserCheck, page: CheckPage, result: CheckResult) -> None:
+    """One check, its results added; its failure is recorded as its error, never raised."""
+    try:
+        result.add(check(page))
+    except CheckError as err:
+        log.info("check %s did not finish: %s", name, err)
+        result.errors.append(f"{name}: {err}")
+    except Exception as err:  # a bug in one check costs its results only
+        log.warning("check %s failed on this page", name, exc_info=True)
+        result.errors.append(f"{name}: failed ({type(err).__name__})")
 
 
 def browser_check_runners() -> dict[str, BrowserCheck]:
@@ -186,6 +226,18 @@ def browser_check_runners() -> dict[str, BrowserCheck]:
 
     return {**keyboard_checks.RUNNERS, **layout_checks.RUNNERS}
 
+
+# After the viewport changes back: the page's own resize handlers run at its next frame, so
+# wait for it (at most 100 ms, as a hidden tab has no frames), then scroll to the top.
+SETTLE_JS = r"""
+async () => {
+  await new Promise((done) => {
+    const timer = setTimeout(done, 100);
+    requestAnimationFrame(() => { clearTimeout(timer); done(); });
+  });
+  scrollTo({left: 0, top: 0, behavior: 'instant'});
+}
+"""
 
 # Loaded once into the checks' world. `node(el, summary)` is an element as a finding
 # needs it: a selector unique on the page, its full path from <html> (which the
