@@ -23,7 +23,8 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """The whole test suite, real Chromium included."""
-    session.run(PYTHON, "-m", "pytest", *(session.posargs or ["-q"]))
+    # The slowest tests are named at the end: what to look at when the suite grows slow.
+    session.run(PYTHON, "-m", "pytest", *(session.posargs or ["-q", "--durations=25"]))
 
 
 @nox.session

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -34,10 +35,12 @@ from benchmarks.scan_bench import write_section  # noqa: E402
 
 
 def corpus(name: str) -> Path:
-    """../shared/corpora/NAME beside the checkout (or beside a folder above a worktree)."""
-    for folder in ROOT.parents:
-        if (folder / "shared" / "corpora" / name).is_dir():
-            return folder / "shared" / "corpora" / name
+    """../shared/corpora/NAME: under $SITEAUDIT_SHARED if set, else beside the checkout (or
+    beside a folder above a worktree)."""
+    places = [Path(os.environ["SITEAUDIT_SHARED"])] if os.environ.get("SITEAUDIT_SHARED") else []
+    for shared in places + [folder / "shared" for folder in ROOT.parents]:
+        if (shared / "corpora" / name).is_dir():
+            return shared / "corpora" / name
     raise SystemExit(f"no ../shared/corpora/{name} above {ROOT}")
 
 

@@ -21,6 +21,19 @@ TESTS = Path(__file__).resolve().parent
 SITES = TESTS / "sites"
 ROOT = TESTS.parent
 
+
+def shared_corpus(name: str) -> Path:
+    """../shared/corpora/NAME: under $SITEAUDIT_SHARED if set, else beside the checkout or
+    beside any folder above it (a worktree); a path that does not exist when there is none,
+    so a test skips."""
+    places = [Path(os.environ["SITEAUDIT_SHARED"])] if os.environ.get("SITEAUDIT_SHARED") else []
+    places += [folder / "shared" for folder in ROOT.parents]
+    for shared in places:
+        if (shared / "corpora" / name).is_dir():
+            return shared / "corpora" / name
+    return ROOT.parent / "shared" / "corpora" / name
+
+
 # This test run's own temporary folder (see own_tmpdir): Chromium's profile folder, named in
 # every browser and reaper command line, is made inside it.
 RUN_TMPDIR: Path | None = None

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from app.demo import serve_site
-from tests.conftest import ROOT, SITES, Site, chromium_processes, query, run_siteaudit
+from tests.conftest import SITES, Site, chromium_processes, query, run_siteaudit, shared_corpus
 
 pytestmark = pytest.mark.browser
 
-BAD_SITE = ROOT.parent / "shared" / "corpora" / "bad" / "site"
+BAD_SITE = shared_corpus("bad") / "site"
 BAD_PAGES = ("home", "news", "tickets", "survey", "template")
 BAD_BEFORE_ALWAYS = {
     "html-has-lang",
