@@ -19,7 +19,7 @@ from audits.site_consistency import SitePage, site_findings
 from audits.templates import LAYOUT_KINDS, template_fingerprints, template_threshold
 from settings.model import TemplateConfig
 from store import decisions as decided
-from store import findings, links, pages, scans, scores, site_checks
+from store import findings, history, links, pages, scans, scores, site_checks
 from vocabulary.decisions import Decision, decide, london_today
 from vocabulary.teams import DEFAULT_TEAM
 
@@ -34,13 +34,14 @@ def after_crawl(
     checks: tuple[str, ...] = (),
 ) -> None:
     """Link statuses, document owners, broken links, the checks across the site, template
-    scope, decisions and scores, in one transaction."""
+    scope, each finding's history, decisions and scores, in one transaction."""
     links.fill_link_statuses(db, scan_id)
     with db.atomic():
         links.assign_documents(db, scan_id, default_team)
         record_broken_links(db, scan_id)
         record_site_findings(db, scan_id, checks, templates.owner)
         mark_template_findings(db, scan_id, templates)
+        history.record_history(db, scan_id)  # keyed by scope: after the template marks
         apply_decisions(db, scan_id, decisions, today)
         score_pages(db, scan_id)
         score_teams_and_site(db, scan_id, default_team)

@@ -26,6 +26,8 @@ from store.writer import Writer
 from vocabulary.findings import Finding
 from vocabulary.urls import media_type
 
+MAX_ETAG_BYTES = 256  # strong or weak validators are short: a hash or a version
+
 
 class StoreRowsPipeline:
     """Turn each item into rows, as the pipelines before it left it, and queue them for the
@@ -193,6 +195,14 @@ def date_columns(facts: PageFacts) -> dict[str, Any]:
     }
 
 
+def etag_of(header: bytes | None) -> str | None:
+    """The ETag as sent, for the next scan's conditional request; one longer than any real
+    validator is not kept (a server may send anything)."""
+    if not header or len(header) > MAX_ETAG_BYTES:
+        return None
+    return header.decode("latin-1")
+
+
 def page_facts_columns(page: Page) -> dict[str, Any]:
     """The columns that come from the HTML itself, the same with or without a browser."""
     response, facts = page.response, page.facts
@@ -207,6 +217,7 @@ def page_facts_columns(page: Page) -> dict[str, Any]:
         "found_via": page.via,
         "sitemap_lastmod": page.lastmod,
         "last_modified_header": last_modified.decode("latin-1") if last_modified else None,
+        "etag": etag_of(response.headers.get("ETag")),
         "content_hash": facts.content_hash,
         "bytes": len(response.body),
         "word_count": r.word_count,

@@ -13,7 +13,8 @@ from reports.pictures import ElementPictures
 from reports.problem_tables import ProblemRow, by_criterion, by_rule
 from reports.score_reasons import score_reasons
 from store.decisions import decisions_in_scan
-from store.findings import findings_in_scan, first_seen
+from store.findings import findings_in_scan
+from store.history import history_in_scan
 from store.pages import document_rows, page_rows
 from store.scans import default_team, latest_finished_scan, scan_row
 from store.scores import findings_by_page, team_scores
@@ -53,6 +54,8 @@ class Issue:
     explanation: Explanation | None = None
     level: str | None = None  # the WCAG level ("A", "AA") an axe rule is at
     first_seen: str = ""  # the day a scan of this site first found it on this page
+    # Since the last scan of the site: "new", "returning" (found before, gone, back) or "open".
+    history: str = ""
     pictures: ElementPictures = field(default_factory=ElementPictures)  # where, and pictures
     wcag: str = ""  # the success criteria's numbers, comma-separated, as stored
     # A person's decision on it (findings.decision), and what they decided (who, why, until).
@@ -355,7 +358,9 @@ def load_report(
         raise ReportError(f"there is no scan {scan_id} in this database")
     unowned = default_team(db, scan_id)
     issues = [issue_from(f, unowned) for f in findings_in_scan(db, scan_id)]
-    add_first_seen(issues, first_seen(db, scan_id))
+    history = history_in_scan(db, scan_id)  # first seen, and new / returning / open
+    for issue in issues:
+        issue.first_seen, issue.history = history.get((issue.url, issue.fingerprint), ("", ""))
     add_decisions(issues, decisions_in_scan(db, scan_id))
     templates = [i for i in issues if i.scope == "template"]
     owner = templates[0].team if templates else None
@@ -411,11 +416,6 @@ def issue_from(finding: Finding, unowned: str = "") -> Issue:
         wcag=finding.wcag or "",
         decision=finding.decision,
     )
-
-
-def add_first_seen(issues: list[Issue], seen: dict[tuple[str, str], str]) -> None:
-    for issue in issues:
-        issue.first_seen = seen.get((issue.url, issue.fingerprint), "")
 
 
 def add_score_reasons(db: Any, scan_id: int, pages: list[PageReport], owner: str | None) -> None:

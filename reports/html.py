@@ -42,6 +42,7 @@ CSV_COLUMNS = (
     "wcag",
     "wcag_level",
     "first_seen",
+    "history",
     "decision",
     "location",
     "picture",
@@ -251,6 +252,7 @@ def csv_row(
         "; ".join(i.criteria),
         i.level,
         i.first_seen,
+        i.history,  # new, returning or open since the last scan (findings.history)
         i.decision,  # findings.decision: from the --decisions file, "expired" when past
         i.pictures.location,
         picture,  # the element's picture: its file in the report folder, beside the CSV

@@ -60,17 +60,3 @@ def mark_template(
         f"AND kind IN ({', '.join('?' * len(kinds))})",
         [(owner, scan_id, fingerprint, *kinds) for fingerprint in fingerprints],
     )
-
-
-def first_seen(db: Any, scan_id: int) -> dict[tuple[str, str], str]:
-    """(page URL, fingerprint) -> the day the finding was first found, for every finding of
-    a scan: the earliest of this scan and the earlier ones of the same start URL."""
-    rows = db.execute(
-        "SELECT f.url, f.fingerprint, min(s.started_at) FROM findings f "
-        "JOIN scans s ON s.id = f.scan_id "
-        "WHERE s.id <= :scan AND s.start_url IS (SELECT start_url FROM scans WHERE id = :scan) "
-        "AND f.fingerprint IN (SELECT fingerprint FROM findings WHERE scan_id = :scan) "
-        "GROUP BY f.url, f.fingerprint",
-        {"scan": scan_id},
-    )
-    return {(url, fingerprint): (started or "")[:10] for url, fingerprint, started in rows}

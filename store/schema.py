@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from store.history import history_of_old_scans
 from store.scores import page_scores_by_team, save_scores
 from vocabulary.teams import DEFAULT_TEAM
 
@@ -291,6 +292,17 @@ MIGRATIONS: tuple[Migration, ...] = (
         (
             AddColumns("scans", ("checks TEXT",)),
             AddColumns("pages", ("focus_order TEXT", "check_errors TEXT", "structure TEXT")),
+        ),
+    ),
+    Migration(
+        9,
+        "each finding's history across scans; what a conditional request needs (issue 15)",
+        (
+            AddColumns(
+                "findings", ("first_seen_scan INTEGER", "first_seen_at TEXT", "history TEXT")
+            ),
+            AddColumns("pages", ("etag TEXT", "not_modified INTEGER")),
+            Backfill(history_of_old_scans),
         ),
     ),
 )

@@ -120,13 +120,14 @@ def test_every_csv_cell_is_neutralised() -> None:
         scope="content",
         level="=A",
         first_seen="-2024",
+        history="=new",
         pictures=ElementPictures(location='=under "heading", the 1st image'),
     )
     cells = csv_row(
         "=url", "=title", issue, team="=team", score=12.5, pages=["=page"], picture="@x.webp"
     )
     row = dict(zip(CSV_COLUMNS, cells, strict=True))
-    assert len(row) == len(CSV_COLUMNS) == 22, row
+    assert len(row) == len(CSV_COLUMNS) == 23, row
     # The page score is siteaudit's own number; a decision is not recorded yet (issue 13).
     assert row.pop("page_score") == "12.5" and row.pop("decision") == ""
     assert row.pop("impact_meaning") == ""  # "=impact" is no impact axe-core has

@@ -12,6 +12,7 @@ from audits.dates import JSONLD_KINDS, META_KINDS, PRECEDENCE
 from reports.data import load_report
 from reports.html import CSV_COLUMNS, write_report
 from store.database import open_database
+from store.history import record_history
 from store.scans import finish_scan, start_scan
 from store.writer import Batch, write_batch
 from vocabulary.impacts import IMPACTS
@@ -72,6 +73,8 @@ def two_scans(path: Path) -> None:
         finding |= {"wcag": "1.1.1", "level": "A", "selector": '["img"]'}
         batch.add("findings", [{**finding, "fingerprint": fp} for fp in fingerprints])
         write_batch(db, batch)
+        with db.conn:  # as the end of a scan does (app/after_crawl.py), in a transaction
+            record_history(db, scan_id)
         finish_scan(db, scan_id, "finished")
     db.conn.close()
 
@@ -108,6 +111,7 @@ def test_csv_opens_in_excel_with_editors_columns_first(report: Path) -> None:
     assert row["impact_meaning"] == impact_label("critical")
     # First seen: the earliest scan of the same site that found it on this page.
     assert (rows["a:1"]["first_seen"], rows["b:1"]["first_seen"]) == ("2026-01-01", "2026-02-01")
+    assert (rows["a:1"]["history"], rows["b:1"]["history"]) == ("open", "new")
 
 
 def test_email_says_what_critical_and_serious_mean(tmp_path: Path) -> None:

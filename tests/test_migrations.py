@@ -150,6 +150,9 @@ def test_an_old_database_is_upgraded_with_its_rows_intact(schema: Path, tmp_path
         expected = {name: "content" if name == "scope" else None for name in added}
         if table == "scans" and "score" in added:  # version 6 scores older scans
             expected["score"] = before["pages"].get("score")
+        if table == "findings" and "history" in added:  # version 9: a finished scan's history
+            seen = str(before["scans"]["started_at"])[:10]
+            expected |= {"first_seen_scan": 1, "first_seen_at": seen, "history": "new"}
         assert added == expected, table
     # The writer can then store a whole page, with a value in every column of today's tables.
     scan_id = start_scan(
