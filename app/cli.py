@@ -125,6 +125,13 @@ def scan(
         "send_email",
     ),
     decisions_option(),
+    click.option(
+        "--compare",
+        "compare",
+        type=int,
+        help="Earlier finished scan of the same site to list the new, returning, fixed and "
+        "removed problems against [the scan before the reported one].",
+    ),
 )
 def report(
     db_path: str,
@@ -133,6 +140,7 @@ def report(
     config_path: str | None,
     send_email: bool,
     decisions_path: str | None,
+    compare: int | None,
 ) -> None:
     """Write a static HTML report: a summary, a page and a CSV for every team.
 
@@ -141,6 +149,7 @@ def report(
       siteaudit report --db scan.db --out report/
       siteaudit report --db scan.db --out report/ --config council.toml --email
       siteaudit report --db scan.db --out report/ --decisions decisions.toml
+      siteaudit report --db scan.db --out report/ --compare 12
 
     The SMTP password comes only from the environment variable named by
     email.password_env (default SITEAUDIT_SMTP_PASSWORD). With --decisions, the file is
@@ -149,7 +158,7 @@ def report(
     config = load_config(config_path) if config_path else Config(source="command line")
     decisions = load_decisions(decisions_path) if decisions_path is not None else None
     check_output_folder(out_dir, "--out")
-    make_report(config, db_path, out_dir, scan_id, send_email, decisions)
+    make_report(config, db_path, out_dir, scan_id, send_email, decisions, compare)
 
 
 def make_report(
@@ -159,6 +168,7 @@ def make_report(
     scan_id: int | None,
     send_email: bool,
     decisions: list[Decision] | None = None,
+    compare: int | None = None,
 ) -> None:
     """Write the report of a scan (the latest finished one unless given); with decisions,
     apply them to the scan first, in place of those it was made with."""
@@ -169,10 +179,12 @@ def make_report(
     from reports.pictures import PictureFiles
 
     db = open_database(db_path, create=False)
+    if compare is not None:
+        check_compare(db, scan_id, compare, send_email)  # before --decisions changes anything
     if decisions is not None:
         apply_to_report(db, db_path, scan_id, decisions)
     emails = {t.name: t.email for t in config.teams if t.email}
-    loaded = load_report(db, scan_id, emails, config.site.name)
+    loaded = load_report(db, scan_id, emails, config.site.name, compare)
     try:
         pictures = PictureFiles(db, loaded.scan["id"])
         written = write_report(loaded, Path(out_dir), pictures)
@@ -192,6 +204,22 @@ def make_report(
         click.echo(
             f"Emailed {len(sent)} team{'s' if len(sent) != 1 else ''}: " + ", ".join(sent), err=True
         )
+
+
+def check_compare(db: Any, scan_id: int | None, compare: int, send_email: bool) -> None:
+    """report --compare: an earlier finished scan of the same site, and no --email (the
+    emails tell each team what changed since the last scan)."""
+    from reports.changes import compared_scan
+    from store.scans import latest_finished_scan
+
+    if send_email:
+        raise ReportError(
+            "--compare and --email: the emails tell what changed since the last scan; "
+            "send them from a report without --compare"
+        )
+    reported = scan_id or latest_finished_scan(db)
+    if reported is not None:
+        compared_scan(db, reported, compare)
 
 
 def apply_to_report(db: Any, db_path: str, scan_id: int | None, decisions: list[Decision]) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from reports.changes import Change, change_since, changes
+from reports.changes import Change, ReportError, TeamChanges, changes_between, compared_scan
 from reports.escape import anchor_words, page_anchors, slug, unique_slugs
 from reports.pictures import ElementPictures
 from reports.problem_tables import ProblemRow, by_criterion, by_rule
@@ -26,12 +26,6 @@ from vocabulary.labels import content_fix, date_source_label, impact_label
 from vocabulary.problems import ProblemCounts, count_problems, plural, problem_key
 from vocabulary.urls import path_and_query
 from vocabulary.wcag import describe_criteria
-
-# The "page" of a problem in the shared layout, when counting what is new and fixed.
-
-
-class ReportError(Exception):
-    """The database holds no scan that can be reported."""
 
 
 @dataclass
@@ -226,9 +220,11 @@ class TeamReport:
     new: int = 0
     fixed: int = 0
     documents: list[DocumentRow] = field(default_factory=list)
-    # The problems behind the new and fixed counts, by page and rule.
+    # The problems behind the new and fixed counts, by page and rule (new ones badged new or
+    # returning), and those gone with their page, since the scan compared with.
     new_problems: list[Change] = field(default_factory=list)
     fixed_problems: list[Change] = field(default_factory=list)
+    removed_problems: list[Change] = field(default_factory=list)
     # The shared layout's problems, listed once each, for the team that owns the layout
     # (templates.owner); empty for every other team.
     templates: list[TemplateIssue] = field(default_factory=list)
@@ -324,6 +320,7 @@ class ScanReport:
     by_criterion: list[ProblemRow] = field(default_factory=list)
     by_rule: list[ProblemRow] = field(default_factory=list)
     decided_templates: list[TemplateIssue] = field(default_factory=list)
+    previous_day: str = ""  # the day the scan compared with (previous_id) started
 
     def team(self, name: str) -> TeamReport | None:
         return next((t for t in self.teams if t.name == name), None)
@@ -347,9 +344,11 @@ def load_report(
     scan_id: int | None = None,
     emails: dict[str, str] | None = None,
     site_name: str = "",
+    compare: int | None = None,
 ) -> ScanReport:
-    """Everything the report shows for one scan (default: the latest finished one);
-    site_name is the site.name setting, the start URL's host when empty."""
+    """Everything the report shows for one scan (default: the latest finished one), and
+    what changed since `compare` (default: the scan before it); site_name is the site.name
+    setting, the start URL's host when empty."""
     scan_id = scan_id or latest_finished_scan(db)
     if scan_id is None:
         raise ReportError("the database has no finished scan; run siteaudit scan first")
@@ -366,9 +365,9 @@ def load_report(
     owner = templates[0].team if templates else None
     pages = load_pages(db, scan_id, issues, unowned)
     add_score_reasons(db, scan_id, pages, owner)
-    previous = latest_finished_scan(db, before=scan_id)
-    new_by_team, fixed_by_team = change_since(db, scan_id, previous)
-    teams = build_teams(pages, emails or {}, team_scores(db, scan_id), new_by_team, fixed_by_team)
+    previous = compared_scan(db, scan_id, compare)
+    changed = changes_between(db, scan_id, previous)
+    teams = build_teams(pages, emails or {}, team_scores(db, scan_id), changed)
     grouped = group_templates([i for i in templates if not i.is_decided])
     attach_templates(teams, grouped, owner, emails or {})
     attach_documents(teams, load_documents(db, scan_id, issues, unowned), emails or {})
@@ -383,14 +382,17 @@ def load_report(
         templates=grouped,
         template_owner=owner,
         site_score=scan["score"],
-        new=sum(len(found) for found in new_by_team.values()),
-        fixed=sum(len(found) for found in fixed_by_team.values()),
+        new=sum(len(found) for found in changed.new.values()),
+        fixed=sum(len(found) for found in changed.fixed.values()),
         problems=count_problems(counted),
         template_problems=count_problems(templates),
         site_name=site_name or urlsplit(scan["start_url"] or "").hostname or "site",
         by_criterion=by_criterion(counted),
         by_rule=by_rule(counted),
         decided_templates=group_templates([i for i in templates if i.is_decided]),
+        previous_day=((scan_row(db, previous) or {}).get("started_at") or "")[:10]
+        if previous
+        else "",
     )
 
 
@@ -551,28 +553,20 @@ def build_teams(
     pages: list[PageReport],
     emails: dict[str, str],
     scores: dict[str, float | None],
-    new: dict[str, list[Finding]],
-    fixed: dict[str, list[Finding]],
+    changed: TeamChanges,
 ) -> list[TeamReport]:
     by_team: dict[str, list[PageReport]] = defaultdict(list)
     for page in pages:
         by_team[page.team].append(page)
-    for name in set(new) | set(fixed):
+    for name in set(changed.new) | set(changed.fixed) | set(changed.removed):
         by_team.setdefault(name, [])
-    teams = [
-        TeamReport(
-            name,
-            slug(name),
-            emails.get(name),
-            team_pages,
-            scores.get(name),
-            len(new.get(name, [])),
-            len(fixed.get(name, [])),
-            new_problems=changes(new.get(name, [])),
-            fixed_problems=changes(fixed.get(name, [])),
-        )
-        for name, team_pages in by_team.items()
-    ]
+    teams = []
+    for name, team_pages in by_team.items():
+        new, fixed, removed = changed.lists(name)
+        counts = (len(changed.new.get(name, [])), len(changed.fixed.get(name, [])))
+        team = TeamReport(name, slug(name), emails.get(name), team_pages, scores.get(name), *counts)
+        team.new_problems, team.fixed_problems, team.removed_problems = new, fixed, removed
+        teams.append(team)
     return sorted(teams, key=lambda t: (t.score is None, t.score or 0, t.name))
 
 

@@ -124,6 +124,7 @@ def write_report(report: ScanReport, out: Path, pictures: PictureFiles | None = 
         "csp": content_security_policy(css),
         "scan": report.scan,
         "site_name": report.site_name,
+        "compared": {"id": report.previous_id, "day": report.previous_day},
     }
     written = [
         render(

@@ -93,6 +93,15 @@ def history_in_scan(db: Any, scan_id: int) -> dict[tuple[str, str], tuple[str, s
     return {(url, fp or ""): (seen or "", history or "") for url, fp, seen, history in rows}
 
 
+def first_seen_in_scan(db: Any, scan_id: int) -> dict[tuple[str, str], tuple[int | None, str]]:
+    """(page URL, fingerprint) -> (scan first seen in, day first seen), as stored."""
+    rows = db.execute(
+        "SELECT url, fingerprint, first_seen_scan, first_seen_at FROM findings WHERE scan_id = ?",
+        [scan_id],
+    )
+    return {(url, fp or ""): (seen_scan, seen or "") for url, fp, seen_scan, seen in rows}
+
+
 def history_of_old_scans(conn: Any) -> None:
     """The history of every finished scan of a database made before version 9, oldest
     first, so each reads what the scans before it stored."""

@@ -25,6 +25,11 @@ def audited_page_count(db: Any, scan_id: int) -> int:
     return db.execute(sql, [scan_id]).fetchone()[0]
 
 
+def page_urls(db: Any, scan_id: int) -> set[str]:
+    """URLs of every page of a scan, read or not: a page absent from it is gone from the site."""
+    return {url for (url,) in db.execute("SELECT url FROM pages WHERE scan_id = ?", [scan_id])}
+
+
 def pages_without_error(db: Any, scan_id: int) -> list[str]:
     """URLs of the pages read and audited without an error."""
     rows = db.execute("SELECT url FROM pages WHERE scan_id = ? AND error IS NULL", [scan_id])

@@ -168,8 +168,8 @@ def test_team_page_lists_what_the_email_says_changed(tmp_path: Path) -> None:
         for d in soup.select("details.changes")
     }
     assert changes == {
-        "New problems (1)": [f"Images must have alternative text on {BINS}"],
-        "Fixed problems (1)": [f"<b>color-contrast on {BINS}"],
+        "New problems (1)": [f"new Images must have alternative text on {BINS} (rule image-alt)"],
+        "Fixed problems (1)": [f"<b>color-contrast on {BINS} (rule color-contrast)"],
     }
     # The two images without alt text on one page are one problem with two elements.
     (group,) = [g for g in soup.select("div.issue[id]") if g["id"].endswith("-image-alt")]
