@@ -12,6 +12,7 @@ from reports.escape import anchor_words, page_anchors, slug, unique_slugs
 from reports.pictures import ElementPictures
 from reports.problem_tables import ProblemRow, by_criterion, by_rule
 from reports.score_reasons import score_reasons
+from reports.trends import Trends, load_trends
 from store.decisions import decisions_in_scan
 from store.findings import findings_in_scan
 from store.history import history_in_scan
@@ -321,6 +322,7 @@ class ScanReport:
     by_rule: list[ProblemRow] = field(default_factory=list)
     decided_templates: list[TemplateIssue] = field(default_factory=list)
     previous_day: str = ""  # the day the scan compared with (previous_id) started
+    trends: Trends = field(default_factory=Trends)  # scores and problems over time
 
     def team(self, name: str) -> TeamReport | None:
         return next((t for t in self.teams if t.name == name), None)
@@ -393,6 +395,7 @@ def load_report(
         previous_day=((scan_row(db, previous) or {}).get("started_at") or "")[:10]
         if previous
         else "",
+        trends=load_trends(db, scan_id),
     )
 
 

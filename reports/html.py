@@ -138,6 +138,7 @@ def write_report(report: ScanReport, out: Path, pictures: PictureFiles | None = 
                 "team.html",
                 out / f"team-{team.slug}.html",
                 team=team,
+                charts=report.trends.team(team.name),
                 template_count=template_count(report, team),
                 template_owner=report.template_owner,
                 template_page=template_page(report),

@@ -55,6 +55,11 @@ def earlier_scans(db: Any, scan_id: int) -> list[int]:
     return [scan for (scan,) in rows]
 
 
+def scans_of_site(db: Any, scan_id: int) -> list[int]:
+    """The finished scans of a scan's start URL up to it, and the scan itself, oldest first."""
+    return [*earlier_scans(db, scan_id), scan_id]
+
+
 def first_seen_before(
     db: Any, scan_id: int, earlier: list[int]
 ) -> dict[tuple[str, str], tuple[int, str]]:

@@ -69,3 +69,24 @@ def team_scores(db: Any, scan_id: int) -> dict[str, float | None]:
     """Each team's stored score."""
     rows = db.execute("SELECT team, score FROM team_scores WHERE scan_id = ?", [scan_id])
     return dict(rows.fetchall())
+
+
+def scores_over_time(db: Any, scans: list[int]) -> list[tuple[int, str, float | None]]:
+    """(scan, day it started, site score) of each of these scans, oldest first."""
+    marks = ", ".join("?" * len(scans))
+    rows = db.execute(
+        f"SELECT id, substr(started_at, 1, 10), score FROM scans WHERE id IN ({marks}) ORDER BY id",
+        scans,
+    )
+    return rows.fetchall()
+
+
+def team_scores_over_time(db: Any, scans: list[int]) -> dict[str, dict[int, float | None]]:
+    """Each team's stored score in each of these scans it had one in: team -> scan -> score."""
+    marks = ", ".join("?" * len(scans))
+    found: dict[str, dict[int, float | None]] = defaultdict(dict)
+    for scan_id, team, score in db.execute(
+        f"SELECT scan_id, team, score FROM team_scores WHERE scan_id IN ({marks})", scans
+    ):
+        found[team][scan_id] = score
+    return dict(found)

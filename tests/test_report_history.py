@@ -12,7 +12,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from app.demo import serve_site
-from tests.conftest import query, run_in_process
+from tests.conftest import query, run_in_process, run_siteaudit
 from tests.test_history import A, B, C, D, scan, write_site
 
 E = '<p>Intro.</p><h2 class="part-5"></h2>'
@@ -76,9 +76,7 @@ def test_the_team_page_lists_new_returning_fixed_and_removed(
     }
 
 
-def test_compare_lists_the_changes_since_an_earlier_scan(
-    three_scans: Path, tmp_path: Path
-) -> None:
+def test_compare_lists_the_changes_since_an_earlier_scan(three_scans: Path, tmp_path: Path) -> None:
     db = three_scans
     # a's problem is in scan 1 and in scan 3: not new since scan 1; b's is.
     lists = report(db, tmp_path / "since-1", "--compare", "1")
@@ -123,3 +121,48 @@ def test_compare_refuses_a_scan_it_cannot_compare_with(
     assert run.errors[0].startswith(error)
     assert run.errors[0].endswith("give --compare an earlier finished scan of the same site")
     assert not list(out.glob("*.html"))
+
+
+def test_the_charts_show_the_stored_scores_and_counts(three_scans: Path, tmp_path: Path) -> None:
+    db, out = three_scans, tmp_path / "report"
+    report(db, out)
+    stored = [f"{score:.1f}" for (score,) in query(db, "SELECT score FROM scans ORDER BY id")]
+    index = BeautifulSoup((out / "index.html").read_text(encoding="utf-8"), "lxml")
+    score_chart, impact_chart = index.select("div.trend")
+    assert [c["data-value"] for c in score_chart.select("circle")] == stored
+    assert [row.find_all("td")[-1].get_text() for row in score_chart.tbody("tr")] == stored
+    assert score_chart.svg["role"] == "img"
+    assert score_chart.svg["aria-label"].startswith("Site score, 3 scans from ")
+    # Empty headings are moderate: 3, then 3 (a fixed, b new), then 3 (a back, c new, e
+    # fixed, d gone with its page); no critical one.
+    moderate = [row.find_all("td")[3].get_text() for row in impact_chart.tbody("tr")]
+    assert moderate == ["3", "3", "3"]
+    assert [row.find_all("td")[1].get_text() for row in impact_chart.tbody("tr")] == ["0"] * 3
+    (team_page,) = out.glob("team-*.html")
+    team = BeautifulSoup(team_page.read_text(encoding="utf-8"), "lxml")
+    (team_name,) = {name for (name,) in query(db, "SELECT team FROM team_scores")}
+    team_stored = [
+        f"{score:.1f}"
+        for (score,) in query(
+            db, "SELECT score FROM team_scores WHERE team = ? ORDER BY scan_id", team_name
+        )
+    ]
+    team_chart = team.select("div.trend")[0]
+    assert [c["data-value"] for c in team_chart.select("circle")] == team_stored
+    assert "<script" not in team_page.read_text(encoding="utf-8")
+
+
+@pytest.mark.browser
+def test_the_history_and_charts_pass_axe(three_scans: Path, tmp_path: Path) -> None:
+    """The change lists, badges, charts and their tables, audited in Chromium."""
+    out, audit = tmp_path / "report", tmp_path / "audit.db"
+    report(three_scans, out)
+    with serve_site(out) as base:
+        urls = [f"{base}/{page.name}" for page in sorted(out.glob("*.html"))]
+        result = run_siteaudit(
+            "scan", *urls, "--db", str(audit), "--max-depth", "0", "--best-practices"
+        )
+    assert result.returncode == 0, result.stderr
+    assert query(audit, "SELECT count(audited_at) FROM pages")[0][0] == len(urls)
+    violations = "SELECT url, rule_id FROM findings WHERE outcome = 'violation' AND kind = ?"
+    assert query(audit, violations, "accessibility") == []
