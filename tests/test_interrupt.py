@@ -31,6 +31,9 @@ def start_scan(base: str, db: Path) -> subprocess.Popen[str]:
             str(db),
             "--browsers",
             "1",
+            # About stopping and resuming, not the checks: axe-core alone keeps it quick.
+            "--checks",
+            "axe",
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -104,10 +107,20 @@ def test_resume_after_kill_9_finishes_without_redoing_pages(tmp_path: Path) -> N
         process.wait(timeout=30)
         before = dict(query(killed, "SELECT url, audited_at FROM pages"))
         resumed = run_siteaudit(
-            "scan", f"{base}/", "--db", str(killed), "--resume", "--browsers", "2"
+            "scan",
+            f"{base}/",
+            "--db",
+            str(killed),
+            "--resume",
+            "--browsers",
+            "2",
+            "--checks",
+            "axe",
         )
         assert resumed.returncode == 0, resumed.stderr
-        uninterrupted = run_siteaudit("scan", f"{base}/", "--db", str(whole), "--browsers", "2")
+        uninterrupted = run_siteaudit(
+            "scan", f"{base}/", "--db", str(whole), "--browsers", "2", "--checks", "axe"
+        )
         assert uninterrupted.returncode == 0, uninterrupted.stderr
     assert query(killed, "SELECT id, status FROM scans") == [(1, "finished")]
     pages = sorted(url.removeprefix(base) for (url,) in query(killed, "SELECT url FROM pages"))

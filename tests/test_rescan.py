@@ -23,6 +23,9 @@ def scan(base: str, db: Path, *extra: str) -> None:
         "app/demo.toml",
         "--browsers",
         "2",
+        # About reusing audits, not the checks (tests/test_site_checks.py has theirs).
+        "--checks",
+        "axe",
         *extra,
     )
     assert result.returncode == 0, result.stderr
