@@ -29,9 +29,13 @@ from PIL import Image
 
 from app.browse import column_text
 from app.demo import DEMO_SITE, serve_site
+from store.canned_queries import NEW_PROBLEMS
 from store.database import open_database
+from store.findings import replace_findings
+from store.scans import finish_scan, start_scan
 from store.schema_docs import PAGES
 from tests.conftest import ROOT, query, run_in_process, run_siteaudit
+from vocabulary.findings import Finding
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title} - Example Council</title></head>
@@ -227,6 +231,39 @@ def test_browse_serves_the_database_with_its_canned_queries(tmp_path: Path) -> N
     # Served read-only: the scans are as they were.
     assert query(db, "SELECT count(*), min(status), max(status) FROM scans") == [
         (2, "finished", "finished")
+    ]
+
+
+def test_new_problems_are_new_on_their_page_or_new_to_the_layout(tmp_path: Path) -> None:
+    site = "https://www.example.gov.uk"
+    pages = [f"{site}/{name}" for name in ("", "bins", "tax")]
+
+    def found(fingerprint: str, url: str, scope: str = "content", **extra: str) -> Finding:
+        rule = fingerprint.rsplit("-", 1)[0]
+        return Finding(
+            "accessibility", rule, fingerprint=fingerprint, url=url, scope=scope, **extra
+        )
+
+    old = [found("region-menu", url, "template") for url in pages] + [
+        found("image-alt-1", pages[1])
+    ]
+    new = [
+        *(found("region-menu", url, "template") for url in pages),  # still there
+        *(found("label-search", url, "template") for url in pages),  # new in the layout
+        found("image-alt-1", pages[1]),  # still there
+        found("image-alt-1", pages[2]),  # the same element, new on another page
+        found("link-name-1", pages[2], decision="false-positive"),  # set aside by a person
+    ]
+    db = open_database(tmp_path / "scan.db")
+    for start_url, findings in ((site, old), ("https://other.example.gov.uk", []), (site, new)):
+        scan_id = start_scan(db, start_url)
+        replace_findings(db, scan_id, "accessibility", findings)
+        finish_scan(db, scan_id, "finished")
+    # Compared with scan 1, the previous scan of the same site, not scan 2 of another.
+    new_problems = db.conn.execute(NEW_PROBLEMS.sql).fetchall()
+    assert sorted((rule, page, count) for _, _, _, rule, _, page, count, *_ in new_problems) == [
+        ("image-alt", f"{site}/tax", 1),
+        ("label", "the shared layout", 3),
     ]
 
 
