@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from app.browse import DEFAULT_PORT, BrowseError, serve_database
 from app.email import EmailError
 from app.options import (
     BEST_PRACTICES,
@@ -65,6 +66,7 @@ KNOWN_ERRORS = (
     ReportError,
     EmailError,
     GateError,
+    BrowseError,
 )
 
 
@@ -95,8 +97,9 @@ def scan(
       siteaudit scan https://www.example-council.gov.uk/ --db scan.db
       siteaudit scan --config config/example-council.toml --db scan.db
 
-    Each run adds a scan to the database; query it with sqlite3 or Datasette
-    (tables: scans, pages, findings, links, documents, fetches; see docs/schema.md).
+    Each run adds a scan to the database; query it with sqlite3, or open it in Datasette
+    with siteaudit browse (tables: scans, pages, findings, links, documents, fetches; see
+    docs/schema.md).
     """
     report_dir, resume = overrides.pop("report_dir"), overrides.pop("resume")
     decisions_path = overrides.pop("decisions_path")
@@ -414,6 +417,35 @@ def demo(port: int, db_path: str, config_path: str | None, verbose: bool, **over
         set_verbosity(verbose)
         summary = run_scan(config, db_path, verbose=verbose, decisions=decisions)
         finish(summary, db_path, config, report_dir)
+
+
+@cli.command()
+@with_options(
+    db_option("The database to open."),
+    click.option(
+        "--port",
+        type=click.IntRange(0, 65535),
+        default=DEFAULT_PORT,
+        show_default=True,
+        help="Port on 127.0.0.1 to serve on (0 for any free one).",
+    ),
+)
+def browse(db_path: str, port: int) -> None:
+    """Open the database in Datasette, read-only: every table and column described, and
+    canned queries for what people ask.
+
+    \b
+    Example:
+      siteaudit browse --db scan.db
+      siteaudit browse --db scan.db --port 8002
+
+    Then open the address it prints. The canned queries: worst pages per team, new
+    problems since the last scan, problems in the shared layout, pages past their review
+    date, documents failing checks, the history of one page, and pictures of the problems.
+    The file is only read (a scan can go on writing it). Datasette is an optional extra:
+    pip install 'siteaudit[browse]'.
+    """
+    serve_database(db_path, port)
 
 
 LOG_HANDLER = logging.StreamHandler()

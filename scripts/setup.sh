@@ -35,7 +35,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
   echo "setup: installing Python packages into .venv" >&2
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
+  # browse: Datasette, for siteaudit browse and its test.
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test,browse]"
   touch .venv/.installed
 fi
 

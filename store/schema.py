@@ -67,8 +67,9 @@ def frozen_mean(scores: list[float | None]) -> float | None:
 
 
 # The schema's one source of truth: a new database is every migration applied in order to an
-# empty file. To change the schema, append a Migration (never edit a released one) and
-# describe it in docs/schema.md ("Versions and upgrades").
+# empty file. To change the schema, append a Migration (never edit a released one), describe
+# its columns in store/schema_docs.py (then `python scripts/schema_docs.py` writes them into
+# docs/schema.md) and the change in docs/schema.md ("Versions and upgrades").
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
