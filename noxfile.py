@@ -51,6 +51,15 @@ def bench_checks(session: nox.Session) -> None:
 
 
 @nox.session
+def bench_db(session: nox.Session) -> None:
+    """Scan a generated site twice without and twice with the browser; write the database's
+    growth per 1,000 pages per scan, and what prune --keep 1 gives back, into
+    docs/performance.md."""
+    args = session.posargs or ["--pages", "1000", "--browser-pages", "300", "--browsers", "2"]
+    session.run(PYTHON, "benchmarks/db_growth.py", *args, "--out", "docs/performance.md")
+
+
+@nox.session
 def accuracy_bad(session: nox.Session) -> None:
     """Scan W3C's Before and After Demo with axe alone and with every check; write the share
     of W3C's failures found, per success criterion, into docs/accuracy.md."""

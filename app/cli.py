@@ -394,6 +394,33 @@ def baseline_export(db_path: str, scan_id: int | None, out_path: str) -> None:
 
 
 @cli.command()
+@with_options(
+    db_option("The database to remove old scans from."),
+    click.option("--keep", metavar="N", help="Keep each site's N newest scans."),
+    click.option(
+        "--before", metavar="DATE", help="Remove scans started before this day (UTC, 2025-01-31)."
+    ),
+    flag("--dry-run", "Say what would go, and remove nothing."),
+)
+def prune(db_path: str, keep: str | None, before: str | None, dry_run: bool) -> None:
+    """Remove old scans and everything that is theirs, then VACUUM the database.
+
+    \b
+    Examples:
+      siteaudit prune --db scan.db --keep 10
+      siteaudit prune --db scan.db --before 2025-01-01 --dry-run
+
+    A site is a start URL. With both options, a scan goes only if both choose it. Whatever
+    they say, each site keeps its newest finished scan (and newest finished browser scan),
+    every scan still running (or killed), its newest interrupted scan while --resume may
+    finish it, and the scans those read from; docs/schema.md, "Removing old scans".
+    """
+    from app.prune import retention_from, run_prune
+
+    run_prune(db_path, retention_from(keep, before), dry_run)
+
+
+@cli.command()
 @click.option("--port", type=int, default=0, help="Port to serve the demo site on [any free].")
 @scan_options
 def demo(port: int, db_path: str, config_path: str | None, verbose: bool, **overrides: Any) -> None:

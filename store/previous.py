@@ -126,9 +126,7 @@ READABILITY_COLUMNS = (
 def load_known_readability(db: Any, before: int) -> dict[str, dict[str, Any]]:
     """content hash -> readability of every page of the latest earlier scan, as the fields
     of audits.readability.Readability."""
-    (previous,) = db.execute(
-        "SELECT max(id) FROM scans WHERE id < ? AND status IN ('finished', 'interrupted')", [before]
-    ).fetchone()
+    previous = previous_read_scan(db, before)
     if previous is None:
         return {}
     rows = db.execute(
@@ -137,6 +135,14 @@ def load_known_readability(db: Any, before: int) -> dict[str, dict[str, Any]]:
         [previous],
     )
     return {row[0]: readability_fields(row) for row in rows}
+
+
+def previous_read_scan(db: Any, before: int) -> int | None:
+    """The latest earlier scan (of any site) whose pages' readability a scan reuses."""
+    row = db.execute(
+        "SELECT max(id) FROM scans WHERE id < ? AND status IN ('finished', 'interrupted')", [before]
+    ).fetchone()
+    return row[0] if row else None
 
 
 def readability_fields(row: tuple[Any, ...]) -> dict[str, Any]:
