@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from app.demo import serve_site
@@ -87,3 +88,25 @@ def test_the_csv_carries_first_seen_and_history(tmp_path: Path) -> None:
     assert len(lines) == 2
     assert sum(",open," in line for line in lines) == 1
     assert sum(",new," in line for line in lines) == 1
+
+
+def test_first_seen_survives_pruning_the_scan_that_found_it(tmp_path: Path) -> None:
+    site, db = tmp_path / "site", tmp_path / "scan.db"
+    site.mkdir()
+    write_site(site, {"a.html": A})
+    with serve_site(site) as base:
+        scan(db, base)
+        with sqlite3.connect(db) as conn:  # the first scan was a year ago
+            conn.execute("UPDATE scans SET started_at = '2025-12-01T09:00:00' WHERE id = 1")
+            conn.execute("UPDATE findings SET first_seen_at = '2025-12-01' WHERE scan_id = 1")
+        scan(db, base)
+        pruned = run_siteaudit("prune", "--db", str(db), "--keep", "1")
+        assert pruned.returncode == 0, pruned.stderr
+        scan(db, base)
+    assert [row[0] for row in query(db, "SELECT id FROM scans ORDER BY id")] == [2, 3]
+    rows = query(
+        db,
+        "SELECT scan_id, history, first_seen_scan, first_seen_at FROM findings WHERE rule_id = ?",
+        RULE,
+    )
+    assert rows == [(2, "open", 1, "2025-12-01"), (3, "open", 1, "2025-12-01")]
