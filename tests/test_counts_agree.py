@@ -51,8 +51,9 @@ def card(html: str, label: str) -> Counted:
 def index_table(html: str) -> dict[str, int]:
     """Each team's accessibility problems, from the index's table of teams."""
     soup = BeautifulSoup(html, "html.parser")
-    table = soup.find("table")
-    headers = [th.get_text() for th in table.select("thead th")]  # type: ignore[union-attr]
+    # The teams' table, not the charts' tables of scores over time before it.
+    table = next(t for t in soup.find_all("table") if t.caption and "team" in t.caption.get_text())
+    headers = [th.get_text() for th in table.select("thead th")]
     column = headers.index("Accessibility problems")
     return {
         row.th.get_text(): int(row.find_all(["th", "td"])[column].get_text())
