@@ -14,7 +14,7 @@ from reports.problem_tables import ProblemRow, by_criterion, by_rule
 from reports.score_reasons import score_reasons
 from store.decisions import decisions_in_scan
 from store.findings import findings_in_scan, first_seen
-from store.pages import document_rows, page_rows
+from store.pages import document_rows, page_rows, server_time_pages
 from store.scans import default_team, latest_finished_scan, scan_row
 from store.scores import findings_by_page, team_scores
 from vocabulary.decisions import EXPIRED, LABELS, Applied, is_decided
@@ -25,8 +25,6 @@ from vocabulary.labels import content_fix, date_source_label, impact_label
 from vocabulary.problems import ProblemCounts, count_problems, plural, problem_key
 from vocabulary.urls import path_and_query
 from vocabulary.wcag import describe_criteria
-
-# The "page" of a problem in the shared layout, when counting what is new and fixed.
 
 
 class ReportError(Exception):
@@ -321,6 +319,7 @@ class ScanReport:
     by_criterion: list[ProblemRow] = field(default_factory=list)
     by_rule: list[ProblemRow] = field(default_factory=list)
     decided_templates: list[TemplateIssue] = field(default_factory=list)
+    server_time: dict[str, int] = field(default_factory=dict)  # store.pages.server_time_pages
 
     def team(self, name: str) -> TeamReport | None:
         return next((t for t in self.teams if t.name == name), None)
@@ -386,6 +385,7 @@ def load_report(
         by_criterion=by_criterion(counted),
         by_rule=by_rule(counted),
         decided_templates=group_templates([i for i in templates if i.is_decided]),
+        server_time=server_time_pages(db, scan_id),
     )
 
 
