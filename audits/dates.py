@@ -20,7 +20,7 @@ candidate, and within that level the latest date:
 6. htmldate's guesses (``htmldate``): its extensive search for the page's original date
    (kind "published") and for its latest one (kind "updated"); the later of the two.
 7. A ``Last-Modified`` judged to be the server's time: one later than every date the page
-   gives (``server-time:later``, decided here), or one that many pages of the site share
+   states (``server-time:later``, decided here), or one that many pages of the site share
    within minutes (``server-time:shared``, decided after the crawl by
    audits/server_time.py): the time of a deployment or a cache fill, not of an edit.
 
@@ -67,7 +67,6 @@ HEADER = HEADER_SOURCE
 SITEMAP = "sitemap-lastmod"
 HTMLDATE = "htmldate"
 SERVER_TIME = "server-time:"  # SERVER_TIME_LATER, or SERVER_TIME_SHARED (server_time.py)
-SERVER_SAID = (HEADER, SITEMAP)
 
 EARLIEST = date(1995, 1, 1)  # before the web had council sites: a placeholder or a typo
 DYNAMIC_WINDOW = timedelta(seconds=60)
@@ -388,7 +387,7 @@ def _without_other_articles(candidates: list[DateCandidate]) -> list[DateCandida
     """Published days earlier than the one htmldate and the page agree on left out: where a
     page states several, the earlier ones date other articles it lists."""
     guess = next((c.value for c in candidates if _is_guess(c) and c.kind == PUBLISHED), None)
-    stated = {c.value for c in candidates if c.kind == PUBLISHED and not _is_guess(c)}
+    stated = {c.value for c in candidates if c.kind == PUBLISHED and _is_stated(c)}
     if guess is None or guess not in stated:
         return candidates
     return [c for c in candidates if c.kind != PUBLISHED or c.value >= guess]
@@ -396,14 +395,20 @@ def _without_other_articles(candidates: list[DateCandidate]) -> list[DateCandida
 
 def _with_header_judged(candidates: list[DateCandidate]) -> list[DateCandidate]:
     """The Last-Modified as the server's time when it is later than every date the page
-    gives: a page dated 2019 and served as changed today was deployed today, not edited."""
+    states: a page dated 2019 and served as changed today was deployed today, not edited.
+    htmldate's guesses do not count here: a date a page merely mentions (an event, "since
+    2012") must not overturn the header alone; many pages sharing it can (server_time.py)."""
     header = next((c for c in candidates if c.source == HEADER), None)
-    # The page's own dates: all but the server's header and the sitemap's lastmod.
-    given = [c.value for c in candidates if c.kind != REVIEW_DUE and c.source not in SERVER_SAID]
-    if header is None or not given or header.value <= max(given):
+    stated = [c.value for c in candidates if c.kind != REVIEW_DUE and _is_stated(c)]
+    if header is None or not stated or header.value <= max(stated):
         return candidates
     weak = DateCandidate(header.kind, SERVER_TIME_LATER, header.value, header.evidence)
     return [weak if c is header else c for c in candidates]
+
+
+def _is_stated(candidate: DateCandidate) -> bool:
+    """Whether the page itself states the date: in its words or its markup."""
+    return candidate.source.startswith((*STATED_TEXT, *STRUCTURED))
 
 
 def _is_guess(candidate: DateCandidate) -> bool:
