@@ -232,7 +232,7 @@ def date_candidates(
     found += _from_microdata(page)
     found += _from_time_elements(page)
     found += _from_visible_text(page)
-    found += _from_htmldate(html, fetched.date(), {c.value for c in found})
+    found += _from_htmldate(html, fetched.date(), {c.value for c in found if _is_stated(c)})
     found = _without_other_articles(_plausible(found, fetched.date()))
     return _dedupe(_with_header_judged(found))
 

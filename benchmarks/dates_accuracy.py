@@ -25,7 +25,6 @@ import contextlib
 import functools
 import http.server
 import json
-import math
 import os
 import re
 import sqlite3
@@ -205,7 +204,7 @@ def measure_htmldate(pages: list[DatedPage]) -> Outcome:
 
 
 def share(part: int, whole: int) -> str:
-    return f"{part}/{whole} = {math.floor(1000 * part / whole) / 10:.1f}%"
+    return f"{part}/{whole} = {100 * part / whole:.1f}%"
 
 
 def set_report(
