@@ -85,7 +85,8 @@ def print_summary(summary: ScanSummary, db_path: str) -> None:
 def server_time_line(pages: dict[str, int]) -> str | None:
     """Where the server's Last-Modified was taken as its own time, not the pages'."""
     shared, later = pages.get(SERVER_TIME_SHARED, 0), pages.get(SERVER_TIME_LATER, 0)
-    reasons = [f"{plural(shared, 'page')} share one within minutes"] if shared else []
+    share = "shares" if shared == 1 else "share"
+    reasons = [f"{plural(shared, 'page')} {share} one within minutes"] if shared else []
     reasons += [f"{plural(later, 'page')} had one later than every date they give"] if later else []
     if not reasons:
         return None

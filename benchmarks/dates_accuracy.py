@@ -243,6 +243,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--htmldate-eval", type=Path, help="htmldate's tests/ folder, local")
     parser.add_argument("--before", type=Path, help="an earlier siteaudit checkout to compare")
+    parser.add_argument("--before-name", help="what --before is, for the docs (its commit)")
     parser.add_argument(
         "--last-modified", default="deployed,none", help="deployed, none, or both (default)"
     )
@@ -272,7 +273,7 @@ def main() -> None:
                 sections.append(set_report(title, pages, mode, results))
                 if args.misses:
                     print("\n".join(missed), file=sys.stderr)
-    text = report(sections, str(args.before) if args.before else None)
+    text = report(sections, args.before_name or (str(args.before) if args.before else None))
     print(text)
     if args.out:
         write_section(args.out, "dates", text, tool="dates_accuracy.py")
