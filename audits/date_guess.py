@@ -8,6 +8,13 @@ page gets a budget of slow parses (MAX_SLOW_PARSES, MAX_SLOW_SECONDS); a page th
 it gets htmldate's fast search instead, which never calls dateparser. Real pages need at
 most a handful (6 on htmldate's own evaluation set of 1,000 news pages).
 
+The bounds the rest of a page's reading has hold here too: it runs in the page reader's
+worker within the page's time budget (crawler/page_reader.py), only on pages small enough
+to hold as a tree (audit.max_elements), and each of its two parses of the page is freed
+when it returns. What it keeps between pages is bounded: its cache of parsed date strings
+(8,192 entries of at most 52 characters) and dateparser's language data, loaded a language
+at a time as pages need them.
+
 The budget is kept by standing in for the dateparser parser htmldate asks for
 (``htmldate.extractors.get_external_parser``, htmldate 1.11): tests/test_date_guess.py
 checks that a hostile page meets it, so an htmldate that stopped asking would be noticed.
