@@ -75,6 +75,17 @@ def accuracy_injected(session: nox.Session) -> None:
 
 
 @nox.session
+def accuracy_dates(session: nox.Session) -> None:
+    """Serve pages whose publication day is known (digital-land's dated posts; htmldate's
+    evaluation pages with --htmldate-eval DIR, a local copy) with no date in their URLs and
+    an uninformative Last-Modified; write the share of exact days siteaudit records (and
+    --before CHECKOUT's, and htmldate's alone) into docs/accuracy.md."""
+    session.run(
+        PYTHON, "benchmarks/dates_accuracy.py", *session.posargs, "--out", "docs/accuracy.md"
+    )
+
+
+@nox.session
 def docs_screenshots(session: nox.Session) -> None:
     """Scan the demo site; photograph a team page at 1280 and 390 px into docs/*.png."""
     session.run(PYTHON, "scripts/docs_screenshots.py", *session.posargs)

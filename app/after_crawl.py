@@ -8,20 +8,29 @@ can run again on a scan (each step replaces what it wrote before).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
+from audits.content import freshness_findings
+from audits.dates import DateCandidate
 from audits.links import CheckedLink, broken_link_finding
 from audits.score import ScoredFinding, mean_score, page_score
+from audits.server_time import as_server_time, shared_header_pages
 from audits.site_checks import SITE_RULES
 from audits.site_consistency import SitePage, site_findings
 from audits.templates import LAYOUT_KINDS, template_fingerprints, template_threshold
-from settings.model import TemplateConfig
+from crawler.page_checks import page_path
+from settings.model import Config, TemplateConfig
+from store import dates as page_dates
 from store import decisions as decided
 from store import findings, history, links, pages, scans, scores, site_checks
 from vocabulary.decisions import Decision, decide, london_today
+from vocabulary.labels import HEADER_SOURCE, SERVER_TIME_SOURCES
 from vocabulary.teams import DEFAULT_TEAM
+
+# (path, team) -> (months until stale, months until an archive candidate): Config's.
+FreshnessLimits = Callable[[str, str], tuple[int, int | None]]
 
 
 def after_crawl(
@@ -32,11 +41,15 @@ def after_crawl(
     decisions: Sequence[Decision] = (),
     today: date | None = None,
     checks: tuple[str, ...] = (),
+    freshness: FreshnessLimits | None = None,
 ) -> None:
-    """Link statuses, document owners, broken links, the checks across the site, template
-    scope, each finding's history, decisions and scores, in one transaction."""
+    """Link statuses, the server's time in Last-Modified headers, document owners, broken
+    links, the checks across the site, template scope, each finding's history, decisions
+    and scores, in one transaction. freshness gives a page's limits
+    (Config.freshness_limits, its defaults if None)."""
     links.fill_link_statuses(db, scan_id)
     with db.atomic():
+        redate_shared_headers(db, scan_id, freshness or Config().freshness_limits, default_team)
         links.assign_documents(db, scan_id, default_team)
         record_broken_links(db, scan_id)
         record_site_findings(db, scan_id, checks, templates.owner)
@@ -71,6 +84,45 @@ def apply_decisions(
         decisions, decided.finding_keys(db, scan_id), today or london_today()
     )
     decided.save_decisions(db, scan_id, statuses, applied)
+
+
+def redate_shared_headers(
+    db: Any, scan_id: int, freshness: FreshnessLimits, default_team: str
+) -> None:
+    """A Last-Modified many pages share within minutes is the server's time, not the
+    content's (audits/server_time.py): each page that took it on trust is dated again from
+    its own evidence, and its freshness judged again. Pages judged so on an earlier run
+    stay so, and count towards the share."""
+    headers = page_dates.header_pages(db, scan_id, (HEADER_SOURCE, *SERVER_TIME_SOURCES))
+    shared = shared_header_pages(headers)
+    today = date.today()  # as the crawl judged freshness (crawler/page_checks.py)
+    for url, (team, rows) in page_dates.pages_with_source(db, scan_id, HEADER_SOURCE).items():
+        if url not in shared:
+            continue
+        found = as_server_time(
+            [DateCandidate(k, s, v, e or "") for k, s, v, e in rows], HEADER_SOURCE
+        )
+        chosen, due = found.last_updated, found.review_due
+        page_dates.save_page_dates(
+            db,
+            scan_id,
+            url,
+            [(c.kind, c.source, c.value, c.evidence) for c in found.candidates],
+            (chosen.value, chosen.source) if chosen else None,
+            due.value if due else None,
+        )
+        owner = team or default_team
+        stale_after, archive_after = freshness(page_path(url), owner)
+        judged = freshness_findings(
+            (chosen.value, chosen.source, chosen.evidence) if chosen else None,
+            due.value if due else None,
+            today,
+            stale_after,
+            archive_after,
+        )
+        findings.replace_page_findings(
+            db, scan_id, url, "stale", [f.placed(url, team) for f in judged]
+        )
 
 
 def record_broken_links(db: Any, scan_id: int) -> None:

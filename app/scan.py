@@ -410,6 +410,7 @@ def crawl_and_record(
             decided.decisions,
             decided.today,
             config.audit.checks,
+            config.freshness_limits,
         )
         status = CLOSE_STATUSES.get(reason, "failed")
         if reason == "shutdown":

@@ -9,9 +9,11 @@ from crawler.progress import format_duration
 from crawler.stats import Counters
 from reports.escape import terminal
 from store.database import open_database
+from store.pages import server_time_pages
 from store.summary import scan_figures
 from vocabulary.decisions import DECISIONS, EXPIRED
 from vocabulary.impacts import IMPACTS
+from vocabulary.labels import SERVER_TIME_LATER, SERVER_TIME_SHARED
 from vocabulary.problems import plural
 
 
@@ -54,6 +56,8 @@ def print_summary(summary: ScanSummary, db_path: str) -> None:
         f"{content.get('stale', 0)} out of date, {content.get('review-overdue', 0)} past "
         f"their review date, {content.get('undated', 0)} undated"
     )
+    if ignored := server_time_line(server_time_pages(db, summary.scan_id)):
+        echo(ignored)
     broken = found.broken_links
     echo(
         f"  Links and documents: {broken.get('broken-link-internal', 0)} broken internal "
@@ -76,6 +80,21 @@ def print_summary(summary: ScanSummary, db_path: str) -> None:
         f"WHERE scan_id = {summary.scan_id} AND outcome = 'violation'\""
     )
     db.conn.close()
+
+
+def server_time_line(pages: dict[str, int]) -> str | None:
+    """Where the server's Last-Modified was taken as its own time, not the pages'."""
+    shared, later = pages.get(SERVER_TIME_SHARED, 0), pages.get(SERVER_TIME_LATER, 0)
+    share = "shares" if shared == 1 else "share"
+    reasons = [f"{plural(shared, 'page')} {share} one within minutes"] if shared else []
+    reasons += [f"{plural(later, 'page')} had one later than every date they give"] if later else []
+    if not reasons:
+        return None
+    return (
+        "  Dates: Last-Modified headers ignored as the server's time, not the pages' ("
+        + "; ".join(reasons)
+        + ")"
+    )
 
 
 def decisions_line(decisions: dict[str, int]) -> str | None:

@@ -10,45 +10,63 @@ candidate, and within that level the latest date:
    ``visible-text``, ``time-element``). A review counts as an update: somebody checked
    the page.
 2. Structured data and meta tags saying "updated" or "reviewed" (``jsonld:dateModified``,
-   ``jsonld:lastReviewed``, ``meta:article:modified_time``, ``meta:dcterms.modified``, ...).
+   ``jsonld:lastReviewed``, ``microdata:dateModified``, ``meta:article:modified_time``,
+   ``meta:dcterms.modified``, ...).
 3. The sitemap's ``lastmod`` (``sitemap-lastmod``).
-4. The HTTP ``Last-Modified`` header (``http-last-modified``).
-5. Any "published" candidate, whatever its source: a page never updated since it was
-   published.
-6. htmldate's guess (``htmldate``), which is only looked for when nothing above was found.
+4. The HTTP ``Last-Modified`` header (``http-last-modified``), unless it is the server's
+   time rather than the content's (level 7).
+5. Any "published" date the page states (its text, ``<time>``, structured data or meta
+   tags): a page never updated since it was published.
+6. htmldate's guesses (``htmldate``): its extensive search for the page's original date
+   (kind "published") and for its latest one (kind "updated"); the later of the two.
+7. A ``Last-Modified`` judged to be the server's time: one later than every date the page
+   states (``server-time:later``, decided here), or one that many pages of the site share
+   within minutes (``server-time:shared``, decided after the crawl by
+   audits/server_time.py): the time of a deployment or a cache fill, not of an edit.
 
 "review-due" candidates are never chosen as the last update; ``review_due`` reports them.
 
-Dates are calendar dates (ISO ``YYYY-MM-DD``). Timestamps with a UTC offset are converted
-to UTC first, so the same instant gives the same date whichever source stated it. Dates
-before 1995 and dates after the day of the fetch are ignored (except review-due dates,
-which are normally in the future), as is a ``Last-Modified`` within 60 seconds of the
-fetch: dynamic pages stamp every response with "now".
+The day a page was first published is its earliest "published" candidate. Where htmldate's
+original date is one of the days the page states, published days earlier than it are left
+out: they date other articles the page lists (related links, teasers), which the page's
+markup does not tell from its own.
+
+Dates are calendar dates (ISO ``YYYY-MM-DD``), the day a page writes: "2020-02-15T00:30
++09:00" is 15 February, the day its readers saw, not the UTC day before. The HTTP header,
+always in GMT, gives its GMT day. Dates before 1995 and dates after the day of the fetch
+are ignored (except review-due dates, which are normally in the future), as is a
+``Last-Modified`` within 60 seconds of the fetch: dynamic pages stamp every response with
+"now".
 """
 
 from __future__ import annotations
 
 import itertools
-import json
-import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from dateutil.parser import isoparse
 
+from vocabulary.labels import HEADER_SOURCE, SERVER_TIME_LATER
+
+from . import jsonld
+from .date_guess import guess_dates
 from .phrases import PhraseFinder
 from .tree import Element, HtmlTree
-
-log = logging.getLogger(__name__)
 
 UPDATED = "updated"
 PUBLISHED = "published"
 REVIEWED = "reviewed"
 REVIEW_DUE = "review-due"
+
+HEADER = HEADER_SOURCE
+SITEMAP = "sitemap-lastmod"
+HTMLDATE = "htmldate"
+SERVER_TIME = "server-time:"  # SERVER_TIME_LATER, or SERVER_TIME_SHARED (server_time.py)
 
 EARLIEST = date(1995, 1, 1)  # before the web had council sites: a placeholder or a typo
 DYNAMIC_WINDOW = timedelta(seconds=60)
@@ -84,13 +102,17 @@ class Level(NamedTuple):
     kinds: frozenset[str]
 
 
+# What the page itself states: its words, and the markup it gives machines.
+STATED_TEXT = ("visible-text", "time-element")
+STRUCTURED = ("jsonld:", "microdata:", "meta:")
 PRECEDENCE: tuple[Level, ...] = (
-    Level("page text", ("visible-text", "time-element"), frozenset({UPDATED, REVIEWED})),
-    Level("structured data", ("jsonld:", "meta:"), frozenset({UPDATED, REVIEWED})),
-    Level("sitemap", ("sitemap-lastmod",), frozenset({UPDATED})),
-    Level("http header", ("http-last-modified",), frozenset({UPDATED})),
-    Level("published", ("",), frozenset({PUBLISHED})),  # "" : any source
-    Level("htmldate", ("htmldate",), frozenset({UPDATED})),
+    Level("page text", STATED_TEXT, frozenset({UPDATED, REVIEWED})),
+    Level("structured data", STRUCTURED, frozenset({UPDATED, REVIEWED})),
+    Level("sitemap", (SITEMAP,), frozenset({UPDATED})),
+    Level("http header", (HEADER,), frozenset({UPDATED})),
+    Level("published", (*STATED_TEXT, *STRUCTURED), frozenset({PUBLISHED})),
+    Level("htmldate", (HTMLDATE,), frozenset({UPDATED, PUBLISHED})),
+    Level("server time", (SERVER_TIME,), frozenset({UPDATED})),
 )
 
 # Meta tags matched on name, property or itemprop (lower-cased). Anything else is skipped.
@@ -121,6 +143,9 @@ JSONLD_KINDS: dict[str, str] = {
     "dateCreated": PUBLISHED,
     "lastReviewed": REVIEWED,
 }
+# schema.org microdata on elements other than <meta> (<time itemprop="datePublished">): the
+# same names, matched without case as the meta tags are.
+MICRODATA_NAMES = {key.lower(): key for key in JSONLD_KINDS}
 
 # --- Human-written dates -------------------------------------------------------------------
 # Strict on purpose: a date is a day, a month name or number and a four-digit year in one of
@@ -204,13 +229,12 @@ def date_candidates(
     found += _from_sitemap(sitemap_lastmod)
     found += _from_meta(page.root)
     found += _from_jsonld(page.root)
+    found += _from_microdata(page)
     found += _from_time_elements(page)
     found += _from_visible_text(page)
-    found = _plausible(found, fetched.date())
-    if not any(c.kind != REVIEW_DUE for c in found):
-        # htmldate parses the page again and tries many heuristics: only worth it as a last resort.
-        found += _plausible(_from_htmldate(html, fetched.date()), fetched.date())
-    return _dedupe(found)
+    found += _from_htmldate(html, fetched.date(), {c.value for c in found if _is_stated(c)})
+    found = _without_other_articles(_plausible(found, fetched.date()))
+    return _dedupe(_with_header_judged(found))
 
 
 def choose_last_updated(candidates: list[DateCandidate]) -> DateCandidate | None:
@@ -235,22 +259,26 @@ def _in_level(candidate: DateCandidate, level: Level) -> bool:
 # --- Sources -------------------------------------------------------------------------------
 
 
-def _from_header(value: str | None, fetched: datetime) -> list[DateCandidate]:
-    if not value:
-        return []
+def header_instant(value: str | None) -> datetime | None:
+    """A Last-Modified header's instant, in UTC; None if it is not a date."""
+    if not value or len(value) > MAX_DATE_CHARS:
+        return None
     try:
-        stamp = parsedate_to_datetime(value.strip())  # RFC 7231 and its obsolete formats
-    except (TypeError, ValueError, IndexError):
-        return []
-    stamp = _as_utc(stamp)
-    if abs(stamp - fetched) <= DYNAMIC_WINDOW:
-        return []  # generated on request: says nothing about the content
-    return [_candidate(UPDATED, "http-last-modified", stamp.date(), value)]
+        return _as_utc(parsedate_to_datetime(value.strip()))  # RFC 7231 and older formats
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def _from_header(value: str | None, fetched: datetime) -> list[DateCandidate]:
+    stamp = header_instant(value)
+    if stamp is None or abs(stamp - fetched) <= DYNAMIC_WINDOW:
+        return []  # not a date, or generated on request: says nothing about the content
+    return [_candidate(UPDATED, HEADER, stamp.date(), value or "")]
 
 
 def _from_sitemap(value: str | None) -> list[DateCandidate]:
     day = _machine_date(value) if value else None
-    return [_candidate(UPDATED, "sitemap-lastmod", day, value or "")] if day else []
+    return [_candidate(UPDATED, SITEMAP, day, value or "")] if day else []
 
 
 def _from_meta(root: Element) -> list[DateCandidate]:
@@ -278,8 +306,8 @@ def _from_jsonld(root: Element) -> list[DateCandidate]:
     for script in root.iter("script"):
         if _attr(script, "type").split(";")[0].strip().lower() != "application/ld+json":
             continue
-        data = _load_json(script.text or "")
-        for key, raw in _walk_jsonld(data):
+        data = jsonld.load_json(script.text or "")
+        for key, raw in jsonld.walk(data, JSONLD_KINDS):
             day = _machine_date(raw)
             if day:
                 found.append(_candidate(JSONLD_KINDS[key], f"jsonld:{key}", day, raw))
@@ -299,6 +327,31 @@ def _from_time_elements(page: HtmlTree) -> list[DateCandidate]:
     return found
 
 
+def _from_microdata(page: HtmlTree) -> list[DateCandidate]:
+    found = []
+    budget = MAX_LABEL_CHARS  # a date in an element's text is short; a hostile one is not
+    for element, name in itertools.islice(_microdata_dates(page.root), MAX_TIME_ELEMENTS):
+        raw = element.get("datetime") or element.get("content")
+        if raw is None:
+            raw, cost = page.bounded_text(element, min(MAX_OWN_TEXT, budget))
+            budget -= cost
+        day = _machine_date(raw)
+        if day:
+            found.append(_candidate(JSONLD_KINDS[name], f"microdata:{name}", day, raw or ""))
+    return found
+
+
+def _microdata_dates(root: Element) -> Iterator[tuple[Element, str]]:
+    """(element, schema.org name) for each element but <meta> whose itemprop names a date."""
+    for element in root.iter():
+        if not isinstance(element.tag, str) or element.tag == "meta":
+            continue  # comments and processing instructions; <meta> is read with the tags
+        names = (element.get("itemprop") or "").lower().split()
+        name = next((MICRODATA_NAMES[n] for n in names if n in MICRODATA_NAMES), None)
+        if name is not None:
+            yield element, name
+
+
 def _from_visible_text(page: HtmlTree) -> list[DateCandidate]:
     # text_of() leaves out <script>, <style>, <template> and comments; joining with spaces
     # lets "Last updated" in a <dt> meet the date in its <dd>.
@@ -315,29 +368,51 @@ def _from_visible_text(page: HtmlTree) -> list[DateCandidate]:
     return found
 
 
-def _from_htmldate(html: str, fetched_day: date) -> list[DateCandidate]:
-    # Imported here: htmldate pulls in lxml.html and urllib3, and most pages never need it.
-    from htmldate import find_date
+def _from_htmldate(html: str, fetched_day: date, stated: set[str]) -> list[DateCandidate]:
+    guesses = guess_dates(html, fetched_day)
+    found = []
+    for kind, value in ((PUBLISHED, guesses.published), (UPDATED, guesses.updated)):
+        day = _machine_date(value) if value else None
+        # htmldate's last resorts, a copyright line or a year alone, come back as 1 January:
+        # a year is too coarse to judge staleness by, unless the page states that very day.
+        if day and (day.timetuple().tm_yday > 1 or day.isoformat() in stated):
+            found.append(_candidate(kind, HTMLDATE, day, value or ""))
+    return found
 
-    if not html.strip():
-        return []
-    try:
-        # Bytes, never a str: find_date downloads any str that starts with "http" and has no
-        # space, so a bare-URL response body would make it go to the network.
-        found = find_date(
-            html.encode("utf-8"),
-            original_date=False,
-            outputformat="%Y-%m-%d",
-            extensive_search=False,
-            min_date=datetime.combine(EARLIEST, time.min),
-            # Its default upper bound is the end of *today* on the local clock; use the fetch.
-            max_date=datetime.combine(fetched_day, time.max),
-        )
-    except Exception:  # a heuristic that fails just leaves the page undated
-        log.debug("htmldate failed", exc_info=True)
-        return []
-    day = _machine_date(found) if found else None
-    return [_candidate(UPDATED, "htmldate", day, found or "")] if day else []
+
+# --- Combining the evidence ----------------------------------------------------------------
+
+
+def _without_other_articles(candidates: list[DateCandidate]) -> list[DateCandidate]:
+    """Published days earlier than the one htmldate and the page agree on left out: where a
+    page states several, the earlier ones date other articles it lists."""
+    guess = next((c.value for c in candidates if _is_guess(c) and c.kind == PUBLISHED), None)
+    stated = {c.value for c in candidates if c.kind == PUBLISHED and _is_stated(c)}
+    if guess is None or guess not in stated:
+        return candidates
+    return [c for c in candidates if c.kind != PUBLISHED or c.value >= guess]
+
+
+def _with_header_judged(candidates: list[DateCandidate]) -> list[DateCandidate]:
+    """The Last-Modified as the server's time when it is later than every date the page
+    states: a page dated 2019 and served as changed today was deployed today, not edited.
+    htmldate's guesses do not count here: a date a page merely mentions (an event, "since
+    2012") must not overturn the header alone; many pages sharing it can (server_time.py)."""
+    header = next((c for c in candidates if c.source == HEADER), None)
+    stated = [c.value for c in candidates if c.kind != REVIEW_DUE and _is_stated(c)]
+    if header is None or not stated or header.value <= max(stated):
+        return candidates
+    weak = DateCandidate(header.kind, SERVER_TIME_LATER, header.value, header.evidence)
+    return [weak if c is header else c for c in candidates]
+
+
+def _is_stated(candidate: DateCandidate) -> bool:
+    """Whether the page itself states the date: in its words or its markup."""
+    return candidate.source.startswith((*STATED_TEXT, *STRUCTURED))
+
+
+def _is_guess(candidate: DateCandidate) -> bool:
+    return candidate.source == HTMLDATE
 
 
 # --- Helpers -------------------------------------------------------------------------------
@@ -390,9 +465,9 @@ def _machine_date(raw: str | None) -> date | None:
     except (ValueError, OverflowError):
         pass
     else:
-        return _as_utc(stamp).date() if stamp.tzinfo else stamp.date()
+        return stamp.date()
     try:
-        return _as_utc(parsedate_to_datetime(text)).date()
+        return parsedate_to_datetime(text).date()
     except (TypeError, ValueError, IndexError):
         pass
     parsed = _human_date_at(text, 0)
@@ -485,60 +560,3 @@ def _label_ending(text: str) -> str | None:
     if len(rest) > MAX_LABEL_TAIL or SENTENCE_END.search(rest):
         return None
     return _label_kind(labels[-1])
-
-
-def _load_json(text: str) -> Any:
-    cleaned = _without_comment_markers(text)
-    try:
-        return json.loads(cleaned, strict=False)
-    except (ValueError, RecursionError):
-        return None
-
-
-_OPENERS = ("<!--", "<![CDATA[")
-_CLOSERS = ("-->", "]]>")
-
-
-def _without_comment_markers(text: str) -> str:
-    """JSON-LD without the HTML comment or CDATA markers some CMSs wrap it in ("// <!--").
-
-    String methods, not a pattern: one with two runs of optional space (\\s*(?://)?\\s*)
-    tries every split of a run of spaces, at every start (20,000 spaces took 5 s).
-    """
-    rest = text.lstrip()
-    after_slashes = rest[2:].lstrip() if rest.startswith("//") else rest
-    opener = next((o for o in _OPENERS if after_slashes.startswith(o)), None)
-    if opener is not None:
-        rest = after_slashes[len(opener) :]
-    body = rest.rstrip()
-    closer = next((c for c in _CLOSERS if body.endswith(c)), None)
-    if closer is None:
-        return rest
-    body = body[: -len(closer)].rstrip()
-    return body[:-2] if body.endswith("//") else body
-
-
-def _walk_jsonld(data: Any) -> Iterator[tuple[str, str]]:
-    """(key, raw value) for every date property anywhere in a JSON-LD document."""
-    stack = [data]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(reversed(node))
-        elif isinstance(node, dict):
-            for key, value in node.items():
-                name = key.rsplit("/", 1)[-1].rsplit(":", 1)[-1]  # "schema:dateModified"
-                if name in JSONLD_KINDS:
-                    yield from ((name, raw) for raw in _jsonld_strings(value))
-                elif isinstance(value, dict | list):
-                    stack.append(value)
-
-
-def _jsonld_strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict) and isinstance(value.get("@value"), str):
-        yield value["@value"]  # {"@value": "2019-03-12", "@type": "Date"}
-    elif isinstance(value, list):
-        for item in value:
-            yield from _jsonld_strings(item)

@@ -207,13 +207,15 @@ def _worker_start(siteaudit_pid: int, files: dict[str, frozenset[int] | None]) -
 
 
 def _warm() -> None:
-    """Load what reading a page loads on first use: the syllable table, htmldate."""
+    """Load what reading a page loads on first use: the syllable table, htmldate and the
+    dateparser its extensive search uses."""
+    from audits.date_guess import warm as warm_date_guesses
     from audits.readability import _hyphenator, _syllable_table, ensure_syllable_data
 
     ensure_syllable_data()
     _syllable_table()
     _hyphenator()
-    import htmldate  # noqa: F401
+    warm_date_guesses()
 
 
 def _open_files() -> frozenset[int]:

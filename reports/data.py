@@ -16,7 +16,7 @@ from reports.trends import Trends, load_trends
 from store.decisions import decisions_in_scan
 from store.findings import findings_in_scan
 from store.history import history_in_scan
-from store.pages import document_rows, page_rows
+from store.pages import document_rows, page_rows, server_time_pages
 from store.scans import default_team, latest_finished_scan, scan_row
 from store.scores import findings_by_page, team_scores
 from vocabulary.decisions import EXPIRED, LABELS, Applied, is_decided
@@ -323,6 +323,7 @@ class ScanReport:
     decided_templates: list[TemplateIssue] = field(default_factory=list)
     previous_day: str = ""  # the day the scan compared with (previous_id) started
     trends: Trends = field(default_factory=Trends)  # scores and problems over time
+    server_time: dict[str, int] = field(default_factory=dict)  # store.pages.server_time_pages
 
     def team(self, name: str) -> TeamReport | None:
         return next((t for t in self.teams if t.name == name), None)
@@ -396,6 +397,7 @@ def load_report(
         if previous
         else "",
         trends=load_trends(db, scan_id),
+        server_time=server_time_pages(db, scan_id),
     )
 
 

@@ -31,6 +31,16 @@ def replace_findings(db: Any, scan_id: int, kind: str, findings: Iterable[Findin
     db["findings"].insert_all((f.row(scan_id) for f in findings), alter=False)
 
 
+def replace_page_findings(
+    db: Any, scan_id: int, url: str, kind: str, findings: Iterable[Finding]
+) -> None:
+    """Store one page's findings of one kind in place of those it had."""
+    db.execute(
+        "DELETE FROM findings WHERE scan_id = ? AND url = ? AND kind = ?", [scan_id, url, kind]
+    )
+    db["findings"].insert_all((f.row(scan_id) for f in findings), alter=False)
+
+
 def pages_with_each_fingerprint(db: Any, scan_id: int, kinds: Iterable[str]) -> dict[str, int]:
     """How many pages each fingerprint of these kinds of finding is found on, in a scan."""
     kinds = list(kinds)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from vocabulary.labels import SERVER_TIME_SOURCES
+
 
 def page_rows(db: Any, scan_id: int) -> list[dict[str, Any]]:
     """Every column of every page of a scan."""
@@ -66,3 +68,15 @@ def first_fetch(db: Any, scan_id: int, url: str) -> dict[str, Any] | None:
         ),
         None,
     )
+
+
+def server_time_pages(db: Any, scan_id: int) -> dict[str, int]:
+    """How many pages had their Last-Modified header judged the server's time, by why (its
+    source in page_dates: vocabulary/labels.py SERVER_TIME_SOURCES); no entry for none."""
+    sources = list(SERVER_TIME_SOURCES)
+    rows = db.execute(
+        "SELECT source, count(DISTINCT url) FROM page_dates WHERE scan_id = ? "
+        f"AND source IN ({', '.join('?' * len(sources))}) GROUP BY source",
+        [scan_id, *sources],
+    )
+    return dict(rows.fetchall())

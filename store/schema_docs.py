@@ -369,7 +369,8 @@ TEAM_SCORES = Table(
 PAGE_DATES = Table(
     "page_dates",
     "Every piece of date evidence found for a page. `audits/dates.py` documents the order "
-    "of precedence that picks `pages.last_updated`.",
+    "of precedence that picks `pages.last_updated`; a page's publication day is its "
+    "earliest `published` row.",
     (
         SCAN_ID,
         Column("url", "the page"),
@@ -377,7 +378,12 @@ PAGE_DATES = Table(
         Column(
             "source",
             "`http-last-modified`, `sitemap-lastmod`, `meta:<name>`, `jsonld:dateModified`, "
-            "`time-element`, `visible-text`, `htmldate`…",
+            "`microdata:datePublished`, `time-element`, `visible-text`, `htmldate` (its "
+            "extensive search: `published` for its original date, `updated` for its latest)…; "
+            "a `Last-Modified` header judged to be the server's time rather than the "
+            "content's keeps its value and evidence as `server-time:later` (later than every "
+            "date the page states) or `server-time:shared` (many pages share it within "
+            "minutes, judged once the crawl ends)",
         ),
         Column("value", "the date", DATE),
         Column("evidence", "the text it came from"),

@@ -1,4 +1,5 @@
-"""Tests for audits.dates: each kind of date evidence, plausibility, precedence and htmldate."""
+"""Tests for audits.dates: each kind of date evidence, plausibility, precedence, htmldate's
+guesses and the Last-Modified header judged the server's time."""
 
 from __future__ import annotations
 
@@ -25,15 +26,17 @@ LAST_MODIFIED = "Tue, 12 Mar 2019 10:00:00 GMT"
 
 
 def candidates(
-    html: str, *, header: str | None = None, lastmod: str | None = None
+    html: str, *, header: str | None = None, lastmod: str | None = None, guesses: bool = False
 ) -> list[DateCandidate]:
-    return date_candidates(
+    """The page's candidates; htmldate's guesses only if asked, as most tests are of the others."""
+    found = date_candidates(
         parse_html(html),
         html,
         last_modified_header=header,
         sitemap_lastmod=lastmod,
         fetched_at=FETCHED,
     )
+    return [c for c in found if guesses or c.source != "htmldate"]
 
 
 def page(body: str = "", head: str = "") -> str:
@@ -219,6 +222,7 @@ def test_precedence_is_documented_in_the_module_docstring() -> None:
         "http header",
         "published",
         "htmldate",
+        "server time",
     ]
 
 
@@ -271,7 +275,7 @@ def test_nothing_to_choose() -> None:
     assert review_due([]) is None
 
 
-# --- htmldate, the last resort -------------------------------------------------------------
+# --- htmldate's guesses --------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -286,6 +290,10 @@ def downloads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return attempts
 
 
+def guessed(html: str, **kwargs: Any) -> set[tuple[str, str, str]]:
+    return {c for c in found(html, guesses=True, **kwargs) if c[1] == "htmldate"}
+
+
 @pytest.mark.parametrize(
     "html",
     [
@@ -295,35 +303,44 @@ def downloads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         page('<article><p class="byline">By the Waste Team, 12 March 2019</p></article>'),
     ],
 )
-def test_htmldate_is_the_last_resort(html: str, downloads: list[str]) -> None:
-    chosen = choose_last_updated(candidates(html))
-    assert (chosen.kind, chosen.source, chosen.value) == ("updated", "htmldate", "2019-03-12")
+def test_htmldate_guesses_first_and_last_dates(html: str, downloads: list[str]) -> None:
+    assert guessed(html) == {
+        ("published", "htmldate", "2019-03-12"),
+        ("updated", "htmldate", "2019-03-12"),
+    }
+    chosen = choose_last_updated(candidates(html, guesses=True))
+    assert (chosen.source, chosen.value) == ("htmldate", "2019-03-12")
     assert downloads == []
 
 
-def test_htmldate_not_used_when_the_page_has_evidence(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[object] = []
-    monkeypatch.setattr(htmldate, "find_date", lambda *args, **kwargs: calls.append(args))
+def test_htmldate_runs_beside_the_pages_own_evidence_and_ranks_below_it() -> None:
     html = page(
         "<p>Published: 4 June 2019</p><p>Review due: 1 January 2020</p>",
-        head='<link rel="canonical" href="https://www.example.gov.uk/news/2021/01/01/bins">',
+        head='<link rel="canonical" href="https://www.example.gov.uk/news/2021/02/03/bins">',
     )
-    assert found(html) == {
-        ("published", "visible-text", "2019-06-04"),
-        ("review-due", "visible-text", "2020-01-01"),
-    }
-    assert calls == []  # recorded, not raised: date_candidates swallows htmldate's errors
+    found_all = candidates(html, guesses=True)
+    assert {(c.kind, c.source) for c in found_all} >= {("published", "htmldate")}
+    chosen = choose_last_updated(found_all)
+    assert (chosen.source, chosen.value) == ("visible-text", "2019-06-04")
 
 
-def test_htmldate_still_runs_when_only_a_review_due_date_is_found() -> None:
-    html = page(
-        "<p>Review due: 1 January 2020</p>",
-        head='<link rel="canonical" href="https://www.example.gov.uk/news/2019/03/12/bins">',
+def test_the_later_of_htmldates_two_dates_is_the_last_update() -> None:
+    chosen = choose_last_updated(
+        [
+            candidate("published", "htmldate", "2018-01-02"),
+            candidate("updated", "htmldate", "2020-05-06"),
+            candidate("updated", "server-time:shared", "2024-04-30"),
+        ]
     )
-    assert found(html) == {
-        ("review-due", "visible-text", "2020-01-01"),
-        ("updated", "htmldate", "2019-03-12"),
-    }
+    assert (chosen.kind, chosen.value) == ("updated", "2020-05-06")
+
+
+def test_htmldates_guess_of_a_year_alone_is_dropped() -> None:
+    # A copyright line is htmldate's last resort: it answers 1 January of that year.
+    assert guessed(page("<footer><p>© 2019 Example Council</p></footer>")) == set()
+    # Unless the page states that very day.
+    head = '<meta property="article:published_time" content="2023-01-01T10:00:00">'
+    assert ("published", "htmldate", "2023-01-01") in guessed(page(head=head))
 
 
 def test_htmldate_gets_bytes_and_its_errors_are_swallowed(
@@ -336,19 +353,87 @@ def test_htmldate_gets_bytes_and_its_errors_are_swallowed(
         raise ValueError("lxml choked")
 
     monkeypatch.setattr(htmldate, "find_date", broken)
-    assert candidates(page("<p>Bins</p>")) == []
+    assert candidates(page("<p>Bins</p>"), guesses=True) == []
     assert isinstance(seen[0], bytes)  # a str starting "http" would be downloaded
 
 
 @pytest.mark.filterwarnings("ignore::bs4.MarkupResemblesLocatorWarning")
 def test_a_body_that_looks_like_a_url_is_not_downloaded(downloads: list[str]) -> None:
-    assert candidates("https://www.example.gov.uk/news/2019/03/12/bins") == []
+    assert candidates("https://www.example.gov.uk/news/2019/03/12/bins", guesses=True) == []
     assert downloads == []
 
 
 def test_htmldate_future_dates_are_ignored() -> None:
     html = page('<article><p class="byline">By the Waste Team, 12 March 2031</p></article>')
-    assert candidates(html) == []
+    assert candidates(html, guesses=True) == []
+
+
+# --- Combining the evidence ----------------------------------------------------------------
+
+
+def test_published_days_before_the_agreed_one_are_other_articles() -> None:
+    """The page and htmldate agree on 4 May 2020; the related articles listed in its
+    structured data are older, and must not become the page's publication day."""
+    related = ", ".join(
+        f'{{"@type": "NewsArticle", "datePublished": "{day}"}}'
+        for day in ("2019-01-01", "2018-03-03")
+    )
+    html = page(
+        "<h1>Play park opens</h1><p>The new play park opened today.</p>",
+        head='<meta property="article:published_time" content="2020-05-04T09:00:00">'
+        f'<script type="application/ld+json">{{"itemListElement": [{related}]}}</script>',
+    )
+    published = {c.value for c in candidates(html, guesses=True) if c.kind == "published"}
+    assert published == {"2020-05-04"}
+
+
+def test_a_timestamp_gives_the_day_the_page_wrote() -> None:
+    # 00:30 in Tokyo on 15 February is 14 February in UTC: the page's readers saw the 15th.
+    head = '<meta property="article:published_time" content="2020-02-15T00:30:00+09:00">'
+    assert found(page(head=head)) == {("published", "meta:article:published_time", "2020-02-15")}
+
+
+def test_microdata_dates_on_any_element() -> None:
+    html = page(
+        '<article><time itemprop="datePublished" datetime="2019-03-12T09:00">12 March</time>'
+        '<span itemprop="dateModified">4 June 2020</span>'
+        '<span itemprop="name">2 May 2021</span></article>'
+    )
+    assert found(html) == {
+        ("published", "microdata:datePublished", "2019-03-12"),
+        ("updated", "microdata:dateModified", "2020-06-04"),
+    }
+    assert choose_last_updated(candidates(html)).source == "microdata:dateModified"
+
+
+# --- The Last-Modified header judged the server's time -------------------------------------
+
+
+def test_a_header_later_than_every_date_the_page_states_is_the_servers_time() -> None:
+    html = page("<p>Published: 4 June 2019</p>")
+    header = "Mon, 29 Apr 2024 10:00:00 GMT"
+    assert ("updated", "server-time:later", "2024-04-29") in found(html, header=header)
+    chosen = choose_last_updated(candidates(html, header=header))
+    assert (chosen.source, chosen.value) == ("visible-text", "2019-06-04")
+
+
+@pytest.mark.parametrize(
+    ("body", "header"),
+    [
+        # The page states a later date (or the same day): the header may be the edit.
+        ("<p>Published: 4 June 2019</p>", "Mon, 03 Jun 2019 10:00:00 GMT"),
+        ("<p>Published: 4 June 2019</p>", "Tue, 04 Jun 2019 18:00:00 GMT"),
+        # The page states nothing: only a guess, which cannot overturn the header alone.
+        (
+            '<p class="byline">By the Waste Team, 12 March 2019</p>',
+            LAST_MODIFIED.replace("2019", "2023"),
+        ),
+        ("<p>Bins</p>", LAST_MODIFIED),
+    ],
+)
+def test_a_header_not_later_than_the_pages_dates_is_kept(body: str, header: str) -> None:
+    sources = {c.source for c in candidates(page(body), header=header, guesses=True)}
+    assert "http-last-modified" in sources and "server-time:later" not in sources
 
 
 def test_labels_are_found_where_the_full_pattern_finds_them() -> None:

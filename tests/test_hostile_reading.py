@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from audits.dates import _without_comment_markers
+from audits.jsonld import without_comment_markers
 from audits.page import parse_page
 from audits.readability import _word_count, ensure_syllable_data
 from tests.conftest import ROOT, query, run_in_process, run_siteaudit
@@ -86,7 +86,7 @@ def test_word_count_is_the_old_patterns(text: str) -> None:
 )
 def test_json_ld_markers_are_removed_as_before(text: str) -> None:
     # Only whitespace, which JSON ignores, may differ.
-    assert _without_comment_markers(text).split() == OLD_MARKERS.sub("", text).split()
+    assert without_comment_markers(text).split() == OLD_MARKERS.sub("", text).split()
 
 
 # --- Reading pages in a scan ------------------------------------------------------------

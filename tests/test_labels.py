@@ -30,9 +30,12 @@ DATE_SOURCES = {
     "sitemap-lastmod",
     "http-last-modified",
     "htmldate",
+    "server-time:later",
+    "server-time:shared",
     "meta:http-equiv:last-modified",
     *(f"meta:{name}" for name in META_KINDS),
     *(f"jsonld:{key}" for key in JSONLD_KINDS),
+    *(f"microdata:{key}" for key in JSONLD_KINDS),
 }
 SITE = "http://127.0.0.1:9/"
 PAGE = f"{SITE}bins.html"

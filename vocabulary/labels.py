@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+# Where a Last-Modified header ends up (audits/dates.py, audits/server_time.py): trusted as
+# the content's time, or judged the server's (a deployment or a cache fill) and why.
+HEADER_SOURCE = "http-last-modified"
+SERVER_TIME_LATER = "server-time:later"  # later than every date the page gives
+SERVER_TIME_SHARED = "server-time:shared"  # shared by many pages within minutes
+SERVER_TIME_SOURCES = (SERVER_TIME_LATER, SERVER_TIME_SHARED)
+
 # What each kind of date says about the page, to finish "... says when the page was ...".
 _CHANGED = "last changed"
 _PUBLISHED = "published"
@@ -45,13 +52,18 @@ DATE_SOURCE_LABELS: dict[str, str] = {
     "http-last-modified": "the web server says when the page last changed (this can be later "
     "than the last real edit)",
     "htmldate": "a best guess from the dates found on the page",
+    SERVER_TIME_LATER: "the web server's time, not the page's: later than every date the "
+    "page gives, so probably when the site was last copied to the server",
+    SERVER_TIME_SHARED: "the web server's time, not the page's: many pages share it to "
+    "within minutes, so it is when the site was copied to the server or cached",
     **{
         f"meta:{name}": f"the page's hidden details say when it was {meaning}"
         for name, meaning in _META.items()
     },
     **{
-        f"jsonld:{key}": f"the page's details for search engines say when it was {meaning}"
+        f"{syntax}:{key}": f"the page's details for search engines say when it was {meaning}"
         for key, meaning in _JSONLD.items()
+        for syntax in ("jsonld", "microdata")
     },
 }
 
@@ -75,7 +87,7 @@ def date_source_label(source: str | None) -> str:
         return "no date found"
     if source in DATE_SOURCE_LABELS:
         return DATE_SOURCE_LABELS[source]
-    if source.startswith(("meta:", "jsonld:")):
+    if source.startswith(("meta:", "jsonld:", "microdata:")):
         return "the page's hidden details give a date"
     return "a date found with the page"
 

@@ -1,0 +1,71 @@
+"""htmldate's extensive search within a budget: a page cannot make it parse dates for minutes."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+import htmldate.extractors
+
+from audits.date_guess import (
+    MAX_SLOW_PARSES,
+    BoundedParser,
+    Guesses,
+    bounded_parser,
+    guess_dates,
+)
+from audits.page import parse_page
+
+FETCHED = date(2026, 12, 2)
+
+
+def slow_strings_page(count: int) -> str:
+    """Strings that pass every cheap test htmldate makes and go to dateparser, each in a
+    word it has to look up in every language (20,000 of them took more than ten minutes)."""
+    paragraphs = "".join(
+        f"<p>{i % 28 + 1} Márz{i % 7} {1996 + i % 29} zz{i}</p>" for i in range(count)
+    )
+    return f"<!doctype html><html><head><title>Dates</title></head><body>{paragraphs}</body></html>"
+
+
+def test_htmldate_asks_siteaudits_parser() -> None:
+    bounded_parser()
+    assert isinstance(htmldate.extractors.get_external_parser(), BoundedParser)
+
+
+def test_a_page_of_slow_strings_spends_its_budget_and_gets_the_fast_search() -> None:
+    parser = bounded_parser()
+    calls: list[str] = []
+    real = parser.parser_of
+
+    class Counting:
+        def get_date_data(self, text: str) -> object:
+            calls.append(text)
+            return real().get_date_data(text)
+
+    parser.parser_of = Counting
+    try:
+        started = time.perf_counter()
+        guesses = guess_dates(slow_strings_page(2_000), FETCHED, parses=5, seconds=60)
+        elapsed = time.perf_counter() - started
+    finally:
+        parser.parser_of = real
+    assert guesses.spent
+    assert len(calls) == 5  # then refused: the rest of the page was not sent to dateparser
+    assert elapsed < 10
+
+
+def test_the_default_budget_bounds_a_hostile_page_read_whole() -> None:
+    started = time.perf_counter()
+    facts = parse_page(slow_strings_page(20_000))
+    assert time.perf_counter() - started < 15  # more than ten minutes without the budget
+    assert facts.readability.word_count > 0
+
+
+def test_the_budget_is_only_for_the_page_being_read() -> None:
+    parser = bounded_parser()
+    assert parser.budget.parses is None  # outside a guess nothing is refused
+    byline = "<html><body><article><p>By the Waste Team, 12 March 2019</p></article></body></html>"
+    assert guess_dates(byline, FETCHED) == Guesses("2019-03-12", "2019-03-12", spent=False)
+    assert parser.budget.parses is None
+    assert MAX_SLOW_PARSES >= 6  # the most any page of htmldate's evaluation set needs
