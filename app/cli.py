@@ -262,7 +262,7 @@ def apply_to_report(db: Any, db_path: str, scan_id: int | None, decisions: list[
         type=click.Choice(IMPACTS[::-1]),  # least severe first, as a threshold reads
         default="serious",
         show_default=True,
-        help="Fail on a new violation of this impact or worse.",
+        help="Fail on a new accessibility violation of this impact or worse.",
     ),
     click.option(
         "--fail-on-kinds",

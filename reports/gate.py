@@ -155,6 +155,8 @@ def evaluate(
     )
     index = DecisionIndex.of(decisions)
     for problem in problems:
+        if policy.threshold(problem.kind) is None:
+            continue  # a kind the policy does not name is not judged, nor shown
         decision = index.holding(problem.fingerprint, problem.rule_id, problem.page, today)
         if decision is not None and decision.expired_on(today):
             problem = replace(problem, decision_expired=decision.expires)
