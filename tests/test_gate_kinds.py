@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -34,7 +35,9 @@ RELEASE_PAGE = f"""<!doctype html>
 """
 
 
-def content_problem(kind: str, impact: str, rule_id: str = "r", outcome: str = "violation"):
+def content_problem(
+    kind: str, impact: str, rule_id: str = "r", outcome: str = "violation"
+) -> Problem:
     return Problem(
         page="/page.html",
         url="https://www.example.gov.uk/page.html",
@@ -137,6 +140,42 @@ def test_an_old_baseline_file_cannot_gate_content_kinds(tmp_path: Path) -> None:
         f"Error: {old}: this baseline records no broken-link problems (it was exported "
         "before the gate judged them): export it again with siteaudit baseline export, or "
         "leave them out of --fail-on-kinds"
+    ]
+
+
+def test_content_problems_from_a_page_are_escaped_in_every_output(tmp_path: Path) -> None:
+    """A link's text and a word are the page's: they reach no terminal, XML, SARIF or
+    Markdown as written, and a document with failures gets its own JUnit testcase."""
+    from reports.ci_outputs import terminal_summary, write_junit, write_markdown, write_sarif
+    from reports.gate import PageStatus
+    from tests.test_hostile_outputs import assert_safe_markdown, assert_valid_gate_outputs
+
+    link = content_problem("broken-link", "serious", "broken-link-internal")
+    link = replace(link, summary="“<script>x</script>|\x1b[2J](javascript:x)” goes nowhere.")
+    document = replace(
+        content_problem("document", "serious", "pdf-untagged"),
+        page="/report.pdf",
+        url="https://www.example.gov.uk/report.pdf",
+        help_url="javascript:alert(1)",
+    )
+    spelling = replace(content_problem("spelling", "minor"), summary="![x](https://evil/x.png)")
+    pages = [PageStatus("https://www.example.gov.uk/page.html", None)]
+    result = evaluate(
+        [link, document, spelling], pages, None, [], policy("broken-link,document,spelling"), TODAY
+    )
+    assert len(result.failing) == 3
+    write_junit(result, tmp_path / "junit.xml")
+    write_sarif(result, tmp_path / "out.sarif", "0", "4.14.1")
+    write_markdown(result, tmp_path / "summary.md")
+    assert_valid_gate_outputs(tmp_path / "junit.xml", tmp_path / "out.sarif")
+    assert_safe_markdown((tmp_path / "summary.md").read_text(), rows=3)
+    assert "\x1b" not in terminal_summary(result)
+    sarif = json.loads((tmp_path / "out.sarif").read_text())
+    assert "javascript:" not in json.dumps(sarif["runs"][0]["tool"])
+    cases = etree.parse(str(tmp_path / "junit.xml")).findall(".//testcase")
+    assert [c.get("name") for c in cases] == [
+        "https://www.example.gov.uk/page.html",
+        "https://www.example.gov.uk/report.pdf",
     ]
 
 
