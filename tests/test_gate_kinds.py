@@ -97,6 +97,38 @@ def test_content_rules_are_never_new_rules_of_the_baseline() -> None:
     assert result.failing == [problem] and not result.new_rules
 
 
+def test_a_waiver_by_rule_sets_content_problems_aside(tmp_path: Path) -> None:
+    from app.check import load_gate_decisions
+
+    waivers = tmp_path / "waivers.toml"
+    waivers.write_text(
+        '[[waiver]]\nrule = "broken-link-internal"\nurl = "/page*"\n'
+        'reason = "The old plan returns next week"\napproved_by = "Planning"\n'
+        "expires = 2027-01-31\n"
+    )
+    link = content_problem("broken-link", "serious", "broken-link-internal")
+    other = replace(link, page="/other.html")
+    result = evaluate(
+        [link, other], [], None, load_gate_decisions(str(waivers)), policy("broken-link"), TODAY
+    )
+    assert [p for p, _ in result.decided] == [link] and result.failing == [other]
+
+
+def test_a_broken_internal_link_is_the_same_problem_on_any_host() -> None:
+    from reports.gate import problem_from
+    from vocabulary.findings import Finding
+
+    def broken(host: str) -> Problem:
+        target = f"https://{host}/planning/old-plan.html"
+        finding = Finding(
+            "broken-link", "broken-link-internal", snippet=target, fingerprint="broken-link:" + host
+        )
+        return problem_from(finding.placed(f"https://{host}/planning/", None))
+
+    live, staging = broken("www.example.gov.uk"), broken("staging.example.gov.uk")
+    assert live.fingerprint != staging.fingerprint and live.key == staging.key
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
