@@ -22,6 +22,7 @@ from store.sample import (
     pages_with_media,
     sample_pages,
 )
+from vocabulary.checks import rules_of
 from vocabulary.coverage import WCAG21_AA, covered_criteria, criterion_order
 from vocabulary.urls import path_and_query
 
@@ -191,12 +192,18 @@ def add_checklists(db: Any, scan: dict[str, Any], pages: list[SampledPage]) -> N
 
 
 def rules_run(scan: dict[str, Any]) -> list[str]:
-    """The rule ids a scan ran (scans.axe_rules, JSON); none for a value that is not a list."""
+    """The rule ids a scan ran: scans.axe_rules (NULL without the browser), and the own
+    rules of the checks in scans.checks (which lists the browser's only when it ran)."""
+    return [*json_names(scan["axe_rules"]), *rules_of(json_names(scan["checks"]))]
+
+
+def json_names(value: str | None) -> list[str]:
+    """A stored JSON list of names; none for NULL or a value that is not one."""
     try:
-        rules = json.loads(scan["axe_rules"] or "[]")
+        names = json.loads(value or "[]")
     except ValueError:
         return []
-    return [r for r in rules if isinstance(r, str)] if isinstance(rules, list) else []
+    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
 
 
 # --- the retest -----------------------------------------------------------------------
