@@ -108,8 +108,9 @@ def choose(
         add(start, "a service's start page: its title says what to do", "")
     document = first(pages_linking_documents(db, scan_id))
     add(document, "a page linking to a document", "a page linking to a document")
-    media = next(iter(pages_with_media(db, scan_id)), None)
-    add(media and media[0], f"a page with media ({media and media[1]})", "a page with media")
+    media = pages_with_media(db, scan_id)
+    shows = f" ({media[0][1]})" if media else ""
+    add(media[0][0] if media else None, f"a page with media{shows}", "a page with media")
     return list(sample.values()), [m for m in missing if m]
 
 

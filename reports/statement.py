@@ -286,7 +286,7 @@ def document_line(document: FailingDocument) -> str:
     dated = (
         f"{document.date_source} {document.published}" if document.published else "no date found"
     )
-    fails = "; ".join(markdown_text(p) for p in document.problems)
+    fails = " ".join(markdown_text(p) for p in document.problems)
     criteria = ", ".join(document.criteria)
     return (
         f"{markdown_link(document.title, document.url)} ({document.kind}, {dated})"

@@ -102,6 +102,12 @@ def test_retest_lists_fixed_still_failing_and_new(two_scans: Path, tmp_path: Pat
     table = run_siteaudit("sample", "--db", str(two_scans), "--retest", "1")
     assert table.returncode == 0, table.stderr
     assert "in scan 2" in table.stdout and "2 still failing, 2 new, 2 fixed" in table.stdout
+    page = tmp_path / "retest.html"
+    html = run_siteaudit("sample", "--db", str(two_scans), "--retest", "1", "--out", str(page))
+    assert html.returncode == 0, html.stderr
+    text = page.read_text(encoding="utf-8")
+    assert "<h1>Retest of the sample of scan 1</h1>" in text
+    assert "<li>Fixed: 2</li>" in text and "<li>New: 2</li>" in text
 
 
 def test_sample_gives_each_section_and_the_document_page(two_scans: Path) -> None:
