@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pikepdf
@@ -14,8 +15,11 @@ import pytest
 from pikepdf import Name
 
 from app.demo import serve_site
+from reports.sample import section_of
+from reports.statement import publication_day
 from store.database import open_database
 from tests.conftest import query, run_in_process, run_siteaudit
+from vocabulary.coverage import WCAG21_AA, covered_criteria
 
 HOSTILE_TITLE = "Parks <script>alert(1)</script> [x](javascript:alert(1)) *now* | `c`"
 SECTIONS = ("waste", "tax", "parks")
@@ -33,7 +37,8 @@ def write_site(root: Path, broken: set[str]) -> None:
     bodies = {"": f"<h1>Home</h1><ul>{links}</ul>"}
     for section in SECTIONS:
         body = f"<h1>About {section}</h1>" + (empty_heading(section) if section in broken else "")
-        if section == "tax":
+        if section == "tax":  # the same heading twice: needs review (2.4.6)
+            body += "<h2>Forms</h2><p>One.</p><h2>Forms</h2><p>Two.</p>"
             body += "".join(
                 f'<p><a href="/docs/{name}.pdf">The {name} leaflet (PDF)</a></p>'
                 for name in ("old", "new", "undated")
@@ -119,6 +124,30 @@ def test_sample_gives_each_section_and_the_document_page(two_scans: Path) -> Non
         assert f"why: the top-level section /{section}/" in text
     assert "/tax/" in text and "a page linking to a document" in text
     assert "Not found in the scan: a contact page; an accessibility statement" in text
+    tax = text.split("/tax/  ", 1)[1].split("\n 4. ", 1)[0]
+    assert "needs review: 2.4.6 (siteaudit-heading-duplicate)" in tax
+
+
+def test_checklist_holds_needs_review_and_what_no_rule_covers(
+    two_scans: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "sample.csv"
+    result = run_siteaudit("sample", "--db", str(two_scans), "--scan", "1", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    checklist: dict[str, dict[str, str]] = {}
+    for row in rows:
+        checklist.setdefault(path_of(row["page"]), {})[row["criterion"]] = row["why_by_hand"]
+    assert set(checklist) == {"/", "/waste/", "/tax/", "/parks/"}
+    # Without the browser no axe rule ran: 1.1.1 and 1.4.3 are for a person everywhere.
+    assert checklist["/parks/"]["1.1.1"] == "no automatic check covers it"
+    assert "1.4.3" in checklist["/"]
+    # The headings check covers 2.4.6: on the checklist only where it asked for review.
+    assert "2.4.6" not in checklist["/parks/"]
+    assert (
+        checklist["/tax/"]["2.4.6"] == "needs review: siteaudit-heading-duplicate could not decide"
+    )
+    assert len(checklist["/parks/"]) == 50 - 3  # WCAG 2.1 A and AA less 2.4.6, 1.3.1, 3.3.2
 
 
 def test_draft_sorts_failing_documents_by_the_2018_exemption(
@@ -183,6 +212,8 @@ def no_finished_scan(tmp_path: Path) -> Path:
         (("sample", "--db", "{db}", "--out", "{tmp}/s.md"), "unknown format .md"),
         (("sample", "--db", "{db}", "--retest", "2"), "no finished scan of the same site after"),
         (("sample", "--db", "{db}", "--retest", "99"), "--scan 99"),
+        (("sample", "--db", "{db}", "--retest", "1", "--scan", "1"), "not later than scan 1"),
+        (("statement", "--db", "{empty}", "--scan", "1", "--out", "{tmp}/s.md"), "is running"),
     ],
 )
 def test_bad_input_is_one_error_line(
@@ -199,3 +230,22 @@ def test_bad_input_is_one_error_line(
     assert len(result.errors) == 1, result.stderr
     assert error.format(**places) in result.errors[0]
     assert not list(tmp_path.glob("s.*"))
+
+
+def test_criteria_covered_by_the_rules_a_scan_ran() -> None:
+    assert len(WCAG21_AA) == 50 and "2.5.8" not in WCAG21_AA and "2.1.3" not in WCAG21_AA
+    assert covered_criteria(["color-contrast", "image-alt"], "2.1-AA") == {"1.4.3", "1.1.1"}
+    assert covered_criteria(["color-contrast", "image-alt"], "2.1-A") == {"1.1.1"}
+    assert covered_criteria(["siteaudit-reflow", "region"], "2.1-AA") == {"1.4.10"}
+
+
+def test_publication_day_and_sections() -> None:
+    assert publication_day("2015-01-01", "2019-03-15") == (date(2015, 1, 1), "created")
+    assert publication_day(None, "2019-03-15") == (date(2019, 3, 15), "modified")
+    assert publication_day("not a date", None) == (None, None)
+    assert [section_of(f"http://x{p}") for p in ("/", "/a.html", "/news/", "/news/a.html")] == [
+        None,
+        None,
+        "news",
+        "news",
+    ]
