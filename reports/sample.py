@@ -59,9 +59,10 @@ class Sample:
     missing: list[str]  # what the monitoring asks for that the scan has no page for
 
 
-def load_sample(db: Any, scan_id: int | None) -> Sample:
-    """The sample of a finished scan (the latest when scan_id is None), with checklists."""
-    scan = checked_scan(db, scan_id)
+def load_sample(db: Any, scan_id: int | None, option: str = "--scan") -> Sample:
+    """The sample of a finished scan (the latest when scan_id is None), with checklists;
+    `option` is what gave the scan, for an error."""
+    scan = checked_scan(db, scan_id, option)
     pages = sample_pages(db, scan["id"])
     if not pages:
         raise ReportError(f"scan {scan['id']} read no pages to sample; scan the site again")
@@ -149,8 +150,8 @@ def section_of(url: str) -> str | None:
 
 
 def section_pages(pages: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """(section, its shallowest page, the one with the shortest address) for each
-    top-level section, in the order their first page was found."""
+    """(section, its page: the shallowest, then the shortest address) for each top-level
+    section, by the section's name."""
     chosen: dict[str, str] = {}
     for page in pages:  # already ordered by depth, then address length
         section = section_of(page["url"])
@@ -240,7 +241,7 @@ class Retest:
 def load_retest(db: Any, sample_scan: int, later: int | None) -> Retest:
     """The sample of `sample_scan` retested in `later` (the latest finished scan of the
     same site after it when None): each page's failing criteria fixed, still failing, new."""
-    sample = load_sample(db, sample_scan)
+    sample = load_sample(db, sample_scan, "--retest")
     later_scan = checked_later_scan(db, sample_scan, later)
     before = failing_by_page(db, sample.scan_id)
     now = failing_by_page(db, later_scan["id"])
@@ -265,7 +266,7 @@ def checked_later_scan(db: Any, sample_scan: int, later: int | None) -> dict[str
             raise ReportError(
                 f"--retest {sample_scan}: no finished scan of the same site after it; {fix}"
             )
-    scan, sampled = checked_scan(db, later), checked_scan(db, sample_scan)
+    scan, sampled = checked_scan(db, later), checked_scan(db, sample_scan, "--retest")
     if later <= sample_scan:
         raise ReportError(f"--scan {later}: it is not later than scan {sample_scan}; {fix}")
     if scan["start_url"] != sampled["start_url"]:

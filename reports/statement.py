@@ -103,18 +103,20 @@ def load_draft(db: Any, scan_id: int | None) -> Draft:
     )
 
 
-def checked_scan(db: Any, scan_id: int | None) -> dict[str, Any]:
-    """A finished scan's row, or ReportError naming what is wrong and what to give."""
+def checked_scan(db: Any, scan_id: int | None, option: str = "--scan") -> dict[str, Any]:
+    """A finished scan's row, or ReportError naming the option, what is wrong and what to
+    give."""
     scan = finished_scan(db, scan_id)
     if scan is None and scan_id is None:
         raise ReportError("the database has no finished scan; run siteaudit scan first")
     if scan is None:
         raise ReportError(
-            f"--scan {scan_id}: there is no such scan; leave out --scan for the latest"
+            f"{option} {scan_id}: there is no scan {scan_id} in this database; "
+            + ("leave out --scan for the latest" if option == "--scan" else "give a scan it has")
         )
     if scan["status"] != "finished":
         raise ReportError(
-            f"--scan {scan_id}: scan {scan_id} is {scan['status']}; give a finished scan"
+            f"{option} {scan_id}: scan {scan_id} is {scan['status']}; give a finished scan"
         )
     return scan
 
@@ -130,7 +132,9 @@ def failing_criteria(rows: list[dict[str, Any]], titles: dict[str, str]) -> list
             entry.in_layout |= row["scope"] == "template"
             if row["rule_id"] not in rules[number]:
                 rules[number].append(row["rule_id"])
-                entry.what_fails.append(plain_words(row["rule_id"], row["help"]))
+                words = plain_words(row["rule_id"], row["help"])
+                if words not in entry.what_fails:
+                    entry.what_fails.append(words)
     for entry in found.values():
         chosen = sorted(entry.urls, key=lambda url: (len(path_and_query(url)), url))[:EXAMPLES]
         entry.examples = [PageLink(url, titles.get(url) or path_and_query(url)) for url in chosen]

@@ -211,7 +211,7 @@ def no_finished_scan(tmp_path: Path) -> Path:
         (("statement", "--db", "{db}", "--out", "{tmp}/s.pdf"), "unknown format .pdf"),
         (("sample", "--db", "{db}", "--out", "{tmp}/s.md"), "unknown format .md"),
         (("sample", "--db", "{db}", "--retest", "2"), "no finished scan of the same site after"),
-        (("sample", "--db", "{db}", "--retest", "99"), "--scan 99"),
+        (("sample", "--db", "{db}", "--retest", "99"), "--retest 99: there is no scan 99"),
         (("sample", "--db", "{db}", "--retest", "1", "--scan", "1"), "not later than scan 1"),
         (("statement", "--db", "{empty}", "--scan", "1", "--out", "{tmp}/s.md"), "is running"),
     ],
