@@ -55,7 +55,7 @@ def sample_text(sample: Sample) -> str:
     ]
     for number, page in enumerate(sample.pages, start=1):
         lines.append(f"{number:>2}. {terminal(page.url)}  {terminal(page.title)}")
-        lines.append(f"    why: {'; '.join(page.reasons)}")
+        lines.append(f"    why: {terminal('; '.join(page.reasons))}")
         review = [
             f"{i.criterion} ({', '.join(terminal(r) for r in i.rules)})"
             for i in page.checklist
@@ -64,7 +64,7 @@ def sample_text(sample: Sample) -> str:
         if review:
             lines.append(f"    also test by hand here, needs review: {'; '.join(review)}")
     if sample.missing:
-        lines += ["", "Not found in the scan: " + "; ".join(sample.missing)]
+        lines += ["", "Not found in the scan: " + terminal("; ".join(sample.missing))]
     return "\n".join(lines) + "\n"
 
 

@@ -84,6 +84,7 @@ class Draft:
     scan_day: str
     criteria: list[FailingCriterion]
     documents: list[FailingDocument]
+    browser: bool = True  # the scan audited pages in Chromium (axe-core ran)
 
     def documents_where(self, verdict: str) -> list[FailingDocument]:
         return [d for d in self.documents if d.verdict == verdict]
@@ -100,6 +101,7 @@ def load_draft(db: Any, scan_id: int | None) -> Draft:
         (scan["started_at"] or "")[:10],
         failing_criteria(accessibility_violations(db, scan["id"]), titles),
         documents_of(failing_documents(db, scan["id"]), document_findings(db, scan["id"])),
+        browser=bool(scan["browser"]),
     )
 
 
@@ -228,7 +230,14 @@ def draft_note(draft: Draft) -> list[str]:
         "Automatic checks find only some accessibility problems: test the site by hand and "
         "with disabled people too, add what they find, fill in every part marked "
         f"{TO_COMPLETE} ...], and delete this note before publishing.",
-    ]
+    ] + (
+        []
+        if draft.browser
+        else [
+            "This scan did not audit the pages in a browser (--no-browser), so axe-core's "
+            "checks did not run: draft from a full scan."
+        ]
+    )
 
 
 def note_markdown(note: list[str]) -> list[str]:

@@ -60,6 +60,7 @@ def test_draft_lists_exactly_the_scans_failing_criteria(demo_db: Path, tmp_path:
         assert f"Found on {pages} page{'s' if pages != 1 else ''}, for example:" in entry
         assert f"success criterion {number} " in entry
     assert "Some of this is in the layout every page shares" in markdown  # the search label
+    assert "did not audit the pages in a browser" not in markdown
     # The leaflet was created in 2019: in scope, failing, so under non-compliance.
     assert "council-tax-leaflet.pdf) (PDF, created 2019-03-12)" in markdown
 

@@ -167,6 +167,7 @@ def test_draft_sorts_failing_documents_by_the_2018_exemption(
     undated = scope.split("with no date to show when", 1)[1]
     assert "/docs/undated.pdf" in undated and "cannot be decided" in undated
     assert "### Disproportionate burden" in text and "[To complete:" in text
+    assert "did not audit the pages in a browser" in text
     started = query(two_scans, "SELECT substr(started_at, 1, 10) FROM scans WHERE id = 2")[0][0]
     assert "scan 2 of" in text and f"run on {started}" in text
 
