@@ -37,25 +37,29 @@ def page_titles(db: Any, scan_id: int) -> dict[str, str]:
 
 
 def failing_documents(db: Any, scan_id: int) -> list[dict[str, Any]]:
-    """Each document of a scan with a failed check (exempt or not), with its stored dates:
+    """Each document of a scan with a failed check (exempt or not; not a false positive),
+    with its stored dates:
     url, kind, title, created, modified, exempt_2018, linked_from, team."""
     return list(
         db.query(
             "SELECT url, kind, title, created, modified, exempt_2018, linked_from, team "
             "FROM documents d WHERE scan_id = ? AND EXISTS (SELECT 1 FROM findings f "
             "WHERE f.scan_id = d.scan_id AND f.url = d.url AND f.kind = 'document' "
-            "AND f.outcome IN ('violation', 'exempt')) ORDER BY url",
+            "AND f.outcome IN ('violation', 'exempt') "
+            "AND (f.decision IS NULL OR f.decision != 'false-positive')) ORDER BY url",
             [scan_id],
         )
     )
 
 
 def document_findings(db: Any, scan_id: int) -> list[dict[str, Any]]:
-    """url, rule_id, wcag, summary of each failed document check of a scan."""
+    """url, rule_id, wcag, summary of each failed document check of a scan that no one has
+    called a false positive."""
     return list(
         db.query(
             "SELECT url, rule_id, wcag, summary FROM findings WHERE scan_id = ? "
-            "AND kind = 'document' AND outcome IN ('violation', 'exempt') ORDER BY rowid",
+            "AND kind = 'document' AND outcome IN ('violation', 'exempt') "
+            "AND (decision IS NULL OR decision != 'false-positive') ORDER BY rowid",
             [scan_id],
         )
     )
