@@ -34,6 +34,7 @@ from app.options import (
 )
 from app.paths import check_output_file, check_output_folder
 from app.scan import ScanError, ScanSummary, run_scan
+from app.statement import sample, statement
 from app.summary import print_summary
 from audits.readability import ReadabilityDataError
 from crawler.login import LoginError
@@ -483,6 +484,9 @@ def browse(db_path: str, port: int) -> None:
     """
     serve_database(db_path, port)
 
+
+cli.add_command(statement)
+cli.add_command(sample)
 
 LOG_HANDLER = logging.StreamHandler()
 LOG_HANDLER.setFormatter(logging.Formatter("siteaudit: %(levelname)s: %(message)s"))
