@@ -188,9 +188,16 @@ PAGES = Table(
         ),
         Column(
             "not_modified",
-            "reserved for conditional requests (issue 15): 1 when the server answered "
-            "`304 Not Modified` and the last scan's reading was reused; NULL today",
+            "1 when the server answered the scan's conditional request with `304 Not "
+            "Modified`, so the page was not downloaded and the last scan's reading (and "
+            "audit) stands for it; NULL when it was downloaded",
             BOOLEAN,
+        ),
+        Column(
+            "stylesheets",
+            "JSON array of the stylesheet URLs the page links, in a scan with a browser (NULL "
+            "without one): a page the server says is unchanged keeps its last audit only if "
+            "these are unchanged too",
         ),
     ),
 )
