@@ -99,7 +99,11 @@ PAGES = Table(
     (
         SCAN_ID,
         Column("url", "normalised URL (no fragment, no default port, tracking parameters removed)"),
-        Column("status_code", "the HTTP status of the response"),
+        Column(
+            "status_code",
+            "the HTTP status of the page as read: 200 for a page the server said was "
+            "unchanged (304), as it was when last downloaded",
+        ),
         Column("content_type", "the response's `Content-Type`"),
         Column("title", "the page's `<title>`"),
         Column("lang", "the page's `<html lang>`"),
@@ -410,8 +414,8 @@ LINKS = Table(
         Column("internal", "1 if the target is on an allowed domain", BOOLEAN),
         Column(
             "status_code",
-            "the target's HTTP status, once the scan ends; NULL for links that were not "
-            "fetched, such as off-site ones",
+            "the target's HTTP status, once the scan ends (304 for a page the server said "
+            "was unchanged); NULL for links that were not fetched, such as off-site ones",
         ),
         Column("error", "why the target could not be fetched, once the scan ends"),
     ),
@@ -464,7 +468,11 @@ FETCHES = Table(
             "final_url",
             "the URL after redirects; for `offsite-redirect`, the target that was not followed",
         ),
-        Column("status_code", "the HTTP status of the response"),
+        Column(
+            "status_code",
+            "the HTTP status of the response: 304 when a rescan asked whether a page "
+            "changed and the server said it had not (then `pages.not_modified` is 1)",
+        ),
         Column("content_type", "the response's `Content-Type`"),
         Column(
             "kind",
