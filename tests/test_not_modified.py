@@ -105,3 +105,22 @@ def test_a_page_with_an_etag_is_asked_about_with_if_none_match(tmp_path: Path) -
     assert query(db, "SELECT count(*) FROM links WHERE scan_id = 2") == query(
         db, "SELECT count(*) FROM links WHERE scan_id = 1"
     )
+
+
+def test_a_link_no_parser_can_read_costs_that_link_not_its_page(tmp_path: Path) -> None:
+    # A real council page linked `http://[ccpa-preferences]` (a consent manager's
+    # placeholder): a bracketed host that is no IP address made the whole page vanish.
+    (tmp_path / "start.html").write_text(
+        '<!doctype html><html lang="en"><head><title>Home - Test</title></head><body><main>'
+        '<p><a href="http://[ccpa-preferences]">Cookie settings</a> and '
+        '<a href="about.html">about us</a>.</p></main></body></html>'
+    )
+    (tmp_path / "about.html").write_text(
+        '<!doctype html><html lang="en"><head><title>About - Test</title></head><body><main>'
+        "<p>We run the services.</p></main></body></html>"
+    )
+    db = tmp_path / "scan.db"
+    with serve_site(tmp_path) as base:
+        scan(base, db, config=None, start="/start.html")
+    pages = query(db, "SELECT url FROM pages ORDER BY url")
+    assert [url.rsplit("/", 1)[-1] for (url,) in pages] == ["about.html", "start.html"]
