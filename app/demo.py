@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import http.server
 import io
 import threading
@@ -45,10 +46,21 @@ class FixtureHandler(http.server.SimpleHTTPRequestHandler):
         for placeholder, value in self.replacements.items():
             body = body.replace(placeholder, value)
         if body == original:
-            return super().send_head()  # nothing to fill in: serve it as any static server
+            # Nothing to fill in: served as any static server serves it, with Last-Modified
+            # (its file's time), answering If-Modified-Since with 304 Not Modified.
+            return super().send_head()
+        # Filled in: its time says nothing (the port changes), so it has an ETag instead,
+        # and If-None-Match is answered, as a real server does for a rescan.
+        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        if etag in self.headers.get("If-None-Match", "").replace(" ", "").split(","):
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.end_headers()
+            return None
         self.send_response(200)
         self.send_header("Content-Type", self.guess_type(path))
         self.send_header("Content-Length", str(len(body)))
+        self.send_header("ETag", etag)
         self.end_headers()
         return io.BytesIO(body)
 

@@ -35,9 +35,16 @@ from crawler.tls import trusting
 from settings.model import Config, seed_urls, viewport_size
 from store.database import open_database
 from store.pages import first_fetch, page_count
-from store.previous import DESKTOP_VIEWPORT, load_known_readability, load_previous, rules_key
+from store.previous import (
+    DESKTOP_VIEWPORT,
+    load_known_readability,
+    load_previous,
+    previous_scan,
+    rules_key,
+)
 from store.resume import NothingToResume, done_urls, frontier, resumable_scan
 from store.scans import finish_scan, reopen_scan, start_scan
+from store.unchanged import load_validators
 from store.writer import Writer
 from vocabulary.checks import AXE, SITE_CHECKS, rules_of
 from vocabulary.decisions import Decision
@@ -447,10 +454,16 @@ def load_history(context: ScanContext, db: Any, axe_version: str | None, resumin
         known = load_known_readability(db, scan_id)
         context.known_readability = {h: Readability(**r) for h, r in known.items()}
     pool = context.pool
-    if pool is not None and axe_version and not config.audit.full:
+    if config.audit.full:
+        return
+    browser_scan = None
+    if pool is not None and axe_version:
         options = pool.options
         key = rules_key(axe_version, options.run_only, options.viewport, options.checks)
         context.previous = load_previous(db, key, scan_id)
+        browser_scan = previous_scan(db, key, scan_id)
+    if pool is None or browser_scan is not None:
+        context.validators = load_validators(db, scan_id, browser_scan)
 
 
 def start_browsers(

@@ -32,7 +32,12 @@ def print_summary(summary: ScanSummary, db_path: str) -> None:
     audited = f", {c.audited} audited in Chromium, {c.audit_failed} could not be audited"
     if c.reused:
         audited += f", {c.reused} unchanged since the last scan (audit reused)"
-    echo(f"  Pages: {c.pages} recorded" + (audited if summary.axe_version else ""))
+    unchanged = f" ({c.not_modified} not downloaded: unchanged, said the server)"
+    echo(
+        f"  Pages: {c.pages} recorded"
+        + (unchanged if c.not_modified else "")
+        + (audited if summary.axe_version else "")
+    )
     echo(
         f"  Other URLs: {c.http_errors} answered with an HTTP error, {c.fetch_failed} could "
         f"not be fetched, {c.disallowed} disallowed by robots.txt, "

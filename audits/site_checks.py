@@ -209,7 +209,9 @@ def target(url: str, href: str) -> str:
     try:
         return urljoin(url, href)
     except ValueError:
-        return href
+        # A bracketed host that is no IP address (`http://[menu]`): kept, its brackets
+        # escaped so that every later reading of it as a URL succeeds.
+        return href.replace("[", "%5B").replace("]", "%5D")
 
 
 def same_place(url: str) -> str:

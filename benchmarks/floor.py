@@ -53,7 +53,9 @@ def session_loop(urls: queue.Queue[str], options: BrowserOptions, done: list[int
     options_for_axe = axe_options(options.run_only)  # exactly the scan's options
     with tempfile.TemporaryDirectory() as profile:
         driver = webdriver.Chrome(
-            service=floor_service(options, profile), options=chrome_options(options, profile)
+            service=floor_service(options, profile),
+            # Bare: straight to the site, not through the scan's proxy (direct:// is none).
+            options=chrome_options(options, profile, proxy_url="direct://"),
         )
         driver.set_page_load_timeout(options.page_timeout)
         driver.set_script_timeout(options.page_timeout)

@@ -12,6 +12,7 @@ from crawler.credentials import Credentials
 from crawler.page_reader import PageReader
 from settings.model import Config
 from store.previous import PreviousAudit
+from store.unchanged import Validators
 from store.writer import Writer
 
 
@@ -51,6 +52,8 @@ class ScanContext(CrawlContext):
     pages_stored: int = 0
     # url -> the page's audit in an earlier scan, reused if its render hash is unchanged.
     previous: dict[str, PreviousAudit] = field(default_factory=dict)
+    # url -> what to send to ask the server whether the page changed (store/unchanged.py).
+    validators: dict[str, Validators] = field(default_factory=dict)
     # content hash -> readability measured in the previous scan, for unchanged pages.
     known_readability: dict[str, Readability] = field(default_factory=dict)
     # With a browser, each stylesheet is fetched once and hashed: a rescan reuses a page's

@@ -10,6 +10,7 @@ from audits.document_report import DocumentReport
 from audits.page import PageFacts
 from browser.browser_pool import AuditResult
 from store.previous import PreviousAudit
+from store.unchanged import PreviousReading
 from vocabulary.findings import Finding
 
 
@@ -62,6 +63,8 @@ class Page:
     content_type: str
     links: list[Link]
     stylesheets: list[str]
+    # The last scan's reading, standing for a page the server says is unchanged (304).
+    unchanged: PreviousReading | None = None
     # Why it could not be read (page-too-complex), if it could not.
     reason: str | None = None
     error: str | None = None

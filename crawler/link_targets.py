@@ -14,13 +14,18 @@ ROOTED = re.compile(r"/|[a-zA-Z][a-zA-Z0-9+.-]*://")
 
 
 def link_target(href: str, base: str, strip_params: tuple[str, ...]) -> str | None:
-    """The normalised URL a link points at; other schemes are kept as written."""
+    """The normalised URL a link points at; other schemes are kept as written. None for a
+    link to this page, or one no URL parser can read (`http://[menu]`: a bracketed host
+    that is no IP address), which was lost with the whole page before."""
     href = href.strip()
     if not href or href.startswith("#"):
         return None
-    if ROOTED.match(href):
-        base = origin_of(base)  # the base's path and query cannot change where it points
-    return resolved_link(href, base, strip_params)
+    try:
+        if ROOTED.match(href):
+            base = origin_of(base)  # the base's path and query cannot change where it points
+        return resolved_link(href, base, strip_params)
+    except ValueError:
+        return None
 
 
 @lru_cache(maxsize=1024)

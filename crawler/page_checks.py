@@ -31,7 +31,11 @@ class OwnershipPipeline:
         return cls(rules, (config.ownership.meta_tag or "").lower() or None)
 
     def process_item(self, item: Any) -> Any:
-        if isinstance(item, Page):
+        if isinstance(item, Page) and item.unchanged is not None:
+            # Read under the same configuration (store/unchanged.py), so its owner then is
+            # its owner now; its meta tags were not kept.
+            item.team = item.unchanged.row["team"]
+        elif isinstance(item, Page):
             meta_value = item.facts.meta.get(self.meta_tag) if self.meta_tag else None
             item.team = owner_for(page_path(item.url), meta_value, self.rules)
         return item
@@ -55,8 +59,11 @@ class ContentChecksPipeline:
         item.reading_age_target = self.config.reading_age_target(path, item.team)
         if item.reason is None:
             item.findings += content_findings(self.config, item.facts, path, item.team)
-            # Links and headings, from the HTML every scan (a reused audit copies none).
+            # Links and headings, from the HTML every scan (a reused audit copies none); for
+            # a page not downloaded (304), as the last scan found them in the same HTML.
             item.findings += page_findings(item.url, item.facts.structure, self.config.audit.checks)
+            if item.unchanged is not None:
+                item.findings += item.unchanged.findings
         return item
 
 

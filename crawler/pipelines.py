@@ -20,12 +20,10 @@ from crawler.context import ScanContext, scan_context
 from crawler.document_sandbox import DocumentSandbox
 from crawler.items import Document, Page
 from crawler.reasons import TOO_MANY_ELEMENTS
+from crawler.stylesheets import page_render_hash
 from settings.model import DocumentsConfig
-from store.previous import render_hash
 from vocabulary.urls import normalise_url
 
-# A stylesheet slower than this to arrive makes its pages unsuitable for reuse, not stuck.
-STYLESHEET_WAIT = 60.0
 # How often a page waiting for a browser checks whether the scan is stopping.
 STOP_CHECK = 0.5
 
@@ -86,10 +84,17 @@ class BrowserAuditPipeline:
         if (too_complex := self._too_complex(item.facts)) is not None:
             item.audit = not_audited(item, too_complex)
             return item
-        item.render_hash = await self._render_hash(item)
+        item.render_hash = await page_render_hash(
+            self.context.stylesheets, item.facts.content_hash, item.stylesheets
+        )
         previous = self.context.previous.get(item.url)
         if previous is not None and previous.render_hash == item.render_hash:
             item.reused = previous  # same HTML, same stylesheets: last audit stands
+            return item
+        if item.unchanged is not None:
+            # Not downloaded (304), so it cannot be audited; the spider sends such a page
+            # only with its last audit's stylesheets unchanged, so this is not expected.
+            item.audit = not_audited(item, UNCHANGED_NOT_REUSED)
             return item
         if not await self._browser_free():
             # Stopping (Ctrl-C, SIGTERM): pages still waiting for a browser are not stored,
@@ -136,15 +141,6 @@ class BrowserAuditPipeline:
             await asyncio.sleep(STOP_CHECK)
         self.stopping.set()
 
-    async def _render_hash(self, item: Page) -> str | None:
-        """The page's HTML and stylesheets, hashed; None if a stylesheet never arrived."""
-        futures = [self.context.stylesheets[url] for url in item.stylesheets]
-        try:
-            hashes = await asyncio.wait_for(asyncio.gather(*futures), STYLESHEET_WAIT)
-        except TimeoutError:
-            return None
-        return render_hash(item.facts.content_hash, list(hashes))
-
     async def _audit(self, item: Page) -> AuditResult:
         response = item.response
         job = PageJob(
@@ -186,6 +182,13 @@ def declared_refresh(item: Page) -> str | None:
 
 def is_large(item: Page) -> bool:
     return len(item.response.body) > LARGE_PAGE_BYTES or item.facts.elements > LARGE_PAGE_ELEMENTS
+
+
+# A page sent unchanged (304) whose last audit does not stand: a browser-error.
+UNCHANGED_NOT_REUSED = (
+    "not audited: the server said the page is unchanged (304 Not Modified), but its last "
+    "audit could not be reused; scan with --full"
+)
 
 
 def not_audited(item: Page, error: str) -> AuditResult:

@@ -25,14 +25,16 @@ from crawler.link_targets import allowed_cached, link_target, resolved_link
 from crawler.middlewares import OffsiteRedirect
 from crawler.reasons import describe_failure, reason_for_failure, reason_for_status
 from crawler.sitemaps import SitemapsPending, read_sitemap
-from crawler.stylesheets import StylesheetHashes
+from crawler.stylesheets import StylesheetHashes, page_render_hash
 from crawler.traps import TrapDetector, is_logout
+from crawler.unchanged import PreviousReadings, conditional_headers, facts_of
 from vocabulary.urls import host_allowed, is_html, media_type, normalise_url, scheme_of
 
 log = logging.getLogger(__name__)
 
 # A page's error status reaches its callback, to be recorded.
 ERROR_STATUSES = list(range(400, 600))
+NOT_MODIFIED = 304
 # How long pages wait for the site's sitemaps before they are read without their dates.
 SITEMAP_WAIT = 30.0
 
@@ -53,6 +55,7 @@ class SiteSpider(scrapy.Spider):
         self.traps = TrapDetector(self.site.max_shape_chain)
         self.stylesheets = StylesheetHashes(context.stylesheets, context.allowed_domains)
         self.sitemaps = SitemapsPending(SITEMAP_WAIT)
+        self.readings = PreviousReadings(context.writer.db_path)
         self.links: ExternalLinkChecks  # set in from_crawler: it counts in the crawler's stats
 
     @classmethod
@@ -61,6 +64,7 @@ class SiteSpider(scrapy.Spider):
         spider._set_crawler(crawler)
         spider.links = ExternalLinkChecks(spider.context.config.links, crawler)
         crawler.signals.connect(spider.on_headers, signal=signals.headers_received)
+        crawler.signals.connect(spider.readings.close, signal=signals.spider_closed)
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
@@ -105,20 +109,28 @@ class SiteSpider(scrapy.Spider):
         if self.traps.is_trap(url, source):
             return self.skipped(url, "trap", "not fetched: looks like a crawler trap")
         self.crawler.stats.inc_value(stats.FOUND)
-        meta = {
-            "kind": "page",
-            "depth": depth,
-            "source": source,
-            "via": via,
-            # Errors reach parse_page_response to be recorded; redirects are still followed.
-            "handle_httpstatus_list": ERROR_STATUSES,
-        }
+        meta = {"kind": "page", "depth": depth, "source": source, "via": via}
+        return self.fetch_page(url, meta, ask_if_changed=True)
+
+    def fetch_page(self, url: str, meta: dict[str, Any], ask_if_changed: bool) -> scrapy.Request:
+        """The request for a page; a conditional one if the last scan read it with
+        validators (store/unchanged.py), unless it is being fetched again in full."""
+        meta = {k: meta.get(k) for k in ("kind", "depth", "source", "via")}
+        # Errors reach parse_page_response to be recorded; redirects are still followed.
+        meta["handle_httpstatus_list"] = ERROR_STATUSES
+        headers = {}
+        validators = self.context.validators.get(url) if ask_if_changed else None
+        if validators is not None:
+            headers = conditional_headers(validators)
+            meta["unchanged_from"] = validators.scan_id
+            meta["handle_httpstatus_list"] = [NOT_MODIFIED, *ERROR_STATUSES]
         # dont_filter: the spider de-duplicates itself, and Scrapy's filter would silently
         # drop a redirect back to a visited URL, losing the page's reason (a redirect loop).
         return scrapy.Request(
             url,
             callback=self.parse_page_response,
             errback=self.on_error,
+            headers=headers,
             meta=meta,
             dont_filter=True,
         )
@@ -217,6 +229,10 @@ class SiteSpider(scrapy.Spider):
 
     async def parse_page_response(self, response: Response) -> AsyncIterator[Any]:
         """A page request's response: its fetch row, then the page or document it holds."""
+        if response.status == NOT_MODIFIED:
+            async for item in self.unchanged_items(response):
+                yield item
+            return
         self.crawler.stats.inc_value(stats.FETCHED)
         content_type = response.headers.get("Content-Type", b"").decode("latin-1")
         yield self.fetch(response, content_type)
@@ -263,14 +279,8 @@ class SiteSpider(scrapy.Spider):
                 continue
             internal = allowed_cached(target, self.context.allowed_domains)
             links.append(Link(url, target, link.text, internal))
-            if not internal:
-                for request in self.links.requests(target):
-                    yield request
-            elif depth < self.site.max_depth:
-                if found := self.page_request(target, depth + 1, url, "link"):
-                    yield found
-            elif check := self.unfollowed_check(target):
-                yield check
+        for request in self.follow(links, depth):
+            yield request
         stylesheet_urls = []
         if self.context.track_stylesheets:
             for href in facts.stylesheets:
@@ -291,6 +301,62 @@ class SiteSpider(scrapy.Spider):
             stylesheets=stylesheet_urls,
             reason=reading.reason,
             error=reading.error,
+        )
+
+    def follow(self, links: list[Link], depth: int) -> Iterator[Any]:
+        """Requests for a page's links: checks for external ones, pages for internal ones."""
+        for link in links:
+            if not link.internal:
+                yield from self.links.requests(link.target_url)
+            elif depth < self.site.max_depth:
+                if found := self.page_request(link.target_url, depth + 1, link.source_url, "link"):
+                    yield found
+            elif check := self.unfollowed_check(link.target_url):
+                yield check
+
+    async def unchanged_items(self, response: Response) -> AsyncIterator[Any]:
+        """A page the server says is unchanged since the last scan: that scan's reading
+        stands for it and its links are followed again, without downloading it. With a
+        browser, only if its stylesheets are unchanged too (its audit stands only then):
+        otherwise, as when the 304 came after a redirect, it is fetched again in full."""
+        request, meta = response.request, response.meta
+        url = normalise_url(response.url, strip_params=self.site.strip_query_params)
+        reading = None
+        if meta.get("unchanged_from") is not None and not meta.get("redirect_urls"):
+            reading = self.readings.reading(meta["unchanged_from"], url)
+        if reading is None:
+            yield self.fetch_page(first_url(request), meta, ask_if_changed=False)
+            return
+        if self.context.track_stylesheets:
+            for target in reading.stylesheets:
+                for stylesheet in self.stylesheets.requests(target):
+                    yield stylesheet
+            hashed = await page_render_hash(
+                self.context.stylesheets, reading.row["content_hash"], reading.stylesheets
+            )
+            if hashed is None or hashed != reading.row["render_hash"]:
+                yield self.fetch_page(url, meta, ask_if_changed=False)
+                return
+        self.crawler.stats.inc_value(stats.FETCHED)
+        self.crawler.stats.inc_value(stats.NOT_MODIFIED)
+        content_type = reading.row["content_type"] or "text/html"
+        yield Fetch(request.url, response.url, response.status, content_type, "page")
+        depth = meta.get("depth", 0)
+        links = [Link(url, target, text, internal) for target, text, internal in reading.links]
+        for found in self.follow(links, depth):
+            yield found
+        await self.sitemaps.wait()
+        yield Page(
+            url=url,
+            response=response,
+            facts=facts_of(reading),
+            depth=depth,
+            via=meta.get("via"),
+            lastmod=self.sitemaps.lastmod.get(url),
+            content_type=content_type,
+            links=links,
+            stylesheets=reading.stylesheets,
+            unchanged=reading,
         )
 
     def fetch(self, response: Response, content_type: str) -> Fetch:

@@ -20,6 +20,8 @@ PAGES = "siteaudit/pages/stored"
 AUDITED = "siteaudit/pages/audited"
 AUDIT_FAILED = "siteaudit/pages/audit_failed"
 REUSED = "siteaudit/pages/audit_reused"
+# Pages the server said were unchanged (304 Not Modified): not downloaded again.
+NOT_MODIFIED = "siteaudit/pages/not_modified"
 IN_BROWSER = "siteaudit/pages/in_browser"
 # External links checked, and those left unchecked by links.max_external (a scan) and
 # links.max_external_per_host (on how many hosts).
@@ -42,6 +44,7 @@ class Counters:
     audited: int = 0
     audit_failed: int = 0
     reused: int = 0
+    not_modified: int = 0
     in_browser: int = 0
     skipped_over_limit: int = 0
     skipped_traps: int = 0
@@ -82,6 +85,7 @@ STAT_OF = {
     "audited": AUDITED,
     "audit_failed": AUDIT_FAILED,
     "reused": REUSED,
+    "not_modified": NOT_MODIFIED,
     "in_browser": IN_BROWSER,
     "skipped_over_limit": SKIPPED_OVER_LIMIT,
     "skipped_traps": SKIPPED_TRAPS,

@@ -22,6 +22,7 @@ from crawler.items import Document, Fetch, Link, Page, StoredPage
 from crawler.reasons import reason_for_browser_error
 from store.database import now
 from store.previous import copied_audit
+from store.unchanged import PreviousReading
 from store.writer import Writer
 from vocabulary.findings import Finding
 from vocabulary.urls import media_type
@@ -205,6 +206,8 @@ def etag_of(header: bytes | None) -> str | None:
 
 def page_facts_columns(page: Page) -> dict[str, Any]:
     """The columns that come from the HTML itself, the same with or without a browser."""
+    if page.unchanged is not None:
+        return unchanged_columns(page, page.unchanged)
     response, facts = page.response, page.facts
     r = facts.readability
     last_modified = response.headers.get("Last-Modified")
@@ -230,6 +233,25 @@ def page_facts_columns(page: Page) -> dict[str, Any]:
         "long_sentences": json.dumps(r.long_sentences),
         "words_to_avoid": json.dumps(r.words_to_avoid),
         "structure": structure_json(page.url, facts.structure),
+        "stylesheets": json.dumps(page.stylesheets) if page.render_hash else None,
+        "fetched_at": now(),
+    }
+
+
+def unchanged_columns(page: Page, reading: PreviousReading) -> dict[str, Any]:
+    """A page not downloaded (304): its columns as the last scan read them, and this
+    scan's own (how it was found, when; validators a 304 may update)."""
+    headers = page.response.headers
+    last_modified = headers.get("Last-Modified")
+    sent = last_modified.decode("latin-1") if last_modified else None
+    return {
+        **{k: v for k, v in reading.row.items() if k not in ("team", "render_hash")},
+        "depth": page.depth,
+        "found_via": page.via,
+        "sitemap_lastmod": page.lastmod,
+        "etag": etag_of(headers.get("ETag")) or reading.row["etag"],
+        "last_modified_header": sent or reading.row["last_modified_header"],
+        "not_modified": 1,
         "fetched_at": now(),
     }
 

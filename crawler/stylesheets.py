@@ -10,7 +10,24 @@ import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from store.previous import render_hash
 from vocabulary.urls import host_allowed
+
+# A stylesheet slower than this to arrive makes its pages unsuitable for reuse, not stuck.
+STYLESHEET_WAIT = 60.0
+
+
+async def page_render_hash(
+    futures: dict[str, asyncio.Future[str]], content_hash: str, stylesheets: list[str]
+) -> str | None:
+    """A page's HTML and stylesheets, hashed; None if a stylesheet never arrived."""
+    try:
+        hashes = await asyncio.wait_for(
+            asyncio.gather(*(futures[url] for url in stylesheets)), STYLESHEET_WAIT
+        )
+    except TimeoutError:
+        return None
+    return render_hash(content_hash, list(hashes))
 
 
 class StylesheetHashes:

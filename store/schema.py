@@ -306,6 +306,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             Backfill(history_of_old_scans),
         ),
     ),
+    Migration(
+        10,
+        "a page's stylesheets, and its links found by page, for 304 Not Modified (issue 15)",
+        (
+            AddColumns("pages", ("stylesheets TEXT",)),
+            "CREATE INDEX IF NOT EXISTS links_scan_source ON links(scan_id, source_url)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -99,7 +99,11 @@ PAGES = Table(
     (
         SCAN_ID,
         Column("url", "normalised URL (no fragment, no default port, tracking parameters removed)"),
-        Column("status_code", "the HTTP status of the response"),
+        Column(
+            "status_code",
+            "the HTTP status of the page as read: 200 for a page the server said was "
+            "unchanged (304), as it was when last downloaded",
+        ),
         Column("content_type", "the response's `Content-Type`"),
         Column("title", "the page's `<title>`"),
         Column("lang", "the page's `<html lang>`"),
@@ -188,9 +192,16 @@ PAGES = Table(
         ),
         Column(
             "not_modified",
-            "reserved for conditional requests (issue 15): 1 when the server answered "
-            "`304 Not Modified` and the last scan's reading was reused; NULL today",
+            "1 when the server answered the scan's conditional request with `304 Not "
+            "Modified`, so the page was not downloaded and the last scan's reading (and "
+            "audit) stands for it; NULL when it was downloaded",
             BOOLEAN,
+        ),
+        Column(
+            "stylesheets",
+            "JSON array of the stylesheet URLs the page links, in a scan with a browser (NULL "
+            "without one): a page the server says is unchanged keeps its last audit only if "
+            "these are unchanged too",
         ),
     ),
 )
@@ -403,8 +414,8 @@ LINKS = Table(
         Column("internal", "1 if the target is on an allowed domain", BOOLEAN),
         Column(
             "status_code",
-            "the target's HTTP status, once the scan ends; NULL for links that were not "
-            "fetched, such as off-site ones",
+            "the target's HTTP status, once the scan ends (304 for a page the server said "
+            "was unchanged); NULL for links that were not fetched, such as off-site ones",
         ),
         Column("error", "why the target could not be fetched, once the scan ends"),
     ),
@@ -457,7 +468,11 @@ FETCHES = Table(
             "final_url",
             "the URL after redirects; for `offsite-redirect`, the target that was not followed",
         ),
-        Column("status_code", "the HTTP status of the response"),
+        Column(
+            "status_code",
+            "the HTTP status of the response: 304 when a rescan asked whether a page "
+            "changed and the server said it had not (then `pages.not_modified` is 1)",
+        ),
         Column("content_type", "the response's `Content-Type`"),
         Column(
             "kind",

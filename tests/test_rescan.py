@@ -65,6 +65,8 @@ def test_rescan_reuses_unchanged_pages_and_reaudits_changed_ones(tmp_path: Path)
         ) == [(17, 17)]
         assert accessibility(db, 2) == accessibility(db, 1)
         assert query(db, "SELECT DISTINCT reused_from_scan FROM pages WHERE scan_id = 2") == [(1,)]
+        # The server said so (304 Not Modified): no page was downloaded again.
+        assert query(db, "SELECT count(not_modified) FROM pages WHERE scan_id = 2") == [(17,)]
         # Unchanged HTML reads the same: readability is carried over, not measured again.
         figures = "SELECT url, word_count, reading_age, long_sentences, words_to_avoid FROM pages"
         assert sorted(query(db, figures + " WHERE scan_id = 2")) == sorted(
@@ -87,6 +89,10 @@ def test_rescan_reuses_unchanged_pages_and_reaudits_changed_ones(tmp_path: Path)
         css.write_text(css.read_text() + "\nbody { color: #111; }\n")
         scan(base, db)
         assert query(db, "SELECT count(reused_from_scan) FROM pages WHERE scan_id = 4") == [(0,)]
+        # Their HTML is unchanged (304), but an audit needs it: each is fetched again in full.
+        assert query(db, "SELECT count(*), count(not_modified) FROM pages WHERE scan_id = 4") == [
+            (17, 0)
+        ]
         # --full re-audits everything even when nothing changed.
         scan(base, db, "--full")
         assert query(db, "SELECT count(reused_from_scan) FROM pages WHERE scan_id = 5") == [(0,)]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import os
 import random
 import re
 from pathlib import Path
@@ -23,7 +24,19 @@ SECTIONS = (
     "bins-and-recycling", "council-tax", "benefits", "planning", "libraries", "parking",
     "housing", "schools", "social-care", "roads-and-transport", "leisure", "news",
 )
-SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
+
+
+def _shared_seeds() -> Path:
+    """../shared/seeds: under $SITEAUDIT_SHARED if set, else beside the checkout or any
+    folder above it (a worktree); as tests/conftest.py finds the shared corpora."""
+    if os.environ.get("SITEAUDIT_SHARED"):
+        return Path(os.environ["SITEAUDIT_SHARED"]) / "seeds"
+    checkout = Path(__file__).resolve().parents[2]
+    found = [f / "shared" / "seeds" for f in checkout.parents if (f / "shared" / "seeds").is_dir()]
+    return found[0] if found else checkout.parent / "shared" / "seeds"
+
+
+SEEDS = _shared_seeds()
 FALLBACK = (
     "We collect household waste every week. Put your bin out by 7am on your collection day. "
     "You can pay your council tax online, by direct debit or at a council office. "

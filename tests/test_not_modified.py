@@ -1,0 +1,126 @@
+"""Rescans ask the server whether each page changed; a 304 Not Modified page keeps the last
+scan's reading without being downloaded, and what the scan stores is the same."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+from app.demo import DEMO_SITE, serve_site
+from tests.conftest import query, run_siteaudit
+
+# What a page's reading gives the store, compared between a download and a 304.
+STORED = {
+    "findings": "SELECT url, kind, rule_id, fingerprint, selector, snippet, outcome, impact, "
+    "team, scope, summary FROM findings WHERE scan_id = ?",
+    "links": "SELECT source_url, target_url, link_text, internal FROM links WHERE scan_id = ?",
+    "dates": "SELECT url, kind, source, value, evidence FROM page_dates WHERE scan_id = ?",
+    "pages": "SELECT url, team, title, lang, content_hash, bytes, word_count, reading_age, "
+    "long_sentences, words_to_avoid, last_updated, last_updated_source, review_due, structure, "
+    "score, reading_age_target, etag, last_modified_header FROM pages WHERE scan_id = ?",
+}
+
+
+def scan(
+    base: str, db: Path, *extra: str, config: str | None = "app/demo.toml", start: str = "/"
+) -> str:
+    configured = ("--config", config) if config else ()
+    result = run_siteaudit(
+        "scan", base + start, "--db", str(db), *configured, "--no-browser", *extra
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stderr
+
+
+def stored(db: Path, scan_id: int) -> dict[str, list[tuple]]:
+    return {name: sorted(query(db, sql, scan_id), key=repr) for name, sql in STORED.items()}
+
+
+def not_modified(db: Path, scan_id: int) -> set[str]:
+    rows = query(db, "SELECT url FROM pages WHERE scan_id = ? AND not_modified = 1", scan_id)
+    return {url.split("/", 3)[-1] for (url,) in rows}
+
+
+def test_an_unchanged_site_is_not_downloaded_again_and_stores_the_same(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    shutil.copytree(DEMO_SITE, site)
+    db = tmp_path / "scan.db"
+    log: list[str] = []
+    with serve_site(site, access_log=log) as base:
+        scan(base, db)
+        output = scan(base, db)
+        pages = {url.split("/", 3)[-1] for (url,) in query(db, "SELECT url FROM pages")}
+        assert len(pages) == 17 and not_modified(db, 2) == pages
+        assert "17 not downloaded: unchanged, said the server" in output
+        assert stored(db, 2) == stored(db, 1)
+        # The wire says 304 for each page, and the reports count the same problems.
+        assert query(
+            db, "SELECT count(*) FROM fetches WHERE scan_id = 2 AND status_code = 304"
+        ) == [(17,)]
+        assert query(db, "SELECT pages_failed FROM scans WHERE id = 2") == query(
+            db, "SELECT pages_failed FROM scans WHERE id = 1"
+        )
+
+        # One page changes (a later file time): that page alone is downloaded and read.
+        page = site / "libraries" / "opening-hours.html"
+        page.write_text(page.read_text().replace("<title>", "<title>Changed: "))
+        later = time.time() + 5
+        os.utime(page, (later, later))
+        scan(base, db)
+        assert not_modified(db, 3) == pages - {"libraries/opening-hours.html"}
+        (title,) = query(
+            db, "SELECT title FROM pages WHERE scan_id = 3 AND url LIKE '%/opening-hours.html'"
+        )
+        assert title[0].startswith("Changed: ")
+
+        # --full downloads everything; so does a scan under another configuration.
+        scan(base, db, "--full")
+        assert not_modified(db, 4) == set()
+        scan(base, db, "--max-pages", "500")
+        assert not_modified(db, 5) == set()
+
+
+def test_a_page_with_an_etag_is_asked_about_with_if_none_match(tmp_path: Path) -> None:
+    # {{BASE}} is filled in by the fixture server, which then sends an ETag, not a time.
+    (tmp_path / "start.html").write_text(
+        '<!doctype html><html lang="en"><head><title>Home - Test</title></head><body><main>'
+        '<h1>Home</h1><p>See <a href="{{BASE}}/about.html">about us</a>.</p></main></body></html>'
+    )
+    (tmp_path / "about.html").write_text(
+        '<!doctype html><html lang="en"><head><title>About - Test</title></head><body><main>'
+        "<h1>About</h1><p>We run the services.</p></main></body></html>"
+    )
+    db = tmp_path / "scan.db"
+    with serve_site(tmp_path) as base:
+        scan(base, db, config=None, start="/start.html")
+        scan(base, db, config=None, start="/start.html")
+    rows = query(db, "SELECT url, etag IS NOT NULL, not_modified FROM pages WHERE scan_id = 2")
+    assert sorted((url.rsplit("/", 1)[-1], etag, nm) for url, etag, nm in rows) == [
+        ("about.html", 0, 1),  # a plain file: its Last-Modified matched
+        ("start.html", 1, 1),  # the filled-in page: its ETag did
+    ]
+    # Its link was followed from what the last scan stored: about.html was still found.
+    assert query(db, "SELECT count(*) FROM links WHERE scan_id = 2") == query(
+        db, "SELECT count(*) FROM links WHERE scan_id = 1"
+    )
+
+
+def test_a_link_no_parser_can_read_costs_that_link_not_its_page(tmp_path: Path) -> None:
+    # A real council page linked `http://[ccpa-preferences]` (a consent manager's
+    # placeholder): a bracketed host that is no IP address made the whole page vanish.
+    (tmp_path / "start.html").write_text(
+        '<!doctype html><html lang="en"><head><title>Home - Test</title></head><body><main>'
+        '<p><a href="http://[ccpa-preferences]">Cookie settings</a> and '
+        '<a href="about.html">about us</a>.</p></main></body></html>'
+    )
+    (tmp_path / "about.html").write_text(
+        '<!doctype html><html lang="en"><head><title>About - Test</title></head><body><main>'
+        "<p>We run the services.</p></main></body></html>"
+    )
+    db = tmp_path / "scan.db"
+    with serve_site(tmp_path) as base:
+        scan(base, db, config=None, start="/start.html")
+    pages = query(db, "SELECT url FROM pages ORDER BY url")
+    assert [url.rsplit("/", 1)[-1] for (url,) in pages] == ["about.html", "start.html"]
