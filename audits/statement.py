@@ -41,7 +41,8 @@ class StatementRule:
 RULES = {
     r.id: r
     for r in (
-        StatementRule("statement-missing", "serious", "The site must publish an accessibility statement"),
+        StatementRule("statement-missing", "serious",
+                      "The site must publish an accessibility statement"),
         StatementRule("statement-link-missing", "moderate",
                       "Every page must link to the accessibility statement"),
         StatementRule("statement-scope", "moderate",
