@@ -42,7 +42,9 @@ NON_ACCESSIBLE = re.compile(
     rf"non[-\s]?accessible\s+content|cynnwys\s+nad\s+yw{APOSTROPHE}n\s+hygyrch", re.I
 )
 CRITERION = re.compile(r"(?<![\d.])([1-4]\.[1-9]\.\d{1,2})(?![\d.]*\d)")
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Each pattern that repeats starts only where a word starts, so a long run of letters costs
+# linear time, not quadratic (the page may be an attacker's).
+EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 PHONE = re.compile(r"(?<!\d)(?:\+44\s?|0)(?:\d[\s-]?){9,10}(?!\d)")
 FORM_WORDS = re.compile(r"contact|form|feedback|report|ffurflen|cysylltu|adborth", re.I)
 # The enforcement procedure: the Equality Advisory and Support Service (Great Britain), or
@@ -73,7 +75,9 @@ REVIEWED = re.compile(
     r"diweddarwyd(?:\s+ddiwethaf)?",
     re.I,
 )
-DATED = re.compile(r"(?P<label>[a-z\u2019']+(?:\s+[a-z\u2019']+){0,5})\s+" + _DATE, re.I)
+DATED = re.compile(
+    r"(?<![a-z\u2019'])(?P<label>[a-z\u2019']+(?:\s+[a-z\u2019']+){0,5})\s+" + _DATE, re.I
+)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -290,3 +291,15 @@ def test_a_site_without_a_statement_has_one_problem_for_the_layout(tmp_path: Pat
     assert query(db, "SELECT url, rule_id, scope, team FROM findings WHERE kind = 'statement'") == [
         (base + "/", "statement-missing", "template", "Web Team")
     ]
+
+
+def test_an_attackers_statement_is_read_in_linear_time() -> None:
+    """Runs of letters, word characters and dotted numbers that a careless pattern would
+    read again from every position."""
+    body = "a" * 90_000 + " " + "x." * 25_000 + " " + "1." * 25_000 + " x@" * 3000
+    html = f"<html><head><title>Accessibility statement</title></head><body><main><p>{body}"
+    started = time.monotonic()
+    statement = parse_page(html + " reviewed on 1 May 2026</p></main></body></html>").structure
+    assert statement is not None and statement.statement is not None
+    assert statement.statement.reviewed == "2026-05-01"
+    assert time.monotonic() - started < 5
