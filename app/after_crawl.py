@@ -182,12 +182,13 @@ def record_statement_findings(db: Any, scan_id: int, configured: str, owner: str
     found = []
     for page_url, (team, stored) in readings.items():
         reading = StatementReading.from_json(stored)
-        judged = statement_findings(reading, failing, day) if reading else [no_statement(url)]
+        judged = (
+            statement_findings(reading, failing, day) if reading else [no_statement(url, page_url)]
+        )
         found += [f.placed(page_url, team) for f in judged]
     unlinked = missing_link(sorted(readings))
-    found += [unlinked.placed(u, team) for u, team in statement.pages_without_link(
-        db, scan_id, sorted(readings)
-    )]  # fmt: skip
+    for page_url, team in statement.pages_without_link(db, scan_id, sorted(readings)):
+        found.append(unlinked.placed(page_url, team))
     findings.replace_findings(db, scan_id, "statement", found)
 
 

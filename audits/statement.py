@@ -101,9 +101,15 @@ def choose_statements(
     return sorted({rank[2] for rank in best.values()})
 
 
-def no_statement(configured: str | None) -> Finding:
-    """No statement found: at the configured URL, or linked from any page."""
-    if configured:
+def no_statement(configured: str | None, page: str | None = None) -> Finding:
+    """No statement found: at the configured URL, on the page linked as one, or linked from
+    any page."""
+    if page:
+        problem = (
+            f"The page given as the accessibility statement ({page}) does not read as one: "
+            "neither its title nor its main heading speaks of accessibility."
+        )
+    elif configured:
         problem = (
             f"No accessibility statement was found at {configured} (statement.url): the scan "
             "did not reach that page, or it does not say it is an accessibility statement."
@@ -131,14 +137,12 @@ def missing_link(statements: list[str]) -> Finding:
 
 
 def statement_findings(
-    reading: StatementReading | None, failing: Mapping[str, int], scan_day: date
+    reading: StatementReading, failing: Mapping[str, int], scan_day: date
 ) -> list[Finding]:
     """Each part the model statement requires that this statement lacks, or that the scan
     contradicts. failing maps each WCAG success criterion the scan found failing to the
     number of pages it fails on."""
-    if reading is None:
-        return [no_statement(None)]
-    found = [
+    return [
         *_scope(reading),
         *_status(reading, failing),
         *_criteria(reading, failing),
@@ -146,10 +150,9 @@ def statement_findings(
         *_enforcement(reading),
         *_dates(reading, scan_day),
     ]
-    return found
 
 
-def _in(reading: StatementReading) -> str:
+def _subject(reading: StatementReading) -> str:
     return "This Welsh statement" if reading.welsh else "The statement"
 
 
@@ -159,7 +162,7 @@ def _scope(reading: StatementReading) -> list[Finding]:
     return [
         statement_finding(
             "statement-scope",
-            f'{_in(reading)} has no sentence saying what it covers ("This accessibility '
+            f'{_subject(reading)} has no sentence saying what it covers ("This accessibility '
             'statement applies to ...").',
             "Start the statement by naming the website, or the part of it, that it covers.",
         )
@@ -171,7 +174,7 @@ def _status(reading: StatementReading, failing: Mapping[str, int]) -> list[Findi
         return [
             statement_finding(
                 "statement-status",
-                f"{_in(reading)} does not say whether the site is fully, partially or not "
+                f"{_subject(reading)} does not say whether the site is fully, partially or not "
                 "compliant with the Web Content Accessibility Guidelines version 2.1 AA "
                 "standard, in the model statement's words.",
                 "Add the compliance status in one of the model's three forms.",
@@ -181,7 +184,7 @@ def _status(reading: StatementReading, failing: Mapping[str, int]) -> list[Findi
         return [
             statement_finding(
                 "statement-status-inconsistent",
-                f"{_in(reading)} says the site is fully compliant, but this scan found "
+                f"{_subject(reading)} says the site is fully compliant, but this scan found "
                 f"failures of {len(failing)} WCAG success "
                 f"{'criterion' if len(failing) == 1 else 'criteria'}: {_listed(failing)}.",
                 "Fix those failures, or say the site is partially compliant and list them "
@@ -192,7 +195,7 @@ def _status(reading: StatementReading, failing: Mapping[str, int]) -> list[Findi
         return [
             statement_finding(
                 "statement-non-accessible",
-                f"{_in(reading)} says the site is {reading.status} compliant but has no "
+                f"{_subject(reading)} says the site is {reading.status} compliant but has no "
                 '"Non-accessible content" section.',
                 "Add the section: each problem in plain words, the WCAG criterion it fails, "
                 "and when you plan to fix it.",
@@ -209,7 +212,7 @@ def _criteria(reading: StatementReading, failing: Mapping[str, int]) -> list[Fin
     return [
         statement_finding(
             "statement-criteria-unlisted",
-            f"{_in(reading)} does not name {len(unlisted)} WCAG success "
+            f"{_subject(reading)} does not name {len(unlisted)} WCAG success "
             f"{'criterion' if len(unlisted) == 1 else 'criteria'} this scan found failing: "
             f"{_listed(unlisted)}.",
             'Add each to "Non-accessible content": what fails, in plain words, and the '
@@ -224,7 +227,7 @@ def _contact(reading: StatementReading) -> list[Finding]:
     return [
         statement_finding(
             "statement-contact",
-            f"{_in(reading)} gives no email address, phone number or form for reporting an "
+            f"{_subject(reading)} gives no email address, phone number or form for reporting an "
             "accessibility problem or asking for information in another format.",
             "Say how to contact you, with at least one way, and how soon you will reply.",
         )
@@ -238,8 +241,8 @@ def _enforcement(reading: StatementReading) -> list[Finding]:
     return [
         statement_finding(
             "statement-enforcement",
-            f"{_in(reading)}{named} does not link to the Equality Advisory and Support Service "
-            "(or, in Northern Ireland, the Equality Commission for Northern Ireland).",
+            f"{_subject(reading)}{named} does not link to the Equality Advisory and Support "
+            "Service (or, in Northern Ireland, the Equality Commission for Northern Ireland).",
             "Add the enforcement procedure with a link to the service, for people not happy "
             "with your answer.",
         )
@@ -252,7 +255,7 @@ def _dates(reading: StatementReading, scan_day: date) -> list[Finding]:
         return [
             statement_finding(
                 "statement-dates",
-                f"{_in(reading)} does not say when it was prepared or last reviewed.",
+                f"{_subject(reading)} does not say when it was prepared or last reviewed.",
                 'Add "This statement was prepared on ..." and "It was last reviewed on ...".',
             )
         ]
@@ -263,7 +266,7 @@ def _dates(reading: StatementReading, scan_day: date) -> list[Finding]:
     return [
         statement_finding(
             "statement-review-overdue",
-            f"{_in(reading)} was last reviewed on {last}, {months} months before this scan "
+            f"{_subject(reading)} was last reviewed on {last}, {months} months before this scan "
             f"({scan_day.isoformat()}).",
             "Review it against the site as it is now, and update its date.",
         )

@@ -31,9 +31,11 @@ SCOPE = re.compile(
     rf"|mae{APOSTROPHE}r\s+datganiad(?:\s+hygyrchedd)?\s+hwn\s+yn\s+berthnasol\s+i",
     re.I,
 )
+# A claim, as the model words it ("This website is partially compliant with ..."), not an
+# aim ("we want it to be fully compliant with ...").
 STATUS = re.compile(
-    r"\b(?P<en>fully|partially|not)\s+compliant\s+with\s+the\s+web\s+content\s+accessibility"
-    rf"\s+guidelines|(?P<cy>yn\s+cydymffurfio{APOSTROPHE}n\s+llawn|yn\s+cydymffurfio{APOSTROPHE}n"
+    r"\b(?:is|are)\s+(?:currently\s+)?(?P<en>fully|partially|not)\s+compliant\s+with\s+the"
+    r"\s+web\s+content\s+accessibility\s+guidelines|(?P<cy>yn\s+cydymffurfio{APOSTROPHE}n\s+llawn|yn\s+cydymffurfio{APOSTROPHE}n"
     rf"\s+rhannol|(?:nid|ddim)\s+(?:yw{APOSTROPHE}n\s+)?(?:yn\s+)?cydymffurfio)",
     re.I,
 )

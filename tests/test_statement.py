@@ -303,3 +303,13 @@ def test_an_attackers_statement_is_read_in_linear_time() -> None:
     assert statement is not None and statement.statement is not None
     assert statement.statement.reviewed == "2026-05-01"
     assert time.monotonic() - started < 5
+
+
+def test_an_aim_is_no_claim_of_compliance() -> None:
+    html = (
+        "<html><head><title>Accessibility statement</title></head><body><main><p>We aim to "
+        "make the site fully compliant with the Web Content Accessibility Guidelines.</p>"
+        "</main></body></html>"
+    )
+    statement = parse_page(html).structure.statement  # type: ignore[union-attr]
+    assert statement is not None and statement.status is None
