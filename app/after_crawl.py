@@ -59,7 +59,9 @@ def after_crawl(
         links.assign_documents(db, scan_id, default_team)
         record_broken_links(db, scan_id)
         record_site_findings(db, scan_id, checks, templates.owner)
-        record_statement_findings(db, scan_id, statement_url, templates.owner)
+        record_statement_findings(
+            db, scan_id, statement_url if "statement" in checks else None, templates.owner
+        )
         mark_template_findings(db, scan_id, templates)
         history.record_history(db, scan_id)  # keyed by scope: after the template marks
         apply_decisions(db, scan_id, decisions, today)
@@ -160,15 +162,15 @@ def record_site_findings(db: Any, scan_id: int, checks: tuple[str, ...], owner: 
     )
 
 
-def record_statement_findings(db: Any, scan_id: int, configured: str, owner: str) -> None:
+def record_statement_findings(db: Any, scan_id: int, configured: str | None, owner: str) -> None:
     """The accessibility statement, judged against the model and this scan, each finding on
     the statement page; pages that do not link to it (the same finding on each, so a footer
     without the link becomes one template problem); or, with no statement, one finding on
-    the start page, the shared layout's."""
+    the start page, the shared layout's. configured None: the check was not chosen."""
     scan = scans.scan_row(db, scan_id)
     url = normalise_url(configured) if configured else None
     pages_read = statement.page_urls(db, scan_id)
-    if scan is None or not pages_read:
+    if scan is None or not pages_read or configured is None:
         findings.replace_findings(db, scan_id, "statement", [])
         return  # no page read: nothing to judge
     chosen = choose_statements(statement.statement_links(db, scan_id), pages_read, url)

@@ -35,8 +35,9 @@ SCOPE = re.compile(
 # aim ("we want it to be fully compliant with ...").
 STATUS = re.compile(
     r"\b(?:is|are)\s+(?:currently\s+)?(?P<en>fully|partially|not)\s+compliant\s+with\s+the"
-    r"\s+web\s+content\s+accessibility\s+guidelines|(?P<cy>yn\s+cydymffurfio{APOSTROPHE}n\s+llawn|yn\s+cydymffurfio{APOSTROPHE}n"
-    rf"\s+rhannol|(?:nid|ddim)\s+(?:yw{APOSTROPHE}n\s+)?(?:yn\s+)?cydymffurfio)",
+    r"\s+web\s+content\s+accessibility\s+guidelines"
+    rf"|(?P<cy>yn\s+cydymffurfio{APOSTROPHE}n\s+(?:llawn|rhannol)"
+    rf"|(?:nid|ddim)\s+(?:yw{APOSTROPHE}n\s+)?(?:yn\s+)?cydymffurfio)",
     re.I,
 )
 WELSH_STATUS = {"llawn": "fully", "rhannol": "partially"}

@@ -203,7 +203,7 @@ def scans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, str
             db = folder / f"{site}.db"
             result = run_siteaudit(
                 "scan", f"{base}/{site}/", "--db", str(db), "--no-browser",
-                "--checks", "headings", "--config", str(config),
+                "--checks", "headings,statement", "--config", str(config),
             )  # fmt: skip
             assert result.returncode == 0, result.stderr
             done[site] = (db, base)
@@ -285,11 +285,20 @@ def test_a_site_without_a_statement_has_one_problem_for_the_layout(tmp_path: Pat
     db = tmp_path / "scan.db"
     with serve_site(SITES / "sitechecks") as base:
         result = run_siteaudit(
-            "scan", base + "/", "--db", str(db), "--no-browser", "--checks", "headings"
+            "scan", base + "/", "--db", str(db), "--no-browser", "--checks", "headings,statement"
         )
     assert result.returncode == 0, result.stderr
     assert query(db, "SELECT url, rule_id, scope, team FROM findings WHERE kind = 'statement'") == [
         (base + "/", "statement-missing", "template", "Web Team")
+    ]
+    # Not chosen (--checks without statement), the check finds nothing.
+    with serve_site(SITES / "sitechecks") as base:
+        result = run_siteaudit(
+            "scan", base + "/", "--db", str(db), "--no-browser", "--checks", "headings"
+        )
+    assert result.returncode == 0, result.stderr
+    assert query(db, "SELECT count(*) FROM findings WHERE kind = 'statement' AND scan_id = 2") == [
+        (0,)
     ]
 
 
