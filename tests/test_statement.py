@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 
 from app.demo import serve_site
+from app.summary import statement_line
 from audits.page import parse_page
-from audits.statement import RULES, choose_statements, statement_findings
+from audits.statement import RULES, choose_statements, no_statement, statement_findings
 from audits.statement_reading import StatementReading
 from tests.conftest import SITES, query, run_in_process, run_siteaudit
+from vocabulary.findings import Finding
 
 STATEMENTS = SITES / "statements"
 ENGLISH_MONTHS = [
@@ -167,6 +169,14 @@ def test_the_statement_is_the_configured_page_else_the_most_linked_that_names_it
     assert choose_statements([("/a", "Contact us", 9)], pages, None) == []
 
 
+def test_no_statement_says_why() -> None:
+    assert "No page of the site links" in (no_statement(None).summary or "")
+    configured = no_statement("https://www.example.gov.uk/a11y").summary or ""
+    assert "No accessibility statement was found at https://www.example.gov.uk/a11y" in configured
+    page = no_statement(None, "https://www.example.gov.uk/help").summary or ""
+    assert "(https://www.example.gov.uk/help) does not read as one" in page
+
+
 def test_only_a_page_that_speaks_of_accessibility_is_read_as_a_statement() -> None:
     html = "<html><head><title>Bins</title></head><body><h1>Bins</h1></body></html>"
     assert parse_page(html).structure.statement is None  # type: ignore[union-attr]
@@ -291,6 +301,7 @@ def test_a_site_without_a_statement_has_one_problem_for_the_layout(tmp_path: Pat
     assert query(db, "SELECT url, rule_id, scope, team FROM findings WHERE kind = 'statement'") == [
         (base + "/", "statement-missing", "template", "Web Team")
     ]
+    assert "  Accessibility statement: none found" in result.stderr
     # Not chosen (--checks without statement), the check finds nothing.
     with serve_site(SITES / "sitechecks") as base:
         result = run_siteaudit(
@@ -322,3 +333,18 @@ def test_an_aim_is_no_claim_of_compliance() -> None:
     )
     statement = parse_page(html).structure.statement  # type: ignore[union-attr]
     assert statement is not None and statement.status is None
+
+
+def test_the_scan_summary_says_what_the_statement_check_found() -> None:
+    on = [
+        Finding(kind="statement", rule_id=rule, url="https://a.example/s")
+        for rule in ("statement-scope", "statement-enforcement")
+    ]
+    unlinked = Finding(
+        kind="statement", rule_id="statement-link-missing", url="https://a.example/x"
+    )
+    assert statement_line([*on, unlinked]) == (
+        "  Accessibility statement: 2 problems on https://a.example/s; 1 page without a link to it"
+    )
+    assert statement_line([unlinked]) == "  Accessibility statement: 1 page without a link to it"
+    assert statement_line([]) is None
