@@ -27,7 +27,7 @@ from crawler.page_checks import page_path
 from settings.model import Config, TemplateConfig
 from store import dates as page_dates
 from store import decisions as decided
-from store import findings, history, links, pages, scans, scores, site_checks, statement
+from store import findings, history, links, pages, scans, scores, site_checks, statement_checks
 from vocabulary.decisions import Decision, decide, london_today
 from vocabulary.labels import HEADER_SOURCE, SERVER_TIME_SOURCES
 from vocabulary.teams import DEFAULT_TEAM
@@ -169,17 +169,17 @@ def record_statement_findings(db: Any, scan_id: int, configured: str | None, own
     the start page, the shared layout's. configured None: the check was not chosen."""
     scan = scans.scan_row(db, scan_id)
     url = normalise_url(configured) if configured else None
-    pages_read = statement.page_urls(db, scan_id)
+    pages_read = statement_checks.page_urls(db, scan_id)
     if scan is None or not pages_read or configured is None:
         findings.replace_findings(db, scan_id, "statement", [])
         return  # no page read: nothing to judge
-    chosen = choose_statements(statement.statement_links(db, scan_id), pages_read, url)
-    readings = statement.statement_readings(db, scan_id, chosen)
+    chosen = choose_statements(statement_checks.statement_links(db, scan_id), pages_read, url)
+    readings = statement_checks.statement_readings(db, scan_id, chosen)
     if not readings:
         missing = no_statement(url).placed(scan["start_url"], owner)
         findings.replace_findings(db, scan_id, "statement", [replace(missing, scope="template")])
         return
-    failing = statement.failing_criteria(db, scan_id)
+    failing = statement_checks.failing_criteria(db, scan_id)
     day = date.fromisoformat(str(scan["started_at"])[:10])
     found = []
     for page_url, (team, stored) in readings.items():
@@ -189,7 +189,7 @@ def record_statement_findings(db: Any, scan_id: int, configured: str | None, own
         )
         found += [f.placed(page_url, team) for f in judged]
     unlinked = missing_link(sorted(readings))
-    for page_url, team in statement.pages_without_link(db, scan_id, sorted(readings)):
+    for page_url, team in statement_checks.pages_without_link(db, scan_id, sorted(readings)):
         found.append(unlinked.placed(page_url, team))
     findings.replace_findings(db, scan_id, "statement", found)
 
