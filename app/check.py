@@ -16,14 +16,15 @@ from app.scan import ScanError, run_scan
 from reports.ci_outputs import terminal_summary, write_junit, write_markdown, write_sarif
 from reports.gate import (
     GateError,
-    GatePolicy,
     GateResult,
+    check_baseline_kinds,
     evaluate,
     load_baseline,
     london_today,
     page_statuses,
     problems_in_scan,
 )
+from reports.gate_policy import DEFAULT_KINDS, GatePolicy, PolicyError, parse_fail_on_kinds
 from settings.decisions import load_decisions
 from settings.loader import (
     ConfigError,
@@ -59,10 +60,23 @@ class CheckRequest:
     page_timeout: float | None = None
     screenshots: bool | None = None
     checks: tuple[str, ...] | None = None
+    fail_on_kinds: str | None = None  # the kinds of finding that can fail the gate
 
 
-def check_config(request: CheckRequest) -> Config:
-    """The scan a check runs: exactly the given pages (or a sitemap, or a crawl)."""
+def gate_policy(request: CheckRequest) -> GatePolicy:
+    """The gate's policy from the options; a bad --fail-on-kinds is a ConfigError."""
+    try:
+        kinds = parse_fail_on_kinds(request.fail_on_kinds or DEFAULT_KINDS)
+    except PolicyError as err:
+        raise ConfigError(f"--fail-on-kinds: {err}") from None
+    return GatePolicy(
+        request.fail_on, request.fail_on_needs_review, request.fail_on_new_rules, kinds
+    )
+
+
+def check_config(request: CheckRequest, policy: GatePolicy | None = None) -> Config:
+    """The scan a check runs: exactly the given pages (or a sitemap, or a crawl). When
+    broken links can fail the gate, the links of those pages are checked too, by status."""
     if not (request.urls or request.sitemap_url or request.crawl_url):
         raise ConfigError("nothing to check: give URLs, --urls FILE, --sitemap URL or --crawl URL")
     check_options({"browsers": request.browsers, "page_timeout": request.page_timeout})
@@ -88,7 +102,9 @@ def check_config(request: CheckRequest) -> Config:
         "screenshots": request.screenshots,
         "checks": request.checks,
     }
-    config = config.with_overrides(site=site, audit=audit)
+    gates_links = policy is not None and policy.threshold("broken-link") is not None
+    links = {"check_unfollowed": True if gates_links and not crawling else None}
+    config = config.with_overrides(site=site, audit=audit, links=links)
     validate(config)
     return config
 
@@ -107,15 +123,17 @@ OUTPUTS = (("junit_path", "--junit"), ("sarif_path", "--sarif"), ("markdown_path
 
 def run_check(request: CheckRequest) -> int:
     """Check the pages and return the gate's exit code (0 pass, 1 could not check, 2 fail)."""
-    config = check_config(request)
+    policy = gate_policy(request)
+    config = check_config(request, policy)
     # Read the baseline and decisions before the scan: bad input fails in a second, not later.
     baseline = load_baseline(request.baseline_path) if request.baseline_path else None
+    if baseline is not None:
+        check_baseline_kinds(baseline, policy)
     decisions = load_gate_decisions(request.decisions_path) if request.decisions_path else []
     today = london_today(request.as_of)
     for path, option in OUTPUTS:
         if getattr(request, path):
             check_output_file(getattr(request, path), option)
-    policy = GatePolicy(request.fail_on, request.fail_on_needs_review, request.fail_on_new_rules)
     workdir = None if request.db_path else tempfile.mkdtemp(prefix="siteaudit-check-")
     db_path = request.db_path or str(Path(workdir or ".") / "check.db")
     try:
@@ -123,7 +141,7 @@ def run_check(request: CheckRequest) -> int:
         summary = run_scan(config, db_path, decisions=decisions, today=today)
         db = open_database(db_path, create=False)
         result = evaluate(
-            problems_in_scan(db, summary.scan_id),
+            problems_in_scan(db, summary.scan_id, policy.kind_names),
             page_statuses(db, summary.scan_id),
             baseline,
             decisions,

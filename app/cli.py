@@ -34,12 +34,14 @@ from app.options import (
 )
 from app.paths import check_output_file, check_output_folder
 from app.scan import ScanError, ScanSummary, run_scan
+from app.statement import sample, statement
 from app.summary import print_summary
 from audits.readability import ReadabilityDataError
 from crawler.login import LoginError
 from reports.data import ReportError
 from reports.files import write_atomic
 from reports.gate import GateError
+from reports.gate_policy import GATE_KINDS
 from settings.decisions import load_decisions
 from settings.loader import (
     ConfigError,
@@ -261,7 +263,14 @@ def apply_to_report(db: Any, db_path: str, scan_id: int | None, decisions: list[
         type=click.Choice(IMPACTS[::-1]),  # least severe first, as a threshold reads
         default="serious",
         show_default=True,
-        help="Fail on a new violation of this impact or worse.",
+        help="Fail on a new accessibility violation of this impact or worse.",
+    ),
+    click.option(
+        "--fail-on-kinds",
+        metavar="KINDS",
+        help="Kinds of finding that can fail the gate, comma-separated, from: "
+        f"{','.join(GATE_KINDS)}; a content kind fails on any new violation, or as "
+        "KIND:IMPACT (broken-link:serious) on those that severe [accessibility].",
     ),
     flag("--fail-on-needs-review", "Let new needs-review results fail the gate too."),
     flag(
@@ -315,7 +324,8 @@ def check(
 
     A problem is the same as one in the baseline when its page (path and query, whatever
     the host) and fingerprint match. The gate fails when a new violation, not decided (or
-    waived), has an impact at or above --fail-on; docs/ci.md defines it exactly.
+    waived), has an impact at or above --fail-on; with --fail-on-kinds, content problems
+    (broken links, documents, spelling...) can fail it too. docs/ci.md defines it exactly.
     """
     from app.check import CheckRequest, run_check
 
@@ -474,6 +484,9 @@ def browse(db_path: str, port: int) -> None:
     """
     serve_database(db_path, port)
 
+
+cli.add_command(statement)
+cli.add_command(sample)
 
 LOG_HANDLER = logging.StreamHandler()
 LOG_HANDLER.setFormatter(logging.Formatter("siteaudit: %(levelname)s: %(message)s"))

@@ -42,19 +42,25 @@ class ExternalLinkChecks:
         # host -> external links checked on it.
         self.per_host: dict[str, int] = {}
 
-    def requests(self, url: str, method: str = "HEAD") -> Iterator[scrapy.Request]:
-        """Check an off-site link once per scan: its status only, never its content."""
+    def requests(
+        self, url: str, method: str = "HEAD", kind: str = "external"
+    ) -> Iterator[scrapy.Request]:
+        """Check an off-site link once per scan: its status only, never its content. Kind
+        "link" is a link to this site that the crawl does not follow (the spider de-duplicates
+        those, and the crawl's own limits bound them)."""
         host = urlsplit(url).hostname or ""
-        if method == "HEAD" and (url in self.seen or not self.should_check(url, host)):
+        external = kind == "external"
+        if external and method == "HEAD" and (url in self.seen or not self.should_check(url, host)):
             return
         self.seen.add(url)
-        if method == "HEAD" and not self.within_caps(host):
+        if external and method == "HEAD" and not self.within_caps(host):
             return
-        # A single request to see a link works is not crawling: robots.txt does not apply.
+        # A single request to see a link works is not crawling: robots.txt does not apply
+        # to another site's; this site's is obeyed, as by the crawl.
         meta = {
-            "kind": "external",
+            "kind": kind,
             "allow_offsite": True,
-            "dont_obey_robotstxt": True,
+            "dont_obey_robotstxt": external,
             "handle_httpstatus_all": True,
             "download_timeout": self.links.timeout,
             "max_retry_times": 1,  # another site's link: one retry is polite enough
@@ -95,11 +101,12 @@ class ExternalLinkChecks:
 
     def parse(self, response: Response) -> Iterator[Any]:
         link = response.meta["link"]
+        kind = response.meta["kind"]
         if response.request.method == "HEAD" and response.status in HEAD_REFUSED:
-            yield from self.requests(link, method="GET")
+            yield from self.requests(link, method="GET", kind=kind)
             return
         content_type = response.headers.get("Content-Type", b"").decode("latin-1")
-        yield Fetch(link, response.url, response.status, media_type(content_type), "external")
+        yield Fetch(link, response.url, response.status, media_type(content_type), kind)
 
     def failed(self, failure: Failure) -> Iterator[Fetch]:
         request = failure.request  # type: ignore[attr-defined]
@@ -108,4 +115,5 @@ class ExternalLinkChecks:
             log.info("not checked: %s", failure.value)
             return
         error = describe_failure(failure)
-        yield Fetch(request.meta["link"], request.url, None, None, "external", error=error)
+        kind = request.meta["kind"]
+        yield Fetch(request.meta["link"], request.url, None, None, kind, error=error)

@@ -129,6 +129,17 @@ class SiteSpider(scrapy.Spider):
             dont_filter=True,
         )
 
+    def unfollowed_check(self, url: str) -> scrapy.Request | None:
+        """With links.check_unfollowed, a link to this site the crawl does not follow (its
+        page is at max_depth), checked once by its status alone, within the page limit."""
+        seen = self.context.seen
+        if not self.context.config.links.check_unfollowed or url in seen or is_logout(url):
+            return None
+        if len(seen) >= self.site.max_pages:
+            return None
+        seen.add(url)
+        return next(self.links.requests(url, kind="link"), None)
+
     def skipped(self, url: str, reason: str, error: str) -> Fetch:
         """A URL the crawl chose not to fetch, to be recorded with why."""
         self.crawler.stats.inc_value(stats.SKIPPED_TRAPS)
@@ -152,7 +163,7 @@ class SiteSpider(scrapy.Spider):
     ) -> None:
         """Stop downloading a document's body: it is recorded from its headers."""
         kind = request.meta.get("kind")
-        if kind == "external":
+        if kind in ("external", "link"):
             raise StopDownload(fail=False)  # the status is all a link check needs
         if kind != "page":
             return
@@ -257,16 +268,15 @@ class SiteSpider(scrapy.Spider):
             if target is None:
                 continue
             internal = allowed_cached(target, self.context.allowed_domains)
+            links.append(Link(url, target, link.text, internal))
             if not internal:
                 for request in self.links.requests(target):
                     yield request
-            links.append(Link(url, target, link.text, internal))
-            if (
-                internal
-                and depth < self.site.max_depth
-                and (found := self.page_request(target, depth + 1, url, "link"))
-            ):
-                yield found
+            elif depth < self.site.max_depth:
+                if found := self.page_request(target, depth + 1, url, "link"):
+                    yield found
+            elif check := self.unfollowed_check(target):
+                yield check
         stylesheet_urls = []
         if self.context.track_stylesheets:
             for href in facts.stylesheets:

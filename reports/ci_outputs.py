@@ -20,6 +20,7 @@ from reports.escape import (
 )
 from reports.files import write_atomic
 from reports.gate import GateResult, Problem
+from reports.gate_policy import ACCESSIBILITY, GATE_KINDS, KIND_HELP, GatePolicy
 from vocabulary.decisions import Decision
 from vocabulary.findings import selector_text
 from vocabulary.wcag import describe_criteria
@@ -32,6 +33,8 @@ SARIF_LEVELS = {"critical": "error", "serious": "error", "moderate": "warning", 
 
 
 def problem_line(problem: Problem) -> str:
+    if problem.kind != ACCESSIBILITY:
+        return content_line(problem)
     criteria = "; ".join(describe_criteria(problem.wcag)) or "no WCAG criterion"
     expired = (
         f" (decision expired on {problem.decision_expired})" if problem.decision_expired else ""
@@ -43,6 +46,23 @@ def problem_line(problem: Problem) -> str:
     )
 
 
+def content_line(problem: Problem) -> str:
+    """A content finding: its kind, page (or document) and what is wrong, in its words."""
+    expired = (
+        f" (decision expired on {problem.decision_expired})" if problem.decision_expired else ""
+    )
+    said = first_line(problem.summary) or one_line(problem.help)
+    return (
+        f"[{problem.impact or 'minor'}] {problem.rule_id} ({problem.kind}) on {problem.page}: "
+        f"{said}{expired}"
+    )
+
+
+def first_line(text: str) -> str:
+    """A content finding's summary says what is wrong, then (next line) how to fix it."""
+    return one_line(text.split("\n", 1)[0])
+
+
 def decided_line(problem: Problem, decision: Decision) -> str:
     """A problem a decision holds for, and the decision: kind, expiry, who and why."""
     return f"{problem_line(problem)}: {decision.terms()}"
@@ -52,8 +72,21 @@ def verdict(result: GateResult) -> str:
     if result.unchecked:
         return f"ERROR: {len(result.unchecked)} page(s) could not be checked"
     if result.failing:
-        return f"FAILED: {len(result.failing)} new problem(s) at or above {result.policy.fail_on}"
+        return f"FAILED: {len(result.failing)} new problem(s) at or above {levels(result.policy)}"
     return "PASSED"
+
+
+def levels(policy: GatePolicy) -> str:
+    """The gate's levels: --fail-on's alone, as before issue 17, or each kind's."""
+    if policy.only_accessibility:
+        return policy.fail_on
+    return f"--fail-on-kinds {policy.describe()}"
+
+
+def below_levels(policy: GatePolicy) -> str:
+    if policy.only_accessibility:
+        return f"--fail-on {policy.fail_on}"
+    return f"--fail-on-kinds {policy.describe()}"
 
 
 def terminal_summary(result: GateResult) -> str:
@@ -67,8 +100,7 @@ def terminal_summary(result: GateResult) -> str:
         lines += [f"  {problem_line(p)}" for p in result.failing]
     if result.new_below_threshold:
         lines.append(
-            f"New problems below --fail-on {result.policy.fail_on} "
-            f"({len(result.new_below_threshold)}):"
+            f"New problems below {below_levels(result.policy)} ({len(result.new_below_threshold)}):"
         )
         lines += [f"  {problem_line(p)}" for p in result.new_below_threshold]
     if result.new_rules:
@@ -102,38 +134,58 @@ def write_junit(result: GateResult, path: Path) -> None:
         failing[problem.url].append(problem)
     suite = ET.Element(
         "testsuite",
-        name="siteaudit accessibility gate",
+        name=f"siteaudit {gate_name(result.policy).lower()}",
         tests=str(len(result.pages)),
         failures=str(len(failing)),
         errors=str(len(result.unchecked)),
         skipped="0",
         time="0",
     )
-    for page in result.pages:
-        case = ET.SubElement(
-            suite, "testcase", classname="siteaudit", name=xml_text(page.url), time="0"
-        )
-        if page.error:
-            error = xml_text(page.error)
+    # A document checked is no page, but its failing problems need a testcase of their own.
+    pages = [page.url for page in result.pages]
+    urls = pages + sorted(set(failing) - set(pages))
+    errors = {page.url: page.error for page in result.pages if page.error}
+    for url in urls:
+        case = ET.SubElement(suite, "testcase", classname="siteaudit", name=xml_text(url), time="0")
+        if url in errors:
+            error = xml_text(errors[url])
             ET.SubElement(case, "error", message=error, type="not-checked").text = error
-        for problem in failing.get(page.url, []):
+        for problem in failing.get(url, []):
             ET.SubElement(
                 case,
                 "failure",
                 message=xml_text(problem_line(problem)),
                 type=xml_text(problem.rule_id),
-            ).text = xml_text(
-                f"{problem.help}\nRule: {problem.rule_id}\n"
-                f"WCAG: {'; '.join(describe_criteria(problem.wcag))}\n"
-                f"Impact: {problem.impact}\nWhere on the page: {problem.location or 'not known'}\n"
-                f"Selector: {selector_text(problem.selector)}\n"
-                f"Fingerprint: {problem.fingerprint}\nHow to fix: {problem.help_url}"
-            )
+            ).text = xml_text(failure_text(problem))
+    suite.set("tests", str(len(urls)))
     root = ET.Element("testsuites")
     root.append(suite)
     ET.indent(root)
     xml = ET.tostring(root, encoding="unicode")
     write_atomic(path, f'<?xml version="1.0" encoding="utf-8"?>\n{xml}\n')
+
+
+def failure_text(problem: Problem) -> str:
+    """A JUnit failure's body: what, where and how to fix, for an accessibility problem or a
+    content one."""
+    if problem.kind != ACCESSIBILITY:
+        return (
+            f"{problem.help}\nKind: {problem.kind}\nRule: {problem.rule_id}\n"
+            f"Impact: {problem.impact}\n{problem.summary}\n"
+            f"Fingerprint: {problem.fingerprint}\nHow to fix: {problem.help_url}"
+        )
+    return (
+        f"{problem.help}\nRule: {problem.rule_id}\n"
+        f"WCAG: {'; '.join(describe_criteria(problem.wcag))}\n"
+        f"Impact: {problem.impact}\nWhere on the page: {problem.location or 'not known'}\n"
+        f"Selector: {selector_text(problem.selector)}\n"
+        f"Fingerprint: {problem.fingerprint}\nHow to fix: {problem.help_url}"
+    )
+
+
+def gate_name(policy: GatePolicy) -> str:
+    """Accessibility gate, as before issue 17, or the release gate of a wider policy."""
+    return "Accessibility gate" if policy.only_accessibility else "Release gate"
 
 
 def sarif_uri(url: str) -> str:
@@ -145,19 +197,20 @@ def sarif_result(
     problem: Problem, failing: bool, state: str, decision: Decision | None = None
 ) -> dict[str, Any]:
     where = one_line(selector_text(problem.selector))
+    location: dict[str, Any] = {
+        "physicalLocation": {"artifactLocation": {"uri": sarif_uri(problem.url)}}
+    }
+    if where:  # a content finding is on the whole page or document: no element
+        location["logicalLocations"] = [{"fullyQualifiedName": where, "kind": "element"}]
     result = {
         "ruleId": one_line(problem.rule_id) or "unknown",
         "level": SARIF_LEVELS.get(problem.impact or "minor", "note") if failing else "note",
         "message": {"text": sarif_message(problem, where)},
-        "locations": [
-            {
-                "physicalLocation": {"artifactLocation": {"uri": sarif_uri(problem.url)}},
-                "logicalLocations": [{"fullyQualifiedName": where, "kind": "element"}],
-            }
-        ],
+        "locations": [location],
         "partialFingerprints": {"siteaudit/v1": str(problem.fingerprint or "")},
         "baselineState": state,
         "properties": {
+            "kind": problem.kind,
             "impact": problem.impact,
             "wcag": describe_criteria(problem.wcag),
             "page": problem.page,
@@ -188,16 +241,7 @@ def write_sarif(result: GateResult, path: Path, tool_version: str, axe_version: 
     rules: dict[str, dict[str, Any]] = {}
     for problem, _ in entries:
         rule_id = one_line(problem.rule_id) or "unknown"
-        rules.setdefault(
-            rule_id,
-            {
-                "id": rule_id,
-                "shortDescription": {"text": one_line(problem.help) or rule_id},
-                # Only a web page may be linked as the rule's help; never javascript: or data:.
-                "helpUri": http_url(problem.help_url) or DEFAULT_HELP,
-                "properties": {"tags": describe_criteria(problem.wcag)},
-            },
-        )
+        rules.setdefault(rule_id, sarif_rule(rule_id, problem))
     sarif = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -225,8 +269,29 @@ def write_sarif(result: GateResult, path: Path, tool_version: str, axe_version: 
     write_atomic(path, json.dumps(sarif, indent=2) + "\n")
 
 
+def sarif_rule(rule_id: str, problem: Problem) -> dict[str, Any]:
+    """A rule of the run: axe's or an own check's, or one of a content kind's, tagged with
+    its kind."""
+    rule: dict[str, Any] = {
+        "id": rule_id,
+        "shortDescription": {"text": one_line(problem.help) or rule_id},
+        # Only a web page may be linked as the rule's help; never javascript: or data:.
+        "helpUri": http_url(problem.help_url) or KIND_HELP.get(problem.kind, DEFAULT_HELP),
+        "properties": {"tags": describe_criteria(problem.wcag)},
+    }
+    if problem.kind != ACCESSIBILITY:
+        kind = GATE_KINDS.get(problem.kind, problem.kind)
+        rule["fullDescription"] = {"text": kind}
+        rule["properties"]["tags"] = [problem.kind, *rule["properties"]["tags"]]
+    return rule
+
+
 def sarif_message(problem: Problem, where: str) -> str:
-    """What is wrong, where on the page in words when known, and the element's selector."""
+    """What is wrong, where on the page in words when known, and the element's selector;
+    for a content finding, what is wrong in its own words."""
+    if problem.kind != ACCESSIBILITY:
+        said = one_line(problem.help) or problem.kind
+        return f"{said}: {first_line(problem.summary)}" if problem.summary else said
     said = one_line(problem.help) or "Accessibility problem"
     if problem.location:
         said += f", {one_line(problem.location)}"
@@ -234,7 +299,10 @@ def sarif_message(problem: Problem, where: str) -> str:
 
 
 def element_cell(problem: Problem) -> str:
-    """The Markdown table's element: where it is in words, then its selector as code."""
+    """The Markdown table's element: where it is in words, then its selector as code; for
+    a content finding, what is wrong."""
+    if problem.kind != ACCESSIBILITY:
+        return markdown_text(first_line(problem.summary) or problem.help)
     code = markdown_code(selector_text(problem.selector))
     return f"{markdown_text(problem.location)}: {code}" if problem.location else code
 
@@ -247,7 +315,7 @@ def page_cell(problem: Problem) -> str:
 
 def write_markdown(result: GateResult, path: Path) -> None:
     """A summary fit for a CI job summary page; everything from the pages escaped."""
-    lines = [f"## Accessibility gate: {verdict(result)}", ""]
+    lines = [f"## {gate_name(result.policy)}: {verdict(result)}", ""]
     if result.failing:
         lines += ["| Impact | Rule | WCAG | Page | Element |", "|---|---|---|---|---|"]
         lines += [
@@ -265,7 +333,7 @@ def write_markdown(result: GateResult, path: Path) -> None:
         lines.append("")
     lines += [
         f"- Pages checked: {len(result.pages) - len(result.unchecked)} of {len(result.pages)}",
-        f"- New problems below `--fail-on {result.policy.fail_on}`: "
+        f"- New problems below {markdown_code(below_levels(result.policy))}: "
         f"{len(result.new_below_threshold)}",
         f"- From rules new since the baseline: {len(result.new_rules)}",
         f"- Already in the baseline: {len(result.in_baseline)}",

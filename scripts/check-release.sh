@@ -8,7 +8,8 @@
 # skipped. BASELINE (default accessibility-baseline.json) is used if it exists; so is the
 # decisions file named by $DECISIONS (default accessibility-decisions.toml, or, if that does
 # not exist, the older waivers file: $WAIVERS, default accessibility-waivers.toml; docs/ci.md
-# "Decisions and waivers"). Results go to OUT_DIR
+# "Decisions and waivers"). $FAIL_ON_KINDS, if set, is the gate's --fail-on-kinds (e.g.
+# accessibility,broken-link:serious,document; default accessibility alone). Results go to OUT_DIR
 # (default audit-results): junit.xml, siteaudit.sarif and summary.md.
 # Exit code: siteaudit check's: 0 passed, 1 could not check, 2 new problems.
 set -euo pipefail
@@ -24,6 +25,7 @@ mkdir -p "$out"
 args=(--junit "$out/junit.xml" --sarif "$out/siteaudit.sarif" --markdown "$out/summary.md")
 [ -f "$baseline" ] && args+=(--baseline "$baseline")
 [ -f "$decisions" ] && args+=(--decisions "$decisions")
+[ -n "${FAIL_ON_KINDS:-}" ] && args+=(--fail-on-kinds "$FAIL_ON_KINDS")
 
 # Paths become URLs on the staging host; the baseline matches pages by path, whatever host.
 grep -v -e '^[[:space:]]*$' -e '^[[:space:]]*#' "$changed" \

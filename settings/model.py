@@ -210,6 +210,11 @@ class LinksConfig:
     # not direct thousands of requests at another site. Links over a cap are not checked.
     max_external: int = 2000
     max_external_per_host: int = 50
+    # Check by status alone (HEAD, then GET if refused) the links to this site that the
+    # crawl does not follow, those of pages at max_depth, so their broken links are found.
+    # siteaudit check turns it on for its pages when broken links can fail the gate; in a
+    # deeper crawl, a page first met at the depth limit is then checked, never audited.
+    check_unfollowed: bool = False
 
     def should_check(self, host: str) -> bool:
         host = host.lower()

@@ -470,7 +470,8 @@ FETCHES = Table(
         Column(
             "kind",
             "`page`, `document`, or `external` for an off-site link checked once per scan "
-            "with HEAD, then GET if HEAD is refused",
+            "with HEAD, then GET if HEAD is refused; `link` for a link to the site that the "
+            "crawl does not follow, checked the same way (`links.check_unfollowed`)",
         ),
         Column(
             "error",

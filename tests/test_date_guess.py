@@ -52,13 +52,14 @@ def test_a_page_of_slow_strings_spends_its_budget_and_gets_the_fast_search() -> 
         parser.parser_of = real
     assert guesses.spent
     assert len(calls) == 5  # then refused: the rest of the page was not sent to dateparser
-    assert elapsed < 10
+    assert elapsed < 60  # far from the minutes of a page read without the budget
 
 
 def test_the_default_budget_bounds_a_hostile_page_read_whole() -> None:
     started = time.perf_counter()
     facts = parse_page(slow_strings_page(20_000))
-    assert time.perf_counter() - started < 15  # more than ten minutes without the budget
+    # More than ten minutes without the budget; about a second on an idle machine.
+    assert time.perf_counter() - started < 60
     assert facts.readability.word_count > 0
 
 
