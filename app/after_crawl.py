@@ -9,6 +9,7 @@ can run again on a scan (each step replaces what it wrote before).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -19,15 +20,18 @@ from audits.score import ScoredFinding, mean_score, page_score
 from audits.server_time import as_server_time, shared_header_pages
 from audits.site_checks import SITE_RULES
 from audits.site_consistency import SitePage, site_findings
+from audits.statement import choose_statements, missing_link, no_statement, statement_findings
+from audits.statement_reading import StatementReading
 from audits.templates import LAYOUT_KINDS, template_fingerprints, template_threshold
 from crawler.page_checks import page_path
 from settings.model import Config, TemplateConfig
 from store import dates as page_dates
 from store import decisions as decided
-from store import findings, history, links, pages, scans, scores, site_checks
+from store import findings, history, links, pages, scans, scores, site_checks, statement_checks
 from vocabulary.decisions import Decision, decide, london_today
 from vocabulary.labels import HEADER_SOURCE, SERVER_TIME_SOURCES
 from vocabulary.teams import DEFAULT_TEAM
+from vocabulary.urls import normalise_url
 
 # (path, team) -> (months until stale, months until an archive candidate): Config's.
 FreshnessLimits = Callable[[str, str], tuple[int, int | None]]
@@ -42,17 +46,22 @@ def after_crawl(
     today: date | None = None,
     checks: tuple[str, ...] = (),
     freshness: FreshnessLimits | None = None,
+    statement_url: str = "",
 ) -> None:
     """Link statuses, the server's time in Last-Modified headers, document owners, broken
-    links, the checks across the site, template scope, each finding's history, decisions
-    and scores, in one transaction. freshness gives a page's limits
-    (Config.freshness_limits, its defaults if None)."""
+    links, the checks across the site, the accessibility statement, template scope, each
+    finding's history, decisions and scores, in one transaction. freshness gives a page's
+    limits (Config.freshness_limits, its defaults if None); statement_url is where the
+    statement is ([statement] url), "" to find it by the links naming it."""
     links.fill_link_statuses(db, scan_id)
     with db.atomic():
         redate_shared_headers(db, scan_id, freshness or Config().freshness_limits, default_team)
         links.assign_documents(db, scan_id, default_team)
         record_broken_links(db, scan_id)
         record_site_findings(db, scan_id, checks, templates.owner)
+        record_statement_findings(
+            db, scan_id, statement_url if "statement" in checks else None, templates.owner
+        )
         mark_template_findings(db, scan_id, templates)
         history.record_history(db, scan_id)  # keyed by scope: after the template marks
         apply_decisions(db, scan_id, decisions, today)
@@ -151,6 +160,38 @@ def record_site_findings(db: Any, scan_id: int, checks: tuple[str, ...], owner: 
         SITE_RULES,
         [f.placed(f.url, owner if f.scope == "template" else teams.get(f.url)) for f in found],
     )
+
+
+def record_statement_findings(db: Any, scan_id: int, configured: str | None, owner: str) -> None:
+    """The accessibility statement, judged against the model and this scan, each finding on
+    the statement page; pages that do not link to it (the same finding on each, so a footer
+    without the link becomes one template problem); or, with no statement, one finding on
+    the start page, the shared layout's. configured None: the check was not chosen."""
+    scan = scans.scan_row(db, scan_id)
+    url = normalise_url(configured) if configured else None
+    pages_read = statement_checks.page_urls(db, scan_id)
+    if scan is None or not pages_read or configured is None:
+        findings.replace_findings(db, scan_id, "statement", [])
+        return  # no page read: nothing to judge
+    chosen = choose_statements(statement_checks.statement_links(db, scan_id), pages_read, url)
+    readings = statement_checks.statement_readings(db, scan_id, chosen)
+    if not readings:
+        missing = no_statement(url).placed(scan["start_url"], owner)
+        findings.replace_findings(db, scan_id, "statement", [replace(missing, scope="template")])
+        return
+    failing = statement_checks.failing_criteria(db, scan_id)
+    day = date.fromisoformat(str(scan["started_at"])[:10])
+    found = []
+    for page_url, (team, stored) in readings.items():
+        reading = StatementReading.from_json(stored)
+        judged = (
+            statement_findings(reading, failing, day) if reading else [no_statement(url, page_url)]
+        )
+        found += [f.placed(page_url, team) for f in judged]
+    unlinked = missing_link(sorted(readings))
+    for page_url, team in statement_checks.pages_without_link(db, scan_id, sorted(readings)):
+        found.append(unlinked.placed(page_url, team))
+    findings.replace_findings(db, scan_id, "statement", found)
 
 
 def mark_template_findings(db: Any, scan_id: int, templates: TemplateConfig) -> None:

@@ -418,6 +418,7 @@ def crawl_and_record(
             decided.today,
             config.audit.checks,
             config.freshness_limits,
+            config.statement.url,
         )
         status = CLOSE_STATUSES.get(reason, "failed")
         if reason == "shutdown":

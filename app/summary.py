@@ -9,9 +9,11 @@ from crawler.progress import format_duration
 from crawler.stats import Counters
 from reports.escape import terminal
 from store.database import open_database
+from store.findings import findings_in_scan
 from store.pages import server_time_pages
 from store.summary import scan_figures
 from vocabulary.decisions import DECISIONS, EXPIRED
+from vocabulary.findings import Finding
 from vocabulary.impacts import IMPACTS
 from vocabulary.labels import SERVER_TIME_LATER, SERVER_TIME_SHARED
 from vocabulary.problems import plural
@@ -75,6 +77,8 @@ def print_summary(summary: ScanSummary, db_path: str) -> None:
     layout += [plural(found.template_links, "broken link")] if found.template_links else []
     if layout:
         echo(f"  Template: {' and '.join(layout)} repeated across the site's shared layout")
+    if statement := statement_line(findings_in_scan(db, summary.scan_id, kind="statement")):
+        echo(statement)
     if decided := decisions_line(found.decisions):
         echo(decided)
     if teams := found.pages_by_team:
@@ -85,6 +89,18 @@ def print_summary(summary: ScanSummary, db_path: str) -> None:
         f"WHERE scan_id = {summary.scan_id} AND outcome = 'violation'\""
     )
     db.conn.close()
+
+
+def statement_line(found: list[Finding]) -> str | None:
+    """What the accessibility statement check found (docs/checks.md); None when nothing."""
+    if any(f.rule_id == "statement-missing" for f in found):
+        return "  Accessibility statement: none found (see the report of the shared layout)"
+    unlinked = sum(1 for f in found if f.rule_id == "statement-link-missing")
+    on_statement = [f for f in found if f.rule_id != "statement-link-missing"]
+    pages = ", ".join(sorted({f.url for f in on_statement}))
+    parts = [f"{plural(len(on_statement))} on {pages}"] if on_statement else []
+    parts += [f"{plural(unlinked, 'page')} without a link to it"] if unlinked else []
+    return f"  Accessibility statement: {'; '.join(parts)}" if parts else None
 
 
 def server_time_line(pages: dict[str, int]) -> str | None:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
+from audits.statement_reading import StatementReading, looks_like_statement, read_statement
 from audits.tree import Element, HtmlTree, is_element
 
 # Caps per page: far beyond a real page, they bound the time and memory an attacker's page takes.
@@ -93,6 +94,9 @@ class PageStructure:
     search: str | None = None  # the site search's accessible name; None when it has none
     search_at: Located | None = None
     truncated: list[str] = field(default_factory=list)
+    # What an accessibility statement says, for a page whose title or first heading speaks
+    # of accessibility (audits/statement_reading.py); None for every other page.
+    statement: StatementReading | None = None
 
 
 def read_structure(page: HtmlTree) -> PageStructure:
@@ -110,21 +114,33 @@ def read_structure(page: HtmlTree) -> PageStructure:
     truncated: list[str] = []
     positions: Positions = {}
     links = _links(root, ids, truncated, positions)
+    headings = _headings(walked, ids, truncated, positions)
     structure = PageStructure(
         site_name=site_name or None,
         links=links,
-        headings=_headings(walked, ids, truncated, positions),
+        headings=headings,
         fields=_fields(root, ids, truncated, positions),
         navigation=_navigation(links),
         search=(search := _search(root, ids))[0],
         search_at=search[1],
         truncated=truncated,
+        statement=_statement(page, headings),
     )
     # Let go of the other holds first, while walked still holds every ancestor; a list
     # lets go of its items last first, the deepest before their ancestors.
     del ids, positions
     del walked
     return structure
+
+
+def _statement(page: HtmlTree, headings: tuple[PageHeading, ...]) -> StatementReading | None:
+    """The statement's reading, for a page that may be one."""
+    title = page.first("title")
+    first = next((h.name for h in headings if h.level == 1), None)
+    if not looks_like_statement(page.text_of(title) if title is not None else None, first):
+        return None
+    html = page.first("html")
+    return read_statement(page, html.get("lang") if html is not None else None)
 
 
 def _clean(text: str | None) -> str:

@@ -353,6 +353,11 @@ def structure_json(url: str, structure: PageStructure | None) -> str | None:
                 "snippet": structure.search_at.snippet,
             },
             "ways": ways_of(url, structure),
+            **(
+                {"statement": structure.statement.as_json()}
+                if structure.statement is not None
+                else {}
+            ),
         },
         ensure_ascii=False,
     )

@@ -8,8 +8,10 @@ from collections.abc import Mapping
 # an element (axe-core's findings) or a link's target (a broken link: the same target has the
 # same fingerprint on every page). Readability and freshness describe a page's own words (their
 # fingerprint is just the rule, the same on every page), and a document is one address, listed
-# once already: the layout gives documents their owner instead (store/links.py).
-LAYOUT_KINDS = ("accessibility", "broken-link")
+# once already: the layout gives documents their owner instead (store/links.py). A statement
+# finding is on one page, but a missing link to the statement is the same on every page
+# without it: a footer without the link is the layout's (audits/statement.py).
+LAYOUT_KINDS = ("accessibility", "broken-link", "statement")
 
 
 def template_threshold(audited_pages: int, min_pages: int, min_share: float) -> int:

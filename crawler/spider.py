@@ -91,6 +91,12 @@ class SiteSpider(scrapy.Spider):
         for url in self.site.start_urls:
             if found := self.page_request(url, depth=0, source=None, via="start"):
                 yield found
+        # The configured accessibility statement is judged even if no page links to it.
+        statement = self.context.config.statement.url
+        if statement and (
+            found := self.page_request(normalise_url(statement), depth=0, source=None, via="start")
+        ):
+            yield found
 
     def page_request(
         self, url: str, depth: int, source: str | None, via: str

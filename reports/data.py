@@ -20,10 +20,10 @@ from store.pages import document_rows, page_rows, server_time_pages
 from store.scans import default_team, latest_finished_scan, scan_row
 from store.scores import findings_by_page, team_scores
 from vocabulary.decisions import EXPIRED, LABELS, Applied, is_decided
-from vocabulary.explanations import Explanation, explanation_for
+from vocabulary.explanations import Explanation, explanation_of
 from vocabulary.findings import Finding, json_list, selector_text
 from vocabulary.impacts import impact_rank
-from vocabulary.labels import content_fix, date_source_label, impact_label
+from vocabulary.labels import OTHER_PROBLEMS, content_fix, date_source_label, impact_label
 from vocabulary.problems import ProblemCounts, count_problems, plural, problem_key
 from vocabulary.urls import path_and_query
 from vocabulary.wcag import describe_criteria
@@ -157,10 +157,7 @@ class PageReport:
     def other_problems(self) -> list[str]:
         """What else than accessibility is wrong with the page, in a few words each."""
         found = ["not checked in the browser"] if self.error else []
-        if self.of_kind("readability"):
-            found.append("hard to read")
-        if self.of_kind("stale"):
-            found.append("out of date")
+        found += [words for kind, words in OTHER_PROBLEMS.items() if self.of_kind(kind)]
         if links := len(self.of_kind("broken-link")):
             found.append(plural(links, "broken link"))
         return found
@@ -283,7 +280,7 @@ class TeamReport:
 
 
 # The kinds of problem a team's top actions are chosen from, in the order they are shown.
-ACTION_KINDS = ("accessibility", "broken-link", "readability", "stale")
+ACTION_KINDS = ("accessibility", "statement", "broken-link", "readability", "stale")
 
 
 @dataclass
@@ -417,7 +414,7 @@ def issue_from(finding: Finding, unowned: str = "") -> Issue:
         scope=finding.scope,
         url=finding.url,
         team=finding.team or unowned or None,
-        explanation=explanation_for(finding.rule_id) if finding.kind == "accessibility" else None,
+        explanation=explanation_of(finding.kind, finding.rule_id),
         level=finding.level,
         pictures=ElementPictures.of(finding),
         wcag=finding.wcag or "",

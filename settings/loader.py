@@ -99,6 +99,8 @@ def validate(config: Config) -> None:
         check_start_url(url, f"{src}: site.start_urls")
     for url in config.site.sitemap_urls:
         check_start_url(url, f"{src}: site.sitemap_urls")
+    if config.statement.url:
+        check_start_url(config.statement.url, f"{src}: statement.url")
     check_numbers(config)
     if CONTROL.search(config.site.user_agent):
         raise ConfigError(USER_AGENT_ON_ONE_LINE.format(where=f"{src}: site.user_agent"))

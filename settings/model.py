@@ -284,6 +284,12 @@ class EmailConfig:
     report_url: str = ""
 
 
+@dataclass(frozen=True)
+class StatementConfig:
+    # Where the site's accessibility statement is; "" finds it by the links that name it.
+    url: str = ""
+
+
 def viewport_size(viewport: str) -> tuple[int, int] | None:
     """(width, height) of a WIDTHxHEIGHT viewport within the limits, else None."""
     match = VIEWPORT.fullmatch(viewport.strip())
@@ -315,6 +321,7 @@ class Config:
     documents: DocumentsConfig = field(default_factory=DocumentsConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
     email: EmailConfig = field(default_factory=EmailConfig)
+    statement: StatementConfig = field(default_factory=StatementConfig)
     teams: tuple[Team, ...] = ()
 
     def reading_age_target(self, path: str, team: str) -> float:
@@ -364,4 +371,5 @@ SECTIONS = {
     "documents": DocumentsConfig,
     "auth": AuthConfig,
     "email": EmailConfig,
+    "statement": StatementConfig,
 }

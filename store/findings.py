@@ -8,7 +8,9 @@ from typing import Any
 from vocabulary.checks import RULE_PREFIX
 from vocabulary.findings import COLUMNS, Finding
 
-SITE_WIDE_RULE = RULE_PREFIX + "multiple-ways"
+# Found once, on the home page, for the whole site: the layout's from the start. The second
+# is audits/statement.py's: no accessibility statement at all.
+SITE_WIDE_RULES = (RULE_PREFIX + "multiple-ways", "statement-missing")
 
 
 def findings_in_scan(
@@ -57,12 +59,11 @@ def mark_template(
 ) -> None:
     """Give the findings of these kinds with these fingerprints to the shared layout's owner,
     once, and every other finding back to its page's team (a re-run starts afresh)."""
-    # multiple-ways is the site's, found once on its home page: the layout's from the start.
     db.execute(
         "UPDATE findings SET scope = 'content', team = (SELECT p.team FROM pages p "
         "WHERE p.scan_id = findings.scan_id AND p.url = findings.url) "
-        "WHERE scan_id = ? AND scope = 'template' AND rule_id != ?",
-        [scan_id, SITE_WIDE_RULE],
+        "WHERE scan_id = ? AND scope = 'template' AND rule_id NOT IN (?, ?)",
+        [scan_id, *SITE_WIDE_RULES],
     )
     kinds = list(kinds)
     db.conn.executemany(

@@ -182,8 +182,11 @@ PAGES = Table(
             "`site_name`, `navigation` (each navigation region's selector, snippet and link "
             "URLs in order), `links` (links outside `main`: URL, accessible name, region, "
             "selector, opening tag), `search` (the site search's name, selector, snippet) and "
-            "`ways` (of `search`, `sitemap`, `a-z`); NULL for a page read as text only; shape "
-            "in [checks.md](checks.md#pagesstructure)",
+            "`ways` (of `search`, `sitemap`, `a-z`), and on a page whose title or first "
+            "heading speaks of accessibility `statement` (what its accessibility statement "
+            "says: scope, compliance status, criteria named, contact, enforcement link, "
+            "dates); NULL for a page read as text only; shape in "
+            "[checks.md](checks.md#pagesstructure)",
         ),
         Column(
             "etag",
@@ -212,7 +215,11 @@ FINDINGS = Table(
     (
         SCAN_ID,
         Column("url", "the page (or document) the problem is on"),
-        Column("kind", "`accessibility`, `readability`, `stale`, `broken-link`, `document`"),
+        Column(
+            "kind",
+            "`accessibility`, `readability`, `stale`, `broken-link`, `document`, `statement` "
+            "(the accessibility statement: [checks.md](checks.md#the-accessibility-statement))",
+        ),
         Column(
             "rule_id",
             "the rule: axe-core's rule id, e.g. `image-alt`; siteaudit's own, "
@@ -245,7 +252,8 @@ FINDINGS = Table(
             "scope",
             "`content`, or `template` for a problem in the shared layout: the same element of "
             "many pages (an accessibility finding), or a link from many pages to the same "
-            "broken target (a broken-link finding); owned by `templates.owner` "
+            "broken target (a broken-link finding), or pages without a link to the "
+            "accessibility statement (a statement finding); owned by `templates.owner` "
             "([scoring.md](scoring.md))",
         ),
         Column(

@@ -177,10 +177,11 @@ def test_browse_serves_the_database_with_its_canned_queries(tmp_path: Path) -> N
                 1,
             )
         ]
-        # The footer link to a gone page, on all five pages: the layout's, listed once.
-        assert [
+        # The footer link to a gone page, on all five pages: the layout's, listed once; and
+        # the site has no accessibility statement, the layout's too (on its start page).
+        assert sorted(
             (r["team"], r["rule_id"], r["pages"]) for r in rows(address, "template_problems")
-        ] == [(LAYOUT_OWNER, "broken-link-internal", 5)]
+        ) == [(LAYOUT_OWNER, "broken-link-internal", 5), (LAYOUT_OWNER, "statement-missing", 1)]
         overdue = rows(address, "review_overdue")
         assert [(r["url"], r["review_due"]) for r in overdue] == [
             (f"{base}/waste/review.html", "2020-01-01")

@@ -13,6 +13,7 @@ from bs4 import BeautifulSoup
 
 from audits.content import readability_finding
 from audits.readability import measure
+from audits.statement import RULES
 from browser.axe_core import axe_source_path
 from reports.data import issue_from
 from reports.html import environment
@@ -70,7 +71,7 @@ def test_every_rule_in_the_default_and_best_practice_sets_has_an_explanation() -
 
 
 def test_there_is_no_explanation_for_a_rule_neither_axe_nor_siteaudit_has() -> None:
-    assert sorted(set(all_explanations()) - set(all_rules()) - set(OWN_RULES)) == []
+    assert sorted(set(all_explanations()) - set(all_rules()) - set(OWN_RULES) - set(RULES)) == []
     assert explanation_for("no-such-rule") is None
 
 
@@ -165,6 +166,15 @@ def test_a_finding_without_an_explanation_is_shown_as_before() -> None:
     assert "Reading age 14" in page.find("pre").get_text()
     # A content check that shares no id with axe never borrows an axe rule's explanation.
     assert issue_from(Finding(kind="broken-link", rule_id="link-name")).explanation is None
+
+
+def test_every_rule_of_the_statement_check_has_an_explanation_naming_the_law() -> None:
+    for rule_id in RULES:
+        explanation = explanation_for(rule_id)
+        assert explanation is not None, rule_id
+        assert explanation.criteria == () and "regulation 8" in explanation.standard()
+    issue = issue_from(Finding(kind="statement", rule_id="statement-enforcement"))
+    assert issue.explanation is not None and "Equality Advisory" in issue.how_to_fix
 
 
 def test_every_rule_of_siteaudits_own_checks_has_an_explanation() -> None:

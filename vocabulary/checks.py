@@ -21,7 +21,8 @@ RULE_PREFIX = "siteaudit-"
 # then, after the crawl, the checks across the site's stored pages.
 AXE = "axe"
 BROWSER_CHECKS = ("focus", "keyboard", "hover", "text-spacing", "resize-text", "reflow")
-SITE_CHECKS = ("titles", "links", "headings", "consistency", "ways")
+# "statement" judges the accessibility statement (audits/statement.py): not a WCAG rule.
+SITE_CHECKS = ("titles", "links", "headings", "consistency", "ways", "statement")
 CHECKS = (AXE, *BROWSER_CHECKS, *SITE_CHECKS)
 
 

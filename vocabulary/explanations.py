@@ -19,6 +19,9 @@ WHO_FIXES = ("page editor", "web team", "developer")
 # The prose fields, in the order a person reads them; each is one or more plain sentences.
 TEXT_FIELDS = ("what_is_wrong", "who_it_affects", "how_to_fix", "tell_the_developer")
 FIELDS = (*TEXT_FIELDS, "who_fixes", "criteria")
+# The kinds of finding explained here; the statement's rules (audits/statement.py) begin so.
+EXPLAINED_KINDS = ("accessibility", "statement")
+STATEMENT_PREFIX = "statement-"
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,10 @@ class Explanation:
         return [getattr(self, name) for name in TEXT_FIELDS]
 
     def standard(self) -> str:
-        """The criteria in words, or a note that the rule is good practice only."""
+        """The criteria in words, or a note that the rule is good practice only (or the
+        law's, for the accessibility statement)."""
+        if self.rule_id.startswith(STATEMENT_PREFIX):
+            return "Not a WCAG criterion: the accessibility regulations 2018 (regulation 8)"
         if not self.criteria:
             return "Good practice: not required by WCAG"
         return "; ".join(str(c) for c in self.criteria)
@@ -62,6 +68,12 @@ class Explanation:
 def explanation_for(rule_id: str) -> Explanation | None:
     """The explanation of an axe rule, or None for a rule without one."""
     return all_explanations().get(rule_id)
+
+
+def explanation_of(kind: str, rule_id: str) -> Explanation | None:
+    """A finding's explanation: an accessibility rule's, or the statement's (a content
+    check never borrows an axe rule's of the same id)."""
+    return explanation_for(rule_id) if kind in EXPLAINED_KINDS else None
 
 
 @cache

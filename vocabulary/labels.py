@@ -97,6 +97,15 @@ def impact_label(impact: str | None) -> str:
     return IMPACT_LABELS.get(impact or "", "")
 
 
+# A page's problems beside accessibility, in a few words each, by kind (the team page's table);
+# broken links are counted apart.
+OTHER_PROBLEMS = {
+    "readability": "hard to read",
+    "stale": "out of date",
+    "statement": "accessibility statement problems",
+}
+
+
 # How to fix the content checks' problems, as explanations.toml says it for axe's rules:
 # for a team's "Fix these first" list and email, in plain words.
 CONTENT_FIXES = {
