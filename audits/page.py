@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from audits.dates import DateCandidate, date_candidates
 from audits.page_structure import PageStructure, read_structure
 from audits.readability import Readability, content_blocks, measure
+from audits.site_checks import page_findings, structure_json
 from audits.streamed_page import (
     TextCollector,
     element_estimate,
@@ -23,6 +24,7 @@ from audits.streamed_page import (
     title_of,
 )
 from audits.tree import HtmlTree, parse_html, size_of
+from vocabulary.findings import Finding
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,11 @@ class PageFacts:
     refresh: Refresh | None = None
     # Its links, headings, form fields and navigation, for siteaudit's checks across the site.
     structure: PageStructure | None = None
+    # What settle_structure makes of it, where the page was read (the structure is large, and
+    # judging it costs as much again as reading the page): pages.structure's JSON, and the
+    # links and headings findings on this page.
+    stored_structure: str | None = None
+    structure_findings: list[Finding] = field(default_factory=list)
 
 
 def parse_page(
@@ -112,6 +119,19 @@ def parse_page(
         depth=depth,
         refresh=_refresh(page),
         structure=read_structure(page),
+    )
+
+
+def settle_structure(facts: PageFacts, url: str, checks: tuple[str, ...]) -> PageFacts:
+    """The facts with their structure judged (the links and headings checks) and written as
+    the store keeps it, then let go: done in the page reader, not on the crawler's thread."""
+    if facts.structure is None:
+        return facts
+    return replace(
+        facts,
+        stored_structure=structure_json(url, facts.structure),
+        structure_findings=page_findings(url, facts.structure, checks),
+        structure=None,
     )
 
 

@@ -61,7 +61,9 @@ class ContentChecksPipeline:
             item.findings += content_findings(self.config, item.facts, path, item.team)
             # Links and headings, from the HTML every scan (a reused audit copies none); for
             # a page not downloaded (304), as the last scan found them in the same HTML.
-            item.findings += page_findings(item.url, item.facts.structure, self.config.audit.checks)
+            item.findings += item.facts.structure_findings or page_findings(
+                item.url, item.facts.structure, self.config.audit.checks
+            )
             if item.unchanged is not None:
                 item.findings += item.unchanged.findings
         return item

@@ -33,7 +33,7 @@ from typing import Any
 
 from pebble import ProcessExpired, ProcessPool
 
-from audits.page import PageFacts, parse_page
+from audits.page import PageFacts, parse_page, settle_structure
 from audits.readability import Readability
 
 TOO_COMPLEX = "page-too-complex"
@@ -94,8 +94,12 @@ class PageReader:
         sitemap_lastmod: str | None,
         fetched_at: datetime,
         known_readability: dict[str, Readability],
+        url: str | None = None,
+        checks: tuple[str, ...] = (),
     ) -> Reading | None:
-        """The page's facts, or a too-complex Reading; None if the scan stopped meanwhile."""
+        """The page's facts, or a too-complex Reading; None if the scan stopped meanwhile.
+        Given the page's URL, its structure is judged and written for the store where it is
+        read (audits.page.settle_structure)."""
         if self.stopped:
             return None
         # Hashed here only on a rescan; the worker hashes every page anyway.
@@ -108,9 +112,12 @@ class PageReader:
             "known_readability": {_content_hash(html): known} if known else None,
             "max_elements": self.max_elements,
         }
+        settle = {"url": url, "checks": checks} if url is not None else {}
         if self.pool is None:  # not started: read here (tests of the spider alone)
-            return Reading(parse_page(html, **kwargs))
-        future = self.pool.schedule(read_and_trim, args=(html,), kwargs=kwargs, timeout=self.budget)
+            return Reading(read_and_settle(html, **settle, **kwargs))
+        future = self.pool.schedule(
+            read_and_trim, args=(html,), kwargs={**settle, **kwargs}, timeout=self.budget
+        )
         self.pending.add(future)
         try:
             return Reading(await asyncio.wrap_future(future))
@@ -159,11 +166,19 @@ def _content_hash(html: str) -> str:
     return hashlib.sha256(html.encode("utf-8", "replace")).hexdigest()
 
 
+def read_and_settle(
+    html: str, url: str | None = None, checks: tuple[str, ...] = (), **kwargs: Any
+) -> PageFacts:
+    """parse_page, then (given the URL) the structure judged and written for the store."""
+    facts = parse_page(html, **kwargs)
+    return facts if url is None else settle_structure(facts, url, checks)
+
+
 def read_and_trim(html: str, **kwargs: Any) -> PageFacts:
-    """parse_page in a worker, then give the freed memory back to the system: without it a
-    worker keeps its largest page's memory for the rest of the scan."""
+    """read_and_settle in a worker, then give the freed memory back to the system: without
+    it a worker keeps its largest page's memory for the rest of the scan."""
     try:
-        return parse_page(html, **kwargs)
+        return read_and_settle(html, **kwargs)
     finally:
         _LIBC_TRIM()
 

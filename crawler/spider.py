@@ -273,6 +273,8 @@ class SiteSpider(scrapy.Spider):
             sitemap_lastmod=lastmod,
             fetched_at=datetime.now(UTC),
             known_readability=self.context.known_readability,
+            url=url,
+            checks=self.context.config.audit.checks,
         )
         if reading is None:
             return  # the scan stopped while the page was read: --resume reads it again
