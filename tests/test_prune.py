@@ -4,6 +4,7 @@ the scans they read from, decisions, pictures still shown) stays."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sqlite3
 import subprocess
@@ -65,19 +66,32 @@ def wait_for_page(db: Path, scan_id: int, timeout: float = 60) -> None:
     raise AssertionError(f"scan {scan_id} stored no page in {timeout}s")
 
 
-@pytest.fixture(scope="module")
-def slow_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A small site whose robots.txt asks for a second between requests: its scans can be
-    stopped part-way, and one runs long enough to prune beside it."""
-    root = tmp_path_factory.mktemp("slow")
+def serve_slow_site(
+    root: Path, title: str, crawl_delay: int
+) -> contextlib.AbstractContextManager[str]:
+    """A small site whose robots.txt asks for crawl_delay seconds between requests."""
     links = "".join(f'<li><a href="/p{i}.html">Page {i}</a></li>' for i in range(SLOW_PAGES))
     page = '<!doctype html><html lang="en"><head><title>{0}</title></head><body><main>'
     page += "<h1>{0}</h1><p>Bins are collected every week.</p><ul>{1}</ul></main></body></html>"
-    (root / "index.html").write_text(page.format("Slow council", links))
+    (root / "index.html").write_text(page.format(title, links))
     for i in range(SLOW_PAGES):
         (root / f"p{i}.html").write_text(page.format(f"Page {i}", ""))
-    (root / "robots.txt").write_text("User-agent: *\nCrawl-delay: 1\n")
-    with serve_site(root) as base:
+    (root / "robots.txt").write_text(f"User-agent: *\nCrawl-delay: {crawl_delay}\n")
+    return serve_site(root)
+
+
+@pytest.fixture(scope="module")
+def slow_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A second between requests: its scans can be stopped part-way."""
+    with serve_slow_site(tmp_path_factory.mktemp("slow"), "Slow council", 1) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def slower_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Three seconds between requests: a scan outlasts a prune beside it even on a loaded
+    machine (the slow site's once finished first)."""
+    with serve_slow_site(tmp_path_factory.mktemp("slower"), "Slower council", 3) as base:
         yield base
 
 
@@ -262,8 +276,8 @@ def test_reports_and_decisions_work_after_pruning(
 
 
 @pytest.mark.slow
-def test_a_scan_writing_while_another_prunes_finishes_whole(db: Path, slow_site: str) -> None:
-    live = start_scan(slow_site, db)
+def test_a_scan_writing_while_another_prunes_finishes_whole(db: Path, slower_site: str) -> None:
+    live = start_scan(slower_site, db)
     wait_for_page(db, 8)
     lines = prune(db, "--keep", "1")
     assert " after VACUUM" in lines[-1]
