@@ -21,6 +21,7 @@ from store.sample import (
     pages_with_form_fields,
     pages_with_media,
     sample_pages,
+    statement_page,
 )
 from vocabulary.checks import rules_of
 from vocabulary.coverage import WCAG21_AA, covered_criteria, criterion_order
@@ -92,12 +93,8 @@ def choose(
     add(home_page(scan["start_url"], pages), "the home page", "a home page")
     contact = contact_page(db, scan_id, pages)
     add(contact, "the contact page", "a contact page")
-    statement = first(links_matching(db, scan_id, "accessibility"))
-    add(
-        statement,
-        "the accessibility statement (a link to it says so)",
-        "an accessibility statement",
-    )
+    statement, why = statement_page(db, scan_id) or (None, "")
+    add(statement, why, "an accessibility statement")
     for section, url in section_pages(pages):
         add(url, f"the top-level section /{section}/", f"a page of /{section}/")
     for number, (url, size) in enumerate(template_pages(pages, sample), start=1):

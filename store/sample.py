@@ -3,7 +3,10 @@ findings that say what a page is, and each page's findings by rule and criterion
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+from vocabulary.urls import normalise_url
 
 # Hosts and file endings of audio and video, for links that put media on a page.
 MEDIA_LINK_PATTERNS = (
@@ -44,6 +47,36 @@ def links_matching(db: Any, scan_id: int, word: str) -> list[tuple[str, int]]:
         [scan_id, pattern, pattern],
     )
     return rows.fetchall()
+
+
+def statement_page(db: Any, scan_id: int) -> tuple[str, str] | None:
+    """(the accessibility statement, why) as the statement check finds it: the configured
+    statement.url if the scan read it, else the page read as a statement (pages.structure's
+    `statement`) that most pages link to, English before Welsh; else a page linked with
+    text or an address that says "accessibility"."""
+    (config,) = db.execute("SELECT config FROM scans WHERE id = ?", [scan_id]).fetchone()
+    try:
+        configured = (json.loads(config or "{}").get("statement") or {}).get("url") or ""
+    except (ValueError, AttributeError):
+        configured = ""
+    if configured:
+        read = db.execute(
+            "SELECT url FROM pages WHERE scan_id = ? AND url = ?",
+            [scan_id, normalise_url(configured)],
+        ).fetchone()
+        if read:
+            return read[0], "the accessibility statement (statement.url)"
+    row = db.execute(
+        "SELECT p.url FROM pages p WHERE p.scan_id = ? AND json_valid(p.structure) "
+        "AND json_extract(p.structure, '$.statement') IS NOT NULL "
+        "ORDER BY coalesce(p.lang, '') LIKE 'cy%', (SELECT count(DISTINCT l.source_url) "
+        "FROM links l WHERE l.scan_id = p.scan_id AND l.target_url = p.url) DESC, p.url",
+        [scan_id],
+    ).fetchone()
+    if row:
+        return row[0], "the accessibility statement (it reads as one, and pages link to it)"
+    linked = links_matching(db, scan_id, "accessibility")
+    return (linked[0][0], "the accessibility statement (a link to it says so)") if linked else None
 
 
 def pages_linking_documents(db: Any, scan_id: int) -> list[tuple[str, int]]:

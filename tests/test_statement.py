@@ -275,6 +275,25 @@ def test_a_footer_without_the_link_is_one_problem_of_the_layout(
     assert query(db, "SELECT found_via FROM pages WHERE url LIKE '%statement.html'") == [("start",)]
 
 
+@pytest.mark.parametrize(
+    ("site", "why"),
+    [
+        ("nolink", "the accessibility statement (statement.url)"),
+        ("model", "the accessibility statement (it reads as one, and pages link to it)"),
+    ],
+)
+def test_the_sample_takes_the_statement_the_check_found(
+    scans: dict[str, tuple[Path, str]], site: str, why: str
+) -> None:
+    db, base = scans[site]
+    result = run_siteaudit("sample", "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    (at,) = [i for i, line in enumerate(lines) if "accessibility-statement" in line]
+    assert f"{base}/{site}/accessibility-statement.html" in lines[at]
+    assert why in lines[at + 1]  # the reasons, under the page
+
+
 def test_statement_findings_are_in_the_team_report_and_its_csv(
     scans: dict[str, tuple[Path, str]], tmp_path: Path
 ) -> None:
