@@ -22,6 +22,7 @@ from selenium.common.exceptions import WebDriverException
 
 from app.after_crawl import after_crawl
 from audits.readability import Readability, ensure_syllable_data
+from audits.spelling import ensure_dictionaries
 from browser.browser_pool import BrowserPool
 from browser.launch import BrowserError, BrowserOptions, check_browser_available, unprivileged_user
 from crawler.context import ScanContext
@@ -250,6 +251,8 @@ def run_scan(
     today, in London, unless given) are applied once the crawl ends, before scoring.
     """
     ensure_syllable_data()
+    if config.spelling.check:
+        ensure_dictionaries()
     with trusting(config.site.ca_file):
         return prepare_and_crawl(
             config, db_path, verbose, live, resume, Decided(tuple(decisions), today)
@@ -411,6 +414,7 @@ def crawl_and_record(
             decided.today,
             config.audit.checks,
             config.freshness_limits,
+            config.spelling,
         )
         status = CLOSE_STATUSES.get(reason, "failed")
         if reason == "shutdown":

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from audits.dates import DateCandidate, date_candidates
 from audits.page_structure import PageStructure, read_structure
 from audits.readability import Readability, content_blocks, measure
+from audits.spelling import PageWord, page_words
 from audits.streamed_page import (
     TextCollector,
     element_estimate,
@@ -61,6 +62,8 @@ class PageFacts:
     refresh: Refresh | None = None
     # Its links, headings, form fields and navigation, for siteaudit's checks across the site.
     structure: PageStructure | None = None
+    # The words of its English prose the British dictionary does not accept (audits/spelling.py).
+    spelling: tuple[PageWord, ...] = ()
 
 
 def parse_page(
@@ -112,6 +115,7 @@ def parse_page(
         depth=depth,
         refresh=_refresh(page),
         structure=read_structure(page),
+        spelling=page_words(page, lang),
     )
 
 

@@ -211,8 +211,10 @@ def _warm() -> None:
     dateparser its extensive search uses."""
     from audits.date_guess import warm as warm_date_guesses
     from audits.readability import _hyphenator, _syllable_table, ensure_syllable_data
+    from audits.spelling import available
 
     ensure_syllable_data()
+    available()  # loads the dictionaries, if there are
     _syllable_table()
     _hyphenator()
     warm_date_guesses()

@@ -229,7 +229,7 @@ def page_facts_columns(page: Page) -> dict[str, Any]:
         "readability_note": r.reason,
         "long_sentences": json.dumps(r.long_sentences),
         "words_to_avoid": json.dumps(r.words_to_avoid),
-        "structure": structure_json(page.url, facts.structure),
+        "structure": structure_json(page.url, facts.structure, facts.spelling),
         "fetched_at": now(),
     }
 
