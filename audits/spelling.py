@@ -10,6 +10,7 @@ word the site uses on many pages, or as a name, is the council's own.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
@@ -27,7 +28,16 @@ SETUP_HINT = (
     "libenchant-2-2) and pyenchant (pip install pyenchant==3.3.0): scripts/setup.sh does both"
 )
 # Prefixes written with a hyphen that the dictionary does not list alone ("pre-application").
-HYPHEN_PREFIXES = frozenset({"pre", "non", "re", "co", "anti", "sub", "multi", "inter", "post"})
+HYPHEN_PREFIXES = frozenset(
+    {"pre", "non", "re", "co", "anti", "sub", "multi", "inter", "post", "eco", "cyber", "micro"}
+    | {"macro", "mini", "semi", "self", "ex", "bio", "geo", "tele", "socio", "agri", "e"}
+)
+# Endings that make a new word of any word (centric: centricity, cash: cashable), the
+# dictionary listing only some of them.
+SUFFIXES = ("ity", "ness", "able", "ible", "less", "ship", "ism", "ist", "ists", "wise")
+MAX_SLIPS = 2  # edits from a misspelling to the word meant
+MAX_ABBREVIATION = 4  # letters of an abbreviation written in lower case (url, pdfs)
+MIN_PART = 3  # letters in each part of two words written as one
 # -ize, -yze and their endings: GOV.UK style writes -ise, though the British dictionary
 # (Oxford spelling) accepts both. At least three letters before, so not size, prize, seize.
 _IZE = re.compile(r"^(\w{3,})(iz|yz)(e|es|ed|ing|ation|ations|er|ers|able)$")
@@ -96,25 +106,115 @@ def available() -> bool:
 @lru_cache(maxsize=1 << 16)
 def verdict(word: str) -> str | None:
     """None for a word the British dictionary accepts as written (a lower-case entry with a
-    capital too), else MISSPELLING, or US_SPELLING for a word only the American one knows,
-    or an -ize spelling whose -ise form is British."""
+    capital too), or that is not a matter of spelling (below); US_SPELLING for a US form
+    of a British word (color, center, traveling, organize); else MISSPELLING."""
     found = _dictionaries()
     if found is None:
         return None
     british, american = found
     if british.check(word):
         return US_SPELLING if _ize_spelling(word, british) else None
-    if "-" in word and all(_part_known(part, british) for part in word.split("-")):
+    if word.lower().endswith("'s"):
+        return verdict(word[:-2])  # a possessive: the word's own verdict
+    if "-" in word:
+        return _worst(verdict(p) for p in word.split("-") if _checked_part(p))
+    if british_form(word):
+        return US_SPELLING
+    if american.check(word):
+        return None  # American English with no British form: a term (kickoff), dept, etc
+    if _not_a_spelling_matter(word, british, american):
         return None
-    if word.endswith("'s") and british.check(word[:-2]):
-        return None  # a possessive the dictionary does not list
+    return MISSPELLING
+
+
+# The US endings and letters that British spelling writes otherwise, as (US, British).
+_US_FORMS = tuple(
+    (re.compile(us), british)
+    for us, british in (
+        (r"or(s|ed|ing|ful|ite|ites|able)?$", r"our\1"),  # color, favorite, honorable
+        (r"(?<=[^aeiou])er(s|ed)?$", r"re\1"),  # center, theater, fiber
+        (r"iz(e|es|ed|ing|ation|ations|er|ers)$", r"is\1"),  # organize, realization
+        (r"yz(e|es|ed|ing)$", r"ys\1"),  # analyze, paralyze
+        (r"([aeiou])l(ed|ing|er|ers)$", r"\1ll\2"),  # traveling, labeled, modeling
+        (r"og$", r"ogue"),  # catalog, dialog
+        (r"ense$", r"ence"),  # defense, offense
+        (r"(ag|judg|acknowledg)(ing|ment|ments)$", r"\1e\2"),  # aging, judgment
+        (r"(^|[^l])l(ment|ful)$", r"\1l\2"),
+        (r"ill(s|ed|ing|ment)?$", r"il\1"),  # fulfill, enroll: fulfil, enrol
+        (r"^(an|p)e", r"\1ae"),  # anemia, pediatric
+        (r"^(e|f)e", r"o\1e"),  # estrogen, fetus
+        (r"^(gr)ay", r"\1ey"),  # gray
+        (r"ti(re|res)$", r"ty\1"),  # tire
+        (r"um$", r"ium"),  # aluminum
+        (r"if(act|acts)$", r"ef\1"),  # artifact
+    )
+)
+
+
+@lru_cache(maxsize=1 << 14)
+def british_form(word: str) -> str:
+    """The British spelling of a US form (colour for color), or "" when there is none."""
+    found = _dictionaries()
+    if found is None or len(word) < 4:
+        return ""
+    british = found[0]
+    lower = word.lower()
+    for pattern, replacement in _US_FORMS:
+        changed = pattern.sub(replacement, lower, count=1)
+        if changed != lower and british.check(changed):
+            return word[0] + changed[1:] if word[0].isupper() else changed
+    return ""
+
+
+def _checked_part(part: str) -> bool:
+    return len(part) >= 2 and part.lower() not in HYPHEN_PREFIXES
+
+
+def _worst(verdicts: Iterable[str | None]) -> str | None:
+    found = set(verdicts)
+    return next((v for v in (MISSPELLING, US_SPELLING) if v in found), None)
+
+
+def _not_a_spelling_matter(word: str, british: Any, american: Any) -> bool:
+    """Words the dictionary does not list that are still spelt right: a word listed with a
+    capital (Braille) or in capitals (url); an abbreviation listed with its full stop (etc);
+    two words written as one (stylesheet, wellbeing); the -ise form of a word American
+    lists with -ize (incentivising)."""
+    lower = word.lower()
     if word.islower() and british.check(word.capitalize()):
-        return None  # listed with a capital (Braille, Jacuzzi): a matter of style
-    return US_SPELLING if american.check(word) else MISSPELLING
+        return True
+    stem = word[:-1] if lower.endswith("s") else word
+    if len(stem) <= MAX_ABBREVIATION and british.check(stem.upper()):
+        return True  # an abbreviation the dictionary lists in capitals: url, pdfs
+    if british.check(word + "."):
+        return True
+    return _two_words(lower, british) or _ise_of_ize(lower, american) or _derived(lower, british)
 
 
-def _part_known(part: str, british: Any) -> bool:
-    return len(part) < 2 or part.lower() in HYPHEN_PREFIXES or british.check(part)
+def _two_words(word: str, british: Any) -> bool:
+    """A closed compound of two dictionary words of three letters or more (backend, plural
+    stylesheets): a choice of style, where a typo rarely makes two real words."""
+    return any(
+        british.check(word[:cut]) and british.check(word[cut:])
+        for cut in range(MIN_PART, len(word) - MIN_PART + 1)
+    )
+
+
+def _derived(word: str, british: Any) -> bool:
+    """A dictionary word of four letters or more with an ending from SUFFIXES, its last
+    letter doubled or not (tab: tabbable)."""
+    for suffix in SUFFIXES:
+        stem = word[: -len(suffix)]
+        if not word.endswith(suffix) or len(stem) < 4:
+            continue
+        if british.check(stem) or (stem[-1] == stem[-2] and british.check(stem[:-1])):
+            return True
+    return False
+
+
+def _ise_of_ize(word: str, american: Any) -> bool:
+    swapped = re.sub(r"is(e|es|ed|ing|ation|ations|er|ers)$", r"iz\1", word)
+    return swapped != word and bool(american.check(swapped))
 
 
 def _ize_spelling(word: str, british: Any) -> bool:
@@ -127,19 +227,54 @@ def _ize_spelling(word: str, british: Any) -> bool:
 
 @lru_cache(maxsize=4096)
 def suggestions(word: str, us: bool = False) -> tuple[str, ...]:
-    """Up to three British spellings for a word the dictionary does not accept; an -ize
-    word's -ise form first."""
+    """Up to three British spellings for a word the dictionary does not accept (a US
+    spelling's British form first)."""
     found = _dictionaries()
     if found is None:
         return ()
-    british = found[0]
-    offered: list[str] = []
-    if us and (match := _IZE.match(word.lower())):
-        ise = f"{match.group(1)}{'is' if match.group(2) == 'iz' else 'ys'}{match.group(3)}"
-        offered.append(word[0] + ise[1:] if word[0].isupper() else ise)
+    offered = [form] if us and (form := british_form(word) or _ise_form(word)) else []
     # Not two words for one: "re processors" says less than "reprocessors" is unknown.
-    offered += [s for s in british.suggest(word) if s != word and " " not in s and s not in offered]
+    offered += [
+        s for s in found[0].suggest(word) if s != word and " " not in s and s not in offered
+    ]
     return tuple(offered[:3])
+
+
+def _ise_form(word: str) -> str:
+    match = _IZE.match(word.lower())
+    if match is None:
+        return ""
+    ise = f"{match.group(1)}{'is' if match.group(2) == 'iz' else 'ys'}{match.group(3)}"
+    return word[0] + ise[1:] if word[0].isupper() else ise
+
+
+def word_key(word: str) -> str:
+    """A word as the site's counts and the word list know it: lower case, no possessive."""
+    lower = word.lower()
+    return lower[:-2] if lower.endswith("'s") else lower.rstrip("'")
+
+
+def near_miss(word: str, offered: tuple[str, ...]) -> bool:
+    """Whether a suggestion is at most two slips away (a letter missed, added, changed or
+    two swapped): a typo's are; a name's or a term's rarely are."""
+    return any(slips(word.lower(), s.lower()) <= MAX_SLIPS for s in offered)
+
+
+def slips(a: str, b: str) -> int:
+    """Edits from a to b (optimal string alignment distance), stopping early past MAX_SLIPS."""
+    if abs(len(a) - len(b)) > MAX_SLIPS:
+        return MAX_SLIPS + 1
+    before: list[int] = []
+    row = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            current[j] = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], before[j - 2] + 1)
+        before, row = row, current
+    return row[-1]
 
 
 def page_words(page: HtmlTree, lang: str | None) -> tuple[PageWord, ...]:
@@ -155,6 +290,11 @@ def page_words(page: HtmlTree, lang: str | None) -> tuple[PageWord, ...]:
                 read += 1
                 if read > MAX_WORDS:
                     return _as_words(seen)
+                if word.brand:
+                    # Written as a name: noted only when the dictionary lacks it in any case.
+                    if verdict(word.text.capitalize()) is not None:
+                        _note(seen, word.text.capitalize(), False, MISSPELLING, sentence)
+                    continue
                 kind = verdict(word.text)
                 if kind is not None:
                     _note(seen, word.text, word.starts_sentence, kind, sentence)
@@ -162,7 +302,7 @@ def page_words(page: HtmlTree, lang: str | None) -> tuple[PageWord, ...]:
 
 
 def _note(seen: dict[str, dict[str, Any]], text: str, starts: bool, kind: str, line: str) -> None:
-    key = text.lower()
+    key = word_key(text)
     entry = seen.get(key)
     if entry is None:
         if len(seen) >= MAX_PAGE_WORDS:

@@ -16,7 +16,7 @@ from vocabulary.spelling import (
     spelling_summary,
 )
 
-from .spelling import PageWord, suggestions
+from .spelling import PageWord, near_miss, suggestions, word_key
 
 # A name, a "why": the reasons a word outside the dictionary is not flagged.
 LISTED, NAME, MANY_PAGES = "in the word list", "a name", "on many pages"
@@ -49,7 +49,7 @@ def site_words(pages: Iterable[tuple[str, tuple[PageWord, ...]]]) -> dict[str, S
     found: dict[str, SiteWord] = {}
     for url, words in pages:
         for word in words:
-            entry = found.setdefault(word.word.lower(), SiteWord(word.word))
+            entry = found.setdefault(word_key(word.word), SiteWord(word.word))
             entry.pages += 1
             entry.uses += word.uses
             entry.name_pages += word.name
@@ -66,22 +66,28 @@ def spelling_findings(
     found = []
     for url, words in pages:
         for word in words:
-            if _flagged(word, site[word.word.lower()], own_words, many_pages):
-                found.append(spelling_finding(word).placed(url, None))
+            if _flagged(word, site[word_key(word.word)], own_words, many_pages):
+                finding = spelling_finding(word)
+                if finding is not None:
+                    found.append(finding.placed(url, None))
     return found
 
 
 def _flagged(word: PageWord, site: SiteWord, own_words: frozenset[str], many: int) -> bool:
-    if word.word.lower() in own_words or word.name:
+    if word_key(word.word) in own_words or word.name:
         return False
     if site.name_pages and word.capital:
         return False  # written as a name elsewhere on the site, and with its capital here
     return word.us or site.pages < many
 
 
-def spelling_finding(word: PageWord) -> Finding:
+def spelling_finding(word: PageWord) -> Finding | None:
+    """The finding for a word, or None for an unknown word that no dictionary word is close
+    to: a name or a term more likely than a typo."""
     rule_id = US_SPELLING if word.us else MISSPELLING
     offered = suggestions(word.word, word.us)
+    if not word.us and not near_miss(word.word, offered):
+        return None
     return Finding(
         kind="spelling",
         rule_id=rule_id,
@@ -90,7 +96,7 @@ def spelling_finding(word: PageWord) -> Finding:
         summary=spelling_summary(word.word, offered, rule_id),
         help=TITLES[rule_id],
         help_url=STYLE_GUIDE,
-        fingerprint=f"spelling:{rule_id}:{word.word.lower()}",
+        fingerprint=f"spelling:{rule_id}:{word_key(word.word)}",
     )
 
 

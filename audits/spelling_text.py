@@ -41,6 +41,9 @@ class Word:
 
     text: str
     starts_sentence: bool
+    # An inner capital (OxCam, GitHub): a name, never checked, but known as one across the
+    # site, so "Oxcam" elsewhere is taken as the same name.
+    brand: bool = False
 
 
 def prose_blocks(page: HtmlTree, lang: str | None) -> list[str]:
@@ -123,6 +126,8 @@ def words_of(sentence: str) -> Iterator[Word]:
             following = found[index + 1][0] if index + 1 < len(found) else ""
             named = starts and text[0].isupper() and following[:1].isupper()
             yield Word(text, starts and not named)
+        elif _is_brand(text):
+            yield Word(text, False, brand=True)
 
 
 _BREAKS = frozenset({"\u2022", "-", "\u2013", "\u2014", "|", "/", "*"})
@@ -133,8 +138,20 @@ def _not_prose(run: str) -> bool:
         "@" in run
         or "://" in run
         or run.lower().startswith("www.")
-        or run.startswith("#")
+        or run.startswith(("#", "."))  # a hashtag, a file extension (.xls)
         or _DOTTED.search(run) is not None
+        or "/" in run.strip("/")  # a path, a date or and/or
+        or ":" in run.rstrip(":")  # an identifier (local-authority-eng:DAC), a time
+    )
+
+
+def _is_brand(word: str) -> bool:
+    return (
+        len(word) >= 3
+        and word[0].isupper()
+        and not word.isupper()
+        and any(c.isupper() for c in word[1:])
+        and word.isalpha()
     )
 
 

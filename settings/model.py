@@ -201,11 +201,11 @@ class SpellingConfig:
     words_file: str = ""
     # A word outside the dictionary on at least this many pages is the site's own (a name
     # or a term it uses), not a mistake; `siteaudit words` lists such words for the list.
-    site_word_pages: int = 4
+    site_word_pages: int = 3
 
     def own_words(self) -> frozenset[str]:
         """The word list, lower-cased: a listed word is accepted however it is capitalised."""
-        return frozenset(word.lower() for word in self.words)
+        return frozenset(word.lower().replace("\u2019", "'") for word in self.words)
 
 
 @dataclass(frozen=True)
