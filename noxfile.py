@@ -86,6 +86,14 @@ def accuracy_dates(session: nox.Session) -> None:
 
 
 @nox.session
+def accuracy_spelling(session: nox.Session) -> None:
+    """Spelling: precision on real pages (digital-land, the seeds), recall on injected typos."""
+    session.run(
+        PYTHON, "benchmarks/spelling_accuracy.py", *session.posargs, "--out", "docs/accuracy.md"
+    )
+
+
+@nox.session
 def docs_screenshots(session: nox.Session) -> None:
     """Scan the demo site; photograph a team page at 1280 and 390 px into docs/*.png."""
     session.run(PYTHON, "scripts/docs_screenshots.py", *session.posargs)

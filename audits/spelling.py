@@ -37,6 +37,7 @@ HYPHEN_PREFIXES = frozenset(
 SUFFIXES = ("ity", "ness", "able", "ible", "less", "ship", "ism", "ist", "ists", "wise")
 MAX_SLIPS = 2  # edits from a misspelling to the word meant
 MAX_ABBREVIATION = 4  # letters of an abbreviation written in lower case (url, pdfs)
+DOUBLED = frozenset("bdgmnpt")  # consonants doubled before an ending (tab: tabbable)
 MIN_PART = 3  # letters in each part of two words written as one
 # -ize, -yze and their endings: GOV.UK style writes -ise, though the British dictionary
 # (Oxford spelling) accepts both. At least three letters before, so not size, prize, seize.
@@ -71,7 +72,9 @@ class PageWord:
         if not isinstance(value, list) or len(value) != 6 or not isinstance(value[0], str):
             return None
         word, uses, name, capital, us, sentence = value
-        return cls(word, int(uses or 1), bool(name), bool(capital), bool(us), str(sentence))
+        if not isinstance(uses, int) or isinstance(uses, bool):
+            return None
+        return cls(word, max(1, uses), bool(name), bool(capital), bool(us), str(sentence))
 
 
 @cache
@@ -155,8 +158,8 @@ _US_FORMS = tuple(
 def british_form(word: str) -> str:
     """The British spelling of a US form (colour for color), or "" when there is none."""
     found = _dictionaries()
-    if found is None or len(word) < 4:
-        return ""
+    if found is None or len(word) < 4 or not found[1].check(word):
+        return ""  # a US form is American English
     british = found[0]
     lower = word.lower()
     for pattern, replacement in _US_FORMS:
@@ -178,8 +181,9 @@ def _worst(verdicts: Iterable[str | None]) -> str | None:
 def _not_a_spelling_matter(word: str, british: Any, american: Any) -> bool:
     """Words the dictionary does not list that are still spelt right: a word listed with a
     capital (Braille) or in capitals (url); an abbreviation listed with its full stop (etc);
-    two words written as one (stylesheet, wellbeing); the -ise form of a word American
-    lists with -ize (incentivising)."""
+    the -ise form of a word American
+    lists with -ize (incentivising); two words written as one (stylesheet, wellbeing); a
+    word with a new ending (cashable)."""
     lower = word.lower()
     if word.islower() and british.check(word.capitalize()):
         return True
@@ -188,7 +192,7 @@ def _not_a_spelling_matter(word: str, british: Any, american: Any) -> bool:
         return True  # an abbreviation the dictionary lists in capitals: url, pdfs
     if british.check(word + "."):
         return True
-    return _two_words(lower, british) or _ise_of_ize(lower, american) or _derived(lower, british)
+    return _ise_of_ize(lower, american) or _two_words(lower, british) or _derived(lower, british)
 
 
 def _two_words(word: str, british: Any) -> bool:
@@ -202,12 +206,17 @@ def _two_words(word: str, british: Any) -> bool:
 
 def _derived(word: str, british: Any) -> bool:
     """A dictionary word of four letters or more with an ending from SUFFIXES, its last
-    letter doubled or not (tab: tabbable)."""
+    letter doubled or not (tab: tabbable); not -ible for a word listed with -able, nor the
+    other way round (availible)."""
+    for other in (("ible", "able"), ("able", "ible")):
+        if word.endswith(other[0]) and british.check(word[: -len(other[0])] + other[1]):
+            return False
     for suffix in SUFFIXES:
         stem = word[: -len(suffix)]
         if not word.endswith(suffix) or len(stem) < 4:
             continue
-        if british.check(stem) or (stem[-1] == stem[-2] and british.check(stem[:-1])):
+        doubled = stem[-1] == stem[-2] and stem[-1] in DOUBLED
+        if british.check(stem) or (doubled and british.check(stem[:-1])):
             return True
     return False
 
@@ -255,9 +264,10 @@ def word_key(word: str) -> str:
 
 
 def near_miss(word: str, offered: tuple[str, ...]) -> bool:
-    """Whether a suggestion is at most two slips away (a letter missed, added, changed or
-    two swapped): a typo's are; a name's or a term's rarely are."""
-    return any(slips(word.lower(), s.lower()) <= MAX_SLIPS for s in offered)
+    """Whether a one-word suggestion is at most two slips away (a letter missed, added,
+    changed, or two swapped): a typo's are; a name's or a term's rarely are."""
+    word = word.lower()
+    return any(slips(word, s.lower()) <= MAX_SLIPS for s in offered if "-" not in s)
 
 
 def slips(a: str, b: str) -> int:
@@ -295,10 +305,22 @@ def page_words(page: HtmlTree, lang: str | None) -> tuple[PageWord, ...]:
                     if verdict(word.text.capitalize()) is not None:
                         _note(seen, word.text.capitalize(), False, MISSPELLING, sentence)
                     continue
-                kind = verdict(word.text)
-                if kind is not None:
-                    _note(seen, word.text, word.starts_sentence, kind, sentence)
+                for part, starts in _parts(word.text, word.starts_sentence):
+                    kind = verdict(part)
+                    if kind is not None:
+                        _note(seen, part, starts, kind, sentence)
     return _as_words(seen)
+
+
+def _parts(text: str, starts: bool) -> list[tuple[str, bool]]:
+    """The word itself when the dictionary knows it whole; else its own parts, so that a
+    mistake is named alone (priviledge in priviledge-making; councill in councill's)."""
+    if text.lower().endswith("'s"):
+        text = text[:-2]
+    if "-" not in text or verdict(text) is None:
+        return [(text, starts)]
+    parts = [p for p in text.split("-") if _checked_part(p)]
+    return [(part, starts and i == 0) for i, part in enumerate(parts)]
 
 
 def _note(seen: dict[str, dict[str, Any]], text: str, starts: bool, kind: str, line: str) -> None:
