@@ -38,12 +38,3 @@ def read_summary(summary: str) -> tuple[str, list[str]]:
     offer = match.group("offer") or ""
     return match.group("word"), [s.strip() for s in offer.split(",") if s.strip()]
 
-
-def fix_for(rule_id: str) -> str:
-    """How to fix it, for a team's "Fix these first" list."""
-    if rule_id == US_SPELLING:
-        return "Use the British spelling: colour, centre, organise."
-    return (
-        "Correct the spelling in the page's text. If the word is right (a name), add it to "
-        "the council's word list."
-    )
