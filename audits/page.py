@@ -98,13 +98,14 @@ def parse_page(
     )
     lang = _lang(page)
     elements, depth = size_of(page.root)
+    known = (known_readability or {}).get(content_hash)
+    blocks = content_blocks(page)
     return PageFacts(
         title=_title(page),
         lang=lang,
         meta=_meta(page),
         links=_links(page),
-        readability=(known_readability or {}).get(content_hash)
-        or measure(content_blocks(page), lang),
+        readability=known or measure(blocks, lang),
         content_hash=content_hash,
         frames=[
             f.get("src") for f in page.root.iter("iframe", "frame") if f.get("src") is not None
@@ -115,7 +116,7 @@ def parse_page(
         depth=depth,
         refresh=_refresh(page),
         structure=read_structure(page),
-        spelling=page_words(page, lang),
+        spelling=page_words(page, lang, blocks),
     )
 
 

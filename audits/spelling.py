@@ -17,7 +17,8 @@ from typing import Any
 
 from vocabulary.spelling import MISSPELLING, US_SPELLING
 
-from .spelling_text import MAX_WORDS, prose_blocks, sentences, words_of
+from .readability import _is_english
+from .spelling_text import MAX_WORDS, has_marked_passages, prose_blocks, sentences, words_of
 from .tree import HtmlTree
 
 BRITISH, AMERICAN = "en_GB", "en_US"
@@ -257,6 +258,11 @@ def _ise_form(word: str) -> str:
     return word[0] + ise[1:] if word[0].isupper() else ise
 
 
+def is_english_page(lang: str | None, page: HtmlTree) -> bool:
+    """An English page, or one in another language with a passage marked as English."""
+    return _is_english(lang) or has_marked_passages(page)
+
+
 def word_key(word: str) -> str:
     """A word as the site's counts and the word list know it: lower case, no possessive."""
     lower = word.lower()
@@ -287,14 +293,20 @@ def slips(a: str, b: str) -> int:
     return row[-1]
 
 
-def page_words(page: HtmlTree, lang: str | None) -> tuple[PageWord, ...]:
+def page_words(
+    page: HtmlTree, lang: str | None, blocks: list[str] | None = None
+) -> tuple[PageWord, ...]:
     """The words of the page's English prose that the British dictionary does not accept,
-    each once, in the order they first appear (none when there is no dictionary)."""
-    if not available():
+    each once, in the order they first appear (none when there is no dictionary). blocks
+    are readability's (audits/readability.py content_blocks): the same text when the page
+    marks no code or passage of its own, so it is not walked again."""
+    if not available() or not is_english_page(lang, page):
         return ()
+    if blocks is None or has_marked_passages(page):
+        blocks = prose_blocks(page, lang)
     seen: dict[str, dict[str, Any]] = {}
     read = 0
-    for block in prose_blocks(page, lang):
+    for block in blocks:
         for sentence in sentences(block):
             for word in words_of(sentence):
                 read += 1

@@ -13,14 +13,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from lxml import etree
+
 from .readability import _BLOCK_TAGS as BLOCK_TAGS
 from .readability import _contents, _is_boilerplate, _is_english, _main_content
 from .tree import Element, HtmlTree, is_element
 
 # Text inside these is code or keyboard input, not prose: never spell-checked.
 CODE_TAGS = frozenset({"code", "pre", "kbd", "samp", "var", "tt", "math", "textarea"})
-# A hostile page cannot make the check slow: at most this many words are read a page.
+# A hostile page cannot make the check slow: at most this many words are read a page, and
+# a "word" longer than any English one (a run of 100,000 letters) is not prose.
 MAX_WORDS = 50_000
+MIN_LETTERS, MAX_LETTERS = 3, 45
 _END = object()  # the end of an element whose language or block ends with it
 
 # Runs of non-spaces that are not words: an email address or @handle, a URL, a domain or a
@@ -82,6 +86,20 @@ def prose_blocks(page: HtmlTree, lang: str | None) -> list[str]:
             stack.extend((child, english) for child in reversed(_contents(node)))
     flush()
     return blocks
+
+
+# Markup that makes the readability text wrong for spelling: code, or a passage that sets its
+# language or asks not to be checked. Most pages have none, and reuse readability's blocks.
+_MARKED = etree.XPath(
+    "boolean(//body//*[@*[local-name() = 'lang'] or @spellcheck or @translate"
+    + "".join(f" or self::{tag}" for tag in sorted(CODE_TAGS))
+    + "])"
+)
+
+
+def has_marked_passages(page: HtmlTree) -> bool:
+    """Whether the page has code, or a passage with its own lang, spellcheck or translate."""
+    return bool(_MARKED(page.root))
 
 
 def _language(element: Element, inherited: bool) -> bool:
@@ -156,7 +174,7 @@ def _is_brand(word: str) -> bool:
 
 
 def _is_checkable(word: str) -> bool:
-    if len(word) < 3 or any(c.isdigit() or c == "_" for c in word):
+    if not MIN_LETTERS <= len(word) <= MAX_LETTERS or any(c.isdigit() or c == "_" for c in word):
         return False
     letters = [c for c in word if c.isalpha()]
     if len(letters) >= 2 and all(c.isupper() for c in letters):

@@ -37,4 +37,3 @@ def read_summary(summary: str) -> tuple[str, list[str]]:
         return "", []
     offer = match.group("offer") or ""
     return match.group("word"), [s.strip() for s in offer.split(",") if s.strip()]
-
