@@ -372,7 +372,10 @@ def crawl_and_record(
     # With the browser, Chromium sets the pace and one reader keeps up; its memory is better
     # left to the browsers. Without it, reading is the work: a reader per core.
     page_reader = PageReader(
-        config.audit.read_timeout, workers=1 if pool else 0, max_elements=config.audit.max_elements
+        config.audit.read_timeout,
+        workers=1 if pool else 0,
+        max_elements=config.audit.max_elements,
+        spelling=config.spelling.check,
     )
     writer = Writer(db_path)
     context = ScanContext(

@@ -74,12 +74,14 @@ def parse_page(
     fetched_at: datetime | None = None,
     known_readability: dict[str, Readability] | None = None,
     max_elements: int | None = None,
+    spelling: bool = True,
 ) -> PageFacts:
     """Read a page's facts from its HTML (and the date evidence that came with it).
 
     known_readability maps content hashes to figures measured before: the same HTML reads
     the same, so a rescan skips measuring them again for unchanged pages. A page with more
-    than max_elements elements is read as a stream of text, never held as a tree.
+    than max_elements elements is read as a stream of text, never held as a tree. Without
+    spelling (spelling.check = false) its words are not looked up.
     """
     content_hash = hashlib.sha256(html.encode("utf-8", "replace")).hexdigest()
     if max_elements is not None and element_estimate(html) > max_elements:
@@ -116,7 +118,7 @@ def parse_page(
         depth=depth,
         refresh=_refresh(page),
         structure=read_structure(page),
-        spelling=page_words(page, lang, blocks),
+        spelling=page_words(page, lang, blocks) if spelling else (),
     )
 
 

@@ -347,13 +347,20 @@ def _note(seen: dict[str, dict[str, Any]], text: str, starts: bool, kind: str, l
             "mid_capital": False,
             "lower": False,
             "us": kind == US_SPELLING,
-            "sentence": " ".join(line.split())[:MAX_SENTENCE],
+            "sentence": _shortened(" ".join(line.split())),
         }
     entry["uses"] += 1
     if text[0].isupper():
         entry["mid_capital"] |= not starts
     else:
         entry["lower"] = True
+
+
+def _shortened(sentence: str) -> str:
+    """A sentence of at most MAX_SENTENCE characters, cut between words."""
+    if len(sentence) <= MAX_SENTENCE:
+        return sentence
+    return sentence[: MAX_SENTENCE - 2].rsplit(" ", 1)[0] + " \u2026"
 
 
 def _as_words(seen: dict[str, dict[str, Any]]) -> tuple[PageWord, ...]:

@@ -177,9 +177,10 @@ PAGES = Table(
             "JSON object of what the checks across the site need from the page's HTML: "
             "`site_name`, `navigation` (each navigation region's selector, snippet and link "
             "URLs in order), `links` (links outside `main`: URL, accessible name, region, "
-            "selector, opening tag), `search` (the site search's name, selector, snippet) and "
-            "`ways` (of `search`, `sitemap`, `a-z`); NULL for a page read as text only; shape "
-            "in [checks.md](checks.md#pagesstructure)",
+            "selector, opening tag), `search` (the site search's name, selector, snippet), "
+            "`ways` (of `search`, `sitemap`, `a-z`) and `spelling` (the words of its prose the "
+            "British dictionary does not accept, for the spelling check after the crawl); NULL "
+            "for a page read as text only; shape in [checks.md](checks.md#pagesstructure)",
         ),
         Column(
             "etag",
