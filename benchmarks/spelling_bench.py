@@ -33,9 +33,7 @@ from tests.sites.generate import generate_site  # noqa: E402
 TARGET = 0.20  # the issue's: spelling at most 20% of a --no-browser scan
 WITHOUT, WITH = "without spelling", "with spelling"
 # Nothing outside the site: no external links, no documents, no sitemaps beyond the crawl.
-CONFIG = (
-    "[site]\nmax_pages = 100000\n[links]\ncheck_external = false\n[documents]\ncheck = false\n"
-)
+CONFIG = "[site]\nmax_pages = 100000\n[links]\ncheck_external = false\n[documents]\ncheck = false\n"
 
 
 def timed(name: str, base: str, folder: Path, index: int) -> tuple[float, int, int]:
