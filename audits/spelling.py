@@ -3,8 +3,8 @@
 The dictionary is Debian's `hunspell-en-gb` (with `hunspell-en-us`, to tell a US spelling
 from a mistake), read through Enchant (`libenchant-2-2`) with pyenchant. Reading a page only
 notes its unknown words (audits/spelling_text.py says which words are read); whether each
-is a mistake is decided once the whole site is known (audits/spelling_findings.py), as a
-word the site uses on many pages, or as a name, is the council's own.
+is a mistake is decided once the whole site is known (audits/spelling_findings.py): a word
+the site uses on many pages, or as a name, is the council's own.
 """
 
 from __future__ import annotations

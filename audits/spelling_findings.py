@@ -18,8 +18,9 @@ from vocabulary.spelling import (
 
 from .spelling import PageWord, near_miss, suggestions, word_key
 
-# A name, a "why": the reasons a word outside the dictionary is not flagged.
-LISTED, NAME, MANY_PAGES = "in the word list", "a name", "on many pages"
+# Why a word outside the dictionary is not flagged (`siteaudit words` says).
+NAME, MANY_PAGES = "a name", "on many pages"
+FAR = "no dictionary word is close to it"
 
 
 @dataclass
@@ -33,10 +34,8 @@ class SiteWord:
     us: bool = False
     urls: list[str] = field(default_factory=list)
 
-    def why_not_flagged(self, listed: bool, many: int) -> str:
+    def why_not_flagged(self, many: int) -> str:
         """Why the site's use of it is not a mistake; "" when it may be one."""
-        if listed:
-            return LISTED
         if self.name_pages:
             return NAME
         if self.pages >= many and not self.us:
@@ -108,7 +107,12 @@ def candidates(
     site = site_words(pages)
     listed = [w for key, w in site.items() if key not in own_words]
     ranked = sorted(listed, key=lambda w: (-w.pages, -w.uses, w.word.lower()))
-    return [(w, w.why_not_flagged(False, many)) for w in ranked]
+    return [(w, w.why_not_flagged(many) or _far(w)) for w in ranked]
+
+
+def _far(word: SiteWord) -> str:
+    """FAR for a word no suggestion is close to (taken for a name or a term), else ""."""
+    return "" if word.us or near_miss(word.word, suggestions(word.word)) else FAR
 
 
 def by_page(rows: Iterable[tuple[str, list[object]]]) -> list[tuple[str, tuple[PageWord, ...]]]:
