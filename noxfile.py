@@ -51,6 +51,14 @@ def bench_checks(session: nox.Session) -> None:
 
 
 @nox.session
+def bench_spelling(session: nox.Session) -> None:
+    """What spelling costs a --no-browser scan (ABBA runs, with and without), on generated
+    pages and on digital-land's real ones; written into docs/performance.md."""
+    args = session.posargs or ["--pages", "500"]
+    session.run(PYTHON, "benchmarks/spelling_bench.py", *args, "--out", "docs/performance.md")
+
+
+@nox.session
 def bench_db(session: nox.Session) -> None:
     """Scan a generated site twice without and twice with the browser; write the database's
     growth per 1,000 pages per scan, and what prune --keep 1 gives back, into
@@ -82,6 +90,14 @@ def accuracy_dates(session: nox.Session) -> None:
     --before CHECKOUT's, and htmldate's alone) into docs/accuracy.md."""
     session.run(
         PYTHON, "benchmarks/dates_accuracy.py", *session.posargs, "--out", "docs/accuracy.md"
+    )
+
+
+@nox.session
+def accuracy_spelling(session: nox.Session) -> None:
+    """Spelling: precision on real pages (digital-land, the seeds), recall on injected typos."""
+    session.run(
+        PYTHON, "benchmarks/spelling_accuracy.py", *session.posargs, "--out", "docs/accuracy.md"
     )
 
 

@@ -20,15 +20,18 @@ from audits.score import ScoredFinding, mean_score, page_score
 from audits.server_time import as_server_time, shared_header_pages
 from audits.site_checks import SITE_RULES
 from audits.site_consistency import SitePage, site_findings
+from audits.spelling_findings import by_page as spelling_by_page
+from audits.spelling_findings import spelling_findings
 from audits.statement import choose_statements, missing_link, no_statement, statement_findings
 from audits.statement_reading import StatementReading
 from audits.templates import LAYOUT_KINDS, template_fingerprints, template_threshold
 from crawler.page_checks import page_path
-from settings.model import Config, TemplateConfig
+from settings.model import Config, SpellingConfig, TemplateConfig
 from store import dates as page_dates
 from store import decisions as decided
 from store import findings, history, links, pages, scans, scores, site_checks, statement_checks
 from vocabulary.decisions import Decision, decide, london_today
+from vocabulary.findings import Finding
 from vocabulary.labels import HEADER_SOURCE, SERVER_TIME_SOURCES
 from vocabulary.teams import DEFAULT_TEAM
 from vocabulary.urls import normalise_url
@@ -47,12 +50,14 @@ def after_crawl(
     checks: tuple[str, ...] = (),
     freshness: FreshnessLimits | None = None,
     statement_url: str = "",
+    spelling: SpellingConfig | None = None,
 ) -> None:
     """Link statuses, the server's time in Last-Modified headers, document owners, broken
-    links, the checks across the site, the accessibility statement, template scope, each
-    finding's history, decisions and scores, in one transaction. freshness gives a page's
-    limits (Config.freshness_limits, its defaults if None); statement_url is where the
-    statement is ([statement] url), "" to find it by the links naming it."""
+    links, the checks across the site, the accessibility statement, spelling, template
+    scope, each finding's history, decisions and scores, in one transaction. freshness
+    gives a page's limits (Config.freshness_limits, its defaults if None); statement_url is
+    where the statement is ([statement] url), "" to find it by the links naming it;
+    spelling the council's words (none if None)."""
     links.fill_link_statuses(db, scan_id)
     with db.atomic():
         redate_shared_headers(db, scan_id, freshness or Config().freshness_limits, default_team)
@@ -62,6 +67,7 @@ def after_crawl(
         record_statement_findings(
             db, scan_id, statement_url if "statement" in checks else None, templates.owner
         )
+        record_spelling(db, scan_id, spelling or SpellingConfig())
         mark_template_findings(db, scan_id, templates)
         history.record_history(db, scan_id)  # keyed by scope: after the template marks
         apply_decisions(db, scan_id, decisions, today)
@@ -192,6 +198,23 @@ def record_statement_findings(db: Any, scan_id: int, configured: str | None, own
     for page_url, team in statement_checks.pages_without_link(db, scan_id, sorted(readings)):
         found.append(unlinked.placed(page_url, team))
     findings.replace_findings(db, scan_id, "statement", found)
+
+
+def record_spelling(db: Any, scan_id: int, spelling: SpellingConfig) -> None:
+    """A spelling finding for each mistaken word on each page, owned by the page's team,
+    now that the site's own words (names, words on many pages) are known."""
+    found: list[Finding] = []
+    if spelling.check:
+        teams, stored = {}, []
+        for url, team, _, _, structure in site_checks.pages_for_site_checks(db, scan_id):
+            teams[url] = team
+            stored.append((url, structure.get("spelling") or []))
+        pages = spelling_by_page(stored)
+        found = [
+            f.placed(f.url, teams.get(f.url))
+            for f in spelling_findings(pages, spelling.own_words(), spelling.site_word_pages)
+        ]
+    findings.replace_findings(db, scan_id, "spelling", found)
 
 
 def mark_template_findings(db: Any, scan_id: int, templates: TemplateConfig) -> None:

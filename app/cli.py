@@ -37,6 +37,7 @@ from app.scan import ScanError, ScanSummary, run_scan
 from app.statement import sample, statement
 from app.summary import print_summary
 from audits.readability import ReadabilityDataError
+from audits.spelling import SpellingDataError
 from crawler.login import LoginError
 from reports.data import ReportError
 from reports.files import write_atomic
@@ -65,6 +66,7 @@ KNOWN_ERRORS = (
     ScanError,
     StorageError,
     ReadabilityDataError,
+    SpellingDataError,
     ReportError,
     EmailError,
     GateError,
@@ -401,6 +403,27 @@ def baseline_export(db_path: str, scan_id: int | None, out_path: str) -> None:
     click.echo(
         f"Wrote {len(data['problems'])} problems from scan {scan_id} to {out_path}", err=True
     )
+
+
+@cli.command()
+@with_options(
+    db_option("The database of the scan."),
+    scan_id_option("Scan to read [latest finished one]."),
+    config_option("Configuration whose spelling.words to leave out."),
+)
+def words(db_path: str, scan_id: int | None, config_path: str | None) -> None:
+    """List the words outside the British dictionary that a scan found, on the most pages
+    first: candidates for the council's word list (spelling.words).
+
+    \b
+    Example:
+      siteaudit words --db scan.db --config council.toml
+    """
+    from app.words import word_lines
+
+    config = load_config(config_path) if config_path else Config()
+    for line in word_lines(db_path, scan_id, config.spelling):
+        click.echo(line)
 
 
 @cli.command()

@@ -22,6 +22,7 @@ from selenium.common.exceptions import WebDriverException
 
 from app.after_crawl import after_crawl
 from audits.readability import Readability, ensure_syllable_data
+from audits.spelling import ensure_dictionaries
 from browser.browser_pool import BrowserPool
 from browser.launch import BrowserError, BrowserOptions, check_browser_available, unprivileged_user
 from crawler.context import ScanContext
@@ -257,6 +258,8 @@ def run_scan(
     today, in London, unless given) are applied once the crawl ends, before scoring.
     """
     ensure_syllable_data()
+    if config.spelling.check:
+        ensure_dictionaries()
     with trusting(config.site.ca_file):
         return prepare_and_crawl(
             config, db_path, verbose, live, resume, Decided(tuple(decisions), today)
@@ -376,7 +379,10 @@ def crawl_and_record(
     # With the browser, Chromium sets the pace and one reader keeps up; its memory is better
     # left to the browsers. Without it, reading is the work: a reader per core.
     page_reader = PageReader(
-        config.audit.read_timeout, workers=1 if pool else 0, max_elements=config.audit.max_elements
+        config.audit.read_timeout,
+        workers=1 if pool else 0,
+        max_elements=config.audit.max_elements,
+        spelling=config.spelling.check,
     )
     writer = Writer(db_path)
     context = ScanContext(
@@ -419,6 +425,7 @@ def crawl_and_record(
             config.audit.checks,
             config.freshness_limits,
             config.statement.url,
+            config.spelling,
         )
         status = CLOSE_STATUSES.get(reason, "failed")
         if reason == "shutdown":

@@ -16,6 +16,7 @@ from audits.dates import DateCandidate, date_candidates
 from audits.page_structure import PageStructure, read_structure
 from audits.readability import Readability, content_blocks, measure
 from audits.site_checks import page_findings, structure_json
+from audits.spelling import PageWord, page_words
 from audits.streamed_page import (
     TextCollector,
     element_estimate,
@@ -68,6 +69,8 @@ class PageFacts:
     # links and headings findings on this page.
     stored_structure: str | None = None
     structure_findings: list[Finding] = field(default_factory=list)
+    # The words of its English prose the British dictionary does not accept (audits/spelling.py).
+    spelling: tuple[PageWord, ...] = ()
 
 
 def parse_page(
@@ -78,12 +81,14 @@ def parse_page(
     fetched_at: datetime | None = None,
     known_readability: dict[str, Readability] | None = None,
     max_elements: int | None = None,
+    spelling: bool = True,
 ) -> PageFacts:
     """Read a page's facts from its HTML (and the date evidence that came with it).
 
     known_readability maps content hashes to figures measured before: the same HTML reads
     the same, so a rescan skips measuring them again for unchanged pages. A page with more
-    than max_elements elements is read as a stream of text, never held as a tree.
+    than max_elements elements is read as a stream of text, never held as a tree. Without
+    spelling (spelling.check = false) its words are not looked up.
     """
     content_hash = hashlib.sha256(html.encode("utf-8", "replace")).hexdigest()
     if max_elements is not None and element_estimate(html) > max_elements:
@@ -102,13 +107,14 @@ def parse_page(
     )
     lang = _lang(page)
     elements, depth = size_of(page.root)
+    known = (known_readability or {}).get(content_hash)
+    blocks = content_blocks(page)
     return PageFacts(
         title=_title(page),
         lang=lang,
         meta=_meta(page),
         links=_links(page),
-        readability=(known_readability or {}).get(content_hash)
-        or measure(content_blocks(page), lang),
+        readability=known or measure(blocks, lang),
         content_hash=content_hash,
         frames=[
             f.get("src") for f in page.root.iter("iframe", "frame") if f.get("src") is not None
@@ -119,6 +125,7 @@ def parse_page(
         depth=depth,
         refresh=_refresh(page),
         structure=read_structure(page),
+        spelling=page_words(page, lang, blocks) if spelling else (),
     )
 
 
@@ -129,7 +136,7 @@ def settle_structure(facts: PageFacts, url: str, checks: tuple[str, ...]) -> Pag
         return facts
     return replace(
         facts,
-        stored_structure=structure_json(url, facts.structure),
+        stored_structure=structure_json(url, facts.structure, facts.spelling),
         structure_findings=page_findings(url, facts.structure, checks),
         structure=None,
     )

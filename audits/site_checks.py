@@ -17,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 from audits.fingerprint import fingerprints
 from audits.page_structure import Located, PageStructure
+from audits.spelling import PageWord
 from vocabulary.checks import OWN_RULES, RULE_PREFIX
 from vocabulary.findings import Finding
 
@@ -318,8 +319,11 @@ def ways_of(url: str, structure: PageStructure) -> list[str]:
     return [w for w in WAYS if w in found]
 
 
-def structure_json(url: str, structure: PageStructure | None) -> str | None:
-    """pages.structure: docs/checks.md ("Across the site") describes its shape."""
+def structure_json(
+    url: str, structure: PageStructure | None, spelling: tuple[PageWord, ...] = ()
+) -> str | None:
+    """pages.structure: docs/checks.md ("Across the site") describes its shape; spelling
+    is the words of its prose the dictionary does not accept (audits/spelling.py)."""
     if structure is None:
         return None
     links, seen = [], set()
@@ -358,6 +362,7 @@ def structure_json(url: str, structure: PageStructure | None) -> str | None:
                 if structure.statement is not None
                 else {}
             ),
+            "spelling": [word.as_json() for word in spelling],
         },
         ensure_ascii=False,
     )

@@ -56,9 +56,16 @@ class Reading:
 class PageReader:
     """A pool of page-reading processes; read() is awaited on the crawler's event loop."""
 
-    def __init__(self, budget: float, workers: int = 0, max_elements: int | None = None) -> None:
+    def __init__(
+        self,
+        budget: float,
+        workers: int = 0,
+        max_elements: int | None = None,
+        spelling: bool = True,
+    ) -> None:
         self.budget = budget
         self.max_elements = max_elements
+        self.spelling = spelling  # read each page's words outside the dictionary
         self.workers = workers or max(1, min(MAX_WORKERS, os.cpu_count() or 1))
         self.pool: ProcessPool | None = None
         self.pending: set[Future[PageFacts]] = set()
@@ -111,6 +118,7 @@ class PageReader:
             # Only this page's figures travel to the worker, never the whole table.
             "known_readability": {_content_hash(html): known} if known else None,
             "max_elements": self.max_elements,
+            "spelling": self.spelling,
         }
         settle = {"url": url, "checks": checks} if url is not None else {}
         if self.pool is None:  # not started: read here (tests of the spider alone)
@@ -226,8 +234,10 @@ def _warm() -> None:
     dateparser its extensive search uses."""
     from audits.date_guess import warm as warm_date_guesses
     from audits.readability import _hyphenator, _syllable_table, ensure_syllable_data
+    from audits.spelling import available
 
     ensure_syllable_data()
+    available()  # loads the dictionaries, if there are
     _syllable_table()
     _hyphenator()
     warm_date_guesses()

@@ -232,7 +232,8 @@ def page_facts_columns(page: Page) -> dict[str, Any]:
         "readability_note": r.reason,
         "long_sentences": json.dumps(r.long_sentences),
         "words_to_avoid": json.dumps(r.words_to_avoid),
-        "structure": facts.stored_structure or structure_json(page.url, facts.structure),
+        "structure": facts.stored_structure
+        or structure_json(page.url, facts.structure, facts.spelling),
         "stylesheets": json.dumps(page.stylesheets) if page.render_hash else None,
         "fetched_at": now(),
     }

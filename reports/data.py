@@ -12,6 +12,7 @@ from reports.escape import anchor_words, page_anchors, slug, unique_slugs
 from reports.pictures import ElementPictures
 from reports.problem_tables import ProblemRow, by_criterion, by_rule
 from reports.score_reasons import score_reasons
+from reports.spelling import spelling_problems
 from reports.trends import Trends, load_trends
 from store.decisions import decisions_in_scan
 from store.findings import findings_in_scan
@@ -160,7 +161,7 @@ class PageReport:
         found += [words for kind, words in OTHER_PROBLEMS.items() if self.of_kind(kind)]
         if links := len(self.of_kind("broken-link")):
             found.append(plural(links, "broken link"))
-        return found
+        return found + spelling_problems(self.of_kind("spelling"))
 
     def groups(self, kind: str, outcome: str = "violation") -> list[IssueGroup]:
         """This page's problems of one kind and outcome, each with all its elements."""
@@ -280,7 +281,7 @@ class TeamReport:
 
 
 # The kinds of problem a team's top actions are chosen from, in the order they are shown.
-ACTION_KINDS = ("accessibility", "statement", "broken-link", "readability", "stale")
+ACTION_KINDS = ("accessibility", "statement", "broken-link", "readability", "stale", "spelling")
 
 
 @dataclass

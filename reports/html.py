@@ -22,6 +22,7 @@ from reports.escape import file_text, http_url, spreadsheet_cell
 from reports.files import write_atomic
 from reports.pictures import PictureFiles
 from reports.score_reasons import sentence
+from reports.spelling import spelling_rows
 from vocabulary.checks import AXE, CHECKS
 from vocabulary.impacts import IMPACTS
 from vocabulary.labels import READING_AGE_METHOD
@@ -83,6 +84,7 @@ def environment() -> Environment:
     env.filters["http_url"] = http_url
     env.globals["known_impacts"] = IMPACTS
     env.globals["reading_age_method"] = READING_AGE_METHOD
+    env.globals["spelling_rows"] = spelling_rows
     env.filters["plural"] = plural
     env.filters["picture_file"] = no_file  # write_report's own, when it has the pictures
     env.filters["lowered_by"] = sentence

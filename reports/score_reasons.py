@@ -51,6 +51,8 @@ def words(part: str, problems: list[ProblemCost], layout_owner: str | None) -> s
         return plural(sum(p.elements for p in problems), "broken link")
     if part == "readability":
         return "hard to read"
+    if part == "spelling":
+        return plural(sum(p.elements for p in problems), "spelling mistake")
     if part in STALE_WORDS:
         return STALE_WORDS[part]
     if part == "document":

@@ -10,6 +10,10 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 # certutil makes Chromium trust a staging site's own certificate authority (site.ca_file).
 command -v certutil >/dev/null 2>&1 || need_apt+=(libnss3-tools)
+# Spelling: Enchant (which pyenchant calls) and the British and American Hunspell dictionaries.
+[ -f /usr/share/hunspell/en_GB.dic ] || need_apt+=(hunspell-en-gb)
+[ -f /usr/share/hunspell/en_US.dic ] || need_apt+=(hunspell-en-us)
+ldconfig -p 2>/dev/null | grep -q 'libenchant-2\.so\.2 ' || need_apt+=(libenchant-2-2)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} with apt-get" >&2
   sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"

@@ -46,6 +46,7 @@ def load_config(path: str | Path) -> Config:
     source = str(path)
     raw = read_toml(path, "--config")
     config = config_from_dict(raw, source)
+    config = with_words_file(config, Path(path).parent)
     # A scheduled scan runs from anywhere: a relative path is the configuration's.
     for section in ("site", "email"):
         ca_file = getattr(config, section).ca_file
@@ -53,6 +54,34 @@ def load_config(path: str | Path) -> Config:
             values = replace(getattr(config, section), ca_file=str(Path(path).parent / ca_file))
             config = replace(config, **{section: values})
     return config
+
+
+def with_words_file(config: Config, folder: Path) -> Config:
+    """spelling.words_file's words added to spelling.words (a relative path is from folder)."""
+    spelling = config.spelling
+    if not spelling.words_file:
+        return config
+    path = Path(spelling.words_file)
+    path = path if path.is_absolute() else folder / path
+    text = read_text_file(path, "spelling.words_file")
+    lines = [line.split("#", 1)[0].strip() for line in text.splitlines()]
+    where = f"{path}: line"
+    words = [check_word(word, f"{where} {n}") for n, word in enumerate(lines, 1) if word]
+    changed = replace(spelling, words=spelling.words + tuple(words), words_file=str(path))
+    return replace(config, spelling=changed)
+
+
+def check_word(word: str, where: str) -> str:
+    """One word of the council's list: letters, with apostrophes and hyphens inside."""
+    if not WORD.fullmatch(word):
+        raise ConfigError(
+            f"{where}: {word[:60]!r} is not one word; give one word a line or entry "
+            "(letters, with an apostrophe or hyphen inside), such as Pontypridd"
+        )
+    return word
+
+
+WORD = re.compile(r"\w+(?:['\-\u2019]\w+)*")
 
 
 def read_text_file(path: str | Path, option: str) -> str:
@@ -142,6 +171,8 @@ def validate(config: Config) -> None:
                 "set links.check_external = false to check no external links"
             )
     check_form_login(config.auth.form, src)
+    for index, word in enumerate(config.spelling.words):
+        check_word(word, f"{src}: spelling.words[{index}]")
 
 
 # The lowest value each numeric setting may take, and how to say so. Every number must also
@@ -163,6 +194,7 @@ LIMITS: dict[str, tuple[float, str]] = {
     "readability.max_reading_age": (0.001, "a positive reading age, e.g. 9"),
     "readability.min_words": (0, "0 or more"),
     "templates.min_pages": (1, "at least 1"),
+    "spelling.site_word_pages": (2, "a number of pages, at least 2"),
     "links.timeout": (0.001, "a positive number of seconds"),
     "documents.max_bytes": (1, "a number of bytes, at least 1"),
     "email.smtp_port": (1, "a port number from 1 to 65535"),

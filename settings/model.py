@@ -191,6 +191,24 @@ class ReadabilityConfig:
 
 
 @dataclass(frozen=True)
+class SpellingConfig:
+    # Check the main content's spelling in British English (Debian's hunspell-en-gb).
+    check: bool = True
+    # The council's own words: places, streets, services and products the dictionary lacks.
+    words: tuple[str, ...] = ()
+    # A UTF-8 file of more of them, one a line ("#" starts a comment); a relative path is
+    # from the configuration file. Its words join `words` when the configuration is read.
+    words_file: str = ""
+    # A word outside the dictionary on at least this many pages is the site's own (a name
+    # or a term it uses), not a mistake; `siteaudit words` lists such words for the list.
+    site_word_pages: int = 3
+
+    def own_words(self) -> frozenset[str]:
+        """The word list, lower-cased: a listed word is accepted however it is capitalised."""
+        return frozenset(word.lower().replace("\u2019", "'") for word in self.words)
+
+
+@dataclass(frozen=True)
 class TemplateConfig:
     # A problem on the same element of this share of audited pages lives in the template.
     min_share: float = 0.5
@@ -316,6 +334,7 @@ class Config:
     ownership: OwnershipConfig = field(default_factory=OwnershipConfig)
     freshness: FreshnessConfig = field(default_factory=FreshnessConfig)
     readability: ReadabilityConfig = field(default_factory=ReadabilityConfig)
+    spelling: SpellingConfig = field(default_factory=SpellingConfig)
     templates: TemplateConfig = field(default_factory=TemplateConfig)
     links: LinksConfig = field(default_factory=LinksConfig)
     documents: DocumentsConfig = field(default_factory=DocumentsConfig)
@@ -366,6 +385,7 @@ SECTIONS = {
     "ownership": OwnershipConfig,
     "freshness": FreshnessConfig,
     "readability": ReadabilityConfig,
+    "spelling": SpellingConfig,
     "templates": TemplateConfig,
     "links": LinksConfig,
     "documents": DocumentsConfig,

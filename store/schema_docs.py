@@ -181,11 +181,12 @@ PAGES = Table(
             "JSON object of what the checks across the site need from the page's HTML: "
             "`site_name`, `navigation` (each navigation region's selector, snippet and link "
             "URLs in order), `links` (links outside `main`: URL, accessible name, region, "
-            "selector, opening tag), `search` (the site search's name, selector, snippet) and "
-            "`ways` (of `search`, `sitemap`, `a-z`), and on a page whose title or first "
-            "heading speaks of accessibility `statement` (what its accessibility statement "
-            "says: scope, compliance status, criteria named, contact, enforcement link, "
-            "dates); NULL for a page read as text only; shape in "
+            "selector, opening tag), `search` (the site search's name, selector, snippet), "
+            "`ways` (of `search`, `sitemap`, `a-z`), `spelling` (the words of its prose the "
+            "British dictionary does not accept, for the spelling check after the crawl), and "
+            "on a page whose title or first heading speaks of accessibility `statement` (what "
+            "its accessibility statement says: scope, compliance status, criteria named, "
+            "contact, enforcement link, dates); NULL for a page read as text only; shape in "
             "[checks.md](checks.md#pagesstructure)",
         ),
         Column(

@@ -137,7 +137,9 @@ def test_email_says_what_critical_and_serious_mean(tmp_path: Path) -> None:
 def test_every_content_check_says_how_to_fix_it() -> None:
     from audits.content import TITLES
     from vocabulary.labels import CONTENT_FIXES, content_fix
+    from vocabulary.spelling import TITLES as SPELLING_TITLES
 
-    assert set(CONTENT_FIXES) == {*TITLES, "broken-link-internal", "broken-link-external"}
+    links = {"broken-link-internal", "broken-link-external"}
+    assert set(CONTENT_FIXES) == {*TITLES, *links, *SPELLING_TITLES}
     assert all(content_fix(rule).endswith(".") for rule in CONTENT_FIXES)
     assert content_fix("image-alt") == ""

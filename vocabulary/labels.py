@@ -118,6 +118,9 @@ CONTENT_FIXES = {
     "broken-link-internal": "Change the link to the page's new address, or take it out.",
     "broken-link-external": "Check the other site's page still exists, then change the link "
     "or take it out.",
+    "misspelling": "Correct the spelling. If the word is right (a name or a place), ask the "
+    "web team to add it to the council's word list.",
+    "us-spelling": "Use the British spelling: colour, centre, organise.",
 }
 
 

@@ -1,0 +1,183 @@
+"""The prose a spelling check reads: the main content in English, as sentences of words.
+
+The same main content readability reads (audits/readability.py), less what is not English
+prose: code, passages and pages in another language (`lang`), and within the text URLs,
+email addresses, file names, postcodes, and any word with a digit in it (phone numbers,
+reference numbers) or in capitals (abbreviations).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+
+from .readability import _BLOCK_TAGS as BLOCK_TAGS
+from .readability import _contents, _is_boilerplate, _is_english, _main_content
+from .tree import Element, HtmlTree, is_element
+
+# Text inside these is code or keyboard input, not prose: never spell-checked.
+CODE_TAGS = frozenset({"code", "pre", "kbd", "samp", "var", "tt", "math", "textarea"})
+# A hostile page cannot make the check slow: at most this many words are read a page, and
+# a "word" longer than any English one (a run of 100,000 letters) is not prose.
+MAX_WORDS = 50_000
+MIN_LETTERS, MAX_LETTERS = 3, 45
+_END = object()  # the end of an element whose language or block ends with it
+
+# Runs of non-spaces that are not words: an email address or @handle, a URL, a domain or a
+# file name (form.pdf) or "e.g." (a letter, a dot and a letter), a #hashtag. Judged a run
+# at a time, so a page of one endless run costs linear time.
+_DOTTED = re.compile(r"\w\.\w")
+# A word: letters with inner apostrophes or hyphens ("council's", "drop-off").
+_WORD = re.compile(r"\w+(?:['\-]\w+)*")
+# A sentence ends at . ! ? (and the quotes or brackets after them) followed by a space.
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+
+
+@dataclass(frozen=True)
+class Word:
+    """One word of prose as written, and whether it begins a sentence (so a capital says
+    nothing about it being a name)."""
+
+    text: str
+    starts_sentence: bool
+    # An inner capital (OxCam, GitHub): a name, never checked, but known as one across the
+    # site, so "Oxcam" elsewhere is taken as the same name.
+    brand: bool = False
+
+
+def prose_blocks(page: HtmlTree, lang: str | None) -> list[str]:
+    """The page's main content in English, one block per paragraph, item, cell or line,
+    with code and passages in other languages left out (a gap in their place)."""
+    root = _main_content(page)
+    blocks: list[str] = []
+    line: list[str] = []
+
+    def flush() -> None:
+        text = " ".join("".join(line).split())
+        line.clear()
+        if text:
+            blocks.append(text)
+
+    stack: list[Any] = [(root, _is_english(lang))]
+    walked = []  # held until the walk ends: see audits/tree.py, KEEP_WALKED
+    while stack:
+        node, english = stack.pop()
+        walked.append(node)
+        if node is _END:
+            flush()
+        elif isinstance(node, str):
+            line.append(node if english else " ")
+        elif is_element(node) and (node is root or not _is_boilerplate(node)):
+            if node.tag == "br":
+                flush()
+                continue
+            if node.tag in CODE_TAGS or _not_checked(node):
+                line.append(" ")
+                continue
+            english = _language(node, english)
+            if node.tag in BLOCK_TAGS:
+                flush()
+                stack.append((_END, english))
+            stack.extend((child, english) for child in reversed(_contents(node)))
+    flush()
+    return blocks
+
+
+# Markup that makes the readability text wrong for spelling: code, or a passage that sets its
+# language or asks not to be checked. Most pages have none, and reuse readability's blocks.
+_MARKED = etree.XPath(
+    "boolean(//body//*[@*[local-name() = 'lang'] or @spellcheck or @translate"
+    + "".join(f" or self::{tag}" for tag in sorted(CODE_TAGS))
+    + "])"
+)
+
+
+def has_marked_passages(page: HtmlTree) -> bool:
+    """Whether the page has code, or a passage with its own lang, spellcheck or translate."""
+    return bool(_MARKED(page.root))
+
+
+def _language(element: Element, inherited: bool) -> bool:
+    """Whether an element's text is English: its own lang, else its parent's."""
+    lang = element.get("lang")
+    if lang is None:
+        lang = element.get("{http://www.w3.org/XML/1998/namespace}lang")
+    return inherited if lang is None else _is_english(lang)
+
+
+def _not_checked(element: Element) -> bool:
+    """The page says not to check it: spellcheck="false" or translate="no"."""
+    return (element.get("spellcheck") or "").strip().lower() == "false" or (
+        element.get("translate") or ""
+    ).strip().lower() == "no"
+
+
+def sentences(block: str) -> list[str]:
+    """A block's sentences, apostrophes made plain."""
+    return [s for s in _SENTENCE_END.split(block.translate(_APOSTROPHES)) if s.strip()]
+
+
+def words_of(sentence: str) -> Iterator[Word]:
+    """The words of a sentence worth checking, in order: no digits (phone, reference and
+    postcode parts), no capitals-only abbreviations, no words under three letters, nothing in a URL,
+    email address, file name or hashtag."""
+    found: list[tuple[str, bool]] = []  # every word, checkable or not, and if it starts
+    starts = True
+    for run in sentence.split():
+        if _not_prose(run):
+            found.append(("", False))
+            starts = False
+            continue
+        for match in _WORD.finditer(run):
+            found.append((match.group(), starts))
+            starts = False
+        # After a colon, semicolon, bullet or dash a capital says nothing about a name.
+        starts = run.endswith((":", ";")) or run in _BREAKS
+    for index, (text, starts) in enumerate(found):
+        if _is_checkable(text):
+            # "Lynsey Bissell": a capital at the start followed by another is a name's.
+            following = found[index + 1][0] if index + 1 < len(found) else ""
+            named = starts and text[0].isupper() and following[:1].isupper()
+            yield Word(text, starts and not named)
+        elif _is_brand(text):
+            yield Word(text, False, brand=True)
+
+
+_BREAKS = frozenset({"\u2022", "-", "\u2013", "\u2014", "|", "/", "*"})
+
+
+def _not_prose(run: str) -> bool:
+    return (
+        "@" in run
+        or "://" in run
+        or run.lower().startswith("www.")
+        or run.startswith(("#", "."))  # a hashtag, a file extension (.xls)
+        or _DOTTED.search(run) is not None
+        or "/" in run.strip("/")  # a path, a date or and/or
+        or ":" in run.rstrip(":")  # an identifier (local-authority-eng:DAC), a time
+    )
+
+
+def _is_brand(word: str) -> bool:
+    return (
+        len(word) >= 3
+        and word[0].isupper()
+        and not word.isupper()
+        and any(c.isupper() for c in word[1:])
+        and word.isalpha()
+    )
+
+
+def _is_checkable(word: str) -> bool:
+    if not MIN_LETTERS <= len(word) <= MAX_LETTERS or any(c.isdigit() or c == "_" for c in word):
+        return False
+    letters = [c for c in word if c.isalpha()]
+    if len(letters) >= 2 and all(c.isupper() for c in letters):
+        return False  # an abbreviation: CCTV, PDF, SEND
+    # An inner capital is a brand or a name (iPhone, GitHub, eBay), or two words run together.
+    return not any(c.isupper() for c in word[1:])
