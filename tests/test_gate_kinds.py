@@ -359,3 +359,29 @@ def test_a_decided_broken_link_does_not_fail(
     assert "New problems below --fail-on-kinds accessibility:serious,broken-link:serious (1):" in (
         out
     )
+
+
+# A release page whose only problem is a misspelt word (clean for axe-core).
+MISSPELT_PAGE = """<!doctype html>
+<html lang="en"><head><title>Garden waste</title></head>
+<body><main><h1>Garden waste</h1>
+<p>You will recieve a new brown bin for your garden waste within two weeks.</p>
+</main></body></html>
+"""
+
+
+@pytest.mark.browser
+def test_a_new_misspelling_fails_the_gate_only_when_the_policy_names_spelling(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "garden.html").write_text(MISSPELT_PAGE, encoding="utf-8")
+    with serve_site(tmp_path) as base:
+        url = f"{base}/garden.html"
+        options = ("--checks", "axe", "--browsers", "1")
+        named = run_siteaudit("check", url, *options, "--fail-on-kinds", "accessibility,spelling")
+        default = run_siteaudit("check", url, *options)
+    assert named.returncode == 2, named.stdout + named.stderr
+    assert "misspelling (spelling) on /garden.html" in named.stdout
+    assert "recieve" in named.stdout
+    assert default.returncode == 0, default.stdout + default.stderr
+    assert "Gate: PASSED" in default.stdout and "recieve" not in default.stdout
