@@ -122,14 +122,14 @@ class SiteSpider(scrapy.Spider):
         """The request for a page; a conditional one if the last scan read it with
         validators (store/unchanged.py), unless it is being fetched again in full."""
         meta = {k: meta.get(k) for k in ("kind", "depth", "source", "via")}
-        # Errors reach parse_page_response to be recorded; redirects are still followed.
-        meta["handle_httpstatus_list"] = ERROR_STATUSES
+        # Errors reach parse_page_response to be recorded, and so does a 304 (asked for or
+        # not: one nobody asked for is recorded as such, not lost); redirects are followed.
+        meta["handle_httpstatus_list"] = [NOT_MODIFIED, *ERROR_STATUSES]
         headers = {}
         validators = self.context.validators.get(url) if ask_if_changed else None
         if validators is not None:
             headers = conditional_headers(validators)
             meta["unchanged_from"] = validators.scan_id
-            meta["handle_httpstatus_list"] = [NOT_MODIFIED, *ERROR_STATUSES]
         # dont_filter: the spider de-duplicates itself, and Scrapy's filter would silently
         # drop a redirect back to a visited URL, losing the page's reason (a redirect loop).
         return scrapy.Request(
@@ -235,6 +235,9 @@ class SiteSpider(scrapy.Spider):
 
     async def parse_page_response(self, response: Response) -> AsyncIterator[Any]:
         """A page request's response: its fetch row, then the page or document it holds."""
+        if response.status == NOT_MODIFIED and response.meta.get("unchanged_from") is None:
+            yield self.unasked_not_modified(response)
+            return
         if response.status == NOT_MODIFIED:
             async for item in self.unchanged_items(response):
                 yield item
@@ -366,6 +369,14 @@ class SiteSpider(scrapy.Spider):
             stylesheets=reading.stylesheets,
             unchanged=reading,
         )
+
+    def unasked_not_modified(self, response: Response) -> Fetch:
+        """A 304 Not Modified to a request that asked nothing: there is no page to read, and
+        it is recorded as a download failure with what happened."""
+        self.crawler.stats.inc_value(stats.FETCH_FAILED)
+        error = "the server answered 304 Not Modified to a request that sent no validators"
+        url = first_url(response.request)
+        return Fetch(url, response.url, response.status, None, "page", error, "fetch-error")
 
     def fetch(self, response: Response, content_type: str) -> Fetch:
         return Fetch(

@@ -3,8 +3,10 @@ scan's reading without being downloaded, and what the scan stores is the same.""
 
 from __future__ import annotations
 
+import http.server
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -124,3 +126,46 @@ def test_a_link_no_parser_can_read_costs_that_link_not_its_page(tmp_path: Path) 
         scan(base, db, config=None, start="/start.html")
     pages = query(db, "SELECT url FROM pages ORDER BY url")
     assert [url.rsplit("/", 1)[-1] for (url,) in pages] == ["about.html", "start.html"]
+
+
+class StubbornHandler(http.server.BaseHTTPRequestHandler):
+    """A home page linking to a page that always answers 304, asked or not."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        if self.path == "/stubborn.html":
+            self.send_response(304)
+            self.end_headers()
+            return
+        body = (
+            b'<!doctype html><html lang="en"><head><title>Home - Test</title></head><body>'
+            b'<main><p><a href="/stubborn.html">A stubborn page</a></p></main></body></html>'
+        )
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_a_304_nobody_asked_for_is_recorded_with_its_reason(tmp_path: Path) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), StubbornHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        db = tmp_path / "scan.db"
+        scan(f"http://127.0.0.1:{server.server_address[1]}", db, config=None)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert query(
+        db, "SELECT status_code, reason, error FROM fetches WHERE url LIKE '%/stubborn.html'"
+    ) == [
+        (
+            304,
+            "fetch-error",
+            "the server answered 304 Not Modified to a request that sent no validators",
+        )
+    ]
