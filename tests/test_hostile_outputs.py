@@ -362,7 +362,10 @@ def test_team_names_from_pages_are_clean_short_and_have_their_own_files(
     assert scanned.report_code == 0, scanned.terminal[3]  # was "File name too long"
     index = BeautifulSoup((scanned.out / "index.html").read_text(), "html.parser")
     links = {a.get_text(): a["href"] for a in index.select("tbody th a")}
-    assert set(links) == teams and len(set(links.values())) == len(teams)
+    # Each team with pages, and the layout's owner (the site has no accessibility statement:
+    # one problem of the shared layout, the web team's).
+    owners = teams | {"Web Team"}
+    assert set(links) == owners and len(set(links.values())) == len(owners)
     for team, href in links.items():
         page = BeautifulSoup((scanned.out / href).read_text(), "html.parser")
         assert page.h1.get_text() == team
