@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
 
-from reports.changes import Change
+from reports.changes import RETURNING, Change
 from reports.data import Action, PageReport, ScanReport, TeamReport
 from reports.escape import http_url, one_line
 from reports.html import environment
@@ -99,6 +99,7 @@ def team_message(
             actions=actions,
             worst=worst,
             changes_listed=CHANGES_LISTED,
+            returning_note=returning_note,
             impact_label=impact_label,
         )
     )
@@ -155,6 +156,7 @@ def plain_text(
         lines.append("")
     lines += change_lines("New since the last scan", team.new_problems)
     lines += change_lines("Fixed since the last scan", team.fixed_problems)
+    lines += change_lines("Gone with their page since the last scan", team.removed_problems)
     if team_page := links.to():
         lines.append(f"Your full report, with what to fix on each page: {team_page}")
     else:
@@ -189,10 +191,19 @@ def change_lines(title: str, changes: list[Change]) -> list[str]:
         elements = f" ({change.elements} elements)" if change.elements > 1 else ""
         lines.append(
             f"  - {plain(change.help or change.rule_id)}{elements} on {plain(change.url, 300)}"
+            + returning_note(change)
         )
     if len(changes) > CHANGES_LISTED:
         lines.append(f"  and {len(changes) - CHANGES_LISTED} more (see the CSV)")
     return [*lines, ""]
+
+
+def returning_note(change: Change) -> str:
+    """A problem found before, gone, and back: said so, with the day it was first seen."""
+    if change.history != RETURNING:
+        return ""
+    seen = f": first seen {change.first_seen}" if change.first_seen else ""
+    return f" (back again{seen})"
 
 
 def page_problems(page: PageReport) -> str:

@@ -15,6 +15,7 @@ from reports.data import load_report
 from reports.html import write_report
 from settings.model import EmailConfig
 from store.database import open_database
+from store.history import record_history
 from store.scans import finish_scan, start_scan
 from store.writer import Batch, write_batch
 from tests.conftest import run_in_process
@@ -174,3 +175,47 @@ def test_team_page_lists_what_the_email_says_changed(tmp_path: Path) -> None:
     # The two images without alt text on one page are one problem with two elements.
     (group,) = [g for g in soup.select("div.issue[id]") if g["id"].endswith("-image-alt")]
     assert len(group.select("ol.elements > li")) == 2
+
+
+def test_email_says_what_came_back_and_what_went_with_its_page(tmp_path: Path) -> None:
+    """Scan 1: an image without alt text on the bins page, a link on the news page; scan 2:
+    the image fixed; scan 3: the image back, and the news page gone from the site."""
+    db = open_database(tmp_path / "scan.db")
+    news = f"{SITE}news.html"
+    scans = (
+        (
+            [BINS, news],
+            [("image-alt", "critical", "a:1", BINS), ("link-name", "serious", "l:1", news)],
+        ),
+        ([BINS, news], [("link-name", "serious", "l:1", news)]),
+        ([BINS], [("image-alt", "critical", "a:1", BINS)]),
+    )
+    for pages, found in scans:
+        scan_id = start_scan(db, SITE, browser=1, axe_version="4.14.1")
+        batch = Batch()
+        rows = [{"url": url, "title": "A page", "score": 70.0} for url in pages]
+        batch.add("pages", [{**row, "scan_id": scan_id, "team": "Waste"} for row in rows])
+        batch.add(
+            "findings", [finding(scan_id, rule, impact, f, url) for rule, impact, f, url in found]
+        )
+        write_batch(db, batch)
+        record_history(db.conn, scan_id)
+        finish_scan(db, scan_id, "finished")
+    (first_day,) = db.conn.execute(
+        "SELECT substr(started_at, 1, 10) FROM scans WHERE id = 1"
+    ).fetchone()
+    report = load_report(db, emails={"Waste": "waste@example.org"})
+    with smtp_server() as (port, box):
+        settings = EmailConfig(smtp_host="127.0.0.1", smtp_port=port, report_url=REPORT_URL)
+        assert send_team_emails(report, settings, SITE) == ["waste@example.org"]
+    (message,) = box.messages
+    email = message_from_string(message, policy=policy.default)
+    text = email.get_body(("plain",)).get_content().replace("\r\n", "\n")  # type: ignore[union-attr]
+    assert (
+        "New since the last scan:\n"
+        f"  - Images must have alternative text on {BINS} (back again: first seen {first_day})"
+    ) in text
+    assert f"Gone with their page since the last scan:\n  - <b>link-name on {news}" in text
+    html = email.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert f"(back again: first seen {first_day})" in html
+    assert "Gone with their page since the last scan" in html
