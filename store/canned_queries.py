@@ -56,10 +56,12 @@ ORDER BY team, rank""",
 NEW_PROBLEMS = CannedQuery(
     "new_problems",
     "New problems since the last scan",
-    "Violations in the latest finished scan whose fingerprint was not a violation on the "
-    "same page in the previous finished scan of the same start URL (one in the shared "
-    "layout: on no page). A problem in the layout is one row, with the number of pages "
-    "showing it. Empty on a site's first scan.",
+    "Violations in the latest finished scan that the previous finished scan of the same "
+    "start URL did not have (findings.history `new`, or `returning` when an earlier scan "
+    "had them: the same fingerprint on the same page without its host, or anywhere in the "
+    "shared layout), as the report's team pages list them, with the day each was first "
+    "seen. A problem in the layout is one row, with the number of pages showing it. Empty "
+    "on a site's first scan.",
     f"""WITH latest AS (
   SELECT id, start_url FROM scans WHERE id = {LATEST}
 ), previous AS (
@@ -68,19 +70,10 @@ NEW_PROBLEMS = CannedQuery(
 )
 SELECT f.team, f.impact, f.kind, f.rule_id, f.wcag,
   CASE WHEN f.scope = 'template' THEN 'the shared layout' ELSE f.url END AS page,
-  count(DISTINCT f.url) AS pages, f.location, f.help
+  count(DISTINCT f.url) AS pages, f.history, f.first_seen_at, f.location, f.help
 FROM findings f, latest, previous
 WHERE f.scan_id = latest.id AND previous.id IS NOT NULL AND {VIOLATION}
-  AND CASE WHEN f.scope = 'template'
-    THEN f.fingerprint NOT IN (
-      SELECT fingerprint FROM findings WHERE scan_id = (SELECT id FROM previous)
-        AND outcome = 'violation' AND fingerprint IS NOT NULL
-    )
-    ELSE NOT EXISTS (
-      SELECT 1 FROM findings o WHERE o.scan_id = previous.id AND o.url = f.url
-        AND o.outcome = 'violation' AND o.fingerprint IS f.fingerprint
-    )
-  END
+  AND f.history IN ('new', 'returning')
 GROUP BY CASE WHEN f.scope = 'template' THEN 'layout ' || f.fingerprint ELSE f.rowid END
 ORDER BY {IMPACT_ORDER}, f.team, page, f.rule_id""",
 )

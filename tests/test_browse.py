@@ -32,6 +32,7 @@ from app.demo import DEMO_SITE, serve_site
 from store.canned_queries import NEW_PROBLEMS
 from store.database import open_database
 from store.findings import replace_findings
+from store.history import record_history
 from store.scans import finish_scan, start_scan
 from store.schema_docs import PAGES
 from tests.conftest import ROOT, query, run_in_process, run_siteaudit
@@ -259,6 +260,7 @@ def test_new_problems_are_new_on_their_page_or_new_to_the_layout(tmp_path: Path)
     for start_url, findings in ((site, old), ("https://other.example.gov.uk", []), (site, new)):
         scan_id = start_scan(db, start_url)
         replace_findings(db, scan_id, "accessibility", findings)
+        record_history(db.conn, scan_id)  # as a scan's end does (app/after_crawl.py)
         finish_scan(db, scan_id, "finished")
     # Compared with scan 1, the previous scan of the same site, not scan 2 of another.
     new_problems = db.conn.execute(NEW_PROBLEMS.sql).fetchall()
