@@ -137,7 +137,15 @@ class StoreRowsPipeline:
         ]
 
     def link_row(self, link: Link) -> dict[str, Any]:
-        return {"scan_id": self.scan_id, **asdict(link), "internal": int(link.internal)}
+        # Spelled out, not dataclasses.asdict: that deep-copies every field, and a page has
+        # about a hundred links (3 ms a page on the crawler's thread).
+        return {
+            "scan_id": self.scan_id,
+            "source_url": link.source_url,
+            "target_url": link.target_url,
+            "link_text": link.link_text,
+            "internal": int(link.internal),
+        }
 
     def document_row(self, document: Document) -> dict[str, Any]:
         row = {
