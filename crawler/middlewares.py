@@ -179,6 +179,9 @@ def crawl_delay(robots_txt: bytes, user_agent: str) -> float | None:
     return float(delay) if delay else None
 
 
+NOT_MODIFIED = 304
+
+
 class PoliteThrottle(AutoThrottle):
     """Scrapy's AutoThrottle (slower when the server slows), never below a Crawl-delay."""
 
@@ -188,6 +191,12 @@ class PoliteThrottle(AutoThrottle):
         self.floors = crawl_context(crawler).crawl_delays
 
     def _adjust_delay(self, slot: Any, latency: float, response: Response) -> None:
+        # Scrapy lets only a 200 lower the delay (an error page is small and quick). A 304
+        # Not Modified is the whole answer to a rescan's question, as quick as the server
+        # is: counted as a 200, or a rescan of unchanged pages only ever slows down (one
+        # slow answer and the delay stayed up: 500 pages took 1.7x the first scan's time).
+        if response.status == NOT_MODIFIED:
+            response = response.replace(status=200)
         super()._adjust_delay(slot, latency, response)
         host = urlsplit(response.url).hostname or ""
         slot.delay = max(slot.delay, self.floors.get(host, 0.0))

@@ -153,6 +153,19 @@ def test_adaptive_throttle_spaces_requests_to_a_slow_server() -> None:
     assert min(gaps) >= 0.045 and statistics.median(gaps) >= 0.08, gaps
 
 
+@pytest.mark.parametrize(("status", "lowered"), [(200, True), (304, True), (404, False)])
+def test_a_quick_answer_lowers_the_delay_unless_it_is_an_error(status: int, lowered: bool) -> None:
+    # One slow answer raises the delay; quick ones bring it down again, a rescan's 304s too.
+    crawler = stand_in_crawler("[site]\nconcurrency_per_host = 4\n")
+    slot = new_slot(crawler)
+    opened_throttle(crawler)
+    downloaded(crawler, latency=0.4)
+    assert slot.delay == pytest.approx(0.1)
+    for _ in range(10):
+        downloaded(crawler, latency=0.001, status=status)
+    assert (slot.delay < 0.01) is lowered, slot.delay
+
+
 def test_adaptive_throttle_never_goes_below_a_crawl_delay() -> None:
     crawler = stand_in_crawler()
     slot = new_slot(crawler)
