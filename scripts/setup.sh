@@ -10,6 +10,9 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 # certutil makes Chromium trust a staging site's own certificate authority (site.ca_file).
 command -v certutil >/dev/null 2>&1 || need_apt+=(libnss3-tools)
+# The shared frontier of a distributed scan (--redis, docs/scaling.md). The tests start their
+# own redis-server on a free port; nothing here starts or needs Debian's service.
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} with apt-get" >&2
   sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
@@ -35,8 +38,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
   echo "setup: installing Python packages into .venv" >&2
-  # browse: Datasette, for siteaudit browse and its test.
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test,browse]"
+  # browse: Datasette, for siteaudit browse and its test; redis: the distributed scan.
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test,browse,redis]"
   touch .venv/.installed
 fi
 
