@@ -33,9 +33,10 @@ from app.options import (
     with_options,
 )
 from app.paths import check_output_file, check_output_folder
-from app.scan import ScanError, ScanSummary, run_scan
+from app.scan import Decided, ScanError, ScanSummary, run_scan
 from app.statement import sample, statement
 from app.summary import print_summary
+from app.worker_command import REDIS_HELP, distributed, worker
 from audits.readability import ReadabilityDataError
 from crawler.login import LoginError
 from reports.data import ReportError
@@ -85,11 +86,13 @@ def cli() -> None:
 @cli.command()
 @click.argument("start_urls", nargs=-1)
 @scan_options
+@click.option("--redis", "redis_url", metavar="URL", help=REDIS_HELP)
 def scan(
     start_urls: tuple[str, ...],
     db_path: str,
     config_path: str | None,
     verbose: bool,
+    redis_url: str | None,
     **overrides: Any,
 ) -> None:
     """Crawl a website and audit every page into a SQLite database.
@@ -111,7 +114,13 @@ def scan(
     if report_dir:
         check_output_folder(report_dir, "--report")
     set_verbosity(verbose)
-    summary = run_scan(config, db_path, verbose=verbose, resume=resume, decisions=decisions)
+    if redis_url:  # seed the scan for the workers, and write what they find (docs/scaling.md)
+        if resume:
+            raise ScanError("--resume does not work with --redis yet: scan without --resume")
+        seed = distributed().run_distributed_scan
+        summary = seed(config, db_path, redis_url, Decided(tuple(decisions)))
+    else:
+        summary = run_scan(config, db_path, verbose=verbose, resume=resume, decisions=decisions)
     finish(summary, db_path, config, report_dir)
 
 
@@ -487,6 +496,7 @@ def browse(db_path: str, port: int) -> None:
 
 cli.add_command(statement)
 cli.add_command(sample)
+cli.add_command(worker)
 
 LOG_HANDLER = logging.StreamHandler()
 LOG_HANDLER.setFormatter(logging.Formatter("siteaudit: %(levelname)s: %(message)s"))

@@ -1,0 +1,311 @@
+"""A scan shared by workers through Redis (docs/scaling.md): the seeding process, which writes
+every row to the database, and the worker, which crawls its share of open scans."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import multiprocessing
+import pickle
+import secrets
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis
+from scrapy import signals
+from scrapy.crawler import CrawlerProcess
+from scrapy.exceptions import ScrapyDeprecationWarning
+
+from app.after_crawl import after_crawl
+from app.scan import (
+    Decided,
+    ScanError,
+    ScanSummary,
+    allowed_domains,
+    checks_run,
+    crawl_settings,
+)
+from audits.readability import ensure_syllable_data
+from crawler.credentials import load_credentials
+from crawler.distributed import OPEN_SCANS, ScanKeys, StreamWriter, connect, reclaim
+from crawler.distributed_spider import (
+    DistributedContext,
+    DistributedSpider,
+    install_engine,
+    shared_seen,
+)
+from crawler.page_reader import PageReader
+from crawler.stats import Counters
+from crawler.tls import trusting
+from settings.model import Config, seed_urls
+from store.database import open_database
+from store.scans import finish_scan, start_scan
+from store.writer import UPSERT_TABLES, Writer
+
+log = logging.getLogger(__name__)
+
+# Stream entries read at once, and how long a read waits for more (ms).
+READ_COUNT, READ_BLOCK_MS = 500, 500
+# How often a worker with nothing to do looks for an open scan.
+WORKER_POLL = 0.5
+
+
+def redis_client(url: str) -> redis.Redis:
+    """A client for --redis URL, or a ScanError saying what to fix."""
+    try:
+        return connect(url)
+    except (redis.RedisError, ValueError) as err:
+        raise ScanError(
+            f"--redis {url}: no Redis server answers there ({err}); start redis-server, or "
+            "give its URL as redis://HOST:PORT/DB"
+        ) from None
+
+
+def check_distributable(config: Config) -> None:
+    """What a distributed scan cannot do yet, refused before anything starts."""
+    if config.audit.browser:
+        raise ScanError("--redis scans run without the browser for now: add --no-browser")
+    if config.auth.form.url:
+        raise ScanError("--redis scans cannot log in through [auth.form] yet: scan without --redis")
+
+
+@dataclass
+class Drain:
+    """Where the seeding process is in the scan's stream of rows."""
+
+    last_id: bytes = b"0-0"
+    # Entries whose rows are not all replaced by a repeat (findings, links), by what they
+    # are of: a page done twice (its lease ran out while it was being stored) is written once.
+    written: set[tuple[str, ...]] = field(default_factory=set)
+
+    def entry_key(self, parts: list[tuple[str, list[dict[str, Any]]]]) -> tuple[str, ...] | None:
+        if all(table in UPSERT_TABLES for table, _ in parts):
+            return None  # replaced on a repeat (UNIQUE(scan_id, url)): nothing to skip
+        first = next((rows[0] for table, rows in parts if table == "pages"), parts[0][1][0])
+        url = first.get("url") or first.get("source_url") or ""
+        target = first.get("target_url") or ""
+        return (*(table for table, _ in parts), url, target)
+
+
+def drain(client: redis.Redis, keys: ScanKeys, writer: Writer, state: Drain) -> int:
+    """Hand the stream's new entries to the writer, in order; how many there were."""
+    found = client.xread({keys.key("rows"): state.last_id}, count=READ_COUNT, block=READ_BLOCK_MS)
+    count = 0
+    for _stream, entries in found or []:
+        for entry_id, fields in entries:
+            parts = pickle.loads(fields[b"parts"])
+            key = state.entry_key(parts)
+            if key is None or key not in state.written:
+                writer.put_together(parts)
+                if key is not None:
+                    state.written.add(key)
+            state.last_id = entry_id
+            count += 1
+    return count
+
+
+def frontier_empty(client: redis.Redis, keys: ScanKeys) -> bool:
+    """Seeded, nothing on the frontier and nothing leased."""
+    pipe = client.pipeline(transaction=True)
+    pipe.hget(keys.key("state"), "seeded")
+    pipe.zcard(keys.key("requests"))
+    pipe.zcard(keys.key("leases"))
+    seeded, queued, leased = pipe.execute()
+    return seeded == b"done" and queued == 0 and leased == 0
+
+
+def publish_scan(
+    client: redis.Redis, config: Config, scan_id: int, lease: float | None
+) -> ScanKeys:
+    """Put the scan where workers find it: its configuration and state, then its token."""
+    keys = ScanKeys(secrets.token_hex(8))
+    state = {"scan_id": scan_id, "status": "running", "started": time.time()}
+    if lease:
+        state["lease_seconds"] = lease
+    client.set(keys.key("config"), pickle.dumps(config, protocol=5))
+    client.hset(keys.key("state"), mapping=state)
+    client.sadd(OPEN_SCANS, keys.token)
+    return keys
+
+
+def run_distributed_scan(
+    config: Config,
+    db_path: str | Path,
+    redis_url: str,
+    decided: Decided | None = None,
+    lease_seconds: float | None = None,
+) -> ScanSummary:
+    """Seed a scan for the workers, write what they find into the database as it comes, and
+    finish the scan as a one-machine scan does once the frontier is empty."""
+    check_distributable(config)
+    client = redis_client(redis_url)
+    decided = decided or Decided()
+    db = open_database(db_path)
+    checks = checks_run(config.audit.checks, browser=False)
+    scan_id = start_scan(
+        db,
+        seed_urls(config.site)[0],
+        checks=json.dumps(list(checks)),
+        wcag=config.audit.wcag,
+        browser=0,
+        config=json.dumps(asdict(config), default=str),
+    )
+    keys = publish_scan(client, config, scan_id, lease_seconds)
+    writer = Writer(db_path)
+    writer.start()
+    started = time.monotonic()
+    status, message = "failed", None
+    try:
+        status, message = drain_until_done(client, keys, writer, config)
+    except (redis.RedisError, OSError) as err:
+        message = f"the scan's Redis failed: {type(err).__name__}: {err}"
+        raise ScanError(message) from err
+    finally:
+        ended(client, keys)
+        writer.close()
+        after_crawl(
+            db,
+            scan_id,
+            config.templates,
+            config.ownership.default_team,
+            decided.decisions,
+            decided.today,
+            config.audit.checks,
+            config.freshness_limits,
+            config.statement.url,
+        )
+        counters = shared_counters(client, keys, time.monotonic() - started)
+        finish_scan(db, scan_id, status, pages_audited=0, pages_failed=0, message=message)
+        client.delete(*keys.all)
+    return ScanSummary(scan_id, status, counters, time.monotonic() - started, None, message)
+
+
+def drain_until_done(
+    client: redis.Redis, keys: ScanKeys, writer: Writer, config: Config
+) -> tuple[str, str | None]:
+    """Write the stream into the database until the crawl is over: the frontier empty and
+    nothing leased twice in a row (a worker pushes the requests a page leads to before it
+    releases the page), or the time limit. Expired leases go back to the frontier."""
+    state = Drain()
+    limit = config.site.max_minutes * 60
+    deadline = time.monotonic() + limit if limit else math.inf
+    quiet = 0
+    while quiet < 2:
+        count = drain(client, keys, writer, state)
+        reclaim(client, keys)
+        quiet = quiet + 1 if count == 0 and frontier_empty(client, keys) else 0
+        if time.monotonic() >= deadline:
+            minutes = f"{config.site.max_minutes:g}"
+            return "interrupted", f"stopped at the time limit of {minutes} minutes"
+    while drain(client, keys, writer, state):
+        pass
+    return "finished", None
+
+
+def ended(client: redis.Redis, keys: ScanKeys) -> None:
+    """Tell the workers the scan is over; they close their crawl of it."""
+    try:
+        client.hset(keys.key("state"), "status", "done")
+        client.srem(OPEN_SCANS, keys.token)
+    except redis.RedisError as err:
+        log.warning("could not mark the scan done in Redis: %s", err)
+
+
+def shared_counters(client: redis.Redis, keys: ScanKeys, seconds: float) -> Counters:
+    """The counts every worker added to the scan's stats."""
+    counts = {k.decode(): int(v) for k, v in client.hgetall(keys.key("stats")).items()}
+    return Counters(**counts, elapsed=seconds)
+
+
+def run_worker(redis_url: str, once: bool = False, verbose: bool = False) -> int:
+    """Crawl open scans, one after another (each in a process of its own: Scrapy's reactor
+    runs once per process); with once, the first one found, then return. Returns how many."""
+    client = redis_client(redis_url)
+    done = 0
+    while True:
+        token = client.srandmember(OPEN_SCANS)
+        if token is None:
+            time.sleep(WORKER_POLL)
+            continue
+        crawl = multiprocessing.get_context("fork").Process(
+            target=crawl_scan, args=(redis_url, token.decode(), verbose), name="siteaudit-crawl"
+        )
+        crawl.start()
+        crawl.join()
+        done += 1
+        if once:
+            return done
+
+
+def crawl_scan(redis_url: str, token: str, verbose: bool) -> None:
+    """This worker's share of one scan's crawl, until the scan is done."""
+    client = connect(redis_url)
+    keys = ScanKeys(token)
+    state = client.hgetall(keys.key("state"))
+    raw = client.get(keys.key("config"))
+    if state.get(b"status") != b"running" or raw is None:
+        return  # finished while this worker was looking
+    config: Config = pickle.loads(raw)
+    # scrapy-redis 0.9.1 passes spider= to the stats, which Scrapy 2.19 warns of on every page.
+    warnings.filterwarnings("ignore", "Passing a 'spider'", ScrapyDeprecationWarning)
+    ensure_syllable_data()
+    with trusting(config.site.ca_file):
+        page_reader = PageReader(
+            config.audit.read_timeout, workers=0, max_elements=config.audit.max_elements
+        )
+        context = DistributedContext(
+            config=config,
+            allowed_domains=allowed_domains(config),
+            credentials=load_credentials(config.auth),  # from this worker's environment
+            scan_id=int(state[b"scan_id"]),
+            writer=StreamWriter(client, keys),  # type: ignore[arg-type]
+            page_reader=page_reader,
+            seen=shared_seen(client, keys),  # type: ignore[arg-type]
+            client=client,
+            keys=keys,
+        )
+        page_reader.start()
+        try:
+            crawl(context, worker_settings(config, redis_url, keys, verbose))
+        finally:
+            page_reader.close()
+
+
+def worker_settings(
+    config: Config, redis_url: str, keys: ScanKeys, verbose: bool
+) -> dict[str, Any]:
+    """A scan's crawl settings, with scrapy-redis's scheduler on the scan's keys."""
+    return {
+        **crawl_settings(config, verbose, live=False),
+        "SITEAUDIT_PROGRESS": False,
+        "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+        "SCHEDULER_QUEUE_CLASS": "crawler.distributed.LeasedQueue",
+        "SCHEDULER_QUEUE_KEY": keys.key("requests"),
+        "SCHEDULER_DUPEFILTER_KEY": keys.key("dupefilter"),
+        "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+        # A worker leaving never clears what the other workers share.
+        "SCHEDULER_PERSIST": True,
+        "REDIS_URL": redis_url,
+    }
+
+
+def crawl(context: DistributedContext, settings: dict[str, Any]) -> None:
+    """Run the worker's Scrapy crawl until the scan is done (or its time limit)."""
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(DistributedSpider)
+    crawler.siteaudit = context
+    install_engine(crawler)
+
+    def on_opened(spider: DistributedSpider) -> None:
+        limit = context.config.site.max_minutes * 60
+        deadline = time.monotonic() + limit if limit else math.inf
+        context.page_reader.stop_when(lambda: not crawler.crawling or time.monotonic() >= deadline)
+
+    crawler.signals.connect(on_opened, signal=signals.spider_opened)
+    process.crawl(crawler)
+    process.start()
+    del on_opened

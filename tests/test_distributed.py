@@ -1,0 +1,156 @@
+"""A scan shared by workers through a real Redis: every page fetched and stored once, with
+the same pages and findings as a one-machine scan of the same site (docs/scaling.md)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.demo import DEMO_SITE, serve_site
+from tests.conftest import ROOT, Site, query, run_in_process, run_siteaudit
+from tests.redis_server import redis_server
+
+# What a page is, apart from when and how deep it was found: the order pages are found in
+# differs between workers, and a page's depth is that of the first link to it found.
+PAGE_COLUMNS = (
+    "url, status_code, title, lang, content_type, content_hash, bytes, word_count, "
+    "reading_age, sitemap_lastmod, last_updated, last_updated_source, review_due, team, reason"
+)
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    with redis_server() as url:
+        yield url
+
+
+@pytest.fixture
+def demo_site() -> Iterator[Site]:
+    """The demo site, with its own access log: the requests of one test's scan alone."""
+    log: list[str] = []
+    with serve_site(DEMO_SITE, access_log=log) as base:
+        yield Site(base, DEMO_SITE, log)
+
+
+def start_worker(redis_url: str, log: Path) -> subprocess.Popen[bytes]:
+    """A worker that crawls the first open scan and exits; in a session of its own, so that
+    it and the processes it starts can be stopped together."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "worker", "--redis", redis_url, "--once"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            start_new_session=True,
+        )
+
+
+def stop(workers: list[subprocess.Popen[bytes]]) -> list[int | None]:
+    """Each worker's exit code once it has ended (they end with the scan); one still running
+    after the wait is killed with its processes, and reported as None."""
+    codes: list[int | None] = []
+    for worker in workers:
+        try:
+            codes.append(worker.wait(timeout=60))
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+            codes.append(None)
+    return codes
+
+
+def rows(db: Path, sql: str, base: str) -> list[tuple]:
+    """Rows with the site's address taken out, to compare scans of two servers."""
+    return sorted(
+        tuple(v.replace(base, "SITE") if isinstance(v, str) else v for v in row)
+        for row in query(db, sql)
+    )
+
+
+def scan_contents(db: Path, base: str) -> dict[str, list[tuple]]:
+    return {
+        "pages": rows(db, f"SELECT {PAGE_COLUMNS} FROM pages", base),
+        "findings": rows(
+            db,
+            "SELECT url, kind, rule_id, outcome, impact, scope, selector, summary, fingerprint, "
+            "team, history FROM findings",
+            base,
+        ),
+        "links": rows(
+            db,
+            "SELECT source_url, target_url, link_text, internal, status_code, error FROM links",
+            base,
+        ),
+        "fetches": rows(db, "SELECT url, final_url, status_code, kind, reason FROM fetches", base),
+        "documents": rows(
+            db,
+            "SELECT url, content_type, bytes, linked_from, team, check_error FROM documents",
+            base,
+        ),
+    }
+
+
+def test_two_workers_store_every_page_once_as_one_machine_does(
+    redis_url: str, demo_site: Site, tmp_path: Path
+) -> None:
+    one = run_siteaudit("scan", demo_site.url(), "--no-browser", "--db", str(tmp_path / "one.db"))
+    assert one.returncode == 0, one.stderr
+    demo_site.access_log.clear()
+
+    workers = [start_worker(redis_url, tmp_path / f"worker{i}.log") for i in range(2)]
+    try:
+        shared = run_siteaudit(
+            "scan",
+            demo_site.url(),
+            "--no-browser",
+            "--db",
+            str(tmp_path / "shared.db"),
+            "--redis",
+            redis_url,
+            timeout=300,
+        )
+    finally:
+        codes = stop(workers)
+    logs = "\n".join((tmp_path / f"worker{i}.log").read_text() for i in range(2))
+    assert shared.returncode == 0, shared.stderr + logs
+    assert codes == [0, 0], logs
+    assert "Scan 1 finished" in shared.stderr
+
+    db = tmp_path / "shared.db"
+    # Every page once: one row each, and fetched from the site once.
+    urls = [url for (url,) in query(db, "SELECT url FROM pages")]
+    assert len(urls) == len(set(urls)) == 17
+    fetched = Counter(line.split(" ")[1] for line in demo_site.access_log if line.startswith("GET"))
+    pages = [url.removeprefix(demo_site.base) for url in urls]
+    assert [path for path in pages if fetched[path] != 1] == []
+    # The same outcome as one machine's scan.
+    expected = scan_contents(tmp_path / "one.db", demo_site.base)
+    assert scan_contents(db, demo_site.base) == expected
+    assert query(db, "SELECT status FROM scans") == [("finished",)]
+    assert "Pages: 17 recorded" in shared.stderr
+
+
+def test_redis_that_does_not_answer_is_one_error_line(tmp_path: Path) -> None:
+    db = tmp_path / "scan.db"
+    run = run_in_process(
+        "scan", "http://127.0.0.1:9/", "--no-browser", "--db", str(db), "--redis",
+        "redis://127.0.0.1:9/0",
+    )  # fmt: skip
+    assert run.returncode == 1
+    assert run.errors == [run.errors[0]] and "no Redis server answers there" in run.errors[0]
+    assert not db.exists() or query(db, "SELECT count(*) FROM scans") == [(0,)]
+
+
+def test_distributed_scan_needs_no_browser_for_now(redis_url: str, tmp_path: Path) -> None:
+    run = run_in_process("scan", "http://127.0.0.1:9/", "--db", str(tmp_path / "scan.db"),
+                         "--redis", redis_url)  # fmt: skip
+    assert run.returncode == 1
+    assert run.errors == ["Error: --redis scans run without the browser for now: add --no-browser"]
