@@ -36,7 +36,7 @@ from app.paths import check_output_file, check_output_folder
 from app.scan import Decided, ScanError, ScanSummary, run_scan
 from app.statement import sample, statement
 from app.summary import print_summary
-from app.worker_command import REDIS_HELP, distributed, worker
+from app.worker_command import REDIS_OPTIONS, distributed, worker
 from audits.readability import ReadabilityDataError
 from crawler.login import LoginError
 from reports.data import ReportError
@@ -86,13 +86,14 @@ def cli() -> None:
 @cli.command()
 @click.argument("start_urls", nargs=-1)
 @scan_options
-@click.option("--redis", "redis_url", metavar="URL", help=REDIS_HELP)
+@with_options(*REDIS_OPTIONS)
 def scan(
     start_urls: tuple[str, ...],
     db_path: str,
     config_path: str | None,
     verbose: bool,
     redis_url: str | None,
+    redis_lease: float | None,
     **overrides: Any,
 ) -> None:
     """Crawl a website and audit every page into a SQLite database.
@@ -118,8 +119,10 @@ def scan(
         if resume:
             raise ScanError("--resume does not work with --redis yet: scan without --resume")
         seed = distributed().run_distributed_scan
-        summary = seed(config, db_path, redis_url, Decided(tuple(decisions)))
+        summary = seed(config, db_path, redis_url, Decided(tuple(decisions)), redis_lease)
     else:
+        if redis_lease:
+            raise ScanError("--redis-lease works only with --redis URL")
         summary = run_scan(config, db_path, verbose=verbose, resume=resume, decisions=decisions)
     finish(summary, db_path, config, report_dir)
 

@@ -9,6 +9,18 @@ import click
 from app.scan import ScanError
 
 REDIS_HELP = "Redis server the scan's workers share, as redis://HOST:PORT/DB (docs/scaling.md)."
+# siteaudit scan's options for a scan shared through Redis.
+REDIS_OPTIONS = (
+    click.option("--redis", "redis_url", metavar="URL", help=REDIS_HELP),
+    click.option(
+        "--redis-lease",
+        "redis_lease",
+        type=click.FloatRange(min=1),
+        metavar="SECONDS",
+        help="With --redis: how long a page taken by a worker that stops answering waits "
+        "before another worker takes it [60].",
+    ),
+)
 
 
 @click.command()

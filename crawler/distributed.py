@@ -105,6 +105,12 @@ class LeasedQueue(PriorityQueue):
         self.held: set[str] = set()
         spider.frontier = self  # the spider renews the leases; the engine releases them
 
+    def push(self, request: Request) -> None:
+        """scrapy-redis's push; a page request's URL marked queued at the same time."""
+        data = self._encode_request(request)
+        seen = request.meta.get(SEEN_URL) or ""
+        self.server.eval(PUSH, 2, self.key, self.keys.key("seen"), -request.priority, data, seen)
+
     def pop(self, timeout: int = 0) -> Request | None:
         found = self.server.eval(POP, 5, *frontier_keys(self.keys), self.lease_seconds)
         if not found:
@@ -131,34 +137,57 @@ class LeasedQueue(PriorityQueue):
             self.server.eval(RENEW, 1, self.keys.key("leases"), self.lease_seconds, *self.held)
 
 
-# Mark a URL seen if it is new and the crawl is within max_pages: 1 taken, 0 seen, -1 full.
+# The spider's seen URLs, as a hash: url -> "q" once its request is on the frontier (or "d",
+# done without one), or "t:WORKER" while the worker that took it has yet to push its request.
+# A URL taken by a worker that died before pushing it (its liveness key gone) is taken again,
+# when the page that links to it is done again: otherwise it would be lost.
+# Returns 1 taken, 0 seen, -1 full (max_pages).
 TAKE = """
-if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 0 end
-if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then return -1 end
-redis.call('SADD', KEYS[1], ARGV[1])
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if v then
+  if string.sub(v, 1, 2) ~= 't:' then return 0 end
+  if redis.call('EXISTS', KEYS[2] .. string.sub(v, 3)) == 1 then return 0 end
+elseif redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[2]) then
+  return -1
+end
+redis.call('HSET', KEYS[1], ARGV[1], 't:' .. ARGV[3])
 return 1
 """
 TAKEN, SEEN, FULL = 1, 0, -1
+# Where a page request carries the URL it was taken as, to be marked queued when pushed.
+SEEN_URL = "siteaudit_seen"
+# Push a request and mark its URL queued, in one step.
+PUSH = """
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], ARGV[3], 'q') end
+return 1
+"""
+
+
+def worker_key(keys: ScanKeys, worker: str = "") -> str:
+    """The key that says a worker is alive (it expires unless the worker renews it)."""
+    return keys.key(f"worker:{worker}")
 
 
 class SharedSeen:
-    """The spider's context.seen, one set for every worker of the scan."""
+    """The spider's context.seen, one for every worker of the scan."""
 
-    def __init__(self, client: redis.Redis, key: str) -> None:
-        self.client, self.key = client, key
+    def __init__(self, client: redis.Redis, keys: ScanKeys, worker: str) -> None:
+        self.client, self.key, self.keys, self.worker = client, keys.key("seen"), keys, worker
 
     def __contains__(self, url: object) -> bool:
-        return bool(self.client.sismember(self.key, str(url)))
+        return bool(self.client.hexists(self.key, str(url)))
 
     def add(self, url: str) -> None:
-        self.client.sadd(self.key, url)
+        self.client.hset(self.key, url, "d")
 
     def __len__(self) -> int:
-        return int(self.client.scard(self.key))
+        return int(self.client.hlen(self.key))
 
     def take(self, url: str, limit: int) -> int:
         """TAKEN if this worker is the one to crawl url; SEEN or FULL if not (atomic)."""
-        return int(self.client.eval(TAKE, 1, self.key, url, limit))
+        prefix = worker_key(self.keys)
+        return int(self.client.eval(TAKE, 2, self.key, prefix, url, limit, self.worker))
 
 
 class SharedLastmod:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import math
+import secrets
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -21,12 +23,15 @@ from crawler import stats
 from crawler.context import ScanContext
 from crawler.distributed import (
     LEASE,
+    LEASE_SECONDS,
+    SEEN_URL,
     TAKEN,
     LeasedQueue,
     ScanKeys,
     SharedLastmod,
     SharedSeen,
     reclaim,
+    worker_key,
 )
 from crawler.items import Fetch
 from crawler.sitemaps import SitemapsPending
@@ -103,6 +108,8 @@ class DistributedSpider(SiteSpider):
         self.sitemaps = SharedSitemaps(self.client, self.keys, SITEMAP_WAIT)
         self.counted: dict[str, int] = {}
         self.renewals: task.LoopingCall | None = None
+        self.alive_key = worker_key(self.keys, self.shared_seen.worker)
+        self.keep_alive()
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> DistributedSpider:
@@ -138,14 +145,32 @@ class DistributedSpider(SiteSpider):
             if taken < 0:
                 self.crawler.stats.inc_value(stats.SKIPPED_OVER_LIMIT)
             return None
-        return self.new_page_request(url, depth, source, via)
+        return self.to_push(url, self.new_page_request(url, depth, source, via))
 
     def unfollowed_check(self, url: str) -> scrapy.Request | None:
         if not self.context.config.links.check_unfollowed or is_logout(url):
             return None
         if self.shared_seen.take(url, self.site.max_pages) != TAKEN:
             return None
-        return next(self.links.requests(url, kind="link"), None)
+        return self.to_push(url, next(self.links.requests(url, kind="link"), None))
+
+    def to_push(self, url: str, found: Any) -> Any:
+        """A request for a URL this worker took: marked, in Redis, as queued when it is
+        pushed to the frontier. A URL that needs no request (a logout link, a trap) is done."""
+        if isinstance(found, scrapy.Request):
+            found.meta[SEEN_URL] = url
+        else:
+            self.shared_seen.add(url)
+        return found
+
+    def keep_alive(self) -> None:
+        """Renew this worker's leases, and the key that says it is alive (which expires
+        with them if it dies): what it took and has yet to push is its own till then."""
+        frontier = getattr(self, "frontier", None)
+        seconds = frontier.lease_seconds if frontier is not None else LEASE_SECONDS
+        self.client.set(self.alive_key, 1, ex=math.ceil(seconds))
+        if frontier is not None:
+            frontier.renew()
 
     @property
     def shared_seen(self) -> SharedSeen:
@@ -172,13 +197,14 @@ class DistributedSpider(SiteSpider):
 
     def on_opened(self, spider: scrapy.Spider) -> None:
         frontier = getattr(self, "frontier", None)
-        if frontier is not None:
-            self.renewals = task.LoopingCall(frontier.renew)
-            self.renewals.start(frontier.lease_seconds / 3, now=False)
+        seconds = frontier.lease_seconds if frontier is not None else LEASE_SECONDS
+        self.renewals = task.LoopingCall(self.keep_alive)
+        self.renewals.start(seconds / 3, now=True)
 
     def on_closed(self, spider: scrapy.Spider, reason: str) -> None:
         if self.renewals is not None and self.renewals.running:
             self.renewals.stop()
+        self.client.delete(self.alive_key)
 
     def on_idle(self, spider: scrapy.Spider) -> None:
         """Keep the crawl open while the scan runs: other workers may add to the frontier,
@@ -211,4 +237,5 @@ def install_engine(crawler: Any) -> None:
 
 
 def shared_seen(client: redis.Redis, keys: ScanKeys) -> SharedSeen:
-    return SharedSeen(client, keys.key("seen"))
+    """The scan's seen URLs, as this worker (a crawl process, named afresh) takes them."""
+    return SharedSeen(client, keys, worker=secrets.token_hex(6))

@@ -4,16 +4,20 @@ the same pages and findings as a one-machine scan of the same site (docs/scaling
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from app.demo import DEMO_SITE, serve_site
+from crawler.distributed import OPEN_SCANS, ScanKeys
 from tests.conftest import ROOT, Site, query, run_in_process, run_siteaudit
 from tests.redis_server import redis_server
 
@@ -154,3 +158,62 @@ def test_distributed_scan_needs_no_browser_for_now(redis_url: str, tmp_path: Pat
                          "--redis", redis_url)  # fmt: skip
     assert run.returncode == 1
     assert run.errors == ["Error: --redis scans run without the browser for now: add --no-browser"]
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def pages_sent(client: redis.Redis, keys: ScanKeys) -> int:
+    """Pages the workers have sent to the seeder so far."""
+    entries = client.xrange(keys.key("rows"))
+    return sum(any(t == "pages" for t, _ in pickle.loads(f[b"parts"])) for _, f in entries)
+
+
+def test_a_worker_killed_mid_scan_loses_nothing(
+    redis_url: str, demo_site: Site, tmp_path: Path
+) -> None:
+    """kill -9 a worker with pages leased: they go back to the frontier when their leases
+    run out, and another worker does them; every page is stored once, as by one machine."""
+    one = run_siteaudit("scan", demo_site.url(), "--no-browser", "--db", str(tmp_path / "one.db"))
+    assert one.returncode == 0, one.stderr
+    # Slow enough that the first worker is killed with most of the site still to do.
+    slow = tmp_path / "slow.toml"
+    slow.write_text("[site]\ndownload_delay = 0.4\n")
+    db = tmp_path / "shared.db"
+    client = redis.Redis.from_url(redis_url)
+    with (tmp_path / "seeder.log").open("wb") as out:
+        seeder = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "scan", demo_site.url(), "--no-browser", "--db",
+             str(db), "--config", str(slow), "--redis", redis_url, "--redis-lease", "3"],
+            stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True,
+        )  # fmt: skip
+    first = start_worker(redis_url, tmp_path / "first.log")
+    workers = [first]
+    try:
+        wait_for(lambda: client.scard(OPEN_SCANS) == 1)
+        keys = ScanKeys(client.srandmember(OPEN_SCANS).decode())
+        wait_for(lambda: client.xlen(keys.key("rows")) >= 3 and client.zcard(keys.key("leases")))
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+        leased = client.zcard(keys.key("leases"))
+        stored = pages_sent(client, keys)
+        workers.append(start_worker(redis_url, tmp_path / "second.log"))
+        assert seeder.wait(timeout=180) == 0, (tmp_path / "seeder.log").read_text()
+    finally:
+        if seeder.poll() is None:
+            os.killpg(seeder.pid, signal.SIGKILL)
+            seeder.wait()
+        codes = stop(workers[1:])
+        client.close()
+    assert codes == [0]
+    # The killed worker held pages, and had not done the scan alone.
+    assert leased >= 1
+    assert stored < 17
+    urls = [url for (url,) in query(db, "SELECT url FROM pages")]
+    assert len(urls) == len(set(urls)) == 17
+    expected = scan_contents(tmp_path / "one.db", demo_site.base)
+    assert scan_contents(db, demo_site.base) == expected
