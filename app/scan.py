@@ -225,6 +225,9 @@ def crawl_settings(config: Config, verbose: bool, live: bool | None = None) -> d
             "crawler.middlewares.FirewallMiddleware": 560,
             # Before robots.txt (100) is read, so no request reaches a private address.
             "crawler.middlewares.PrivateNetworkMiddleware": 50,
+            # Every request waiting for robots.txt judged by it (scrapy/scrapy#6802).
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "crawler.middlewares.EveryWaiterRobotsTxtMiddleware": 100,
             "crawler.middlewares.CrawlDelayMiddleware": 120,
             # After Scrapy's cookies middleware (700), so it can add to the Cookie header.
             "crawler.auth.AuthMiddleware": 750,

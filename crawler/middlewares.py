@@ -12,9 +12,14 @@ from urllib.parse import urlsplit
 from protego import Protego
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware, RedirectMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import CannotResolveHostError, IgnoreRequest, NotConfigured
 from scrapy.extensions.throttle import AutoThrottle
 from scrapy.http import Request, Response
+from scrapy.robotstxt import RobotParser
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet.defer import Deferred
 
 from crawler.context import CrawlContext, crawl_context
 from crawler.resolver import PrivateNetworkResolver
@@ -286,3 +291,24 @@ class OnSiteRedirectMiddleware(StayOnSite, RedirectMiddleware):
 
 class OnSiteMetaRefreshMiddleware(StayOnSite, MetaRefreshMiddleware):
     """Scrapy's <meta http-equiv="refresh"> redirects, within the allowed domains for pages."""
+
+
+class EveryWaiterRobotsTxtMiddleware(RobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware, with every request that waits for a host's robots.txt
+    judged by it. In Scrapy 2.19 (scrapy/scrapy#6802) the requests waiting while robots.txt
+    downloads all await one Deferred, whose first waiter takes the parser and leaves None to
+    the rest, which Scrapy reads as "no robots.txt": they were fetched even if disallowed
+    (a disallowed start URL, or pages a worker takes from a shared frontier at once)."""
+
+    async def robot_parser(self, request: Request) -> RobotParser | None:
+        parser = self._parsers.get(urlparse_cached(request).netloc)
+        if not isinstance(parser, Deferred):
+            return await super().robot_parser(request)
+        waiter: Deferred[RobotParser | None] = Deferred()
+
+        def hand_on(result: RobotParser | None) -> RobotParser | None:
+            waiter.callback(result)
+            return result  # for the next waiter, as Scrapy before 2.13 did
+
+        parser.addCallback(hand_on)
+        return await maybe_deferred_to_future(waiter)

@@ -24,6 +24,7 @@ from scrapy.http import Request, TextResponse
 from scrapy.settings import Settings
 from scrapy.signalmanager import SignalManager
 
+from app.demo import DEMO_SITE, serve_site
 from app.scan import crawl_settings
 from crawler.context import CrawlContext
 from crawler.middlewares import CrawlDelayMiddleware, PoliteThrottle, crawl_delay
@@ -273,3 +274,17 @@ def test_private_network_addresses_are_never_fetched_unless_configured(tmp_path:
     assert query(allowed_db, "SELECT url, status_code FROM fetches WHERE kind = 'external'") == [
         (f"{other}/staff", 404)
     ]
+
+
+def test_every_request_waiting_for_robots_txt_is_judged_by_it(tmp_path: Path) -> None:
+    """Start URLs all wait for robots.txt at once: the disallowed one is never fetched
+    (Scrapy 2.19 let every waiter but the first through: scrapy/scrapy#6802)."""
+    log: list[str] = []
+    with serve_site(DEMO_SITE, access_log=log) as base:
+        db = tmp_path / "scan.db"
+        urls = [f"{base}/", f"{base}/admin/", f"{base}/news/"]
+        result = run_siteaudit("scan", *urls, "--no-browser", "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    assert "GET /admin/" not in log
+    admin = query(db, "SELECT status_code, reason FROM fetches WHERE url = ?", f"{base}/admin/")
+    assert admin == [(None, "disallowed-by-robots")]
