@@ -33,10 +33,10 @@ from app.options import (
     with_options,
 )
 from app.paths import check_output_file, check_output_folder
-from app.scan import Decided, ScanError, ScanSummary, run_scan
+from app.scan import ScanError, ScanSummary, run_scan
 from app.statement import sample, statement
 from app.summary import print_summary
-from app.worker_command import REDIS_OPTIONS, distributed, worker
+from app.worker_command import REDIS_OPTIONS, SHARED_OPTIONS, scan_shared, worker
 from audits.readability import ReadabilityDataError
 from crawler.login import LoginError
 from reports.data import ReportError
@@ -92,8 +92,6 @@ def scan(
     db_path: str,
     config_path: str | None,
     verbose: bool,
-    redis_url: str | None,
-    redis_lease: float | None,
     **overrides: Any,
 ) -> None:
     """Crawl a website and audit every page into a SQLite database.
@@ -105,25 +103,21 @@ def scan(
 
     Each run adds a scan to the database; query it with sqlite3, or open it in Datasette
     with siteaudit browse (tables: scans, pages, findings, links, documents, fetches; see
-    docs/schema.md).
+    docs/schema.md). With --redis, `siteaudit worker`s share the crawl (docs/scaling.md).
     """
-    report_dir, resume = overrides.pop("report_dir"), overrides.pop("resume")
+    shared = {name: overrides.pop(name) for name in SHARED_OPTIONS}
     decisions_path = overrides.pop("decisions_path")
+    if any(shared.values()):
+        scan_shared(start_urls, config_path, overrides, db_path, decisions_path, verbose, **shared)
+        return
+    report_dir, resume = overrides.pop("report_dir"), overrides.pop("resume")
     config = build_config(config_path, start_urls, overrides)
     # Read now, not after an hour's scan.
     decisions = load_decisions(decisions_path) if decisions_path else []
     if report_dir:
         check_output_folder(report_dir, "--report")
     set_verbosity(verbose)
-    if redis_url:  # seed the scan for the workers, and write what they find (docs/scaling.md)
-        if resume:
-            raise ScanError("--resume does not work with --redis yet: scan without --resume")
-        seed = distributed().run_distributed_scan
-        summary = seed(config, db_path, redis_url, Decided(tuple(decisions)), redis_lease)
-    else:
-        if redis_lease:
-            raise ScanError("--redis-lease works only with --redis URL")
-        summary = run_scan(config, db_path, verbose=verbose, resume=resume, decisions=decisions)
+    summary = run_scan(config, db_path, verbose=verbose, resume=resume, decisions=decisions)
     finish(summary, db_path, config, report_dir)
 
 

@@ -75,7 +75,7 @@ def check_distributable(config: Config) -> None:
 
 @dataclass
 class Drain:
-    """Where the seeding process is in the scan's stream of rows."""
+    """Where the seeding process is in one scan's stream of rows."""
 
     last_id: bytes = b"0-0"
     # Entries whose rows are not all replaced by a repeat (findings, links), by what they
@@ -90,22 +90,44 @@ class Drain:
         target = first.get("target_url") or ""
         return (*(table for table, _ in parts), url, target)
 
-
-def drain(client: redis.Redis, keys: ScanKeys, writer: Writer, state: Drain) -> int:
-    """Hand the stream's new entries to the writer, in order; how many there were."""
-    found = client.xread({keys.key("rows"): state.last_id}, count=READ_COUNT, block=READ_BLOCK_MS)
-    count = 0
-    for _stream, entries in found or []:
+    def write(self, entries: list[tuple[bytes, dict[bytes, bytes]]], writer: Writer) -> None:
+        """Hand the entries to the writer, in order, each at most once."""
         for entry_id, fields in entries:
             parts = pickle.loads(fields[b"parts"])
-            key = state.entry_key(parts)
-            if key is None or key not in state.written:
+            key = self.entry_key(parts)
+            if key is None or key not in self.written:
                 writer.put_together(parts)
                 if key is not None:
-                    state.written.add(key)
-            state.last_id = entry_id
-            count += 1
-    return count
+                    self.written.add(key)
+            self.last_id = entry_id
+
+
+@dataclass
+class SharedScan:
+    """One scan the seeding process has published: where it is, and how it ended."""
+
+    config: Config
+    scan_id: int
+    keys: ScanKeys
+    deadline: float
+    drain: Drain = field(default_factory=Drain)
+    # Rounds in a row with nothing sent, nothing on the frontier and nothing leased.
+    quiet: int = 0
+    status: str | None = None
+    message: str | None = None
+
+
+def drain(client: redis.Redis, scans: list[SharedScan], writer: Writer) -> dict[str, int]:
+    """Hand every scan's new entries to the writer; how many each scan had, by token."""
+    streams = {scan.keys.key("rows"): scan.drain.last_id for scan in scans}
+    found = client.xread(streams, count=READ_COUNT, block=READ_BLOCK_MS) if streams else []
+    counts: dict[str, int] = {}
+    by_stream = {scan.keys.key("rows"): scan for scan in scans}
+    for stream, entries in found or []:
+        scan = by_stream[stream.decode()]
+        scan.drain.write(entries, writer)
+        counts[scan.keys.token] = len(entries)
+    return counts
 
 
 def frontier_empty(client: redis.Redis, keys: ScanKeys) -> bool:
@@ -139,12 +161,49 @@ def run_distributed_scan(
     decided: Decided | None = None,
     lease_seconds: float | None = None,
 ) -> ScanSummary:
-    """Seed a scan for the workers, write what they find into the database as it comes, and
-    finish the scan as a one-machine scan does once the frontier is empty."""
-    check_distributable(config)
+    """One site's scan shared by the workers (run_distributed_scans)."""
+    return run_distributed_scans([config], db_path, redis_url, decided, lease_seconds)[0]
+
+
+def run_distributed_scans(
+    configs: list[Config],
+    db_path: str | Path,
+    redis_url: str,
+    decided: Decided | None = None,
+    lease_seconds: float | None = None,
+) -> list[ScanSummary]:
+    """Seed a scan of each site for the workers, write what they find into the database as
+    it comes, and once every scan's frontier is empty finish each as a one-machine scan does."""
+    for config in configs:
+        check_distributable(config)
     client = redis_client(redis_url)
     decided = decided or Decided()
     db = open_database(db_path)
+    started = time.monotonic()
+    scans = [publish(client, db, config, lease_seconds, started) for config in configs]
+    writer = Writer(db_path)
+    writer.start()
+    try:
+        drain_until_done(client, scans, writer)
+    except (redis.RedisError, OSError) as err:
+        for scan in scans:
+            scan.status = "failed"
+            scan.message = f"the scan's Redis failed: {type(err).__name__}: {err}"
+        raise ScanError(scans[0].message) from err
+    finally:
+        for scan in scans:
+            ended(client, scan.keys)
+        writer.close()
+        summaries = [
+            finish(client, db, scan, decided, time.monotonic() - started) for scan in scans
+        ]
+    return summaries
+
+
+def publish(
+    client: redis.Redis, db: Any, config: Config, lease: float | None, started: float
+) -> SharedScan:
+    """Record the scan in the database, then publish it for the workers."""
     checks = checks_run(config.audit.checks, browser=False)
     scan_id = start_scan(
         db,
@@ -154,56 +213,57 @@ def run_distributed_scan(
         browser=0,
         config=json.dumps(asdict(config), default=str),
     )
-    keys = publish_scan(client, config, scan_id, lease_seconds)
-    writer = Writer(db_path)
-    writer.start()
-    started = time.monotonic()
-    status, message = "failed", None
-    try:
-        status, message = drain_until_done(client, keys, writer, config)
-    except (redis.RedisError, OSError) as err:
-        message = f"the scan's Redis failed: {type(err).__name__}: {err}"
-        raise ScanError(message) from err
-    finally:
-        ended(client, keys)
-        writer.close()
-        after_crawl(
-            db,
-            scan_id,
-            config.templates,
-            config.ownership.default_team,
-            decided.decisions,
-            decided.today,
-            config.audit.checks,
-            config.freshness_limits,
-            config.statement.url,
-        )
-        counters = shared_counters(client, keys, time.monotonic() - started)
-        finish_scan(db, scan_id, status, pages_audited=0, pages_failed=0, message=message)
-        client.delete(*keys.all)
-    return ScanSummary(scan_id, status, counters, time.monotonic() - started, None, message)
-
-
-def drain_until_done(
-    client: redis.Redis, keys: ScanKeys, writer: Writer, config: Config
-) -> tuple[str, str | None]:
-    """Write the stream into the database until the crawl is over: the frontier empty and
-    nothing leased twice in a row (a worker pushes the requests a page leads to before it
-    releases the page), or the time limit. Expired leases go back to the frontier."""
-    state = Drain()
     limit = config.site.max_minutes * 60
-    deadline = time.monotonic() + limit if limit else math.inf
-    quiet = 0
-    while quiet < 2:
-        count = drain(client, keys, writer, state)
-        reclaim(client, keys)
-        quiet = quiet + 1 if count == 0 and frontier_empty(client, keys) else 0
-        if time.monotonic() >= deadline:
-            minutes = f"{config.site.max_minutes:g}"
-            return "interrupted", f"stopped at the time limit of {minutes} minutes"
-    while drain(client, keys, writer, state):
+    deadline = started + limit if limit else math.inf
+    return SharedScan(config, scan_id, publish_scan(client, config, scan_id, lease), deadline)
+
+
+def drain_until_done(client: redis.Redis, scans: list[SharedScan], writer: Writer) -> None:
+    """Write the streams into the database until every scan's crawl is over: its frontier
+    empty and nothing leased twice in a row (a worker pushes the requests a page leads to
+    before it releases the page), or its time limit. Expired leases go back to the frontier."""
+    while running := [scan for scan in scans if scan.status is None]:
+        counts = drain(client, running, writer)
+        for scan in running:
+            reclaim(client, scan.keys)
+            empty = not counts.get(scan.keys.token) and frontier_empty(client, scan.keys)
+            scan.quiet = scan.quiet + 1 if empty else 0
+            if scan.quiet >= 2:
+                scan.status = "finished"
+            elif time.monotonic() >= scan.deadline:
+                minutes = f"{scan.config.site.max_minutes:g}"
+                scan.status = "interrupted"
+                scan.message = f"stopped at the time limit of {minutes} minutes"
+            if scan.status is not None:
+                ended(client, scan.keys)
+    while drain(client, scans, writer):
         pass
-    return "finished", None
+
+
+def finish(
+    client: redis.Redis, db: Any, scan: SharedScan, decided: Decided, seconds: float
+) -> ScanSummary:
+    """After the crawl, as a one-machine scan: the checks across the site, then the status."""
+    config = scan.config
+    after_crawl(
+        db,
+        scan.scan_id,
+        config.templates,
+        config.ownership.default_team,
+        decided.decisions,
+        decided.today,
+        config.audit.checks,
+        config.freshness_limits,
+        config.statement.url,
+    )
+    status = scan.status or "failed"
+    try:
+        counters = shared_counters(client, scan.keys, seconds)
+        client.delete(*scan.keys.all)
+    except redis.RedisError:
+        counters = Counters(elapsed=seconds)
+    finish_scan(db, scan.scan_id, status, pages_audited=0, pages_failed=0, message=scan.message)
+    return ScanSummary(scan.scan_id, status, counters, seconds, None, scan.message)
 
 
 def ended(client: redis.Redis, keys: ScanKeys) -> None:
@@ -221,14 +281,17 @@ def shared_counters(client: redis.Redis, keys: ScanKeys, seconds: float) -> Coun
     return Counters(**counts, elapsed=seconds)
 
 
-def run_worker(redis_url: str, once: bool = False, verbose: bool = False) -> int:
+def run_worker(redis_url: str, until_idle: bool = False, verbose: bool = False) -> int:
     """Crawl open scans, one after another (each in a process of its own: Scrapy's reactor
-    runs once per process); with once, the first one found, then return. Returns how many."""
+    runs once per process); with until_idle, return once none is left after the first.
+    Returns how many crawls it ran."""
     client = redis_client(redis_url)
     done = 0
     while True:
         token = client.srandmember(OPEN_SCANS)
         if token is None:
+            if until_idle and done:
+                return done
             time.sleep(WORKER_POLL)
             continue
         crawl = multiprocessing.get_context("fork").Process(
@@ -237,8 +300,6 @@ def run_worker(redis_url: str, once: bool = False, verbose: bool = False) -> int
         crawl.start()
         crawl.join()
         done += 1
-        if once:
-            return done
 
 
 def crawl_scan(redis_url: str, token: str, verbose: bool) -> None:

@@ -48,7 +48,7 @@ def start_worker(redis_url: str, log: Path) -> subprocess.Popen[bytes]:
     it and the processes it starts can be stopped together."""
     with log.open("wb") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "worker", "--redis", redis_url, "--once"],
+            [sys.executable, "-m", "app.cli", "worker", "--redis", redis_url, "--until-idle"],
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=ROOT,
@@ -71,34 +71,26 @@ def stop(workers: list[subprocess.Popen[bytes]]) -> list[int | None]:
     return codes
 
 
-def rows(db: Path, sql: str, base: str) -> list[tuple]:
-    """Rows with the site's address taken out, to compare scans of two servers."""
+def rows(db: Path, sql: str, base: str, scan_id: int) -> list[tuple]:
+    """One scan's rows with the site's address taken out, to compare scans of two servers."""
     return sorted(
         tuple(v.replace(base, "SITE") if isinstance(v, str) else v for v in row)
-        for row in query(db, sql)
+        for row in query(db, f"{sql} WHERE scan_id = ?", scan_id)
     )
 
 
-def scan_contents(db: Path, base: str) -> dict[str, list[tuple]]:
+def scan_contents(db: Path, base: str, scan_id: int = 1) -> dict[str, list[tuple]]:
+    columns = {
+        "pages": PAGE_COLUMNS,
+        "findings": "url, kind, rule_id, outcome, impact, scope, selector, summary, fingerprint, "
+        "team, history",
+        "links": "source_url, target_url, link_text, internal, status_code, error",
+        "fetches": "url, final_url, status_code, kind, reason",
+        "documents": "url, content_type, bytes, linked_from, team, check_error",
+    }
     return {
-        "pages": rows(db, f"SELECT {PAGE_COLUMNS} FROM pages", base),
-        "findings": rows(
-            db,
-            "SELECT url, kind, rule_id, outcome, impact, scope, selector, summary, fingerprint, "
-            "team, history FROM findings",
-            base,
-        ),
-        "links": rows(
-            db,
-            "SELECT source_url, target_url, link_text, internal, status_code, error FROM links",
-            base,
-        ),
-        "fetches": rows(db, "SELECT url, final_url, status_code, kind, reason FROM fetches", base),
-        "documents": rows(
-            db,
-            "SELECT url, content_type, bytes, linked_from, team, check_error FROM documents",
-            base,
-        ),
+        table: rows(db, f"SELECT {names} FROM {table}", base, scan_id)
+        for table, names in columns.items()
     }
 
 
@@ -217,3 +209,46 @@ def test_a_worker_killed_mid_scan_loses_nothing(
     assert len(urls) == len(set(urls)) == 17
     expected = scan_contents(tmp_path / "one.db", demo_site.base)
     assert scan_contents(db, demo_site.base) == expected
+
+
+def test_sites_file_seeds_a_scan_of_each_site_shared_by_the_workers(
+    redis_url: str, demo_site: Site, tmp_path: Path
+) -> None:
+    one = run_siteaudit("scan", demo_site.url(), "--no-browser", "--db", str(tmp_path / "one.db"))
+    assert one.returncode == 0, one.stderr
+    expected = scan_contents(tmp_path / "one.db", demo_site.base)
+    sites = tmp_path / "sites.txt"
+    db = tmp_path / "shared.db"
+    with serve_site(DEMO_SITE) as second:
+        # The second site with its own configuration, beside the file.
+        (tmp_path / "second.toml").write_text("[site]\nmax_pages = 5\n")
+        sites.write_text(f"# two councils\n{demo_site.url()}\n\n{second}/  second.toml\n")
+        workers = [start_worker(redis_url, tmp_path / f"worker{i}.log") for i in range(2)]
+        try:
+            shared = run_siteaudit(
+                "scan", "--sites", str(sites), "--no-browser", "--db", str(db), "--redis",
+                redis_url, timeout=300,
+            )  # fmt: skip
+        finally:
+            codes = stop(workers)
+        assert shared.returncode == 0, shared.stderr
+        assert codes == [0, 0]
+        assert query(db, "SELECT id, start_url, status FROM scans ORDER BY id") == [
+            (1, demo_site.url(), "finished"),
+            (2, f"{second}/", "finished"),
+        ]
+        assert scan_contents(db, demo_site.base, 1) == expected
+        assert query(db, "SELECT count(*), count(DISTINCT url) FROM pages WHERE scan_id = 2") == [
+            (5, 5)
+        ]
+    assert "Scan 1 finished" in shared.stderr and "Scan 2 finished" in shared.stderr
+
+
+def test_a_bad_sites_file_is_one_error_line(tmp_path: Path) -> None:
+    sites = tmp_path / "sites.txt"
+    sites.write_text("http://127.0.0.1:9/ a.toml b.toml\n")
+    run = run_in_process("scan", "--sites", str(sites), "--no-browser", "--redis", "redis://x")
+    assert run.returncode == 1
+    assert run.errors == [
+        f"Error: {sites}, line 1: give a start URL and at most one configuration file"
+    ]
