@@ -311,8 +311,10 @@ def crawl_scan(redis_url: str, token: str, verbose: bool) -> None:
     if state.get(b"status") != b"running" or raw is None:
         return  # finished while this worker was looking
     config: Config = pickle.loads(raw)
-    # scrapy-redis 0.9.1 passes spider= to the stats, which Scrapy 2.19 warns of on every page.
+    # scrapy-redis 0.9.1 passes spider= to the stats, which Scrapy 2.19 warns of on every
+    # page, and calls Spider.log() when it opens a frontier with requests on it.
     warnings.filterwarnings("ignore", "Passing a 'spider'", ScrapyDeprecationWarning)
+    warnings.filterwarnings("ignore", r"Spider\.log\(\) is deprecated", ScrapyDeprecationWarning)
     ensure_syllable_data()
     with trusting(config.site.ca_file):
         page_reader = PageReader(
