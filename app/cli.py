@@ -36,6 +36,7 @@ from app.paths import check_output_file, check_output_folder
 from app.scan import ScanError, ScanSummary, run_scan
 from app.statement import sample, statement
 from app.summary import print_summary
+from app.worker_command import REDIS_OPTIONS, SHARED_OPTIONS, scan_shared, worker
 from audits.readability import ReadabilityDataError
 from audits.spelling import SpellingDataError
 from crawler.login import LoginError
@@ -87,6 +88,7 @@ def cli() -> None:
 @cli.command()
 @click.argument("start_urls", nargs=-1)
 @scan_options
+@with_options(*REDIS_OPTIONS)
 def scan(
     start_urls: tuple[str, ...],
     db_path: str,
@@ -103,10 +105,14 @@ def scan(
 
     Each run adds a scan to the database; query it with sqlite3, or open it in Datasette
     with siteaudit browse (tables: scans, pages, findings, links, documents, fetches; see
-    docs/schema.md).
+    docs/schema.md). With --redis, `siteaudit worker`s share the crawl (docs/scaling.md).
     """
-    report_dir, resume = overrides.pop("report_dir"), overrides.pop("resume")
+    shared = {name: overrides.pop(name) for name in SHARED_OPTIONS}
     decisions_path = overrides.pop("decisions_path")
+    if any(shared.values()):
+        scan_shared(start_urls, config_path, overrides, db_path, decisions_path, verbose, **shared)
+        return
+    report_dir, resume = overrides.pop("report_dir"), overrides.pop("resume")
     config = build_config(config_path, start_urls, overrides)
     # Read now, not after an hour's scan.
     decisions = load_decisions(decisions_path) if decisions_path else []
@@ -510,6 +516,7 @@ def browse(db_path: str, port: int) -> None:
 
 cli.add_command(statement)
 cli.add_command(sample)
+cli.add_command(worker)
 
 LOG_HANDLER = logging.StreamHandler()
 LOG_HANDLER.setFormatter(logging.Formatter("siteaudit: %(levelname)s: %(message)s"))

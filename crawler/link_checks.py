@@ -41,6 +41,10 @@ class ExternalLinkChecks:
         self.seen: set[str] = set()
         # host -> external links checked on it.
         self.per_host: dict[str, int] = {}
+        # What answers a check: these methods, unless a crawl shared through Redis names the
+        # spider's own (its requests are stored with their callbacks by name).
+        self.callback: Any = self.parse
+        self.errback: Any = self.failed
 
     def requests(
         self, url: str, method: str = "HEAD", kind: str = "external"
@@ -69,8 +73,8 @@ class ExternalLinkChecks:
         yield scrapy.Request(
             url,
             method=method,
-            callback=self.parse,
-            errback=self.failed,
+            callback=self.callback,
+            errback=self.errback,
             meta=meta,
             dont_filter=True,
             priority=-10,

@@ -110,6 +110,12 @@ class SiteSpider(scrapy.Spider):
             self.crawler.stats.inc_value(stats.SKIPPED_OVER_LIMIT)
             return None
         seen.add(url)
+        return self.new_page_request(url, depth, source, via)
+
+    def new_page_request(
+        self, url: str, depth: int, source: str | None, via: str
+    ) -> scrapy.Request | Fetch | None:
+        """The request for a URL just marked seen (page_request), or the trap's fetch row."""
         if is_logout(url):
             return None
         if self.traps.is_trap(url, source):

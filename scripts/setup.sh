@@ -14,6 +14,9 @@ command -v certutil >/dev/null 2>&1 || need_apt+=(libnss3-tools)
 [ -f /usr/share/hunspell/en_GB.dic ] || need_apt+=(hunspell-en-gb)
 [ -f /usr/share/hunspell/en_US.dic ] || need_apt+=(hunspell-en-us)
 ldconfig -p 2>/dev/null | grep -q 'libenchant-2\.so\.2 ' || need_apt+=(libenchant-2-2)
+# The shared frontier of a distributed scan (--redis, docs/scaling.md). The tests start their
+# own redis-server on a free port; nothing here starts or needs Debian's service.
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} with apt-get" >&2
   sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
@@ -39,8 +42,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
   echo "setup: installing Python packages into .venv" >&2
-  # browse: Datasette, for siteaudit browse and its test.
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test,browse]"
+  # browse: Datasette, for siteaudit browse and its test; redis: the distributed scan.
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test,browse,redis]"
   touch .venv/.installed
 fi
 

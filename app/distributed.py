@@ -1,0 +1,374 @@
+"""A scan shared by workers through Redis (docs/scaling.md): the seeding process, which writes
+every row to the database, and the worker, which crawls its share of open scans."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import multiprocessing
+import pickle
+import secrets
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis
+from scrapy import signals
+from scrapy.crawler import CrawlerProcess
+from scrapy.exceptions import ScrapyDeprecationWarning
+
+from app.after_crawl import after_crawl
+from app.scan import (
+    Decided,
+    ScanError,
+    ScanSummary,
+    allowed_domains,
+    checks_run,
+    crawl_settings,
+)
+from audits.readability import ensure_syllable_data
+from crawler.credentials import load_credentials
+from crawler.distributed import OPEN_SCANS, ScanKeys, StreamWriter, connect, reclaim
+from crawler.distributed_spider import (
+    DistributedContext,
+    DistributedSpider,
+    install_engine,
+    shared_seen,
+)
+from crawler.page_reader import PageReader
+from crawler.stats import Counters
+from crawler.tls import trusting
+from settings.model import Config, seed_urls
+from store.database import open_database
+from store.scans import finish_scan, start_scan
+from store.writer import UPSERT_TABLES, Writer
+
+log = logging.getLogger(__name__)
+
+# Stream entries read at once, and how long a read waits for more (ms).
+READ_COUNT, READ_BLOCK_MS = 500, 500
+# How often a worker with nothing to do looks for an open scan.
+WORKER_POLL = 0.5
+
+
+def redis_client(url: str) -> redis.Redis:
+    """A client for --redis URL, or a ScanError saying what to fix."""
+    try:
+        return connect(url)
+    except (redis.RedisError, ValueError) as err:
+        raise ScanError(
+            f"--redis {url}: no Redis server answers there ({err}); start redis-server, or "
+            "give its URL as redis://HOST:PORT/DB"
+        ) from None
+
+
+def check_distributable(config: Config) -> None:
+    """What a distributed scan cannot do yet, refused before anything starts."""
+    if config.audit.browser:
+        raise ScanError("--redis scans run without the browser for now: add --no-browser")
+    if config.auth.form.url:
+        raise ScanError("--redis scans cannot log in through [auth.form] yet: scan without --redis")
+
+
+@dataclass
+class Drain:
+    """Where the seeding process is in one scan's stream of rows."""
+
+    last_id: bytes = b"0-0"
+    # Entries whose rows are not all replaced by a repeat (findings, links), by what they
+    # are of: a page done twice (its lease ran out while it was being stored) is written once.
+    written: set[tuple[str, ...]] = field(default_factory=set)
+
+    def entry_key(self, parts: list[tuple[str, list[dict[str, Any]]]]) -> tuple[str, ...] | None:
+        if all(table in UPSERT_TABLES for table, _ in parts):
+            return None  # replaced on a repeat (UNIQUE(scan_id, url)): nothing to skip
+        first = next((rows[0] for table, rows in parts if table == "pages"), parts[0][1][0])
+        url = first.get("url") or first.get("source_url") or ""
+        target = first.get("target_url") or ""
+        return (*(table for table, _ in parts), url, target)
+
+    def write(self, entries: list[tuple[bytes, dict[bytes, bytes]]], writer: Writer) -> None:
+        """Hand the entries to the writer, in order, each at most once."""
+        for entry_id, fields in entries:
+            parts = pickle.loads(fields[b"parts"])
+            key = self.entry_key(parts)
+            if key is None or key not in self.written:
+                writer.put_together(parts)
+                if key is not None:
+                    self.written.add(key)
+            self.last_id = entry_id
+
+
+@dataclass
+class SharedScan:
+    """One scan the seeding process has published: where it is, and how it ended."""
+
+    config: Config
+    scan_id: int
+    keys: ScanKeys
+    deadline: float
+    drain: Drain = field(default_factory=Drain)
+    # Rounds in a row with nothing sent, nothing on the frontier and nothing leased.
+    quiet: int = 0
+    status: str | None = None
+    message: str | None = None
+
+
+def drain(client: redis.Redis, scans: list[SharedScan], writer: Writer) -> dict[str, int]:
+    """Hand every scan's new entries to the writer; how many each scan had, by token."""
+    streams = {scan.keys.key("rows"): scan.drain.last_id for scan in scans}
+    found = client.xread(streams, count=READ_COUNT, block=READ_BLOCK_MS) if streams else []
+    counts: dict[str, int] = {}
+    by_stream = {scan.keys.key("rows"): scan for scan in scans}
+    for stream, entries in found or []:
+        scan = by_stream[stream.decode()]
+        scan.drain.write(entries, writer)
+        counts[scan.keys.token] = len(entries)
+    return counts
+
+
+def frontier_empty(client: redis.Redis, keys: ScanKeys) -> bool:
+    """Seeded, nothing on the frontier and nothing leased."""
+    pipe = client.pipeline(transaction=True)
+    pipe.hget(keys.key("state"), "seeded")
+    pipe.zcard(keys.key("requests"))
+    pipe.zcard(keys.key("leases"))
+    seeded, queued, leased = pipe.execute()
+    return seeded == b"done" and queued == 0 and leased == 0
+
+
+def publish_scan(
+    client: redis.Redis, config: Config, scan_id: int, lease: float | None
+) -> ScanKeys:
+    """Put the scan where workers find it: its configuration and state, then its token."""
+    keys = ScanKeys(secrets.token_hex(8))
+    state = {"scan_id": scan_id, "status": "running", "started": time.time()}
+    if lease:
+        state["lease_seconds"] = lease
+    client.set(keys.key("config"), pickle.dumps(config, protocol=5))
+    client.hset(keys.key("state"), mapping=state)
+    client.sadd(OPEN_SCANS, keys.token)
+    return keys
+
+
+def run_distributed_scan(
+    config: Config,
+    db_path: str | Path,
+    redis_url: str,
+    decided: Decided | None = None,
+    lease_seconds: float | None = None,
+) -> ScanSummary:
+    """One site's scan shared by the workers (run_distributed_scans)."""
+    return run_distributed_scans([config], db_path, redis_url, decided, lease_seconds)[0]
+
+
+def run_distributed_scans(
+    configs: list[Config],
+    db_path: str | Path,
+    redis_url: str,
+    decided: Decided | None = None,
+    lease_seconds: float | None = None,
+) -> list[ScanSummary]:
+    """Seed a scan of each site for the workers, write what they find into the database as
+    it comes, and once every scan's frontier is empty finish each as a one-machine scan does."""
+    for config in configs:
+        check_distributable(config)
+    client = redis_client(redis_url)
+    decided = decided or Decided()
+    db = open_database(db_path)
+    started = time.monotonic()
+    scans = [publish(client, db, config, lease_seconds, started) for config in configs]
+    writer = Writer(db_path)
+    writer.start()
+    try:
+        drain_until_done(client, scans, writer)
+    except (redis.RedisError, OSError) as err:
+        for scan in scans:
+            scan.status = "failed"
+            scan.message = f"the scan's Redis failed: {type(err).__name__}: {err}"
+        raise ScanError(scans[0].message) from err
+    finally:
+        for scan in scans:
+            ended(client, scan.keys)
+        writer.close()
+        summaries = [
+            finish(client, db, scan, decided, time.monotonic() - started) for scan in scans
+        ]
+    return summaries
+
+
+def publish(
+    client: redis.Redis, db: Any, config: Config, lease: float | None, started: float
+) -> SharedScan:
+    """Record the scan in the database, then publish it for the workers."""
+    checks = checks_run(config.audit.checks, browser=False)
+    scan_id = start_scan(
+        db,
+        seed_urls(config.site)[0],
+        checks=json.dumps(list(checks)),
+        wcag=config.audit.wcag,
+        browser=0,
+        config=json.dumps(asdict(config), default=str),
+    )
+    limit = config.site.max_minutes * 60
+    deadline = started + limit if limit else math.inf
+    return SharedScan(config, scan_id, publish_scan(client, config, scan_id, lease), deadline)
+
+
+def drain_until_done(client: redis.Redis, scans: list[SharedScan], writer: Writer) -> None:
+    """Write the streams into the database until every scan's crawl is over: its frontier
+    empty and nothing leased twice in a row (a worker pushes the requests a page leads to
+    before it releases the page), or its time limit. Expired leases go back to the frontier."""
+    while running := [scan for scan in scans if scan.status is None]:
+        counts = drain(client, running, writer)
+        for scan in running:
+            reclaim(client, scan.keys)
+            empty = not counts.get(scan.keys.token) and frontier_empty(client, scan.keys)
+            scan.quiet = scan.quiet + 1 if empty else 0
+            if scan.quiet >= 2:
+                scan.status = "finished"
+            elif time.monotonic() >= scan.deadline:
+                minutes = f"{scan.config.site.max_minutes:g}"
+                scan.status = "interrupted"
+                scan.message = f"stopped at the time limit of {minutes} minutes"
+            if scan.status is not None:
+                ended(client, scan.keys)
+    while drain(client, scans, writer):
+        pass
+
+
+def finish(
+    client: redis.Redis, db: Any, scan: SharedScan, decided: Decided, seconds: float
+) -> ScanSummary:
+    """After the crawl, as a one-machine scan: the checks across the site, then the status."""
+    config = scan.config
+    after_crawl(
+        db,
+        scan.scan_id,
+        config.templates,
+        config.ownership.default_team,
+        decided.decisions,
+        decided.today,
+        config.audit.checks,
+        config.freshness_limits,
+        config.statement.url,
+    )
+    status = scan.status or "failed"
+    try:
+        counters = shared_counters(client, scan.keys, seconds)
+        client.delete(*scan.keys.all)
+    except redis.RedisError:
+        counters = Counters(elapsed=seconds)
+    finish_scan(db, scan.scan_id, status, pages_audited=0, pages_failed=0, message=scan.message)
+    return ScanSummary(scan.scan_id, status, counters, seconds, None, scan.message)
+
+
+def ended(client: redis.Redis, keys: ScanKeys) -> None:
+    """Tell the workers the scan is over; they close their crawl of it."""
+    try:
+        client.hset(keys.key("state"), "status", "done")
+        client.srem(OPEN_SCANS, keys.token)
+    except redis.RedisError as err:
+        log.warning("could not mark the scan done in Redis: %s", err)
+
+
+def shared_counters(client: redis.Redis, keys: ScanKeys, seconds: float) -> Counters:
+    """The counts every worker added to the scan's stats."""
+    counts = {k.decode(): int(v) for k, v in client.hgetall(keys.key("stats")).items()}
+    return Counters(**counts, elapsed=seconds)
+
+
+def run_worker(redis_url: str, until_idle: bool = False, verbose: bool = False) -> int:
+    """Crawl open scans, one after another (each in a process of its own: Scrapy's reactor
+    runs once per process); with until_idle, return once none is left after the first.
+    Returns how many crawls it ran."""
+    client = redis_client(redis_url)
+    done = 0
+    while True:
+        token = client.srandmember(OPEN_SCANS)
+        if token is None:
+            if until_idle and done:
+                return done
+            time.sleep(WORKER_POLL)
+            continue
+        crawl = multiprocessing.get_context("fork").Process(
+            target=crawl_scan, args=(redis_url, token.decode(), verbose), name="siteaudit-crawl"
+        )
+        crawl.start()
+        crawl.join()
+        done += 1
+
+
+def crawl_scan(redis_url: str, token: str, verbose: bool) -> None:
+    """This worker's share of one scan's crawl, until the scan is done."""
+    client = connect(redis_url)
+    keys = ScanKeys(token)
+    state = client.hgetall(keys.key("state"))
+    raw = client.get(keys.key("config"))
+    if state.get(b"status") != b"running" or raw is None:
+        return  # finished while this worker was looking
+    config: Config = pickle.loads(raw)
+    # scrapy-redis 0.9.1 passes spider= to the stats, which Scrapy 2.19 warns of on every
+    # page, and calls Spider.log() when it opens a frontier with requests on it.
+    warnings.filterwarnings("ignore", "Passing a 'spider'", ScrapyDeprecationWarning)
+    warnings.filterwarnings("ignore", r"Spider\.log\(\) is deprecated", ScrapyDeprecationWarning)
+    ensure_syllable_data()
+    with trusting(config.site.ca_file):
+        page_reader = PageReader(
+            config.audit.read_timeout, workers=0, max_elements=config.audit.max_elements
+        )
+        context = DistributedContext(
+            config=config,
+            allowed_domains=allowed_domains(config),
+            credentials=load_credentials(config.auth),  # from this worker's environment
+            scan_id=int(state[b"scan_id"]),
+            writer=StreamWriter(client, keys),  # type: ignore[arg-type]
+            page_reader=page_reader,
+            seen=shared_seen(client, keys),  # type: ignore[arg-type]
+            client=client,
+            keys=keys,
+        )
+        page_reader.start()
+        try:
+            crawl(context, worker_settings(config, redis_url, keys, verbose))
+        finally:
+            page_reader.close()
+
+
+def worker_settings(
+    config: Config, redis_url: str, keys: ScanKeys, verbose: bool
+) -> dict[str, Any]:
+    """A scan's crawl settings, with scrapy-redis's scheduler on the scan's keys."""
+    return {
+        **crawl_settings(config, verbose, live=False),
+        "SITEAUDIT_PROGRESS": False,
+        "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+        "SCHEDULER_QUEUE_CLASS": "crawler.distributed.LeasedQueue",
+        "SCHEDULER_QUEUE_KEY": keys.key("requests"),
+        "SCHEDULER_DUPEFILTER_KEY": keys.key("dupefilter"),
+        "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+        # A worker leaving never clears what the other workers share.
+        "SCHEDULER_PERSIST": True,
+        "REDIS_URL": redis_url,
+    }
+
+
+def crawl(context: DistributedContext, settings: dict[str, Any]) -> None:
+    """Run the worker's Scrapy crawl until the scan is done (or its time limit)."""
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(DistributedSpider)
+    crawler.siteaudit = context
+    install_engine(crawler)
+
+    def on_opened(spider: DistributedSpider) -> None:
+        limit = context.config.site.max_minutes * 60
+        deadline = time.monotonic() + limit if limit else math.inf
+        context.page_reader.stop_when(lambda: not crawler.crawling or time.monotonic() >= deadline)
+
+    crawler.signals.connect(on_opened, signal=signals.spider_opened)
+    process.crawl(crawler)
+    process.start()
+    del on_opened

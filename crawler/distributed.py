@@ -1,0 +1,223 @@
+"""A scan's crawl shared by workers through Redis: scrapy-redis's frontier with leases, the
+spider's de-duplication and sitemap dates shared, and rows sent on a stream to one writer."""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from scrapy.http import Request
+from scrapy_redis.queue import PriorityQueue
+
+# Every key of a scan is under this prefix and its token (docs/scaling.md lists them).
+PREFIX = "siteaudit:scan:"
+# The tokens of open scans, for workers to pick from.
+OPEN_SCANS = "siteaudit:scans"
+# Where a request's lease id rides while a worker holds it.
+LEASE = "siteaudit_lease"
+# How long a worker may hold a request without renewing its lease (a worker killed with -9
+# renews nothing: its requests go back to the frontier this long after).
+LEASE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class ScanKeys:
+    """The Redis keys of one distributed scan."""
+
+    token: str
+
+    def key(self, name: str) -> str:
+        return f"{PREFIX}{self.token}:{name}"
+
+    @property
+    def all(self) -> list[str]:
+        names = ("state", "config", "requests", "dupefilter", "seen", "leases", "leased")
+        names += ("lease_scores", "lease_ids", "rows", "lastmod", "sitemaps", "asked", "stats")
+        return [self.key(name) for name in names]
+
+
+def connect(url: str) -> redis.Redis:
+    """A client for the Redis server at url; raises redis.RedisError if it does not answer."""
+    client = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10)
+    client.ping()
+    return client
+
+
+# ZPOPMIN the frontier and lease what it gave: the lease's deadline by Redis's clock, so
+# workers' clocks need not agree.
+POP = """
+local item = redis.call('ZPOPMIN', KEYS[1])
+if #item == 0 then return false end
+local id = redis.call('INCR', KEYS[5])
+local now = redis.call('TIME')
+redis.call('ZADD', KEYS[2], now[1] + tonumber(ARGV[1]), id)
+redis.call('HSET', KEYS[3], id, item[1])
+redis.call('HSET', KEYS[4], id, item[2])
+return {id, item[1]}
+"""
+# Leases past their deadline: their requests back on the frontier, with their priority.
+RECLAIM = """
+local now = redis.call('TIME')
+local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now[1])
+for _, id in ipairs(ids) do
+  local data = redis.call('HGET', KEYS[3], id)
+  if data then
+    redis.call('ZADD', KEYS[1], redis.call('HGET', KEYS[4], id) or 0, data)
+  end
+  redis.call('ZREM', KEYS[2], id)
+  redis.call('HDEL', KEYS[3], id)
+  redis.call('HDEL', KEYS[4], id)
+end
+return #ids
+"""
+# Leases still held, given a new deadline (only those not already reclaimed).
+RENEW = """
+local now = redis.call('TIME')
+for i = 2, #ARGV do
+  redis.call('ZADD', KEYS[1], 'XX', now[1] + tonumber(ARGV[1]), ARGV[i])
+end
+return 0
+"""
+
+
+def frontier_keys(keys: ScanKeys) -> list[str]:
+    names = ("requests", "leases", "leased", "lease_scores", "lease_ids")
+    return [keys.key(name) for name in names]
+
+
+def reclaim(client: redis.Redis, keys: ScanKeys) -> int:
+    """Put the requests of expired leases back on the frontier; how many there were."""
+    return int(client.eval(RECLAIM, 4, *frontier_keys(keys)[:4]))
+
+
+class LeasedQueue(PriorityQueue):
+    """scrapy-redis's priority queue, whose pop leases a request instead of forgetting it:
+    released once the worker has finished with it (LeasingEngine), or put back on the
+    frontier when the lease runs out (its worker died)."""
+
+    def __init__(self, server: redis.Redis, spider: Any, key: str, serializer: Any = None) -> None:
+        super().__init__(server, spider, key, serializer)
+        self.keys = ScanKeys(key.removeprefix(PREFIX).rsplit(":", 1)[0])
+        self.lease_seconds = float(server.hget(self.keys.key("state"), "lease_seconds") or 0)
+        self.lease_seconds = self.lease_seconds or LEASE_SECONDS
+        self.held: set[str] = set()
+        spider.frontier = self  # the spider renews the leases; the engine releases them
+
+    def push(self, request: Request) -> None:
+        """scrapy-redis's push; a page request's URL marked queued at the same time."""
+        data = self._encode_request(request)
+        seen = request.meta.get(SEEN_URL) or ""
+        self.server.eval(PUSH, 2, self.key, self.keys.key("seen"), -request.priority, data, seen)
+
+    def pop(self, timeout: int = 0) -> Request | None:
+        found = self.server.eval(POP, 5, *frontier_keys(self.keys), self.lease_seconds)
+        if not found:
+            return None
+        lease, data = str(int(found[0])), found[1]  # Lua's integer id
+        request = self._decode_request(data)
+        request.meta[LEASE] = lease
+        self.held.add(lease)
+        return request
+
+    def release(self, lease: str, stats: dict[str, int]) -> None:
+        """The worker is done with the request: its counts added, its lease gone."""
+        pipe = self.server.pipeline(transaction=True)
+        for name, value in stats.items():
+            pipe.hincrby(self.keys.key("stats"), name, value)
+        pipe.zrem(self.keys.key("leases"), lease)
+        pipe.hdel(self.keys.key("leased"), lease)
+        pipe.hdel(self.keys.key("lease_scores"), lease)
+        pipe.execute()
+        self.held.discard(lease)
+
+    def renew(self) -> None:
+        if self.held:
+            self.server.eval(RENEW, 1, self.keys.key("leases"), self.lease_seconds, *self.held)
+
+
+# The spider's seen URLs, as a hash: url -> "q" once its request is on the frontier (or "d",
+# done without one), or "t:WORKER" while the worker that took it has yet to push its request.
+# A URL taken by a worker that died before pushing it (its liveness key gone) is taken again,
+# when the page that links to it is done again: otherwise it would be lost.
+# Returns 1 taken, 0 seen, -1 full (max_pages).
+TAKE = """
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if v then
+  if string.sub(v, 1, 2) ~= 't:' then return 0 end
+  if redis.call('EXISTS', KEYS[2] .. string.sub(v, 3)) == 1 then return 0 end
+elseif redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[2]) then
+  return -1
+end
+redis.call('HSET', KEYS[1], ARGV[1], 't:' .. ARGV[3])
+return 1
+"""
+TAKEN, SEEN, FULL = 1, 0, -1
+# Where a page request carries the URL it was taken as, to be marked queued when pushed.
+SEEN_URL = "siteaudit_seen"
+# Push a request and mark its URL queued, in one step.
+PUSH = """
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], ARGV[3], 'q') end
+return 1
+"""
+
+
+def worker_key(keys: ScanKeys, worker: str = "") -> str:
+    """The key that says a worker is alive (it expires unless the worker renews it)."""
+    return keys.key(f"worker:{worker}")
+
+
+class SharedSeen:
+    """The spider's context.seen, one for every worker of the scan."""
+
+    def __init__(self, client: redis.Redis, keys: ScanKeys, worker: str) -> None:
+        self.client, self.key, self.keys, self.worker = client, keys.key("seen"), keys, worker
+
+    def __contains__(self, url: object) -> bool:
+        return bool(self.client.hexists(self.key, str(url)))
+
+    def add(self, url: str) -> None:
+        self.client.hset(self.key, url, "d")
+
+    def __len__(self) -> int:
+        return int(self.client.hlen(self.key))
+
+    def take(self, url: str, limit: int) -> int:
+        """TAKEN if this worker is the one to crawl url; SEEN or FULL if not (atomic)."""
+        prefix = worker_key(self.keys)
+        return int(self.client.eval(TAKE, 2, self.key, prefix, url, limit, self.worker))
+
+
+class SharedLastmod:
+    """The dates sitemaps give pages (url -> lastmod), read by whichever worker reads a page."""
+
+    def __init__(self, client: redis.Redis, key: str) -> None:
+        self.client, self.key = client, key
+
+    def __setitem__(self, url: str, lastmod: str) -> None:
+        self.client.hset(self.key, url, lastmod)
+
+    def get(self, url: str) -> str | None:
+        value = self.client.hget(self.key, url)
+        return value.decode() if value is not None else None
+
+
+class StreamWriter:
+    """store/writer.py's Writer as the pipelines see it, sending each call's rows, together,
+    as one entry of the scan's stream; the seeding process writes them to the database."""
+
+    db_path = None  # no database here: a worker reuses nothing from earlier scans yet
+
+    def __init__(self, client: redis.Redis, keys: ScanKeys) -> None:
+        self.client, self.stream = client, keys.key("rows")
+
+    def put(self, table: str, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.put_together([(table, rows)])
+
+    def put_together(self, parts: list[tuple[str, list[dict[str, Any]]]]) -> None:
+        parts = [(table, rows) for table, rows in parts if rows]
+        if parts:
+            self.client.xadd(self.stream, {"parts": pickle.dumps(parts, protocol=5)})
