@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from app.baseline import baseline
 from app.browse import DEFAULT_PORT, BrowseError, serve_database
 from app.email import EmailError
 from app.options import (
@@ -32,7 +33,7 @@ from app.options import (
     scan_options,
     with_options,
 )
-from app.paths import check_output_file, check_output_folder
+from app.paths import check_output_folder
 from app.scan import ScanError, ScanSummary, run_scan
 from app.statement import sample, statement
 from app.summary import print_summary
@@ -41,7 +42,6 @@ from audits.readability import ReadabilityDataError
 from audits.spelling import SpellingDataError
 from crawler.login import LoginError
 from reports.data import ReportError
-from reports.files import write_atomic
 from reports.gate import GateError
 from reports.gate_policy import GATE_KINDS
 from settings.decisions import load_decisions
@@ -372,45 +372,6 @@ def read_urls(path: str | None) -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
-@cli.group()
-def baseline() -> None:
-    """Baselines for the CI gate: the problems a site already has."""
-
-
-@baseline.command("export")
-@with_options(
-    db_option("Database of the scan to export."),
-    scan_id_option("Scan to export [latest finished one]."),
-    file_option(
-        "--out", "out_path", "Baseline file to write (JSON, meant to be committed).", required=True
-    ),
-)
-def baseline_export(db_path: str, scan_id: int | None, out_path: str) -> None:
-    """Write a scan's problems as a baseline file to commit beside your CI job.
-
-    \b
-    Example:
-      siteaudit baseline export --db scan.db --out accessibility-baseline.json
-    """
-    import json as json_module
-
-    from reports.gate import export_baseline
-    from store.scans import latest_finished_scan, scan_row
-
-    check_output_file(out_path, "--out")
-    db = open_database(db_path, create=False)
-    scan_id = scan_id or latest_finished_scan(db)
-    if scan_id is None:
-        raise ReportError(f"{db_path} has no finished scan to export")
-    if scan_row(db, scan_id) is None:
-        raise ReportError(f"{db_path}: there is no scan {scan_id}; leave out --scan for the latest")
-    data = export_baseline(db, scan_id)
-    write_atomic(Path(out_path), json_module.dumps(data, indent=1) + "\n")  # never via a symlink
-    click.echo(
-        f"Wrote {len(data['problems'])} problems from scan {scan_id} to {out_path}", err=True
-    )
-
-
 @cli.command()
 @with_options(
     db_option("The database of the scan."),
@@ -514,6 +475,7 @@ def browse(db_path: str, port: int) -> None:
     serve_database(db_path, port)
 
 
+cli.add_command(baseline)
 cli.add_command(statement)
 cli.add_command(sample)
 cli.add_command(worker)
