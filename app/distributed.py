@@ -39,6 +39,7 @@ from crawler.distributed_spider import (
     shared_seen,
 )
 from crawler.page_reader import PageReader
+from crawler.shared_politeness import politeness_settings
 from crawler.stats import Counters
 from crawler.tls import trusting
 from settings.model import Config, seed_urls
@@ -341,9 +342,11 @@ def crawl_scan(redis_url: str, token: str, verbose: bool) -> None:
 def worker_settings(
     config: Config, redis_url: str, keys: ScanKeys, verbose: bool
 ) -> dict[str, Any]:
-    """A scan's crawl settings, with scrapy-redis's scheduler on the scan's keys."""
+    """A scan's crawl settings, with scrapy-redis's scheduler on the scan's keys, and each
+    host's pace kept for every worker (crawler/shared_politeness.py)."""
+    crawl = politeness_settings(crawl_settings(config, verbose, live=False))
     return {
-        **crawl_settings(config, verbose, live=False),
+        **crawl,
         "SITEAUDIT_PROGRESS": False,
         "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
         "SCHEDULER_QUEUE_CLASS": "crawler.distributed.LeasedQueue",

@@ -1,0 +1,214 @@
+"""Politeness that holds for every worker of a shared crawl: each host's pace and requests in
+flight kept in Redis, and what slows a host (Crawl-delay, Retry-After) told to every worker."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import random
+import secrets
+import weakref
+from typing import Any
+from urllib.parse import urlsplit
+
+import redis
+from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
+from scrapy.http import Request, Response
+
+from crawler.context import crawl_context
+from crawler.middlewares import (
+    RETRY_LATER,
+    CrawlDelayMiddleware,
+    RetryAfterMiddleware,
+    retry_after_seconds,
+)
+
+log = logging.getLogger(__name__)
+
+# Every host's keys, shared by every scan in the Redis (politeness is owed to the host, not
+# to one scan of it); each key expires by itself once it no longer holds anything back.
+HOST_PREFIX = "siteaudit:host:"
+# How often a request waiting for a free slot of its host asks again (varied, so that
+# waiting workers do not ask in step).
+SLOT_POLL = 0.05
+# A slot is held at most the request's download timeout and this long: a worker that dies
+# with a request in flight gives its slot back then.
+SLOT_MARGIN = 10.0
+# How long a robots.txt Crawl-delay read by one worker holds for every worker (RFC 9309 lets
+# a crawler keep a robots.txt a day).
+CRAWL_DELAY_SECONDS = 24 * 3600
+
+# Take a token for a request to a host, by Redis's clock (workers' clocks need not agree):
+# the host's slots past their deadline dropped (their worker died), then the request may
+# start if the host's next start is due and a slot is free: the next start is put `delay`
+# on (or the host's Crawl-delay, which also allows one request at a time), and a slot taken
+# until its deadline. Returns 0 taken, -1 no free slot, or the milliseconds to wait.
+TAKE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+local due = tonumber(redis.call('GET', KEYS[1]) or '0')
+if due > now then return math.max(1, math.ceil((due - now) * 1000)) end
+local delay, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
+local crawl_delay = tonumber(redis.call('GET', KEYS[2]) or '0')
+if crawl_delay > 0 then delay, limit = math.max(delay, crawl_delay), 1 end
+if redis.call('ZCARD', KEYS[3]) >= limit then return -1 end
+if delay > 0 then
+  redis.call('SET', KEYS[1], string.format('%.6f', now + delay), 'PX', math.ceil(delay * 1000))
+end
+local hold = math.ceil(tonumber(ARGV[3]) * 1000)
+redis.call('ZADD', KEYS[3], now + hold / 1000, ARGV[4])
+if redis.call('PTTL', KEYS[3]) < hold + 1000 then redis.call('PEXPIRE', KEYS[3], hold + 1000) end
+return 0
+"""
+TAKEN, NO_FREE_SLOT = 0, -1
+# Hold a host off for a while (its Retry-After): its next start no sooner than now + seconds.
+HOLD = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local due = tonumber(redis.call('GET', KEYS[1]) or '0')
+local until_ = now + tonumber(ARGV[1])
+if until_ <= due then return 0 end
+redis.call('SET', KEYS[1], string.format('%.6f', until_), 'PX', math.ceil(ARGV[1] * 1000))
+return 1
+"""
+
+
+def host_key(url: str) -> str:
+    """The host a URL's request is paced as: its name, and its port if the URL gives one
+    (two servers on one address are two hosts)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return f"{host}:{parts.port}" if parts.port else host
+
+
+class SharedPace:
+    """The per-host tokens every worker takes before a request, kept in Redis."""
+
+    def __init__(self, client: redis.Redis, delay: float, concurrency: int) -> None:
+        self.client, self.delay, self.concurrency = client, delay, concurrency
+        # Slot ids are this worker's own, so that no two workers' slots are one member.
+        self.worker = secrets.token_hex(6)
+        self.counter = itertools.count(1)
+
+    @staticmethod
+    def keys(host: str) -> list[str]:
+        """The host's next start, its Crawl-delay and its slots in flight."""
+        return [f"{HOST_PREFIX}{name}:{host}" for name in ("next", "crawl_delay", "slots")]
+
+    def take(self, host: str, hold: float) -> tuple[str | None, float]:
+        """A slot of the host held at most `hold` seconds, or None and how long to wait."""
+        slot = f"{self.worker}:{next(self.counter)}"
+        args = (self.delay, self.concurrency, hold, slot)
+        found = int(self.client.eval(TAKE, 3, *self.keys(host), *args))
+        if found == TAKEN:
+            return slot, 0.0
+        if found == NO_FREE_SLOT:
+            return None, SLOT_POLL * random.uniform(0.5, 1.5)
+        return None, found / 1000
+
+    async def acquire(self, host: str, hold: float) -> str:
+        """Wait, without holding up the reactor, until the host lets a request start."""
+        while True:
+            slot, wait = self.take(host, hold)
+            if slot is not None:
+                return slot
+            await asyncio.sleep(wait)
+
+    def release(self, host: str, slot: str) -> None:
+        self.client.zrem(self.keys(host)[2], slot)
+
+    def hold_off(self, host: str, seconds: float) -> None:
+        """No request to the host, from any worker, for this many seconds (Retry-After)."""
+        self.client.eval(HOLD, 1, self.keys(host)[0], seconds)
+
+    def set_crawl_delay(self, host: str, seconds: float) -> None:
+        self.client.set(self.keys(host)[1], seconds, ex=CRAWL_DELAY_SECONDS)
+
+    def crawl_delay(self, host: str) -> float | None:
+        value = self.client.get(self.keys(host)[1])
+        return float(value) if value is not None else None
+
+
+# The crawler's SharedPace, one for its download handler and middleware.
+PACES: weakref.WeakKeyDictionary[Any, SharedPace] = weakref.WeakKeyDictionary()
+
+
+def shared_pace(crawler: Any) -> SharedPace:
+    """The crawl's SharedPace, made once: the scan's delay and concurrency per host."""
+    context = crawl_context(crawler)
+    client = getattr(context, "client", None)
+    if not isinstance(client, redis.Redis):
+        raise RuntimeError("shared politeness needs a worker's crawl (app/distributed.py)")
+    pace = PACES.get(crawler)
+    if pace is None:
+        settings = crawler.settings
+        delay = settings.getfloat("DOWNLOAD_DELAY")
+        pace = SharedPace(client, delay, settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"))
+        PACES[crawler] = pace
+    return pace
+
+
+class SharedPaceDownloadHandler(HTTP11DownloadHandler):
+    """Scrapy's HTTP handler, whose every request first takes its host's token: taken where
+    the request starts (after the worker's own download slot has let it through), so that
+    the pace holds between requests as the server sees them. A 429 or 503 with Retry-After
+    holds the host off for every worker before the slot is given back."""
+
+    def __init__(self, crawler: Any) -> None:
+        super().__init__(crawler)
+        self.pace = shared_pace(crawler)
+        self.timeout = crawler.settings.getfloat("DOWNLOAD_TIMEOUT")
+
+    async def download_request(self, request: Request) -> Response:
+        host = host_key(request.url)
+        hold = float(request.meta.get("download_timeout", self.timeout)) + SLOT_MARGIN
+        slot = await self.pace.acquire(host, hold)
+        try:
+            response = await super().download_request(request)
+            self.hold_if_asked(host, response)
+            return response
+        finally:
+            self.pace.release(host, slot)
+
+    def hold_if_asked(self, host: str, response: Response) -> None:
+        if response.status not in RETRY_LATER:
+            return
+        wait = retry_after_seconds(response.headers.get("Retry-After"))
+        if wait:
+            # As long as one worker would wait for a retry itself (RetryAfterMiddleware).
+            self.pace.hold_off(host, min(wait, RetryAfterMiddleware.MAX_WAIT))
+
+
+class SharedCrawlDelayMiddleware(CrawlDelayMiddleware):
+    """CrawlDelayMiddleware, whose Crawl-delay, read by whichever worker fetched robots.txt
+    first, is kept in Redis: from then on every worker's token for the host waits that long,
+    one request at a time (each worker's own download slot follows it once it has read
+    robots.txt itself)."""
+
+    def __init__(self, crawler: Any, delays: dict[str, float]) -> None:
+        super().__init__(crawler, delays)
+        self.pace = shared_pace(crawler)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        response = super().process_response(request, response)
+        host = urlsplit(request.url).hostname or ""
+        if urlsplit(request.url).path == "/robots.txt" and host in self.delays:
+            self.pace.set_crawl_delay(host_key(request.url), self.delays[host])
+        return response
+
+
+def politeness_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """A worker's crawl settings with its requests paced for every worker."""
+    handlers = {
+        **settings.get("DOWNLOAD_HANDLERS", {}),
+        "http": "crawler.shared_politeness.SharedPaceDownloadHandler",
+        "https": "crawler.shared_politeness.SharedPaceDownloadHandler",
+    }
+    middlewares = dict(settings.get("DOWNLOADER_MIDDLEWARES", {}))
+    if "crawler.middlewares.CrawlDelayMiddleware" in middlewares:
+        order = middlewares.pop("crawler.middlewares.CrawlDelayMiddleware")
+        middlewares["crawler.middlewares.CrawlDelayMiddleware"] = None
+        middlewares["crawler.shared_politeness.SharedCrawlDelayMiddleware"] = order
+    return {**settings, "DOWNLOAD_HANDLERS": handlers, "DOWNLOADER_MIDDLEWARES": middlewares}

@@ -1,0 +1,201 @@
+"""Politeness across workers (docs/scaling.md): two workers of one scan keep each host's
+delay, concurrency and Retry-After between them, as the server sees its requests."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import SplitResult
+
+import pytest
+import redis
+
+from crawler.shared_politeness import SharedPace, host_key
+from tests.conftest import ROOT, query, run_siteaudit
+from tests.recording import Recorded, RecordingHandler, RecordingServer, Route, serve
+from tests.redis_server import redis_server
+from tests.test_distributed import stop
+from tests.test_politeness import PAGE, most_at_once
+
+# How much sooner than asked a request may reach the server: the token is taken in Redis
+# just before the request is sent, and a loaded machine may send one later than the next.
+SLACK = 0.1
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    with redis_server() as url:
+        yield url
+
+
+@pytest.fixture
+def client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+def test_a_token_waits_for_the_hosts_delay_and_a_free_slot(client: redis.Redis) -> None:
+    one, other = SharedPace(client, 0.3, 2), SharedPace(client, 0.3, 2)
+    slot, _ = one.take("council.example", hold=30)
+    assert slot is not None
+    # The other worker waits for the delay, then takes the second slot; a third waits.
+    refused, wait = other.take("council.example", hold=30)
+    assert refused is None and 0.2 < wait <= 0.3
+    time.sleep(wait)
+    assert other.take("council.example", hold=30)[0] is not None
+    time.sleep(0.3)
+    assert one.take("council.example", hold=30)[0] is None
+    one.release("council.example", slot)
+    assert one.take("council.example", hold=30)[0] is not None
+    # Another host is not held back by this one.
+    assert other.take("other.example", hold=30)[0] is not None
+
+
+def test_a_dead_workers_slot_comes_back_after_its_deadline(client: redis.Redis) -> None:
+    dead, alive = SharedPace(client, 0.0, 1), SharedPace(client, 0.0, 1)
+    assert dead.take("slow.example", hold=1.0)[0] is not None  # and never released
+    assert alive.take("slow.example", hold=1.0)[0] is None
+    time.sleep(0.5)
+    assert alive.take("slow.example", hold=1.0)[0] is None
+    time.sleep(0.6)
+    assert alive.take("slow.example", hold=1.0)[0] is not None
+
+
+def test_retry_after_and_crawl_delay_hold_for_every_worker(client: redis.Redis) -> None:
+    one, other = SharedPace(client, 0.0, 4), SharedPace(client, 0.0, 4)
+    one.hold_off("busy.example", 1.5)
+    refused, wait = other.take("busy.example", hold=30)
+    assert refused is None and 1.3 < wait <= 1.5
+    # A Crawl-delay read by one worker: every worker's requests that far apart, one at a time.
+    one.set_crawl_delay("polite.example", 0.5)
+    assert other.crawl_delay("polite.example") == 0.5
+    slot, _ = other.take("polite.example", hold=30)
+    assert slot is not None
+    refused, wait = one.take("polite.example", hold=30)
+    assert refused is None and 0.4 < wait <= 0.5
+    time.sleep(wait)
+    assert one.take("polite.example", hold=30)[0] is None  # the one slot is still taken
+    other.release("polite.example", slot)
+    assert one.take("polite.example", hold=30)[0] is not None
+
+
+def test_a_hosts_port_makes_it_another_host() -> None:
+    assert host_key("http://127.0.0.1:8001/a") == "127.0.0.1:8001"
+    assert host_key("https://WWW.Council.example/a") == "www.council.example"
+
+
+def site_routes(pages: int, seconds: float = 0.0, busy_page: str = "") -> dict[str, Route]:
+    """A home page linking to /page0.html...; each page takes `seconds`; `busy_page` is
+    answered 503 with Retry-After: 2 the first time."""
+    links = "".join(f'<a href="/page{n}.html">Page {n}</a>' for n in range(pages))
+
+    def robots_file(h: RecordingHandler, url: SplitResult) -> None:
+        h.send_body(200, b"User-agent: *\nDisallow: /private/\n", "text/plain")
+
+    def home(h: RecordingHandler, url: SplitResult) -> None:
+        h.send_body(200, PAGE.format(title="Home", body=links).encode())
+
+    def one_page(h: RecordingHandler, url: SplitResult) -> None:
+        if url.path == busy_page and h.server.hit(url.path) == 1:
+            h.send_body(503, b"busy", "text/plain", headers=(("Retry-After", "2"),))
+            return
+        time.sleep(seconds)
+        h.send_body(200, PAGE.format(title=url.path, body="").encode())
+
+    return {"/robots.txt": robots_file, "/": home, "/page*": one_page}
+
+
+def start_worker(redis_url: str, log: Path) -> subprocess.Popen[bytes]:
+    """A worker that crawls the first open scan and exits, in a session of its own."""
+    command = [sys.executable, "-m", "app.cli", "worker", "--redis", redis_url]
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [*command, "--until-idle"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            start_new_session=True,
+        )
+
+
+class SlotWatch(threading.Thread):
+    """Which workers hold a slot of the host, looked at every few milliseconds in Redis
+    (a slot is named after the worker's crawl that took it)."""
+
+    def __init__(self, redis_url: str, host: str) -> None:
+        super().__init__(daemon=True)
+        self.client = redis.Redis.from_url(redis_url)
+        self.key = SharedPace.keys(host)[2]
+        self.workers: set[bytes] = set()
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.005):
+            self.workers.update(m.split(b":")[0] for m in self.client.zrange(self.key, 0, -1))
+
+
+def shared_scan(site: RecordingServer, redis_url: str, tmp_path: Path, toml: str) -> int:
+    """Scan the site with two workers; how many of them were seen holding its slots."""
+    config = tmp_path / "site.toml"
+    config.write_text(toml)
+    db = tmp_path / "shared.db"
+    logs = [tmp_path / f"worker{i}.log" for i in range(2)]
+    workers = [start_worker(redis_url, log) for log in logs]
+    watch = SlotWatch(redis_url, host_key(site.base))
+    watch.start()
+    try:
+        scan = run_siteaudit(
+            "scan", site.url("/"), "--no-browser", "--db", str(db), "--config", str(config),
+            "--redis", redis_url, timeout=180,
+        )  # fmt: skip
+    finally:
+        codes = stop(workers)
+        watch.done.set()
+        watch.join()
+        watch.client.close()
+    text = "\n".join(log.read_text() for log in logs)
+    assert scan.returncode == 0, scan.stderr + text
+    assert codes == [0, 0], text
+    assert query(db, "SELECT status FROM scans") == [("finished",)]
+    return len(watch.workers)
+
+
+def arrivals(site: RecordingServer) -> list[Recorded]:
+    return sorted(site.requests, key=lambda r: r.arrived)
+
+
+def test_two_workers_keep_the_hosts_delay_and_its_retry_after(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """One request at a time, 0.3 s apart, as the server sees them: not once per worker. A
+    503 with Retry-After: 2 holds both workers off the host for 2 s."""
+    with serve(site_routes(pages=14, seconds=0.05, busy_page="/page3.html")) as site:
+        toml = "[site]\ndownload_delay = 0.3\nconcurrency_per_host = 1\n"
+        assert shared_scan(site, redis_url, tmp_path, toml) == 2
+    requests = arrivals(site)
+    gaps = [(b.arrived - a.arrived, a) for a, b in itertools.pairwise(requests)]
+    busy = [gap for gap, first in gaps if first.status == 503]
+    assert len(busy) == 1 and busy[0] >= 2.0 - SLACK, busy
+    assert min(gap for gap, _ in gaps) >= 0.3 - SLACK, gaps
+    assert most_at_once(requests) == 1
+    db = tmp_path / "shared.db"
+    stored = query(db, "SELECT status_code FROM pages WHERE url LIKE '%/page3.html'")
+    assert stored == [(200,)]
+
+
+def test_two_workers_keep_the_hosts_concurrency(redis_url: str, tmp_path: Path) -> None:
+    """Two requests in flight at most with concurrency_per_host = 2, though each of the two
+    workers may send two."""
+    with serve(site_routes(pages=16, seconds=0.3)) as site:
+        toml = "[site]\nconcurrency_per_host = 2\nadaptive_throttle = false\n"
+        assert shared_scan(site, redis_url, tmp_path, toml) == 2
+    requests = arrivals(site)
+    assert most_at_once([r for r in requests if r.path.startswith("/page")]) == 2
