@@ -35,6 +35,7 @@ class ScanKeys:
     def all(self) -> list[str]:
         names = ("state", "config", "requests", "dupefilter", "seen", "leases", "leased")
         names += ("lease_scores", "lease_ids", "rows", "lastmod", "sitemaps", "asked", "stats")
+        names += ("shape_runs", "external", "external_hosts", "external_checked")
         return [self.key(name) for name in names]
 
 

@@ -34,6 +34,7 @@ from crawler.distributed import (
     worker_key,
 )
 from crawler.items import Fetch
+from crawler.shared_limits import SharedExternalLinkChecks, SharedShapeRuns
 from crawler.sitemaps import SitemapsPending
 from crawler.spider import SITEMAP_WAIT, SiteSpider
 from crawler.stats import STAT_OF
@@ -106,6 +107,8 @@ class DistributedSpider(SiteSpider):
         super().__init__(context, **kwargs)
         self.client, self.keys = context.client, context.keys
         self.sitemaps = SharedSitemaps(self.client, self.keys, SITEMAP_WAIT)
+        # The crawler-trap chains and the external link checks hold for every worker too.
+        self.traps.shape_runs = SharedShapeRuns(self.client, self.keys)  # type: ignore[assignment]
         self.counted: dict[str, int] = {}
         self.renewals: task.LoopingCall | None = None
         self.alive_key = worker_key(self.keys, self.shared_seen.worker)
@@ -115,6 +118,8 @@ class DistributedSpider(SiteSpider):
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> DistributedSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         assert isinstance(spider, DistributedSpider)
+        links = spider.context.config.links
+        spider.links = SharedExternalLinkChecks(links, crawler, spider.client, spider.keys)
         # Stored requests name their callbacks: they must be the spider's own methods.
         spider.links.callback, spider.links.errback = spider.link_checked, spider.link_failed
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)

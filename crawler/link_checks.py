@@ -54,10 +54,10 @@ class ExternalLinkChecks:
         those, and the crawl's own limits bound them)."""
         host = urlsplit(url).hostname or ""
         external = kind == "external"
-        if external and method == "HEAD" and (url in self.seen or not self.should_check(url, host)):
-            return
-        self.seen.add(url)
-        if external and method == "HEAD" and not self.within_caps(host):
+        first_ask = external and method == "HEAD"  # not a GET after a refused HEAD
+        if first_ask and not (
+            self.should_check(url, host) and self.first_check(url) and self.within_caps(host)
+        ):
             return
         # A single request to see a link works is not crawling: robots.txt does not apply
         # to another site's; this site's is obeyed, as by the crawl.
@@ -86,6 +86,13 @@ class ExternalLinkChecks:
             and scheme_of(url) in ("http", "https")
             and self.links.should_check(host)
         )
+
+    def first_check(self, url: str) -> bool:
+        """True the first time a link is to be checked in the scan, and only then."""
+        if url in self.seen:
+            return False
+        self.seen.add(url)
+        return True
 
     def within_caps(self, host: str) -> bool:
         """Count one more link to check, if the caps allow."""

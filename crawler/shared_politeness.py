@@ -4,17 +4,22 @@ flight kept in Redis, and what slows a host (Crawl-delay, Retry-After) told to e
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import random
 import secrets
 import weakref
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import redis
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.http import Request, Response
+from twisted.internet.defer import Deferred
+from twisted.web.client import URI, HTTPConnectionPool
 
 from crawler.context import crawl_context
 from crawler.middlewares import (
@@ -63,14 +68,19 @@ if redis.call('PTTL', KEYS[3]) < hold + 1000 then redis.call('PEXPIRE', KEYS[3],
 return 0
 """
 TAKEN, NO_FREE_SLOT = 0, -1
-# Hold a host off for a while (its Retry-After): its next start no sooner than now + seconds.
+# Hold a host off for a while: its next start no sooner than now + seconds (a Retry-After),
+# or, with ARGV[2] = 1, than now + the longer of seconds and its Crawl-delay (a request that
+# starts later than it took its token).
 HOLD = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local seconds = tonumber(ARGV[1])
+if ARGV[2] == '1' then
+  seconds = math.max(seconds, tonumber(redis.call('GET', KEYS[2]) or '0'))
+end
 local due = tonumber(redis.call('GET', KEYS[1]) or '0')
-local until_ = now + tonumber(ARGV[1])
-if until_ <= due then return 0 end
-redis.call('SET', KEYS[1], string.format('%.6f', until_), 'PX', math.ceil(ARGV[1] * 1000))
+if seconds <= 0 or now + seconds <= due then return 0 end
+redis.call('SET', KEYS[1], string.format('%.6f', now + seconds), 'PX', math.ceil(seconds * 1000))
 return 1
 """
 
@@ -121,10 +131,21 @@ class SharedPace:
 
     def hold_off(self, host: str, seconds: float) -> None:
         """No request to the host, from any worker, for this many seconds (Retry-After)."""
-        self.client.eval(HOLD, 1, self.keys(host)[0], seconds)
+        self.client.eval(HOLD, 2, *self.keys(host)[:2], seconds, 0)
+
+    def started(self, host: str) -> None:
+        """A request to the host is being sent now: the next no sooner than its delay from
+        now, though its token was taken earlier (a new connection, a busy worker)."""
+        self.client.eval(HOLD, 2, *self.keys(host)[:2], self.delay, 1)
 
     def set_crawl_delay(self, host: str, seconds: float) -> None:
+        """The host's Crawl-delay, for every worker; the next request that far from now (one
+        may have started while robots.txt was read, before anyone knew)."""
         self.client.set(self.keys(host)[1], seconds, ex=CRAWL_DELAY_SECONDS)
+        self.hold_off(host, seconds)
+
+    def forget_crawl_delay(self, host: str) -> None:
+        self.client.delete(self.keys(host)[1])
 
     def crawl_delay(self, host: str) -> float | None:
         value = self.client.get(self.keys(host)[1])
@@ -160,16 +181,20 @@ class SharedPaceDownloadHandler(HTTP11DownloadHandler):
         super().__init__(crawler)
         self.pace = shared_pace(crawler)
         self.timeout = crawler.settings.getfloat("DOWNLOAD_TIMEOUT")
+        self._pool = StartingConnectionPool.like(self._pool)
 
     async def download_request(self, request: Request) -> Response:
         host = host_key(request.url)
         hold = float(request.meta.get("download_timeout", self.timeout)) + SLOT_MARGIN
         slot = await self.pace.acquire(host, hold)
+        started = functools.partial(self.pace.started, host)
         try:
+            self._pool.when_connected(request.url, started)
             response = await super().download_request(request)
             self.hold_if_asked(host, response)
             return response
         finally:
+            self._pool.forget(request.url, started)
             self.pace.release(host, slot)
 
     def hold_if_asked(self, host: str, response: Response) -> None:
@@ -179,6 +204,51 @@ class SharedPaceDownloadHandler(HTTP11DownloadHandler):
         if wait:
             # As long as one worker would wait for a retry itself (RetryAfterMiddleware).
             self.pace.hold_off(host, min(wait, RetryAfterMiddleware.MAX_WAIT))
+
+
+def pool_key(url: str) -> tuple[bytes, bytes, int]:
+    """The key Twisted's Agent gives a URL's connections in the pool."""
+    uri = URI.fromBytes(url.encode("ascii", "replace"))
+    return uri.scheme, uri.host, uri.port
+
+
+class StartingConnectionPool(HTTPConnectionPool):
+    """Twisted's connection pool, telling whoever asked when a request to a host has its
+    connection, at once written to it: the moment the server sees it start."""
+
+    def __init__(self, reactor: Any, persistent: bool = True) -> None:
+        super().__init__(reactor, persistent)
+        # Twisted's pool key, (scheme, host, port) -> what to call, in the order asked.
+        self.waiting: dict[tuple[bytes, bytes, int], deque[Callable[[], None]]] = {}
+
+    @classmethod
+    def like(cls, pool: HTTPConnectionPool) -> StartingConnectionPool:
+        """A pool made as Scrapy made `pool`."""
+        new = cls(pool._reactor, pool.persistent)
+        new.maxPersistentPerHost, new._factory = pool.maxPersistentPerHost, pool._factory
+        return new
+
+    def when_connected(self, url: str, call: Callable[[], None]) -> None:
+        """Call `call` when the next request to url's host gets its connection."""
+        self.waiting.setdefault(pool_key(url), deque()).append(call)
+
+    def forget(self, url: str, call: Callable[[], None]) -> None:
+        """`call` is not to be called (its request ended before it had a connection)."""
+        waiting = self.waiting.get(pool_key(url))
+        if waiting and call in waiting:
+            waiting.remove(call)
+
+    def getConnection(self, key: Any, endpoint: Any) -> Deferred[Any]:
+        connected = super().getConnection(key, endpoint)
+        # Scrapy's agent adds its bind address to Twisted's (scheme, host, port).
+        scheme_host_port = tuple(key[:3]) if isinstance(key, tuple) else key
+        waiting = self.waiting.get(scheme_host_port)
+        if waiting:
+            call = waiting.popleft()
+            if not waiting:
+                del self.waiting[scheme_host_port]
+            connected.addCallback(lambda protocol: (call(), protocol)[1])
+        return connected
 
 
 class SharedCrawlDelayMiddleware(CrawlDelayMiddleware):
@@ -194,8 +264,12 @@ class SharedCrawlDelayMiddleware(CrawlDelayMiddleware):
     def process_response(self, request: Request, response: Response) -> Response:
         response = super().process_response(request, response)
         host = urlsplit(request.url).hostname or ""
-        if urlsplit(request.url).path == "/robots.txt" and host in self.delays:
+        if urlsplit(request.url).path != "/robots.txt" or response.status >= 500:
+            return response
+        if host in self.delays:
             self.pace.set_crawl_delay(host_key(request.url), self.delays[host])
+        else:  # a robots.txt that no longer asks for one (or none at all)
+            self.pace.forget_crawl_delay(host_key(request.url))
         return response
 
 

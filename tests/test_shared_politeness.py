@@ -58,6 +58,18 @@ def test_a_token_waits_for_the_hosts_delay_and_a_free_slot(client: redis.Redis) 
     assert other.take("other.example", hold=30)[0] is not None
 
 
+def test_a_request_sent_later_than_its_token_puts_the_next_one_off(client: redis.Redis) -> None:
+    # A new connection, or a busy worker: the request starts 0.2 s after its token was taken.
+    one, other = SharedPace(client, 0.3, 1), SharedPace(client, 0.3, 1)
+    slot, _ = one.take("late.example", hold=30)
+    assert slot is not None
+    time.sleep(0.2)
+    one.started("late.example")
+    one.release("late.example", slot)
+    refused, wait = other.take("late.example", hold=30)
+    assert refused is None and 0.2 < wait <= 0.3
+
+
 def test_a_dead_workers_slot_comes_back_after_its_deadline(client: redis.Redis) -> None:
     dead, alive = SharedPace(client, 0.0, 1), SharedPace(client, 0.0, 1)
     assert dead.take("slow.example", hold=1.0)[0] is not None  # and never released
@@ -76,6 +88,9 @@ def test_retry_after_and_crawl_delay_hold_for_every_worker(client: redis.Redis) 
     # A Crawl-delay read by one worker: every worker's requests that far apart, one at a time.
     one.set_crawl_delay("polite.example", 0.5)
     assert other.crawl_delay("polite.example") == 0.5
+    refused, wait = other.take("polite.example", hold=30)  # that far from when it was read
+    assert refused is None and 0.4 < wait <= 0.5
+    time.sleep(wait)
     slot, _ = other.take("polite.example", hold=30)
     assert slot is not None
     refused, wait = one.take("polite.example", hold=30)
@@ -91,13 +106,15 @@ def test_a_hosts_port_makes_it_another_host() -> None:
     assert host_key("https://WWW.Council.example/a") == "www.council.example"
 
 
-def site_routes(pages: int, seconds: float = 0.0, busy_page: str = "") -> dict[str, Route]:
+def site_routes(
+    pages: int, seconds: float = 0.0, busy_page: str = "", robots: str = "User-agent: *\n"
+) -> dict[str, Route]:
     """A home page linking to /page0.html...; each page takes `seconds`; `busy_page` is
     answered 503 with Retry-After: 2 the first time."""
     links = "".join(f'<a href="/page{n}.html">Page {n}</a>' for n in range(pages))
 
     def robots_file(h: RecordingHandler, url: SplitResult) -> None:
-        h.send_body(200, b"User-agent: *\nDisallow: /private/\n", "text/plain")
+        h.send_body(200, robots.encode(), "text/plain")
 
     def home(h: RecordingHandler, url: SplitResult) -> None:
         h.send_body(200, PAGE.format(title="Home", body=links).encode())
@@ -199,3 +216,69 @@ def test_two_workers_keep_the_hosts_concurrency(redis_url: str, tmp_path: Path) 
         assert shared_scan(site, redis_url, tmp_path, toml) == 2
     requests = arrivals(site)
     assert most_at_once([r for r in requests if r.path.startswith("/page")]) == 2
+
+
+def test_two_workers_keep_a_crawl_delay_read_by_either(redis_url: str, tmp_path: Path) -> None:
+    """robots.txt's Crawl-delay: one request at a time, that far apart, for both workers,
+    though the scan allows four at once with no delay."""
+    robots = "User-agent: *\nCrawl-delay: 0.3\n"
+    # More pages than one worker takes from the frontier at once (CONCURRENT_REQUESTS).
+    with serve(site_routes(pages=14, seconds=0.05, robots=robots)) as site:
+        toml = "[site]\nconcurrency_per_host = 4\nadaptive_throttle = false\n"
+        assert shared_scan(site, redis_url, tmp_path, toml) == 2
+    # Every request but robots.txt (which a worker may ask for before the first answer to
+    # reach either worker tells it the delay).
+    requests = [r for r in arrivals(site) if r.path != "/robots.txt"]
+    gaps = [b.arrived - a.arrived for a, b in itertools.pairwise(requests)]
+    assert len(requests) == 16 and min(gaps) >= 0.3 - SLACK, gaps
+    assert most_at_once(requests) == 1
+
+
+def linked_site(other: str, pages: int) -> dict[str, Route]:
+    """Pages that each link to the same three pages of another site and one of their own
+    there, and a calendar whose every month links to the next (a crawler trap)."""
+    links = "".join(f'<a href="/page{n}.html">Page {n}</a>' for n in range(pages))
+    shared = "".join(f'<a href="{other}/shared{n}">Shared {n}</a>' for n in range(3))
+
+    def home(h: RecordingHandler, url: SplitResult) -> None:
+        body = links + '<a href="/calendar/1">Calendar</a>'
+        h.send_body(200, PAGE.format(title="Home", body=body).encode())
+
+    def one_page(h: RecordingHandler, url: SplitResult) -> None:
+        time.sleep(0.2)  # slow enough that both workers take pages
+        own = f'<a href="{other}/own{url.path}">Theirs</a>'
+        h.send_body(200, PAGE.format(title=url.path, body=shared + own).encode())
+
+    def month(h: RecordingHandler, url: SplitResult) -> None:
+        later = int(url.path.rsplit("/", 1)[1]) + 1
+        body = f'<a href="/calendar/{later}">Next month</a>'
+        h.send_body(200, PAGE.format(title=url.path, body=body).encode())
+
+    return {"/": home, "/page*": one_page, "/calendar/*": month}
+
+
+def test_two_workers_share_the_trap_detector_and_the_external_link_caps(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """Each external link is checked once, links.max_external counts both workers' checks,
+    and a chain of calendar pages is a trap at max_shape_chain whichever worker follows it."""
+
+    def answer(h: RecordingHandler, url: SplitResult) -> None:
+        h.send_body(200, b"")
+
+    with serve({"/*": answer}) as other_site:
+        other = other_site.base.replace("127.0.0.1", "localhost")  # another host
+        with serve(linked_site(other, pages=20)) as site:
+            toml = (
+                '[site]\nmax_shape_chain = 3\nprivate_hosts = ["localhost"]\n'
+                "[links]\ncheck_external = true\nmax_external = 5\n"
+            )
+            assert shared_scan(site, redis_url, tmp_path, toml) == 2
+    checked = [r.path for r in other_site.requests]
+    assert len(checked) == len(set(checked)) == 5, checked
+    db = tmp_path / "shared.db"
+    assert query(db, "SELECT count(*) FROM fetches WHERE kind = 'external'") == [(5,)]
+    months = query(db, "SELECT url FROM pages WHERE url LIKE '%/calendar/%' ORDER BY url")
+    assert months == [(site.url(f"/calendar/{n}"),) for n in (1, 2, 3)]
+    trap = query(db, "SELECT url FROM fetches WHERE reason = 'trap'")
+    assert trap == [(site.url("/calendar/4"),)]
