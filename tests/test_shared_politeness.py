@@ -282,3 +282,24 @@ def test_two_workers_share_the_trap_detector_and_the_external_link_caps(
     assert months == [(site.url(f"/calendar/{n}"),) for n in (1, 2, 3)]
     trap = query(db, "SELECT url FROM fetches WHERE reason = 'trap'")
     assert trap == [(site.url("/calendar/4"),)]
+
+
+def test_a_one_machine_scan_never_imports_redis(tmp_path: Path) -> None:
+    """The shared politeness and limits are the worker's alone: a scan without --redis runs
+    as before, and never imports redis or scrapy_redis (the optional [redis] extra)."""
+    check = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('imported:', sorted(m for m in sys.modules "
+        "if m.split('.')[0] in ('redis', 'scrapy_redis')) or 'none'))\n"
+        "from app.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    with serve(site_routes(pages=2)) as site:
+        db = tmp_path / "scan.db"
+        run = subprocess.run(
+            [sys.executable, "-c", check, "scan", site.url("/"), "--no-browser", "--db", str(db)],
+            capture_output=True, text=True, cwd=ROOT, timeout=300,
+        )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "imported: none" in run.stdout
+    assert query(db, "SELECT count(*) FROM pages") == [(3,)]
