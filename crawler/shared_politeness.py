@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import itertools
-import logging
 import random
 import secrets
 import weakref
@@ -28,8 +27,6 @@ from crawler.middlewares import (
     RetryAfterMiddleware,
     retry_after_seconds,
 )
-
-log = logging.getLogger(__name__)
 
 # Every host's keys, shared by every scan in the Redis (politeness is owed to the host, not
 # to one scan of it); each key expires by itself once it no longer holds anything back.
@@ -234,9 +231,12 @@ class StartingConnectionPool(HTTPConnectionPool):
 
     def forget(self, url: str, call: Callable[[], None]) -> None:
         """`call` is not to be called (its request ended before it had a connection)."""
-        waiting = self.waiting.get(pool_key(url))
+        key = pool_key(url)
+        waiting = self.waiting.get(key)
         if waiting and call in waiting:
             waiting.remove(call)
+            if not waiting:
+                del self.waiting[key]
 
     def getConnection(self, key: Any, endpoint: Any) -> Deferred[Any]:
         connected = super().getConnection(key, endpoint)

@@ -1,5 +1,6 @@
-"""Politeness across workers (docs/scaling.md): two workers of one scan keep each host's
-delay, concurrency and Retry-After between them, as the server sees its requests."""
+"""Politeness and limits across workers (docs/scaling.md): two workers of one scan keep each
+host's delay, concurrency, Crawl-delay and Retry-After between them, as the server sees its
+requests, and share the crawler-trap chains and the external link checks' caps."""
 
 from __future__ import annotations
 
@@ -23,8 +24,9 @@ from tests.redis_server import redis_server
 from tests.test_distributed import stop
 from tests.test_politeness import PAGE, most_at_once
 
-# How much sooner than asked a request may reach the server: the token is taken in Redis
-# just before the request is sent, and a loaded machine may send one later than the next.
+# How much sooner than asked a request may reach the server: the pace is kept from when a
+# request is written, and a loaded machine (the server's threads too) may take a while to
+# read one and not the next.
 SLACK = 0.1
 
 
