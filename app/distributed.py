@@ -43,6 +43,7 @@ from crawler.stats import Counters
 from crawler.tls import trusting
 from settings.model import Config, seed_urls
 from store.database import open_database
+from store.resume import rows_stored
 from store.scans import finish_scan, start_scan
 from store.writer import UPSERT_TABLES, Writer
 
@@ -78,9 +79,14 @@ class Drain:
     """Where the seeding process is in one scan's stream of rows."""
 
     last_id: bytes = b"0-0"
-    # Entries whose rows are not all replaced by a repeat (findings, links), by what they
-    # are of: a page done twice (its lease ran out while it was being stored) is written once.
-    written: set[tuple[str, ...]] = field(default_factory=set)
+    # The last entry the writer has committed, and trimmed from the stream.
+    trimmed: bytes = b"0-0"
+    # Entries handed to the writer, not yet committed, whose rows a repeat would add again
+    # (findings, links; pages and the like are replaced), by what they are of: a page done
+    # twice (its lease ran out while it was being stored) is written once. Once committed,
+    # the database says whether a repeat is one (rows_stored), so this holds only a few
+    # seconds' entries.
+    pending: dict[tuple[str, ...], bytes] = field(default_factory=dict)
 
     def entry_key(self, parts: list[tuple[str, list[dict[str, Any]]]]) -> tuple[str, ...] | None:
         if all(table in UPSERT_TABLES for table, _ in parts):
@@ -90,16 +96,46 @@ class Drain:
         target = first.get("target_url") or ""
         return (*(table for table, _ in parts), url, target)
 
-    def write(self, entries: list[tuple[bytes, dict[bytes, bytes]]], writer: Writer) -> None:
+    def write(
+        self, entries: list[tuple[bytes, dict[bytes, bytes]]], writer: Writer, db: Any
+    ) -> None:
         """Hand the entries to the writer, in order, each at most once."""
         for entry_id, fields in entries:
             parts = pickle.loads(fields[b"parts"])
             key = self.entry_key(parts)
-            if key is None or key not in self.written:
+            if key is None:
                 writer.put_together(parts)
-                if key is not None:
-                    self.written.add(key)
+            elif key not in self.pending and not rows_stored(db, parts):
+                writer.put_together(parts)
+                self.pending[key] = entry_id
             self.last_id = entry_id
+
+    def committed(self, entry_id: bytes) -> None:
+        """The writer has committed every entry up to entry_id (and it is trimmed)."""
+        done = stream_id(entry_id)
+        self.pending = {k: v for k, v in self.pending.items() if stream_id(v) > done}
+        self.trimmed = entry_id
+
+
+def stream_id(entry_id: bytes) -> tuple[int, int]:
+    """A stream entry's id, in the order Redis gives them."""
+    milliseconds, sequence = entry_id.split(b"-")
+    return int(milliseconds), int(sequence)
+
+
+def trim(client: redis.Redis, scans: list[SharedScan], committed: dict[str, bytes] | None) -> None:
+    """Drop from each scan's stream the entries the writer has committed (committed: the last
+    one of each, by token): the stream holds only what is not yet in the database, which a
+    resumed seeder reads again."""
+    for scan in scans:
+        entry_id = (committed or {}).get(scan.keys.token)
+        if entry_id is None or entry_id == scan.drain.trimmed:
+            continue
+        milliseconds, sequence = stream_id(entry_id)
+        # MINID keeps the entries from this id on: every one after the last committed.
+        minid = f"{milliseconds}-{sequence + 1}"
+        client.xtrim(scan.keys.key("rows"), minid=minid, approximate=False)
+        scan.drain.committed(entry_id)
 
 
 @dataclass
@@ -117,7 +153,7 @@ class SharedScan:
     message: str | None = None
 
 
-def drain(client: redis.Redis, scans: list[SharedScan], writer: Writer) -> dict[str, int]:
+def drain(client: redis.Redis, scans: list[SharedScan], writer: Writer, db: Any) -> dict[str, int]:
     """Hand every scan's new entries to the writer; how many each scan had, by token."""
     streams = {scan.keys.key("rows"): scan.drain.last_id for scan in scans}
     found = client.xread(streams, count=READ_COUNT, block=READ_BLOCK_MS) if streams else []
@@ -125,7 +161,7 @@ def drain(client: redis.Redis, scans: list[SharedScan], writer: Writer) -> dict[
     by_stream = {scan.keys.key("rows"): scan for scan in scans}
     for stream, entries in found or []:
         scan = by_stream[stream.decode()]
-        scan.drain.write(entries, writer)
+        scan.drain.write(entries, writer, db)
         counts[scan.keys.token] = len(entries)
     return counts
 
@@ -184,7 +220,7 @@ def run_distributed_scans(
     writer = Writer(db_path)
     writer.start()
     try:
-        drain_until_done(client, scans, writer)
+        drain_until_done(client, scans, writer, db)
     except (redis.RedisError, OSError) as err:
         for scan in scans:
             scan.status = "failed"
@@ -218,12 +254,14 @@ def publish(
     return SharedScan(config, scan_id, publish_scan(client, config, scan_id, lease), deadline)
 
 
-def drain_until_done(client: redis.Redis, scans: list[SharedScan], writer: Writer) -> None:
+def drain_until_done(client: redis.Redis, scans: list[SharedScan], writer: Writer, db: Any) -> None:
     """Write the streams into the database until every scan's crawl is over: its frontier
     empty and nothing leased twice in a row (a worker pushes the requests a page leads to
     before it releases the page), or its time limit. Expired leases go back to the frontier."""
     while running := [scan for scan in scans if scan.status is None]:
-        counts = drain(client, running, writer)
+        counts = drain(client, running, writer, db)
+        writer.mark({scan.keys.token: scan.drain.last_id for scan in scans})
+        trim(client, scans, writer.committed)
         for scan in running:
             reclaim(client, scan.keys)
             empty = not counts.get(scan.keys.token) and frontier_empty(client, scan.keys)
@@ -236,7 +274,7 @@ def drain_until_done(client: redis.Redis, scans: list[SharedScan], writer: Write
                 scan.message = f"stopped at the time limit of {minutes} minutes"
             if scan.status is not None:
                 ended(client, scan.keys)
-    while drain(client, scans, writer):
+    while drain(client, scans, writer, db):
         pass
 
 

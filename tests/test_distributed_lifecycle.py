@@ -4,6 +4,7 @@ the results stream trimmed as it is written, and a seeder detached or killed, th
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -16,9 +17,9 @@ import redis
 
 from app.demo import DEMO_SITE, serve_site
 from crawler.distributed import OPEN_SCANS, ScanKeys
-from tests.conftest import ROOT, Site, query
+from tests.conftest import ROOT, Site, query, run_siteaudit
 from tests.redis_server import redis_server
-from tests.test_distributed import start_worker, stop
+from tests.test_distributed import entries_added, scan_contents, start_worker, stop
 
 # Start URLs that answer 404, so that the seeding worker's start() lasts long enough to be
 # stopped in the middle of it (each start request is pushed to Redis on its own).
@@ -105,3 +106,65 @@ def test_a_seeding_worker_killed_before_it_is_done_is_replaced(
     assert len(pages_once(db)) == 17
     fetched = query(db, "SELECT url FROM fetches WHERE status_code = 404")
     assert len(fetched) == len(set(fetched)) >= EXTRA_START_URLS
+
+
+def one_machine_scan(site: Site, tmp_path: Path) -> dict[str, list[tuple]]:
+    """What a one-machine --no-browser scan of the site stores."""
+    one = run_siteaudit("scan", site.url(), "--no-browser", "--db", str(tmp_path / "one.db"))
+    assert one.returncode == 0, one.stderr
+    return scan_contents(tmp_path / "one.db", site.base)
+
+
+def page_with_findings(fields: dict[bytes, bytes]) -> str | None:
+    """The URL of the page a stream entry stores, if it stores findings with it."""
+    parts = dict(pickle.loads(fields[b"parts"]))
+    return parts["pages"][0]["url"] if "pages" in parts and "findings" in parts else None
+
+
+def test_the_stream_keeps_only_what_is_not_written_and_a_repeat_adds_nothing(
+    redis_url: str, demo_site: Site, tmp_path: Path
+) -> None:
+    """The seeder trims from the stream every entry it has committed; an entry sent twice
+    (a page done again after its lease ran out), before its first is committed or after,
+    adds no second set of findings or links."""
+    expected = one_machine_scan(demo_site, tmp_path)
+    slow = tmp_path / "slow.toml"
+    slow.write_text("[site]\ndownload_delay = 0.3\n")
+    db = tmp_path / "shared.db"
+    client = redis.Redis.from_url(redis_url)
+    scan = seeder([demo_site.url(), "--config", str(slow), "--db", str(db), "--redis",
+                   redis_url], tmp_path / "seeder.log")  # fmt: skip
+    workers = [start_worker(redis_url, tmp_path / "worker.log")]
+    original: tuple[bytes, dict[bytes, bytes], str] | None = None
+    repeated_after = trimmed = False
+    longest = added = 0
+    try:
+        keys = open_scan(client)
+        stream, last = keys.key("rows"), b"0-0"
+        while scan.poll() is None:
+            for _, entries in client.xread({stream: last}, block=100) or []:
+                for entry_id, fields in entries:
+                    last = entry_id
+                    if original is None and (url := page_with_findings(fields)):
+                        original = (entry_id, fields, url)
+                        client.xadd(stream, fields)  # sent again at once: not yet committed
+            if (
+                original
+                and not repeated_after
+                and query(db, "SELECT 1 FROM pages WHERE url = ?", original[2])
+            ):
+                client.xadd(stream, original[1])  # sent again once it is committed
+                repeated_after = True
+            if original and repeated_after and not trimmed:
+                trimmed = not client.xrange(stream, original[0], original[0])
+            longest = max(longest, client.xlen(stream))
+            added = max(added, entries_added(client, keys))
+        assert scan.returncode == 0, (tmp_path / "seeder.log").read_text()
+    finally:
+        kill(scan)
+        stop(workers)
+        client.close()
+    assert original is not None and repeated_after
+    assert trimmed  # the committed entry left the stream while the scan ran
+    assert longest < added / 2, (longest, added)
+    assert scan_contents(db, demo_site.base) == expected
