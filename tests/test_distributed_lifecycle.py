@@ -17,7 +17,8 @@ import redis
 
 from app.demo import DEMO_SITE, serve_site
 from crawler.distributed import OPEN_SCANS, ScanKeys
-from tests.conftest import ROOT, Site, query, run_siteaudit
+from store.database import open_database
+from tests.conftest import ROOT, Site, query, run_in_process, run_siteaudit
 from tests.redis_server import redis_server
 from tests.test_distributed import entries_added, scan_contents, start_worker, stop
 
@@ -168,3 +169,117 @@ def test_the_stream_keeps_only_what_is_not_written_and_a_repeat_adds_nothing(
     assert trimmed  # the committed entry left the stream while the scan ran
     assert longest < added / 2, (longest, added)
     assert scan_contents(db, demo_site.base) == expected
+
+
+def crawl_over(client: redis.Redis, keys: ScanKeys) -> bool:
+    """Seeded, nothing on the frontier and nothing leased: the workers have sent everything."""
+    state = client.hget(keys.key("state"), "seeded")
+    return (
+        state == b"done"
+        and not client.zcard(keys.key("requests"))
+        and not client.zcard(keys.key("leases"))
+    )
+
+
+def test_a_detached_scan_is_finished_by_resume_as_one_machine_scans_it(
+    redis_url: str, demo_site: Site, tmp_path: Path
+) -> None:
+    expected = one_machine_scan(demo_site, tmp_path)
+    db = tmp_path / "shared.db"
+    client = redis.Redis.from_url(redis_url)
+    detached = run_siteaudit(
+        "scan", demo_site.url(), "--no-browser", "--db", str(db), "--redis", redis_url,
+        "--detach",
+    )  # fmt: skip
+    assert detached.returncode == 0, detached.stderr
+    assert detached.stdout.splitlines() == [
+        f"Scan 1 seeded in {db}: the workers crawl it now (siteaudit worker --redis URL).",
+        "What they find waits in Redis until this finishes it, once their crawl is over:",
+        f"  siteaudit scan --redis {redis_url} --resume --db {db}",
+    ]
+    assert query(db, "SELECT id, status FROM scans") == [(1, "running")]
+    workers = [start_worker(redis_url, tmp_path / f"worker{i}.log") for i in range(2)]
+    try:
+        keys = open_scan(client)
+        deadline = time.monotonic() + 120
+        while not crawl_over(client, keys):
+            assert time.monotonic() < deadline, "the workers did not finish the crawl"
+            time.sleep(0.1)
+        # Crawled, and nothing written yet: it all waits in the stream.
+        assert query(db, "SELECT count(*) FROM pages") == [(0,)]
+        resumed = run_siteaudit("scan", "--redis", redis_url, "--resume", "--db", str(db))
+    finally:
+        codes = stop(workers)
+        client.close()
+    assert resumed.returncode == 0, resumed.stderr
+    assert codes == [0, 0]
+    assert "Scan 1 finished" in resumed.stderr and "Pages: 17 recorded" in resumed.stderr
+    assert query(db, "SELECT status FROM scans") == [("finished",)]
+    assert scan_contents(db, demo_site.base) == expected
+
+
+def test_a_seeder_killed_mid_scan_is_resumed_with_every_page_once(
+    redis_url: str, demo_site: Site, tmp_path: Path
+) -> None:
+    """kill -9 the seeder while it writes: --resume reads what is left of the stream (what
+    the database may lack), and the scan ends with every page and finding stored once."""
+    expected = one_machine_scan(demo_site, tmp_path)
+    slow = tmp_path / "slow.toml"
+    slow.write_text("[site]\ndownload_delay = 0.3\n")
+    db = tmp_path / "shared.db"
+    scan = seeder([demo_site.url(), "--config", str(slow), "--db", str(db), "--redis",
+                   redis_url], tmp_path / "seeder.log")  # fmt: skip
+    workers = [start_worker(redis_url, tmp_path / "worker.log")]
+    client = redis.Redis.from_url(redis_url)
+    try:
+        open_scan(client)  # published: the database has its tables
+        deadline = time.monotonic() + 120
+        while query(db, "SELECT count(*) FROM pages") < [(3,)]:
+            assert scan.poll() is None, (tmp_path / "seeder.log").read_text()
+            assert time.monotonic() < deadline, "no page was written"
+            time.sleep(0.05)
+        kill(scan)
+        written = query(db, "SELECT count(*) FROM pages")[0][0]
+        resumed = run_siteaudit(
+            "scan", "--redis", redis_url, "--resume", "--db", str(db), timeout=300
+        )
+    finally:
+        kill(scan)
+        codes = stop(workers)
+        client.close()
+    assert resumed.returncode == 0, resumed.stderr
+    assert codes == [0]
+    assert written < 17  # killed with pages still to write
+    assert "Scan 1 finished" in resumed.stderr and "Pages: 17 recorded" in resumed.stderr
+    assert len(pages_once(db)) == 17
+    assert scan_contents(db, demo_site.base) == expected
+
+
+def test_bad_combinations_of_the_lifecycle_options_are_one_error_line(
+    redis_url: str, tmp_path: Path
+) -> None:
+    db = tmp_path / "empty.db"
+    open_database(db).conn.close()
+    site = "http://127.0.0.1:9/"
+    cases = {
+        ("scan", site, "--no-browser", "--detach"): "Error: --detach works only with --redis "
+        "URL (a scan shared with siteaudit workers): add --redis, or leave out --detach",
+        ("scan", site, "--redis", redis_url, "--detach", "--resume"): "Error: --detach seeds "
+        "a new scan and returns, --resume finishes one: give one of them",
+        ("scan", site, "--redis", redis_url, "--detach", "--report", str(tmp_path)): "Error: "
+        "--report with --detach: the scan is not done when this command returns; give "
+        "--report to the siteaudit scan --redis URL --resume --db FILE that finishes it",
+        ("scan", "--redis", redis_url, "--resume", "--db", str(db)): f"Error: no running scan "
+        f"of {db} is in {redis_url}: nothing to resume (only a scan seeded with --redis and "
+        "not yet finished is); scan without --resume",
+        ("scan", site, "--redis", redis_url, "--resume", "--db", str(db)): f"Error: no running "
+        f"scan of {site} of {db} is in {redis_url}: nothing to resume (only a scan seeded "
+        "with --redis and not yet finished is); scan without --resume",
+        ("scan", "--redis", redis_url, "--resume", "--redis-lease", "5", "--db", str(db)):
+        "Error: --redis-lease with --resume: a scan keeps the lease it was seeded with; leave "
+        "out --redis-lease",
+    }  # fmt: skip
+    for args, error in cases.items():
+        run = run_in_process(*args)
+        assert (run.returncode, run.errors) == (1, [error]), args
+    assert query(db, "SELECT count(*) FROM scans") == [(0,)]
