@@ -326,10 +326,14 @@ def finish(client: redis.Redis, db: Any, scan: SharedScan, decided: Decided) -> 
     status = scan.status or "failed"
     try:
         counters = shared_counters(client, scan.keys, seconds)
-        client.delete(*scan.keys.all, scan.keys.key("seeder"))
     except redis.RedisError:
         counters = Counters(elapsed=seconds)
     finish_scan(db, scan.scan_id, status, pages_audited=0, pages_failed=0, message=scan.message)
+    # Only now: a seeder killed before the scan is marked finished leaves it to --resume.
+    try:
+        client.delete(*scan.keys.all, scan.keys.key("seeder"))
+    except redis.RedisError as err:
+        log.warning("could not delete the scan's keys from Redis: %s", err)
     return ScanSummary(scan.scan_id, status, counters, seconds, None, scan.message)
 
 
