@@ -7,6 +7,7 @@ import json
 import logging
 import math
 import multiprocessing
+import os
 import pickle
 import secrets
 import time
@@ -44,7 +45,8 @@ from crawler.stats import Counters
 from crawler.tls import trusting
 from settings.model import Config, seed_urls
 from store.database import open_database
-from store.scans import finish_scan, start_scan
+from store.resume import rows_stored
+from store.scans import finish_scan, scan_row, start_scan
 from store.writer import UPSERT_TABLES, Writer
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,9 @@ log = logging.getLogger(__name__)
 READ_COUNT, READ_BLOCK_MS = 500, 500
 # How often a worker with nothing to do looks for an open scan.
 WORKER_POLL = 0.5
+# How long a seeder's claim to write a scan (…:seeder) outlives its last renewal: a seeder
+# killed with -9 is taken over by --resume this long after.
+SEEDER_SECONDS = 15
 
 
 def redis_client(url: str) -> redis.Redis:
@@ -79,9 +84,14 @@ class Drain:
     """Where the seeding process is in one scan's stream of rows."""
 
     last_id: bytes = b"0-0"
-    # Entries whose rows are not all replaced by a repeat (findings, links), by what they
-    # are of: a page done twice (its lease ran out while it was being stored) is written once.
-    written: set[tuple[str, ...]] = field(default_factory=set)
+    # The last entry the writer has committed, and trimmed from the stream.
+    trimmed: bytes = b"0-0"
+    # Entries handed to the writer, not yet committed, whose rows a repeat would add again
+    # (findings, links; pages and the like are replaced), by what they are of: a page done
+    # twice (its lease ran out while it was being stored) is written once. Once committed,
+    # the database says whether a repeat is one (rows_stored), so this holds only a few
+    # seconds' entries.
+    pending: dict[tuple[str, ...], bytes] = field(default_factory=dict)
 
     def entry_key(self, parts: list[tuple[str, list[dict[str, Any]]]]) -> tuple[str, ...] | None:
         if all(table in UPSERT_TABLES for table, _ in parts):
@@ -91,16 +101,46 @@ class Drain:
         target = first.get("target_url") or ""
         return (*(table for table, _ in parts), url, target)
 
-    def write(self, entries: list[tuple[bytes, dict[bytes, bytes]]], writer: Writer) -> None:
+    def write(
+        self, entries: list[tuple[bytes, dict[bytes, bytes]]], writer: Writer, db: Any
+    ) -> None:
         """Hand the entries to the writer, in order, each at most once."""
         for entry_id, fields in entries:
             parts = pickle.loads(fields[b"parts"])
             key = self.entry_key(parts)
-            if key is None or key not in self.written:
+            if key is None:
                 writer.put_together(parts)
-                if key is not None:
-                    self.written.add(key)
+            elif key not in self.pending and not rows_stored(db, parts):
+                writer.put_together(parts)
+                self.pending[key] = entry_id
             self.last_id = entry_id
+
+    def committed(self, entry_id: bytes) -> None:
+        """The writer has committed every entry up to entry_id (and it is trimmed)."""
+        done = stream_id(entry_id)
+        self.pending = {k: v for k, v in self.pending.items() if stream_id(v) > done}
+        self.trimmed = entry_id
+
+
+def stream_id(entry_id: bytes) -> tuple[int, int]:
+    """A stream entry's id, in the order Redis gives them."""
+    milliseconds, sequence = entry_id.split(b"-")
+    return int(milliseconds), int(sequence)
+
+
+def trim(client: redis.Redis, scans: list[SharedScan], committed: dict[str, bytes] | None) -> None:
+    """Drop from each scan's stream the entries the writer has committed (committed: the last
+    one of each, by token): the stream holds only what is not yet in the database, which a
+    resumed seeder reads again."""
+    for scan in scans:
+        entry_id = (committed or {}).get(scan.keys.token)
+        if entry_id is None or entry_id == scan.drain.trimmed:
+            continue
+        milliseconds, sequence = stream_id(entry_id)
+        # MINID keeps the entries from this id on: every one after the last committed.
+        minid = f"{milliseconds}-{sequence + 1}"
+        client.xtrim(scan.keys.key("rows"), minid=minid, approximate=False)
+        scan.drain.committed(entry_id)
 
 
 @dataclass
@@ -111,6 +151,8 @@ class SharedScan:
     scan_id: int
     keys: ScanKeys
     deadline: float
+    # When it started (time.time()): a resumed scan's time is counted from then.
+    started: float
     drain: Drain = field(default_factory=Drain)
     # Rounds in a row with nothing sent, nothing on the frontier and nothing leased.
     quiet: int = 0
@@ -118,7 +160,7 @@ class SharedScan:
     message: str | None = None
 
 
-def drain(client: redis.Redis, scans: list[SharedScan], writer: Writer) -> dict[str, int]:
+def drain(client: redis.Redis, scans: list[SharedScan], writer: Writer, db: Any) -> dict[str, int]:
     """Hand every scan's new entries to the writer; how many each scan had, by token."""
     streams = {scan.keys.key("rows"): scan.drain.last_id for scan in scans}
     found = client.xread(streams, count=READ_COUNT, block=READ_BLOCK_MS) if streams else []
@@ -126,7 +168,7 @@ def drain(client: redis.Redis, scans: list[SharedScan], writer: Writer) -> dict[
     by_stream = {scan.keys.key("rows"): scan for scan in scans}
     for stream, entries in found or []:
         scan = by_stream[stream.decode()]
-        scan.drain.write(entries, writer)
+        scan.drain.write(entries, writer, db)
         counts[scan.keys.token] = len(entries)
     return counts
 
@@ -142,11 +184,13 @@ def frontier_empty(client: redis.Redis, keys: ScanKeys) -> bool:
 
 
 def publish_scan(
-    client: redis.Redis, config: Config, scan_id: int, lease: float | None
+    client: redis.Redis, config: Config, row: dict[str, Any], lease: float | None
 ) -> ScanKeys:
-    """Put the scan where workers find it: its configuration and state, then its token."""
+    """Put the scan where workers find it: its configuration and state, then its token. The
+    state names the scan's row (id, start URL, start time), for --resume to find it by."""
     keys = ScanKeys(secrets.token_hex(8))
-    state = {"scan_id": scan_id, "status": "running", "started": time.time()}
+    state = {"scan_id": row["id"], "status": "running", "started": time.time()}
+    state |= {"start_url": row["start_url"], "started_at": row["started_at"]}
     if lease:
         state["lease_seconds"] = lease
     client.set(keys.key("config"), pickle.dumps(config, protocol=5))
@@ -175,17 +219,34 @@ def run_distributed_scans(
 ) -> list[ScanSummary]:
     """Seed a scan of each site for the workers, write what they find into the database as
     it comes, and once every scan's frontier is empty finish each as a one-machine scan does."""
+    client, scans = seed_scans(configs, db_path, redis_url, lease_seconds)
+    return write_and_finish(client, db_path, scans, decided or Decided())
+
+
+def seed_scans(
+    configs: list[Config], db_path: str | Path, redis_url: str, lease_seconds: float | None
+) -> tuple[redis.Redis, list[SharedScan]]:
+    """Record a scan of each site in the database and publish it for the workers."""
     for config in configs:
         check_distributable(config)
     client = redis_client(redis_url)
-    decided = decided or Decided()
     db = open_database(db_path)
-    started = time.monotonic()
-    scans = [publish(client, db, config, lease_seconds, started) for config in configs]
+    try:
+        return client, [publish(client, db, config, lease_seconds) for config in configs]
+    finally:
+        db.conn.close()
+
+
+def write_and_finish(
+    client: redis.Redis, db_path: str | Path, scans: list[SharedScan], decided: Decided
+) -> list[ScanSummary]:
+    """Write what the workers send into the database until every scan's crawl is over, then
+    finish each (after_crawl, its status) as a one-machine scan does."""
+    db = open_database(db_path)
     writer = Writer(db_path)
     writer.start()
     try:
-        drain_until_done(client, scans, writer)
+        drain_until_done(client, scans, writer, db)
     except (redis.RedisError, OSError) as err:
         for scan in scans:
             scan.status = "failed"
@@ -193,17 +254,13 @@ def run_distributed_scans(
         raise ScanError(scans[0].message) from err
     finally:
         for scan in scans:
-            ended(client, scan.keys)
+            ended(client, scan)
         writer.close()
-        summaries = [
-            finish(client, db, scan, decided, time.monotonic() - started) for scan in scans
-        ]
+        summaries = [finish(client, db, scan, decided) for scan in scans]
     return summaries
 
 
-def publish(
-    client: redis.Redis, db: Any, config: Config, lease: float | None, started: float
-) -> SharedScan:
+def publish(client: redis.Redis, db: Any, config: Config, lease: float | None) -> SharedScan:
     """Record the scan in the database, then publish it for the workers."""
     checks = checks_run(config.audit.checks, browser=False)
     scan_id = start_scan(
@@ -214,17 +271,28 @@ def publish(
         browser=0,
         config=json.dumps(asdict(config), default=str),
     )
+    row = scan_row(db, scan_id)
+    assert row is not None
+    keys = publish_scan(client, config, row, lease)
+    return SharedScan(config, scan_id, keys, deadline(config, time.time()), time.time())
+
+
+def deadline(config: Config, started: float) -> float:
+    """When a scan that started at `started` (time.time()) stops, by time.monotonic()."""
     limit = config.site.max_minutes * 60
-    deadline = started + limit if limit else math.inf
-    return SharedScan(config, scan_id, publish_scan(client, config, scan_id, lease), deadline)
+    return time.monotonic() + started + limit - time.time() if limit else math.inf
 
 
-def drain_until_done(client: redis.Redis, scans: list[SharedScan], writer: Writer) -> None:
+def drain_until_done(client: redis.Redis, scans: list[SharedScan], writer: Writer, db: Any) -> None:
     """Write the streams into the database until every scan's crawl is over: its frontier
     empty and nothing leased twice in a row (a worker pushes the requests a page leads to
     before it releases the page), or its time limit. Expired leases go back to the frontier."""
     while running := [scan for scan in scans if scan.status is None]:
-        counts = drain(client, running, writer)
+        for scan in scans:  # this process writes them: a --resume waits
+            client.set(scan.keys.key("seeder"), os.getpid(), ex=SEEDER_SECONDS)
+        counts = drain(client, running, writer, db)
+        writer.mark({scan.keys.token: scan.drain.last_id for scan in scans})
+        trim(client, scans, writer.committed)
         for scan in running:
             reclaim(client, scan.keys)
             empty = not counts.get(scan.keys.token) and frontier_empty(client, scan.keys)
@@ -236,16 +304,15 @@ def drain_until_done(client: redis.Redis, scans: list[SharedScan], writer: Write
                 scan.status = "interrupted"
                 scan.message = f"stopped at the time limit of {minutes} minutes"
             if scan.status is not None:
-                ended(client, scan.keys)
-    while drain(client, scans, writer):
+                ended(client, scan)
+    while drain(client, scans, writer, db):
         pass
 
 
-def finish(
-    client: redis.Redis, db: Any, scan: SharedScan, decided: Decided, seconds: float
-) -> ScanSummary:
+def finish(client: redis.Redis, db: Any, scan: SharedScan, decided: Decided) -> ScanSummary:
     """After the crawl, as a one-machine scan: the checks across the site, then the status."""
     config = scan.config
+    seconds = time.time() - scan.started
     after_crawl(
         db,
         scan.scan_id,
@@ -260,18 +327,26 @@ def finish(
     status = scan.status or "failed"
     try:
         counters = shared_counters(client, scan.keys, seconds)
-        client.delete(*scan.keys.all)
     except redis.RedisError:
         counters = Counters(elapsed=seconds)
     finish_scan(db, scan.scan_id, status, pages_audited=0, pages_failed=0, message=scan.message)
+    # Only now: a seeder killed before the scan is marked finished leaves it to --resume.
+    try:
+        client.delete(*scan.keys.all, scan.keys.key("seeder"))
+    except redis.RedisError as err:
+        log.warning("could not delete the scan's keys from Redis: %s", err)
     return ScanSummary(scan.scan_id, status, counters, seconds, None, scan.message)
 
 
-def ended(client: redis.Redis, keys: ScanKeys) -> None:
-    """Tell the workers the scan is over; they close their crawl of it."""
+def ended(client: redis.Redis, scan: SharedScan) -> None:
+    """Tell the workers the scan is over (they close their crawl of it), and keep how it
+    ended, for a seeder that resumes it."""
     try:
-        client.hset(keys.key("state"), "status", "done")
-        client.srem(OPEN_SCANS, keys.token)
+        state = {"status": "done", "outcome": scan.status or "failed"}
+        if scan.message:
+            state["message"] = scan.message
+        client.hset(scan.keys.key("state"), mapping=state)
+        client.srem(OPEN_SCANS, scan.keys.token)
     except redis.RedisError as err:
         log.warning("could not mark the scan done in Redis: %s", err)
 

@@ -10,6 +10,7 @@ import click
 
 from app.scan import Decided, ScanError
 from settings.loader import ConfigError, read_text_file
+from settings.model import Config, seed_urls
 
 REDIS_HELP = "Redis server the scan's workers share, as redis://HOST:PORT/DB (docs/scaling.md)."
 # siteaudit scan's options for scans shared through Redis, by the names scan_shared takes.
@@ -30,8 +31,14 @@ REDIS_OPTIONS = (
         help="With --redis: scan many sites at once, one scan each in --db: a start URL per "
         "line, optionally followed by its own TOML configuration (else --config's).",
     ),
+    click.option(
+        "--detach",
+        is_flag=True,
+        help="With --redis: seed the scan, print its id and the command that finishes it "
+        "(siteaudit scan --redis URL --resume --db FILE), and return at once.",
+    ),
 )
-SHARED_OPTIONS = ("redis_url", "redis_lease", "sites_path")
+SHARED_OPTIONS = ("redis_url", "redis_lease", "sites_path", "detach")
 
 
 @click.command()
@@ -95,38 +102,122 @@ def scan_shared(
     redis_url: str | None,
     redis_lease: float | None,
     sites_path: str | None,
+    detach: bool,
 ) -> None:
-    """siteaudit scan with --redis: seed the scans, write what the workers find, finish."""
-    from app.cli import build_config, finish, set_verbosity  # shared with scan
+    """siteaudit scan with --redis: seed the scans, write what the workers find, finish; or,
+    with --detach, only seed them; or, with --resume, finish those seeded earlier."""
+    from app.cli import build_config, set_verbosity  # shared with scan
     from app.paths import check_output_folder
     from settings.decisions import load_decisions
 
-    report_dir = overrides.pop("report_dir")
-    if not redis_url:
-        raise ScanError("--redis-lease and --sites work only with --redis URL")
-    if overrides.pop("resume"):
-        raise ScanError("--resume does not work with --redis yet: scan without --resume")
+    report_dir, resume = overrides.pop("report_dir"), overrides.pop("resume")
+    check_shared(redis_url, redis_lease, sites_path, detach, resume, report_dir)
+    assert redis_url is not None
     if sites_path and start_urls:
         raise ScanError("give start URLs or --sites FILE, not both")
     if sites_path and report_dir:
         raise ScanError("--report with --sites: report each scan with siteaudit report --scan")
     sites = read_sites(sites_path) if sites_path else [(url, None) for url in start_urls]
+    named = bool(sites or config_path)  # with --resume: only the scans of these sites
     if not sites:
         sites = [("", None)]  # the start URLs of --config
-    configs = [
-        build_config(own or config_path, (url,) if url else (), overrides) for url, own in sites
-    ]
+    configs = []
+    if named or not resume:
+        configs = [
+            build_config(own or config_path, (url,) if url else (), overrides) for url, own in sites
+        ]
     decisions = load_decisions(decisions_path) if decisions_path else []
     if report_dir:
         check_output_folder(report_dir, "--report")
     set_verbosity(verbose)
-    seed = distributed().run_distributed_scans
-    summaries = seed(configs, db_path, redis_url, Decided(tuple(decisions)), redis_lease)
+    if detach:
+        detached(configs, db_path, redis_url, redis_lease)
+        return
+    if resume:
+        urls = {seed_urls(config.site)[0] for config in configs} if named else None
+        resume_from = distributed_resume().resume_scans
+        done = resume_from(db_path, redis_url, urls, Decided(tuple(decisions)))
+    else:
+        seed = distributed().run_distributed_scans
+        summaries = seed(configs, db_path, redis_url, Decided(tuple(decisions)), redis_lease)
+        done = list(zip(configs, summaries, strict=True))
+    finish_all(done, db_path, report_dir)
+
+
+def check_shared(
+    redis_url: str | None,
+    redis_lease: float | None,
+    sites_path: str | None,
+    detach: bool,
+    resume: bool,
+    report_dir: str | None,
+) -> None:
+    """The options of a scan shared through Redis that do not go together, refused."""
+    if not redis_url:
+        given = [
+            name for name, value in REDIS_ONLY.items() if value(redis_lease, sites_path, detach)
+        ]
+        them = " and ".join(given)
+        raise ScanError(
+            f"{them} {'work' if len(given) > 1 else 'works'} only with --redis URL (a scan "
+            f"shared with siteaudit workers): add --redis, or leave out {them}"
+        )
+    if detach and resume:
+        raise ScanError(
+            "--detach seeds a new scan and returns, --resume finishes one: give one of them"
+        )
+    if detach and report_dir:
+        raise ScanError(
+            "--report with --detach: the scan is not done when this command returns; give "
+            "--report to the siteaudit scan --redis URL --resume --db FILE that finishes it"
+        )
+    if resume and redis_lease:
+        raise ScanError(
+            "--redis-lease with --resume: a scan keeps the lease it was seeded with; "
+            "leave out --redis-lease"
+        )
+
+
+# The options that need --redis, and whether each was given (lease, sites, detach).
+REDIS_ONLY = {
+    "--redis-lease": lambda lease, sites, detach: lease is not None,
+    "--sites": lambda lease, sites, detach: bool(sites),
+    "--detach": lambda lease, sites, detach: detach,
+}
+
+
+def detached(
+    configs: list[Config], db_path: str, redis_url: str, redis_lease: float | None
+) -> None:
+    """--detach: seed the scans, say which they are and how to finish them, and return."""
+    module = distributed_resume()
+    scan_ids = module.detach_scans(configs, db_path, redis_url, redis_lease)
+    names = ", ".join(str(scan_id) for scan_id in scan_ids)
+    click.echo(
+        f"Scan{'s' if len(scan_ids) > 1 else ''} {names} seeded in {db_path}: the workers "
+        f"crawl {'them' if len(scan_ids) > 1 else 'it'} now (siteaudit worker --redis URL)."
+    )
+    click.echo("What they find waits in Redis until this finishes it, once their crawl is over:")
+    click.echo(f"  {module.resume_command(redis_url, db_path)}")
+
+
+def finish_all(done: list[tuple[Config, Any]], db_path: str, report_dir: str | None) -> None:
+    """Each scan's summary (and report); the first that did not finish fails the command."""
+    from app.cli import finish
+
     failed = None
-    for config, summary in zip(configs, summaries, strict=True):
+    for config, summary in done:
         try:
             finish(summary, db_path, config, report_dir)
         except ScanError as err:
             failed = failed or err
     if failed:
         raise failed
+
+
+def distributed_resume() -> ModuleType:
+    """app/distributed_resume.py, which needs the [redis] extra as app/distributed.py does."""
+    distributed()
+    import app.distributed_resume
+
+    return app.distributed_resume

@@ -51,14 +51,21 @@ KEYBOARD_GROUP = "siteaudit-keyboard"  # DevTools' object group for the check's 
 TAB = {"key": "Tab", "code": "Tab", "windowsVirtualKeyCode": 9, "nativeVirtualKeyCode": 9}
 ESCAPE = {"key": "Escape", "code": "Escape", "windowsVirtualKeyCode": 27}
 SHIFT = 8  # DevTools' modifier bit for Shift
-KINDS = ("rawKeyDown", "keyUp")
 
 
 def press(page: CheckPage, key: dict[str, Any], modifiers: int = 0, times: int = 1) -> None:
-    """Real key presses, each down then up. All but the last are sent without waiting for
-    their answers (DevTools handles a session's commands in order), so a press costs the
-    browser's time, not a round trip; the last is awaited, within the page's deadline."""
-    events = [{"type": kind, "modifiers": modifiers, **key} for _ in range(times) for kind in KINDS]
+    """Real key presses. Each is a key down; the key comes up after the first press and after
+    the last only: a page that reacts to its release (a "keyboard user" class set on keyup)
+    has seen one before the walk's first look, and Chromium's input handling, most of a
+    long walk's cost, is halved (the focus check's CPU a quarter less). All but the last
+    event are sent without waiting for their answers (DevTools handles a session's commands
+    in order), so a press costs the browser's time, not a round trip; the last is awaited,
+    within the page's deadline."""
+    events: list[dict[str, Any]] = []
+    for i in range(times):
+        events.append({"type": "rawKeyDown", "modifiers": modifiers, **key})
+        if i in (0, times - 1):
+            events.append({"type": "keyUp", "modifiers": modifiers, **key})
     for params in events[:-1]:
         page.post("Input.dispatchKeyEvent", params)
     page.send("Input.dispatchKeyEvent", events[-1])

@@ -170,6 +170,34 @@ def worker_key(keys: ScanKeys, worker: str = "") -> str:
     return keys.key(f"worker:{worker}")
 
 
+# Claim the seeding (the spider's start()): `seeded` becomes "claimed:WORKER", unless it is
+# done, or claimed by a worker still alive. A claim whose worker's liveness key has expired
+# (it died while seeding) is taken over: seeding again is harmless, since every URL it
+# yields is taken through the shared seen hash. Returns 1 claimed, 0 not.
+CLAIM = """
+local v = redis.call('HGET', KEYS[1], 'seeded')
+if v then
+  if string.sub(v, 1, 8) ~= 'claimed:' then return 0 end
+  if redis.call('EXISTS', KEYS[2] .. string.sub(v, 9)) == 1 then return 0 end
+end
+redis.call('HSET', KEYS[1], 'seeded', 'claimed:' .. ARGV[1])
+return 1
+"""
+
+
+def claim_seeding(client: redis.Redis, keys: ScanKeys, worker: str) -> bool:
+    """True if this worker is the one to seed the scan now (first, or after a dead one)."""
+    return bool(client.eval(CLAIM, 2, keys.key("state"), worker_key(keys), worker))
+
+
+def seeding_abandoned(client: redis.Redis, keys: ScanKeys) -> bool:
+    """The seeding was claimed by a worker that died before it was done."""
+    seeded = client.hget(keys.key("state"), "seeded") or b""
+    if not seeded.startswith(b"claimed:"):
+        return False
+    return not client.exists(worker_key(keys, seeded.removeprefix(b"claimed:").decode()))
+
+
 class SharedSeen:
     """The spider's context.seen, one for every worker of the scan."""
 

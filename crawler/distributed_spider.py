@@ -30,7 +30,9 @@ from crawler.distributed import (
     ScanKeys,
     SharedLastmod,
     SharedSeen,
+    claim_seeding,
     reclaim,
+    seeding_abandoned,
     worker_key,
 )
 from crawler.items import Fetch
@@ -128,8 +130,9 @@ class DistributedSpider(SiteSpider):
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
-        """The start requests, from the one worker that claims the seeding."""
-        if not self.client.hsetnx(self.keys.key("state"), "seeded", "claimed"):
+        """The start requests, from the one worker that claims the seeding (the first, or
+        the next after one that died while seeding)."""
+        if not claim_seeding(self.client, self.keys, self.shared_seen.worker):
             return
         async for found in super().start():
             yield found
@@ -216,6 +219,11 @@ class DistributedSpider(SiteSpider):
         and a dead worker's leases come back to it."""
         if self.client.hget(self.keys.key("state"), "status") != b"running":
             return  # done (or stopped): this worker's crawl of the scan closes
+        if seeding_abandoned(self.client, self.keys):
+            # Its start() ran already: closing lets the worker crawl the scan again, in a
+            # new crawl whose start() takes over the seeding.
+            self.logger.info("the seeding worker died before it was done: seeding again")
+            return
         reclaim(self.client, self.keys)
         raise DontCloseSpider
 

@@ -6,6 +6,7 @@ import asyncio
 import email.utils
 import logging
 import time
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -184,9 +185,6 @@ def crawl_delay(robots_txt: bytes, user_agent: str) -> float | None:
     return float(delay) if delay else None
 
 
-NOT_MODIFIED = 304
-
-
 class PoliteThrottle(AutoThrottle):
     """Scrapy's AutoThrottle (slower when the server slows), never below a Crawl-delay."""
 
@@ -200,7 +198,7 @@ class PoliteThrottle(AutoThrottle):
         # Not Modified is the whole answer to a rescan's question, as quick as the server
         # is: counted as a 200, or a rescan of unchanged pages only ever slows down (one
         # slow answer and the delay stayed up: 500 pages took 1.7x the first scan's time).
-        if response.status == NOT_MODIFIED:
+        if response.status == HTTPStatus.NOT_MODIFIED:
             response = response.replace(status=200)
         super()._adjust_delay(slot, latency, response)
         host = urlsplit(response.url).hostname or ""

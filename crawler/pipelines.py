@@ -84,9 +84,10 @@ class BrowserAuditPipeline:
         if (too_complex := self._too_complex(item.facts)) is not None:
             item.audit = not_audited(item, too_complex)
             return item
-        item.render_hash = await page_render_hash(
-            self.context.stylesheets, item.facts.content_hash, item.stylesheets
-        )
+        if item.render_hash is None:  # the spider hashed a 304's page already
+            item.render_hash = await page_render_hash(
+                self.context.stylesheets, item.facts.content_hash, item.stylesheets
+            )
         previous = self.context.previous.get(item.url)
         if previous is not None and previous.render_hash == item.render_hash:
             item.reused = previous  # same HTML, same stylesheets: last audit stands

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any, ClassVar
 
 import scrapy
@@ -34,7 +35,6 @@ log = logging.getLogger(__name__)
 
 # A page's error status reaches its callback, to be recorded.
 ERROR_STATUSES = list(range(400, 600))
-NOT_MODIFIED = 304
 # How long pages wait for the site's sitemaps before they are read without their dates.
 SITEMAP_WAIT = 30.0
 
@@ -130,7 +130,7 @@ class SiteSpider(scrapy.Spider):
         meta = {k: meta.get(k) for k in ("kind", "depth", "source", "via")}
         # Errors reach parse_page_response to be recorded, and so does a 304 (asked for or
         # not: one nobody asked for is recorded as such, not lost); redirects are followed.
-        meta["handle_httpstatus_list"] = [NOT_MODIFIED, *ERROR_STATUSES]
+        meta["handle_httpstatus_list"] = [HTTPStatus.NOT_MODIFIED.value, *ERROR_STATUSES]
         headers = {}
         validators = self.context.validators.get(url) if ask_if_changed else None
         if validators is not None:
@@ -241,10 +241,10 @@ class SiteSpider(scrapy.Spider):
 
     async def parse_page_response(self, response: Response) -> AsyncIterator[Any]:
         """A page request's response: its fetch row, then the page or document it holds."""
-        if response.status == NOT_MODIFIED and response.meta.get("unchanged_from") is None:
-            yield self.unasked_not_modified(response)
-            return
-        if response.status == NOT_MODIFIED:
+        if response.status == HTTPStatus.NOT_MODIFIED:
+            if response.meta.get("unchanged_from") is None:
+                yield self.unasked_not_modified(response)
+                return
             async for item in self.unchanged_items(response):
                 yield item
             return
@@ -344,6 +344,7 @@ class SiteSpider(scrapy.Spider):
         if reading is None:
             yield self.fetch_page(first_url(request), meta, ask_if_changed=False)
             return
+        hashed = None
         if self.context.track_stylesheets:
             for target in reading.stylesheets:
                 for stylesheet in self.stylesheets.requests(target):
@@ -374,6 +375,7 @@ class SiteSpider(scrapy.Spider):
             links=links,
             stylesheets=reading.stylesheets,
             unchanged=reading,
+            render_hash=hashed,
         )
 
     def unasked_not_modified(self, response: Response) -> Fetch:

@@ -47,3 +47,21 @@ def frontier(db: Any, scan_id: int, done: set[str], max_depth: int) -> list[tupl
         [scan_id, max_depth],
     )
     return [(url, depth, source) for url, depth, source in rows if url not in done]
+
+
+def rows_stored(db: Any, parts: list[tuple[str, list[dict[str, Any]]]]) -> bool:
+    """Whether a writer call's rows (Writer.put_together's parts) are stored already, so a
+    repeat of them would add a second set: a page's (written with its findings and links in
+    one transaction, so its row says they are there), a document's findings, or a link's."""
+    tables = {table: rows[0] for table, rows in parts if rows}
+    if row := tables.get("pages"):
+        sql, params = "SELECT 1 FROM pages WHERE scan_id = ? AND url = ?", [row["url"]]
+    elif row := tables.get("findings"):
+        sql, params = "SELECT 1 FROM findings WHERE scan_id = ? AND url = ?", [row["url"]]
+    elif row := tables.get("links"):
+        sql = "SELECT 1 FROM links WHERE scan_id = ? AND source_url = ? AND target_url = ? "
+        sql += "AND link_text IS ?"
+        params = [row["source_url"], row["target_url"], row.get("link_text")]
+    else:
+        return False
+    return db.execute(sql + " LIMIT 1", [row["scan_id"], *params]).fetchone() is not None

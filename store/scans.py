@@ -51,3 +51,9 @@ def default_team(db: Any, scan_id: int) -> str:
     scan was configured (the configuration is stored with each scan)."""
     row = db.execute("SELECT config FROM scans WHERE id = ?", [scan_id]).fetchone()
     return default_team_of(row[0] if row else None)
+
+
+def running_scans(db: Any) -> list[dict[str, Any]]:
+    """The scans still marked running (killed, or whose seeder left them to workers): their
+    id, start URL and start time."""
+    return list(db.query("SELECT id, start_url, started_at FROM scans WHERE status = 'running'"))

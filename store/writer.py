@@ -23,9 +23,18 @@ class Batch:
     """Rows queued for one transaction, by table."""
 
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Marks queued with the rows (Writer.mark), in order.
+    marks: list[Any] = field(default_factory=list)
 
     def add(self, table: str, rows: Iterable[dict[str, Any]]) -> None:
         self.rows.setdefault(table, []).extend(rows)
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A point in the queue: every row queued before it is committed once it is passed."""
+
+    value: Any
 
 
 # Tables where a row for the same (scan_id, url) replaces the earlier one.
@@ -42,8 +51,11 @@ class Writer(threading.Thread):
         super().__init__(name="siteaudit-writer", daemon=True)
         self.db_path = db_path
         self.interval = interval
-        self.inbox: queue.Queue[list[tuple[str, list[dict[str, Any]]]] | None] = queue.Queue()
+        self.inbox: queue.Queue[list[tuple[str, list[dict[str, Any]]]] | Mark | None]
+        self.inbox = queue.Queue()
         self.failure: BaseException | None = None
+        # The value of the latest mark passed (mark()): what is committed so far.
+        self.committed: Any = None
 
     def put(self, table: str, rows: list[dict[str, Any]]) -> None:
         if rows:
@@ -53,6 +65,11 @@ class Writer(threading.Thread):
         """Rows for several tables that must land in the same transaction (a page and its
         findings and links), so a killed scan never keeps half a page."""
         self.inbox.put([(table, rows) for table, rows in parts if rows])
+
+    def mark(self, value: Any) -> None:
+        """Queue a mark: once every row queued before it is committed, `committed` is
+        value (the distributed scan trims what is committed from the stream it reads)."""
+        self.inbox.put(Mark(value))
 
     def close(self) -> None:
         """Flush what is queued and stop."""
@@ -77,6 +94,8 @@ class Writer(threading.Thread):
             batch, stopping = self._collect()
             if batch.rows:
                 write_batch(db, batch)
+            if batch.marks:
+                self.committed = batch.marks[-1]
 
     def _collect(self) -> tuple[Batch, bool]:
         """Gather rows for up to one interval, so each transaction carries many rows."""
@@ -89,6 +108,9 @@ class Writer(threading.Thread):
                 break
             if item is None:
                 return batch, True
+            if isinstance(item, Mark):
+                batch.marks.append(item.value)
+                continue
             for table, rows in item:
                 batch.add(table, rows)
         return batch, False

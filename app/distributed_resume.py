@@ -1,0 +1,130 @@
+"""A distributed scan whose seeder returned at once (--detach) or was killed, finished by
+`siteaudit scan --redis URL --resume --db FILE`: it finds the scans in Redis, goes on
+writing what the workers send, and finishes them as the seeder would have (docs/scaling.md)."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shlex
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import redis
+
+from app.distributed import (
+    SEEDER_SECONDS,
+    SharedScan,
+    deadline,
+    redis_client,
+    seed_scans,
+    write_and_finish,
+)
+from app.scan import Decided, ScanError, ScanSummary
+from crawler.distributed import PREFIX, ScanKeys
+from settings.model import Config
+from store.database import open_database
+from store.scans import running_scans
+
+
+def detach_scans(
+    configs: list[Config], db_path: str | Path, redis_url: str, lease_seconds: float | None
+) -> list[int]:
+    """Seed a scan of each site for the workers and return their ids, writing nothing more:
+    what the workers send waits in Redis for resume_scans."""
+    client, scans = seed_scans(configs, db_path, redis_url, lease_seconds)
+    client.close()
+    return [scan.scan_id for scan in scans]
+
+
+def resume_scans(
+    db_path: str | Path, redis_url: str, start_urls: set[str] | None, decided: Decided
+) -> list[tuple[Config, ScanSummary]]:
+    """Go on writing the database's running scans found in Redis (those of start_urls, if
+    given) until their crawls are over, then finish them; each with its configuration."""
+    client = redis_client(redis_url)
+    db = open_database(db_path, create=False)
+    try:
+        scans = resumable_scans(client, db, start_urls)
+    finally:
+        db.conn.close()
+    if not scans:
+        which = f" of {', '.join(sorted(start_urls))}" if start_urls else ""
+        raise ScanError(
+            f"no running scan{which} of {db_path} is in {shown_url(redis_url)}: nothing to "
+            "resume (only a scan seeded with --redis and not yet finished is); scan without "
+            "--resume"
+        )
+    take_over(client, scans)
+    summaries = write_and_finish(client, db_path, scans, decided)
+    return [(scan.config, summary) for scan, summary in zip(scans, summaries, strict=True)]
+
+
+def resumable_scans(client: redis.Redis, db: Any, start_urls: set[str] | None) -> list[SharedScan]:
+    """The scans of this database still running, whose state Redis keeps: matched by id,
+    start URL and start time, since several databases may share one Redis."""
+    running = {row["id"]: row for row in running_scans(db)}
+    found = []
+    for key in client.scan_iter(match=f"{PREFIX}*:state", count=500):
+        state = {k.decode(): v.decode() for k, v in client.hgetall(key).items()}
+        row = running.get(int(state.get("scan_id") or 0))
+        if row is None or (state.get("start_url"), state.get("started_at")) != (
+            row["start_url"],
+            row["started_at"],
+        ):
+            continue
+        if start_urls and row["start_url"] not in start_urls:
+            continue
+        keys = ScanKeys(key.decode().removeprefix(PREFIX).removesuffix(":state"))
+        if (scan := shared_scan(client, keys, state)) is not None:
+            found.append(scan)
+    return sorted(found, key=lambda scan: scan.scan_id)
+
+
+def take_over(client: redis.Redis, scans: list[SharedScan]) -> None:
+    """Become the one process that writes the scans: once their seeder's claim has run out
+    (it was killed), or at once (detached). One still renewed is a seeder still running."""
+    deadline = time.monotonic() + 2 * SEEDER_SECONDS
+    for scan in scans:
+        key = scan.keys.key("seeder")
+        while not client.set(key, os.getpid(), nx=True, ex=SEEDER_SECONDS):
+            if time.monotonic() > deadline:
+                raise ScanError(
+                    f"scan {scan.scan_id} is still being written by the siteaudit scan that "
+                    "seeded it: let it finish, or stop it, before --resume"
+                )
+            time.sleep(0.5)
+
+
+def shared_scan(client: redis.Redis, keys: ScanKeys, state: dict[str, str]) -> SharedScan | None:
+    """A published scan as its seeder knew it; its stream is read again from the start
+    (what is left of it is what the database may not have)."""
+    raw = client.get(keys.key("config"))
+    if raw is None:
+        return None
+    config: Config = pickle.loads(raw)
+    started = float(state["started"])
+    scan = SharedScan(config, int(state["scan_id"]), keys, deadline(config, started), started)
+    if state.get("status") == "done":  # its crawl ended; its seeder died before finishing it
+        scan.status = state.get("outcome") or "failed"
+        scan.message = state.get("message")
+    return scan
+
+
+def shown_url(url: str) -> str:
+    """The Redis URL with its password, if any, left out: never printed."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rsplit("@", 1)[1]
+    return parts._replace(netloc=f"{user}:****@{host}").geturl()
+
+
+def resume_command(redis_url: str, db_path: str) -> str:
+    """The command that finishes detached scans."""
+    return shlex.join(
+        ["siteaudit", "scan", "--redis", shown_url(redis_url), "--resume", "--db", db_path]
+    )

@@ -1,0 +1,285 @@
+"""A distributed scan's life through failures (docs/scaling.md): the seeding worker killed,
+the results stream trimmed as it is written, and a seeder detached or killed, then resumed."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from app.demo import DEMO_SITE, serve_site
+from crawler.distributed import OPEN_SCANS, ScanKeys
+from store.database import open_database
+from tests.conftest import ROOT, Site, query, run_in_process, run_siteaudit
+from tests.redis_server import redis_server
+from tests.test_distributed import entries_added, scan_contents, start_worker, stop
+
+# Start URLs that answer 404, so that the seeding worker's start() lasts long enough to be
+# stopped in the middle of it (each start request is pushed to Redis on its own).
+EXTRA_START_URLS = 300
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    with redis_server() as url:
+        yield url
+
+
+@pytest.fixture
+def demo_site() -> Iterator[Site]:
+    log: list[str] = []
+    with serve_site(DEMO_SITE, access_log=log) as base:
+        yield Site(base, DEMO_SITE, log)
+
+
+def seeder(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    """siteaudit scan --redis in the background, in a session of its own."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "scan", "--no-browser", *args],
+            stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
+
+
+def kill(process: subprocess.Popen[bytes]) -> None:
+    """kill -9 the process and every process it started."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def open_scan(client: redis.Redis, timeout: float = 60) -> ScanKeys:
+    """The one open scan, once the seeder has published it."""
+    deadline = time.monotonic() + timeout
+    while (token := client.srandmember(OPEN_SCANS)) is None:
+        assert time.monotonic() < deadline, "no scan was published"
+        time.sleep(0.02)
+    return ScanKeys(token.decode())
+
+
+def pages_once(db: Path, scan_id: int = 1) -> list[str]:
+    """The scan's stored page URLs, asserted each stored once."""
+    urls = [url for (url,) in query(db, "SELECT url FROM pages WHERE scan_id = ?", scan_id)]
+    assert len(urls) == len(set(urls))
+    return sorted(urls)
+
+
+def test_a_seeding_worker_killed_before_it_is_done_is_replaced(
+    redis_url: str, demo_site: Site, tmp_path: Path
+) -> None:
+    """kill -9 the worker that claimed the seeding in the middle of its start(): once its
+    liveness key expires another worker seeds again, and the scan ends with every page once."""
+    missing = [demo_site.url(f"/missing/{n}.html") for n in range(EXTRA_START_URLS)]
+    config = tmp_path / "many.toml"
+    config.write_text(f"[site]\nstart_urls = {[demo_site.url(), *missing]!r}\n")
+    db = tmp_path / "shared.db"
+    client = redis.Redis.from_url(redis_url)
+    scan = seeder(["--config", str(config), "--db", str(db), "--redis", redis_url,
+                   "--redis-lease", "3"], tmp_path / "seeder.log")  # fmt: skip
+    workers = [start_worker(redis_url, tmp_path / "first.log")]
+    try:
+        keys = open_scan(client)
+        while not (client.hget(keys.key("state"), "seeded") or b"").startswith(b"claimed:"):
+            assert workers[0].poll() is None, (tmp_path / "first.log").read_text()
+            time.sleep(0.002)
+        os.killpg(workers[0].pid, signal.SIGSTOP)  # frozen: what it has seeded stays so
+        assert client.hget(keys.key("state"), "seeded") != b"done"
+        taken = client.hlen(keys.key("seen"))  # start URLs it got to
+        kill(workers[0])
+        workers.append(start_worker(redis_url, tmp_path / "second.log"))
+        assert scan.wait(timeout=240) == 0, (tmp_path / "seeder.log").read_text()
+    finally:
+        kill(scan)
+        codes = stop(workers[1:])
+        client.close()
+    assert codes == [0], (tmp_path / "second.log").read_text()
+    assert taken < EXTRA_START_URLS  # killed mid-seeding: the rest was seeded again
+    assert "Scan 1 finished" in (tmp_path / "seeder.log").read_text()
+    assert len(pages_once(db)) == 17
+    fetched = query(db, "SELECT url FROM fetches WHERE status_code = 404")
+    assert len(fetched) == len(set(fetched)) >= EXTRA_START_URLS
+
+
+def one_machine_scan(site: Site, tmp_path: Path) -> dict[str, list[tuple]]:
+    """What a one-machine --no-browser scan of the site stores."""
+    one = run_siteaudit("scan", site.url(), "--no-browser", "--db", str(tmp_path / "one.db"))
+    assert one.returncode == 0, one.stderr
+    return scan_contents(tmp_path / "one.db", site.base)
+
+
+def page_with_findings(fields: dict[bytes, bytes]) -> str | None:
+    """The URL of the page a stream entry stores, if it stores findings with it."""
+    parts = dict(pickle.loads(fields[b"parts"]))
+    return parts["pages"][0]["url"] if "pages" in parts and "findings" in parts else None
+
+
+def test_the_stream_keeps_only_what_is_not_written_and_a_repeat_adds_nothing(
+    redis_url: str, demo_site: Site, tmp_path: Path
+) -> None:
+    """The seeder trims from the stream every entry it has committed; an entry sent twice
+    (a page done again after its lease ran out), before its first is committed or after,
+    adds no second set of findings or links."""
+    expected = one_machine_scan(demo_site, tmp_path)
+    slow = tmp_path / "slow.toml"
+    slow.write_text("[site]\ndownload_delay = 0.3\n")
+    db = tmp_path / "shared.db"
+    client = redis.Redis.from_url(redis_url)
+    scan = seeder([demo_site.url(), "--config", str(slow), "--db", str(db), "--redis",
+                   redis_url], tmp_path / "seeder.log")  # fmt: skip
+    workers = [start_worker(redis_url, tmp_path / "worker.log")]
+    original: tuple[bytes, dict[bytes, bytes], str] | None = None
+    repeated_after = trimmed = False
+    longest = added = 0
+    try:
+        keys = open_scan(client)
+        stream, last = keys.key("rows"), b"0-0"
+        while scan.poll() is None:
+            for _, entries in client.xread({stream: last}, block=100) or []:
+                for entry_id, fields in entries:
+                    last = entry_id
+                    if original is None and (url := page_with_findings(fields)):
+                        original = (entry_id, fields, url)
+                        client.xadd(stream, fields)  # sent again at once: not yet committed
+            if (
+                original
+                and not repeated_after
+                and query(db, "SELECT 1 FROM pages WHERE url = ?", original[2])
+            ):
+                client.xadd(stream, original[1])  # sent again once it is committed
+                repeated_after = True
+            if original and repeated_after and not trimmed:
+                trimmed = not client.xrange(stream, original[0], original[0])
+            longest = max(longest, client.xlen(stream))
+            added = max(added, entries_added(client, keys))
+        assert scan.returncode == 0, (tmp_path / "seeder.log").read_text()
+    finally:
+        kill(scan)
+        stop(workers)
+        client.close()
+    assert original is not None and repeated_after
+    assert trimmed  # the committed entry left the stream while the scan ran
+    assert longest < added / 2, (longest, added)
+    assert scan_contents(db, demo_site.base) == expected
+
+
+def crawl_over(client: redis.Redis, keys: ScanKeys) -> bool:
+    """Seeded, nothing on the frontier and nothing leased: the workers have sent everything."""
+    state = client.hget(keys.key("state"), "seeded")
+    return (
+        state == b"done"
+        and not client.zcard(keys.key("requests"))
+        and not client.zcard(keys.key("leases"))
+    )
+
+
+def test_a_detached_scan_is_finished_by_resume_as_one_machine_scans_it(
+    redis_url: str, demo_site: Site, tmp_path: Path
+) -> None:
+    expected = one_machine_scan(demo_site, tmp_path)
+    db = tmp_path / "shared.db"
+    client = redis.Redis.from_url(redis_url)
+    detached = run_siteaudit(
+        "scan", demo_site.url(), "--no-browser", "--db", str(db), "--redis", redis_url,
+        "--detach",
+    )  # fmt: skip
+    assert detached.returncode == 0, detached.stderr
+    assert detached.stdout.splitlines() == [
+        f"Scan 1 seeded in {db}: the workers crawl it now (siteaudit worker --redis URL).",
+        "What they find waits in Redis until this finishes it, once their crawl is over:",
+        f"  siteaudit scan --redis {redis_url} --resume --db {db}",
+    ]
+    assert query(db, "SELECT id, status FROM scans") == [(1, "running")]
+    workers = [start_worker(redis_url, tmp_path / f"worker{i}.log") for i in range(2)]
+    try:
+        keys = open_scan(client)
+        deadline = time.monotonic() + 120
+        while not crawl_over(client, keys):
+            assert time.monotonic() < deadline, "the workers did not finish the crawl"
+            time.sleep(0.1)
+        # Crawled, and nothing written yet: it all waits in the stream.
+        assert query(db, "SELECT count(*) FROM pages") == [(0,)]
+        resumed = run_siteaudit("scan", "--redis", redis_url, "--resume", "--db", str(db))
+    finally:
+        codes = stop(workers)
+        client.close()
+    assert resumed.returncode == 0, resumed.stderr
+    assert codes == [0, 0]
+    assert "Scan 1 finished" in resumed.stderr and "Pages: 17 recorded" in resumed.stderr
+    assert query(db, "SELECT status FROM scans") == [("finished",)]
+    assert scan_contents(db, demo_site.base) == expected
+
+
+def test_a_seeder_killed_mid_scan_is_resumed_with_every_page_once(
+    redis_url: str, demo_site: Site, tmp_path: Path
+) -> None:
+    """kill -9 the seeder while it writes: --resume reads what is left of the stream (what
+    the database may lack), and the scan ends with every page and finding stored once."""
+    expected = one_machine_scan(demo_site, tmp_path)
+    slow = tmp_path / "slow.toml"
+    slow.write_text("[site]\ndownload_delay = 0.3\n")
+    db = tmp_path / "shared.db"
+    scan = seeder([demo_site.url(), "--config", str(slow), "--db", str(db), "--redis",
+                   redis_url], tmp_path / "seeder.log")  # fmt: skip
+    workers = [start_worker(redis_url, tmp_path / "worker.log")]
+    client = redis.Redis.from_url(redis_url)
+    try:
+        open_scan(client)  # published: the database has its tables
+        deadline = time.monotonic() + 120
+        while query(db, "SELECT count(*) FROM pages") < [(3,)]:
+            assert scan.poll() is None, (tmp_path / "seeder.log").read_text()
+            assert time.monotonic() < deadline, "no page was written"
+            time.sleep(0.05)
+        kill(scan)
+        written = query(db, "SELECT count(*) FROM pages")[0][0]
+        resumed = run_siteaudit(
+            "scan", "--redis", redis_url, "--resume", "--db", str(db), timeout=300
+        )
+    finally:
+        kill(scan)
+        codes = stop(workers)
+        client.close()
+    assert resumed.returncode == 0, resumed.stderr
+    assert codes == [0]
+    assert written < 17  # killed with pages still to write
+    assert "Scan 1 finished" in resumed.stderr and "Pages: 17 recorded" in resumed.stderr
+    assert len(pages_once(db)) == 17
+    assert scan_contents(db, demo_site.base) == expected
+
+
+def test_bad_combinations_of_the_lifecycle_options_are_one_error_line(
+    redis_url: str, tmp_path: Path
+) -> None:
+    db = tmp_path / "empty.db"
+    open_database(db).conn.close()
+    site = "http://127.0.0.1:9/"
+    cases = {
+        ("scan", site, "--no-browser", "--detach"): "Error: --detach works only with --redis "
+        "URL (a scan shared with siteaudit workers): add --redis, or leave out --detach",
+        ("scan", site, "--redis", redis_url, "--detach", "--resume"): "Error: --detach seeds "
+        "a new scan and returns, --resume finishes one: give one of them",
+        ("scan", site, "--redis", redis_url, "--detach", "--report", str(tmp_path)): "Error: "
+        "--report with --detach: the scan is not done when this command returns; give "
+        "--report to the siteaudit scan --redis URL --resume --db FILE that finishes it",
+        ("scan", "--redis", redis_url, "--resume", "--db", str(db)): f"Error: no running scan "
+        f"of {db} is in {redis_url}: nothing to resume (only a scan seeded with --redis and "
+        "not yet finished is); scan without --resume",
+        ("scan", site, "--redis", redis_url, "--resume", "--db", str(db)): f"Error: no running "
+        f"scan of {site} of {db} is in {redis_url}: nothing to resume (only a scan seeded "
+        "with --redis and not yet finished is); scan without --resume",
+        ("scan", "--redis", redis_url, "--resume", "--redis-lease", "5", "--db", str(db)):
+        "Error: --redis-lease with --resume: a scan keeps the lease it was seeded with; leave "
+        "out --redis-lease",
+    }  # fmt: skip
+    for args, error in cases.items():
+        run = run_in_process(*args)
+        assert (run.returncode, run.errors) == (1, [error]), args
+    assert query(db, "SELECT count(*) FROM scans") == [(0,)]
