@@ -11,6 +11,7 @@ import pickle
 import secrets
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from crawler.distributed_spider import (
     install_engine,
     shared_seen,
 )
+from crawler.distributed_unchanged import rescan_context, share_rescan
 from crawler.page_reader import PageReader
 from crawler.stats import Counters
 from crawler.tls import trusting
@@ -141,13 +143,20 @@ def frontier_empty(client: redis.Redis, keys: ScanKeys) -> bool:
 
 
 def publish_scan(
-    client: redis.Redis, config: Config, scan_id: int, lease: float | None
+    client: redis.Redis,
+    config: Config,
+    scan_id: int,
+    lease: float | None,
+    share: Callable[[ScanKeys], dict[str, int]] | None = None,
 ) -> ScanKeys:
-    """Put the scan where workers find it: its configuration and state, then its token."""
+    """Put the scan where workers find it: its configuration and state (and what share puts
+    under its keys), then its token."""
     keys = ScanKeys(secrets.token_hex(8))
-    state = {"scan_id": scan_id, "status": "running", "started": time.time()}
+    state: dict[str, Any] = {"scan_id": scan_id, "status": "running", "started": time.time()}
     if lease:
         state["lease_seconds"] = lease
+    if share is not None:
+        state.update(share(keys))
     client.set(keys.key("config"), pickle.dumps(config, protocol=5))
     client.hset(keys.key("state"), mapping=state)
     client.sadd(OPEN_SCANS, keys.token)
@@ -215,7 +224,18 @@ def publish(
     )
     limit = config.site.max_minutes * 60
     deadline = started + limit if limit else math.inf
-    return SharedScan(config, scan_id, publish_scan(client, config, scan_id, lease), deadline)
+    keys = publish_scan(client, config, scan_id, lease, rescan_of(client, db, config, scan_id))
+    return SharedScan(config, scan_id, keys, deadline)
+
+
+def rescan_of(
+    client: redis.Redis, db: Any, config: Config, scan_id: int
+) -> Callable[[ScanKeys], dict[str, int]] | None:
+    """What the scan shares of the last one with the workers, as a one-machine rescan
+    without the browser loads it (nothing with --full)."""
+    if config.audit.full:
+        return None
+    return lambda keys: share_rescan(client, keys, db, scan_id)
 
 
 def drain_until_done(client: redis.Redis, scans: list[SharedScan], writer: Writer) -> None:
@@ -330,6 +350,7 @@ def crawl_scan(redis_url: str, token: str, verbose: bool) -> None:
             seen=shared_seen(client, keys),  # type: ignore[arg-type]
             client=client,
             keys=keys,
+            **rescan_context(client, keys, state),
         )
         page_reader.start()
         try:

@@ -33,6 +33,7 @@ from crawler.distributed import (
     reclaim,
     worker_key,
 )
+from crawler.distributed_unchanged import SharedReadings
 from crawler.items import Fetch
 from crawler.sitemaps import SitemapsPending
 from crawler.spider import SITEMAP_WAIT, SiteSpider
@@ -106,6 +107,7 @@ class DistributedSpider(SiteSpider):
         super().__init__(context, **kwargs)
         self.client, self.keys = context.client, context.keys
         self.sitemaps = SharedSitemaps(self.client, self.keys, SITEMAP_WAIT)
+        self.readings = SharedReadings(self.client, self.keys)  # type: ignore[assignment]
         self.counted: dict[str, int] = {}
         self.renewals: task.LoopingCall | None = None
         self.alive_key = worker_key(self.keys, self.shared_seen.worker)
