@@ -2,7 +2,8 @@
 
 In one run, on a generated council site: a one-machine `--no-browser` scan, then the same
 scan shared through a redis-server of the benchmark's own (127.0.0.1, a free port, stopped
-after) by one worker, then by two. Reports pages/s and CPU per page of each, the shared
+after) by one worker, then by two; then an unchanged rescan of each kind (one machine, one
+worker), into the first scans' databases. Reports pages/s and CPU per page of each, the shared
 frontier's cost per page (distributed with one worker minus one machine), Redis's own CPU
 per page (INFO cpu) and the bytes per page each of the scan's keys held at its largest
 (MEMORY USAGE, sampled while the scan runs: the seeder deletes them at the end). Writes its
@@ -39,6 +40,8 @@ from tests.sites.generate import generate_site  # noqa: E402
 
 # The scan's keys whose size grows with its pages (docs/scaling.md lists them all).
 GROWING_KEYS = ("requests", "dupefilter", "seen", "rows", "lastmod", "leased", "stats")
+# What a rescan adds: the last scan's validators and readings, readability by content hash.
+RESCAN_KEYS = ("validators", "readings", "readability")
 # How often the key sizes are sampled while a distributed scan runs (s).
 SAMPLE_EVERY = 0.5
 # The longest one scan may take before the benchmark gives up (s).
@@ -54,6 +57,7 @@ class Run:
     redis_cpu: float = 0.0  # Redis server's user + system seconds during the run
     key_bytes: dict[str, int] = field(default_factory=dict)  # largest size seen, by key
     peak_memory: int = 0  # Redis used_memory at its largest during the run, less before
+    not_modified: int = 0  # pages answered 304 Not Modified: not downloaded
 
     @property
     def per_second(self) -> float:
@@ -75,11 +79,13 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def page_count(db: Path) -> int:
+def page_counts(db: Path) -> tuple[int, int]:
+    """The latest scan's pages, and how many of them were answered 304 Not Modified."""
     with sqlite3.connect(db) as conn:
         return conn.execute(
-            "SELECT count(*) FROM pages WHERE scan_id = (SELECT max(id) FROM scans)"
-        ).fetchone()[0]
+            "SELECT count(*), count(not_modified) FROM pages "
+            "WHERE scan_id = (SELECT max(id) FROM scans)"
+        ).fetchone()
 
 
 def scan_command(base: str, db: Path, *args: str) -> list[str]:
@@ -87,7 +93,7 @@ def scan_command(base: str, db: Path, *args: str) -> list[str]:
     return [*command, "--no-browser", *args]
 
 
-def one_machine(base: str, db: Path) -> Run:
+def one_machine(base: str, db: Path, name: str = "one machine") -> Run:
     cpu, started = children_cpu(), time.monotonic()
     done = subprocess.run(
         scan_command(base, db), cwd=ROOT, capture_output=True, text=True, timeout=SCAN_TIMEOUT
@@ -95,7 +101,8 @@ def one_machine(base: str, db: Path) -> Run:
     seconds = time.monotonic() - started
     if done.returncode != 0:
         raise SystemExit(f"one-machine scan failed:\n{done.stderr}")
-    return Run("one machine", page_count(db), seconds, children_cpu() - cpu)
+    pages, not_modified = page_counts(db)
+    return Run(name, pages, seconds, children_cpu() - cpu, not_modified=not_modified)
 
 
 class KeySampler(threading.Thread):
@@ -120,7 +127,7 @@ class KeySampler(threading.Thread):
         if token is None:
             return
         keys = ScanKeys(token.decode())
-        for name in GROWING_KEYS:
+        for name in GROWING_KEYS + RESCAN_KEYS:
             size = self.client.memory_usage(keys.key(name), samples=0) or 0
             self.largest[name] = max(self.largest.get(name, 0), int(size))
 
@@ -134,14 +141,17 @@ def redis_cpu(client: redis.Redis) -> float:
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
-def distributed(base: str, db: Path, redis_url: str, workers: int, logs: Path) -> Run:
+def distributed(
+    base: str, db: Path, redis_url: str, workers: int, logs: Path, name: str = ""
+) -> Run:
     """The seeder and `workers` workers; timed from the workers' start to the seeder's end."""
     client = redis.Redis.from_url(redis_url)
     sampler = KeySampler(client)
     cpu, server_cpu, started = children_cpu(), redis_cpu(client), time.monotonic()
     sampler.start()
     command = [sys.executable, "-m", "app.cli", "worker", "--redis", redis_url, "--until-idle"]
-    outs = [(logs / f"worker{workers}-{i}.log").open("wb") for i in range(workers)]
+    name = name or f"distributed, {workers} worker{'s' if workers > 1 else ''}"
+    outs = [(logs / f"{name}-{i}.log").open("wb") for i in range(workers)]
     running = [
         subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT) for out in outs
     ]
@@ -165,25 +175,28 @@ def distributed(base: str, db: Path, redis_url: str, workers: int, logs: Path) -
             out.close()
         sampler.stop()
     if done.returncode != 0:
-        raise SystemExit(f"distributed scan with {workers} workers failed:\n{done.stderr}")
-    name = f"distributed, {workers} worker{'s' if workers > 1 else ''}"
-    run = Run(name, page_count(db), seconds, children_cpu() - cpu, redis_cpu(client) - server_cpu)
+        raise SystemExit(f"{name} failed:\n{done.stderr}")
+    pages, not_modified = page_counts(db)
+    run = Run(name, pages, seconds, children_cpu() - cpu, redis_cpu(client) - server_cpu)
+    run.not_modified = not_modified
     run.key_bytes, run.peak_memory = sampler.largest, sampler.peak_memory
     client.close()
     return run
 
 
 def report(runs: list[Run], pages: int, redis_version: str) -> str:
-    one, single, double = runs
+    one, single, double, one_rescan, rescan = runs
     rows = "\n".join(
-        f"| {r.name} | {r.pages} | {r.seconds:.1f} | {r.per_second:.1f} | {r.ms_per_page:.1f} "
+        f"| {r.name} | {r.pages} | {r.not_modified} | {r.seconds:.1f} | {r.per_second:.1f} "
+        f"| {r.ms_per_page:.1f} "
         f"| {r.cpu_ms_per_page:.1f} | {r.redis_cpu * 1000 / r.pages:.2f} |"
         for r in runs
     )
     keys = "\n".join(
-        f"| `…:{name}` | {single.key_bytes.get(name, 0) / single.pages:,.0f} "
-        f"| {double.key_bytes.get(name, 0) / double.pages:,.0f} |"
-        for name in GROWING_KEYS
+        f"| `…:{name}` | "
+        + " | ".join(f"{r.key_bytes.get(name, 0) / r.pages:,.0f}" for r in (single, double, rescan))
+        + " |"
+        for name in GROWING_KEYS + RESCAN_KEYS
     )
     frontier = sum(single.key_bytes.get(n, 0) for n in ("requests", "dupefilter", "seen"))
     frontier /= single.pages
@@ -198,22 +211,26 @@ Python {platform.python_version()}, Redis {redis_version}, on a shared machine: 
 the ratios within this run. The seeder, the workers, Redis and the fixture server share the
 same cores. CPU is user + system seconds of every process the run started (the seeder, the
 workers and their crawl processes, the page readers), which other work on the machine sways
-less than the wall clock; Redis's is its own (INFO cpu).
+less than the wall clock; Redis's is its own (INFO cpu). 304: pages not downloaded, the server
+having said they were unchanged.
 
-| run | pages | seconds | pages/s | ms/page | CPU ms/page | Redis CPU ms/page |
-|---|---|---|---|---|---|---|
+| run | pages | 304 | seconds | pages/s | ms/page | CPU ms/page | Redis CPU ms/page |
+|---|---|---|---|---|---|---|---|
 {rows}
 
 - the shared frontier's cost (one worker minus one machine): **{wall_cost:.1f} ms/page** of
   wall time, **{cpu_cost:.1f} ms/page** of CPU, of which Redis **{redis_ms:.2f} ms/page**
 - one worker / one machine, time: **{single.seconds / one.seconds:.2f}x**; two workers / one
   worker: **{double.seconds / single.seconds:.2f}x** (2 cores for everything)
+- unchanged rescan, first scan time / rescan time: one machine
+  **{one.seconds / one_rescan.seconds:.1f}x**, one worker **{single.seconds / rescan.seconds:.1f}x**
+  ({rescan.not_modified} of {rescan.pages} pages answered 304 Not Modified in the shared rescan)
 
 Bytes each of the scan's keys held at its largest, per page (MEMORY USAGE, sampled every
 {SAMPLE_EVERY:g} s; the results stream is kept whole until the scan ends):
 
-| key | bytes/page, 1 worker | bytes/page, 2 workers |
-|---|---|---|
+| key | bytes/page, 1 worker | bytes/page, 2 workers | bytes/page, rescan (1 worker) |
+|---|---|---|---|
 {keys}
 
 - frontier and de-duplication (`requests`, `dupefilter`, `seen`): **{frontier:,.0f} bytes/page**
@@ -237,10 +254,14 @@ def main() -> None:
             client = redis.Redis.from_url(redis_url)
             redis_version = str(client.info("server")["redis_version"])
             client.close()
-            runs = [one_machine(base, Path(tmp) / "one.db")]
+            one, logs = Path(tmp) / "one.db", Path(tmp)
+            runs = [one_machine(base, one)]
             for workers in (1, 2):
                 db = Path(tmp) / f"workers{workers}.db"
-                runs.append(distributed(base, db, redis_url, workers, Path(tmp)))
+                runs.append(distributed(base, db, redis_url, workers, logs))
+            runs.append(one_machine(base, one, "one machine: rescan, site unchanged"))
+            rescan = "distributed, 1 worker: rescan, site unchanged"
+            runs.append(distributed(base, Path(tmp) / "workers1.db", redis_url, 1, logs, rescan))
     text = report(runs, args.pages, redis_version)
     print(text)
     if args.out:

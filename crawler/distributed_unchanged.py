@@ -27,21 +27,32 @@ def share_rescan(client: redis.Redis, keys: ScanKeys, db: Any, scan_id: int) -> 
     """What a one-machine rescan without the browser loads from the database (app/scan.py,
     load_history), put under the scan's keys before workers can see it; what was put, for
     the scan's state (the workers read the keys only if it says so)."""
-    known = load_known_readability(db, scan_id)
-    put_fields(client, keys.key(READABILITY), ((h, pickle.dumps(r)) for h, r in known.items()))
     validators = load_validators(db, scan_id, browser_scan=None)
     put_fields(client, keys.key(VALIDATORS), ((u, pickle.dumps(v)) for u, v in validators.items()))
-    put_fields(client, keys.key(READINGS), packed_readings(db, validators))
+    asked: set[str] = set()  # content hashes of the pages asked about
+    put_fields(client, keys.key(READINGS), packed_readings(db, validators, asked))
+    # A page asked about is either unchanged (304: its reading stands) or has a new content
+    # hash: readability by hash is for the pages without validators.
+    known = {h: r for h, r in load_known_readability(db, scan_id).items() if h not in asked}
+    put_fields(client, keys.key(READABILITY), ((h, pack(r)) for h, r in known.items()))
     return {"known_readability": len(known), "validators": len(validators)}
 
 
-def packed_readings(db: Any, validators: dict[str, Validators]) -> Iterator[tuple[str, bytes]]:
-    """Each page's reading, compressed: its structure (the navigation outside main, tens of
-    KB a page) repeats from page to page."""
+def pack(value: Any) -> bytes:
+    """Pickled and compressed: a reading's structure (the navigation outside main, tens of
+    KB a page) and readability's long sentences are text that compresses well."""
+    return zlib.compress(pickle.dumps(value, protocol=5))
+
+
+def packed_readings(
+    db: Any, validators: dict[str, Validators], hashes: set[str]
+) -> Iterator[tuple[str, bytes]]:
+    """Each page's reading, packed; its content hash added to hashes."""
     for url, validator in validators.items():
         reading = previous_reading(db, validator.scan_id, url)
         if reading is not None:
-            yield url, zlib.compress(pickle.dumps(reading, protocol=5))
+            hashes.add(reading.row["content_hash"])
+            yield url, pack(reading)
 
 
 def put_fields(client: redis.Redis, key: str, fields: Iterable[tuple[str, bytes]]) -> None:
@@ -77,7 +88,7 @@ class SharedReadability:
 
     def get(self, content_hash: str) -> Readability | None:
         value = self.client.hget(self.key, content_hash)
-        return Readability(**pickle.loads(value)) if value is not None else None
+        return Readability(**pickle.loads(zlib.decompress(value))) if value is not None else None
 
 
 class SharedReadings:
