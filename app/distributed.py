@@ -22,6 +22,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.exceptions import ScrapyDeprecationWarning
 
 from app.after_crawl import after_crawl
+from app.distributed_browser import browser_fields, start_worker_browsers
 from app.scan import (
     Decided,
     ScanError,
@@ -69,8 +70,6 @@ def redis_client(url: str) -> redis.Redis:
 
 def check_distributable(config: Config) -> None:
     """What a distributed scan cannot do yet, refused before anything starts."""
-    if config.audit.browser:
-        raise ScanError("--redis scans run without the browser for now: add --no-browser")
     if config.auth.form.url:
         raise ScanError("--redis scans cannot log in through [auth.form] yet: scan without --redis")
 
@@ -213,13 +212,13 @@ def publish(
     client: redis.Redis, db: Any, config: Config, lease: float | None, started: float
 ) -> SharedScan:
     """Record the scan in the database, then publish it for the workers."""
-    checks = checks_run(config.audit.checks, browser=False)
+    checks = checks_run(config.audit.checks, browser=config.audit.browser)
     scan_id = start_scan(
         db,
         seed_urls(config.site)[0],
         checks=json.dumps(list(checks)),
         wcag=config.audit.wcag,
-        browser=0,
+        browser=int(config.audit.browser),
         config=json.dumps(asdict(config), default=str),
     )
     limit = config.site.max_minutes * 60
@@ -232,8 +231,9 @@ def rescan_of(
     client: redis.Redis, db: Any, config: Config, scan_id: int
 ) -> Callable[[ScanKeys], dict[str, int]] | None:
     """What the scan shares of the last one with the workers, as a one-machine rescan
-    without the browser loads it (nothing with --full)."""
-    if config.audit.full:
+    without the browser loads it (nothing with --full, nor with the browser: a browser
+    rescan reuses audits, which workers do not yet)."""
+    if config.audit.full or config.audit.browser:
         return None
     return lambda keys: share_rescan(client, keys, db, scan_id)
 
@@ -279,11 +279,14 @@ def finish(
     status = scan.status or "failed"
     try:
         counters = shared_counters(client, scan.keys, seconds)
+        browser = browser_fields(client, scan.keys)
         client.delete(*scan.keys.all)
     except redis.RedisError:
-        counters = Counters(elapsed=seconds)
-    finish_scan(db, scan.scan_id, status, pages_audited=0, pages_failed=0, message=scan.message)
-    return ScanSummary(scan.scan_id, status, counters, seconds, None, scan.message)
+        counters, browser = Counters(elapsed=seconds), {}
+    audited = {"pages_audited": counters.audited, "pages_failed": counters.audit_failed}
+    finish_scan(db, scan.scan_id, status, **audited, **browser, message=scan.message)
+    axe_version = browser.get("axe_version")
+    return ScanSummary(scan.scan_id, status, counters, seconds, axe_version, scan.message)
 
 
 def ended(client: redis.Redis, keys: ScanKeys) -> None:
@@ -337,13 +340,21 @@ def crawl_scan(redis_url: str, token: str, verbose: bool) -> None:
     warnings.filterwarnings("ignore", r"Spider\.log\(\) is deprecated", ScrapyDeprecationWarning)
     ensure_syllable_data()
     with trusting(config.site.ca_file):
+        credentials = load_credentials(config.auth)  # from this worker's environment
+        pool = start_worker_browsers(config, credentials, client, keys)
+        # As one machine's scan: with the browser, Chromium sets the pace and one reader
+        # keeps up; without it, a reader per core.
         page_reader = PageReader(
-            config.audit.read_timeout, workers=0, max_elements=config.audit.max_elements
+            config.audit.read_timeout,
+            workers=1 if pool else 0,
+            max_elements=config.audit.max_elements,
         )
         context = DistributedContext(
             config=config,
             allowed_domains=allowed_domains(config),
-            credentials=load_credentials(config.auth),  # from this worker's environment
+            credentials=credentials,
+            pool=pool,
+            queue_size=config.audit.queue_size or 2 * (pool.size if pool else 1),
             scan_id=int(state[b"scan_id"]),
             writer=StreamWriter(client, keys),  # type: ignore[arg-type]
             page_reader=page_reader,
@@ -356,6 +367,8 @@ def crawl_scan(redis_url: str, token: str, verbose: bool) -> None:
         try:
             crawl(context, worker_settings(config, redis_url, keys, verbose))
         finally:
+            if pool:
+                pool.close()
             page_reader.close()
 
 

@@ -54,6 +54,13 @@ class DistributedContext(ScanContext):
     client: redis.Redis
     keys: ScanKeys
 
+    @property
+    def track_stylesheets(self) -> bool:
+        # A stylesheet's request would go to the shared frontier and its hash to whichever
+        # worker took it: not tracked yet, so a page's render hash leaves its stylesheets
+        # out, and a later rescan reuses the audit only of a page that has none.
+        return False
+
 
 class SharedSitemaps(SitemapsPending):
     """SitemapsPending for every worker at once: sitemaps asked for and answered are counted
