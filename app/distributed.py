@@ -32,6 +32,7 @@ from app.scan import (
     crawl_settings,
 )
 from audits.readability import ensure_syllable_data
+from audits.spelling import ensure_dictionaries
 from crawler.credentials import load_credentials
 from crawler.distributed import OPEN_SCANS, ScanKeys, StreamWriter, connect, reclaim
 from crawler.distributed_spider import (
@@ -275,6 +276,7 @@ def finish(
         config.audit.checks,
         config.freshness_limits,
         config.statement.url,
+        config.spelling,
     )
     status = scan.status or "failed"
     try:
@@ -339,6 +341,8 @@ def crawl_scan(redis_url: str, token: str, verbose: bool) -> None:
     warnings.filterwarnings("ignore", "Passing a 'spider'", ScrapyDeprecationWarning)
     warnings.filterwarnings("ignore", r"Spider\.log\(\) is deprecated", ScrapyDeprecationWarning)
     ensure_syllable_data()
+    if config.spelling.check:
+        ensure_dictionaries()
     with trusting(config.site.ca_file):
         credentials = load_credentials(config.auth)  # from this worker's environment
         pool = start_worker_browsers(config, credentials, client, keys)
@@ -348,6 +352,7 @@ def crawl_scan(redis_url: str, token: str, verbose: bool) -> None:
             config.audit.read_timeout,
             workers=1 if pool else 0,
             max_elements=config.audit.max_elements,
+            spelling=config.spelling.check,
         )
         context = DistributedContext(
             config=config,

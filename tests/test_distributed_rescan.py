@@ -60,3 +60,23 @@ def test_a_shared_rescan_of_an_unchanged_site_gets_304s_and_stores_the_same(
         shared_scan(base, db, redis_url, tmp_path / "third.log", "--full")
         assert not_modified(db, 3) == set()
         assert stored(db, 3) == stored(db, 1)
+
+
+def test_a_shared_scan_takes_the_councils_own_words(redis_url: str, tmp_path: Path) -> None:
+    """The workers read with the configured spelling, and the seeder judges the words with
+    the council's list, as one machine does: the demo's one misspelling is a word it adds."""
+    config = tmp_path / "words.toml"
+    config.write_text('[spelling]\nwords = ["reprocessors"]\n')
+    db = tmp_path / "scan.db"
+    with serve_site(DEMO_SITE) as base:
+        workers = [start_worker(redis_url, tmp_path / "worker.log")]
+        try:
+            result = run_siteaudit(
+                "scan", base + "/", "--db", str(db), "--config", str(config), "--no-browser",
+                "--redis", redis_url, timeout=300,
+            )  # fmt: skip
+        finally:
+            codes = stop(workers)
+    assert result.returncode == 0 and codes == [0], result.stderr
+    assert query(db, "SELECT count(*) FROM pages") == [(17,)]
+    assert query(db, "SELECT count(*) FROM findings WHERE kind = 'spelling'") == [(0,)]
