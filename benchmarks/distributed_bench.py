@@ -35,13 +35,12 @@ import redis  # noqa: E402
 from app.demo import serve_site  # noqa: E402
 from benchmarks.scan_bench import write_section  # noqa: E402
 from crawler.distributed import OPEN_SCANS, ScanKeys  # noqa: E402
+from crawler.distributed_unchanged import RESCAN_KEYS  # noqa: E402
 from tests.redis_server import redis_server  # noqa: E402
 from tests.sites.generate import generate_site  # noqa: E402
 
 # The scan's keys whose size grows with its pages (docs/scaling.md lists them all).
 GROWING_KEYS = ("requests", "dupefilter", "seen", "rows", "lastmod", "leased", "stats")
-# What a rescan adds: the last scan's validators and readings, readability by content hash.
-RESCAN_KEYS = ("validators", "readings", "readability")
 # How often the key sizes are sampled while a distributed scan runs (s).
 SAMPLE_EVERY = 0.5
 # The longest one scan may take before the benchmark gives up (s).
