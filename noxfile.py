@@ -68,6 +68,15 @@ def bench_db(session: nox.Session) -> None:
 
 
 @nox.session
+def bench_distributed(session: nox.Session) -> None:
+    """Scan a generated site --no-browser on one machine, then shared through a Redis of its
+    own by one worker and by two; write pages/s, the shared frontier's cost per page and
+    Redis's bytes per page into docs/performance.md."""
+    args = session.posargs or ["--pages", "500"]
+    session.run(PYTHON, "benchmarks/distributed_bench.py", *args, "--out", "docs/performance.md")
+
+
+@nox.session
 def accuracy_bad(session: nox.Session) -> None:
     """Scan W3C's Before and After Demo with axe alone and with every check; write the share
     of W3C's failures found, per success criterion, into docs/accuracy.md."""

@@ -12,6 +12,7 @@ import pickle
 import secrets
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.exceptions import ScrapyDeprecationWarning
 
 from app.after_crawl import after_crawl
+from app.distributed_browser import browser_fields, start_worker_browsers
 from app.scan import (
     Decided,
     ScanError,
@@ -31,6 +33,7 @@ from app.scan import (
     crawl_settings,
 )
 from audits.readability import ensure_syllable_data
+from audits.spelling import ensure_dictionaries
 from crawler.credentials import load_credentials
 from crawler.distributed import OPEN_SCANS, ScanKeys, StreamWriter, connect, reclaim
 from crawler.distributed_spider import (
@@ -39,6 +42,7 @@ from crawler.distributed_spider import (
     install_engine,
     shared_seen,
 )
+from crawler.distributed_unchanged import rescan_context, share_rescan
 from crawler.page_reader import PageReader
 from crawler.shared_politeness import politeness_settings
 from crawler.stats import Counters
@@ -73,8 +77,6 @@ def redis_client(url: str) -> redis.Redis:
 
 def check_distributable(config: Config) -> None:
     """What a distributed scan cannot do yet, refused before anything starts."""
-    if config.audit.browser:
-        raise ScanError("--redis scans run without the browser for now: add --no-browser")
     if config.auth.form.url:
         raise ScanError("--redis scans cannot log in through [auth.form] yet: scan without --redis")
 
@@ -184,15 +186,22 @@ def frontier_empty(client: redis.Redis, keys: ScanKeys) -> bool:
 
 
 def publish_scan(
-    client: redis.Redis, config: Config, row: dict[str, Any], lease: float | None
+    client: redis.Redis,
+    config: Config,
+    row: dict[str, Any],
+    lease: float | None,
+    share: Callable[[ScanKeys], dict[str, int]] | None = None,
 ) -> ScanKeys:
-    """Put the scan where workers find it: its configuration and state, then its token. The
-    state names the scan's row (id, start URL, start time), for --resume to find it by."""
+    """Put the scan where workers find it: its configuration and state (and what share puts
+    under its keys), then its token. The state names the scan's row (id, start URL, start
+    time), for --resume to find it by."""
     keys = ScanKeys(secrets.token_hex(8))
-    state = {"scan_id": row["id"], "status": "running", "started": time.time()}
+    state: dict[str, Any] = {"scan_id": row["id"], "status": "running", "started": time.time()}
     state |= {"start_url": row["start_url"], "started_at": row["started_at"]}
     if lease:
         state["lease_seconds"] = lease
+    if share is not None:
+        state.update(share(keys))
     client.set(keys.key("config"), pickle.dumps(config, protocol=5))
     client.hset(keys.key("state"), mapping=state)
     client.sadd(OPEN_SCANS, keys.token)
@@ -262,18 +271,18 @@ def write_and_finish(
 
 def publish(client: redis.Redis, db: Any, config: Config, lease: float | None) -> SharedScan:
     """Record the scan in the database, then publish it for the workers."""
-    checks = checks_run(config.audit.checks, browser=False)
+    checks = checks_run(config.audit.checks, browser=config.audit.browser)
     scan_id = start_scan(
         db,
         seed_urls(config.site)[0],
         checks=json.dumps(list(checks)),
         wcag=config.audit.wcag,
-        browser=0,
+        browser=int(config.audit.browser),
         config=json.dumps(asdict(config), default=str),
     )
     row = scan_row(db, scan_id)
     assert row is not None
-    keys = publish_scan(client, config, row, lease)
+    keys = publish_scan(client, config, row, lease, rescan_of(client, db, config, scan_id))
     return SharedScan(config, scan_id, keys, deadline(config, time.time()), time.time())
 
 
@@ -281,6 +290,17 @@ def deadline(config: Config, started: float) -> float:
     """When a scan that started at `started` (time.time()) stops, by time.monotonic()."""
     limit = config.site.max_minutes * 60
     return time.monotonic() + started + limit - time.time() if limit else math.inf
+
+
+def rescan_of(
+    client: redis.Redis, db: Any, config: Config, scan_id: int
+) -> Callable[[ScanKeys], dict[str, int]] | None:
+    """What the scan shares of the last one with the workers, as a one-machine rescan
+    without the browser loads it (nothing with --full, nor with the browser: a browser
+    rescan reuses audits, which workers do not yet)."""
+    if config.audit.full or config.audit.browser:
+        return None
+    return lambda keys: share_rescan(client, keys, db, scan_id)
 
 
 def drain_until_done(client: redis.Redis, scans: list[SharedScan], writer: Writer, db: Any) -> None:
@@ -323,19 +343,23 @@ def finish(client: redis.Redis, db: Any, scan: SharedScan, decided: Decided) -> 
         config.audit.checks,
         config.freshness_limits,
         config.statement.url,
+        config.spelling,
     )
     status = scan.status or "failed"
     try:
         counters = shared_counters(client, scan.keys, seconds)
+        browser = browser_fields(client, scan.keys)
     except redis.RedisError:
-        counters = Counters(elapsed=seconds)
-    finish_scan(db, scan.scan_id, status, pages_audited=0, pages_failed=0, message=scan.message)
+        counters, browser = Counters(elapsed=seconds), {}
+    audited = {"pages_audited": counters.audited, "pages_failed": counters.audit_failed}
+    finish_scan(db, scan.scan_id, status, **audited, **browser, message=scan.message)
     # Only now: a seeder killed before the scan is marked finished leaves it to --resume.
     try:
         client.delete(*scan.keys.all, scan.keys.key("seeder"))
     except redis.RedisError as err:
         log.warning("could not delete the scan's keys from Redis: %s", err)
-    return ScanSummary(scan.scan_id, status, counters, seconds, None, scan.message)
+    axe_version = browser.get("axe_version")
+    return ScanSummary(scan.scan_id, status, counters, seconds, axe_version, scan.message)
 
 
 def ended(client: redis.Redis, scan: SharedScan) -> None:
@@ -392,25 +416,39 @@ def crawl_scan(redis_url: str, token: str, verbose: bool) -> None:
     warnings.filterwarnings("ignore", "Passing a 'spider'", ScrapyDeprecationWarning)
     warnings.filterwarnings("ignore", r"Spider\.log\(\) is deprecated", ScrapyDeprecationWarning)
     ensure_syllable_data()
+    if config.spelling.check:
+        ensure_dictionaries()
     with trusting(config.site.ca_file):
+        credentials = load_credentials(config.auth)  # from this worker's environment
+        pool = start_worker_browsers(config, credentials, client, keys)
+        # As one machine's scan: with the browser, Chromium sets the pace and one reader
+        # keeps up; without it, a reader per core.
         page_reader = PageReader(
-            config.audit.read_timeout, workers=0, max_elements=config.audit.max_elements
+            config.audit.read_timeout,
+            workers=1 if pool else 0,
+            max_elements=config.audit.max_elements,
+            spelling=config.spelling.check,
         )
         context = DistributedContext(
             config=config,
             allowed_domains=allowed_domains(config),
-            credentials=load_credentials(config.auth),  # from this worker's environment
+            credentials=credentials,
+            pool=pool,
+            queue_size=config.audit.queue_size or 2 * (pool.size if pool else 1),
             scan_id=int(state[b"scan_id"]),
             writer=StreamWriter(client, keys),  # type: ignore[arg-type]
             page_reader=page_reader,
             seen=shared_seen(client, keys),  # type: ignore[arg-type]
             client=client,
             keys=keys,
+            **rescan_context(client, keys, state),
         )
         page_reader.start()
         try:
             crawl(context, worker_settings(config, redis_url, keys, verbose))
         finally:
+            if pool:
+                pool.close()
             page_reader.close()
 
 

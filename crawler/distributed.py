@@ -35,6 +35,7 @@ class ScanKeys:
     def all(self) -> list[str]:
         names = ("state", "config", "requests", "dupefilter", "seen", "leases", "leased")
         names += ("lease_scores", "lease_ids", "rows", "lastmod", "sitemaps", "asked", "stats")
+        names += ("validators", "readings", "readability")  # a rescan's (distributed_unchanged)
         names += ("shape_runs", "external", "external_hosts", "external_checked")
         return [self.key(name) for name in names]
 
@@ -237,7 +238,7 @@ class StreamWriter:
     """store/writer.py's Writer as the pipelines see it, sending each call's rows, together,
     as one entry of the scan's stream; the seeding process writes them to the database."""
 
-    db_path = None  # no database here: a worker reuses nothing from earlier scans yet
+    db_path = None  # no database here: a rescan's readings come from Redis (distributed_unchanged)
 
     def __init__(self, client: redis.Redis, keys: ScanKeys) -> None:
         self.client, self.stream = client, keys.key("rows")

@@ -35,6 +35,7 @@ from crawler.distributed import (
     seeding_abandoned,
     worker_key,
 )
+from crawler.distributed_unchanged import SharedReadings
 from crawler.items import Fetch
 from crawler.shared_limits import SharedExternalLinkChecks, SharedShapeRuns
 from crawler.sitemaps import SitemapsPending
@@ -55,6 +56,13 @@ class DistributedContext(ScanContext):
 
     client: redis.Redis
     keys: ScanKeys
+
+    @property
+    def track_stylesheets(self) -> bool:
+        # A stylesheet's request would go to the shared frontier and its hash to whichever
+        # worker took it: not tracked yet, so a page's render hash leaves its stylesheets
+        # out, and a later rescan reuses the audit only of a page that has none.
+        return False
 
 
 class SharedSitemaps(SitemapsPending):
@@ -109,6 +117,7 @@ class DistributedSpider(SiteSpider):
         super().__init__(context, **kwargs)
         self.client, self.keys = context.client, context.keys
         self.sitemaps = SharedSitemaps(self.client, self.keys, SITEMAP_WAIT)
+        self.readings = SharedReadings(self.client, self.keys)  # type: ignore[assignment]
         # The crawler-trap chains and the external link checks hold for every worker too.
         self.traps.shape_runs = SharedShapeRuns(self.client, self.keys)  # type: ignore[assignment]
         self.counted: dict[str, int] = {}

@@ -145,13 +145,6 @@ def test_redis_that_does_not_answer_is_one_error_line(tmp_path: Path) -> None:
     assert not db.exists() or query(db, "SELECT count(*) FROM scans") == [(0,)]
 
 
-def test_distributed_scan_needs_no_browser_for_now(redis_url: str, tmp_path: Path) -> None:
-    run = run_in_process("scan", "http://127.0.0.1:9/", "--db", str(tmp_path / "scan.db"),
-                         "--redis", redis_url)  # fmt: skip
-    assert run.returncode == 1
-    assert run.errors == ["Error: --redis scans run without the browser for now: add --no-browser"]
-
-
 def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
