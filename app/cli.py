@@ -6,7 +6,6 @@ Exit codes, the same for every command: 0 done; 1 could not run or stopped early
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import click
 from app.baseline import baseline
 from app.browse import DEFAULT_PORT, BrowseError, serve_database
 from app.email import EmailError
+from app.log_output import install_log_handler, set_verbosity
 from app.options import (
     BEST_PRACTICES,
     BROWSERS,
@@ -480,14 +480,6 @@ cli.add_command(statement)
 cli.add_command(sample)
 cli.add_command(worker)
 
-LOG_HANDLER = logging.StreamHandler()
-LOG_HANDLER.setFormatter(logging.Formatter("siteaudit: %(levelname)s: %(message)s"))
-
-
-def set_verbosity(verbose: bool) -> None:
-    # The level sits on the handler: Scrapy resets the root logger's level when it starts.
-    LOG_HANDLER.setLevel(logging.INFO if verbose else logging.WARNING)
-
 
 def build_config(
     config_path: str | None, start_urls: tuple[str, ...], overrides: dict[str, Any]
@@ -545,9 +537,7 @@ def finish(summary: ScanSummary, db_path: str, config: Config, report_dir: str |
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and map every failure to one line and exit code 1."""
-    set_verbosity(False)
-    if LOG_HANDLER not in logging.getLogger().handlers:
-        logging.getLogger().addHandler(LOG_HANDLER)
+    install_log_handler()
     try:
         code = cli.main(args=argv, prog_name="siteaudit", standalone_mode=False)
     except click.exceptions.Abort:

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from app.log_output import set_verbosity
 from app.scan import Decided, ScanError
 from settings.loader import ConfigError, read_text_file
 from settings.model import Config, seed_urls
@@ -55,8 +56,6 @@ def worker(redis_url: str, until_idle: bool, verbose: bool) -> None:
     Example:
       siteaudit worker --redis redis://10.0.0.5:6379/0
     """
-    from app.cli import set_verbosity  # the command line's log handler, set up by main
-
     set_verbosity(verbose)
     distributed().run_worker(redis_url, until_idle=until_idle, verbose=verbose)
 
@@ -106,7 +105,7 @@ def scan_shared(
 ) -> None:
     """siteaudit scan with --redis: seed the scans, write what the workers find, finish; or,
     with --detach, only seed them; or, with --resume, finish those seeded earlier."""
-    from app.cli import build_config, set_verbosity  # shared with scan
+    from app.cli import build_config  # shared with scan
     from app.paths import check_output_folder
     from settings.decisions import load_decisions
 

@@ -43,12 +43,13 @@ def demo_site() -> Iterator[Site]:
         yield Site(base, DEMO_SITE, log)
 
 
-def start_worker(redis_url: str, log: Path) -> subprocess.Popen[bytes]:
+def start_worker(redis_url: str, log: Path, *options: str) -> subprocess.Popen[bytes]:
     """A worker that crawls the first open scan and exits; in a session of its own, so that
     it and the processes it starts can be stopped together."""
+    command = ["worker", "--redis", redis_url, "--until-idle", *options]
     with log.open("wb") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "worker", "--redis", redis_url, "--until-idle"],
+            [sys.executable, "-m", "app.cli", *command],
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=ROOT,
@@ -101,7 +102,9 @@ def test_two_workers_store_every_page_once_as_one_machine_does(
     assert one.returncode == 0, one.stderr
     demo_site.access_log.clear()
 
-    workers = [start_worker(redis_url, tmp_path / f"worker{i}.log") for i in range(2)]
+    # One worker with -v: it logs its crawl; the other only warnings.
+    options: list[tuple[str, ...]] = [("-v",), ()]
+    workers = [start_worker(redis_url, tmp_path / f"worker{i}.log", *options[i]) for i in range(2)]
     try:
         shared = run_siteaudit(
             "scan",
@@ -132,6 +135,9 @@ def test_two_workers_store_every_page_once_as_one_machine_does(
     assert scan_contents(db, demo_site.base) == expected
     assert query(db, "SELECT status FROM scans") == [("finished",)]
     assert "Pages: 17 recorded" in shared.stderr
+    verbose, quiet = ((tmp_path / f"worker{i}.log").read_text() for i in range(2))
+    assert "siteaudit: INFO: Spider closed" in verbose
+    assert "INFO" not in quiet
 
 
 def test_redis_that_does_not_answer_is_one_error_line(tmp_path: Path) -> None:
