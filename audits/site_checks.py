@@ -12,8 +12,9 @@ import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 from audits.fingerprint import fingerprints
 from audits.page_structure import Located, PageStructure
@@ -205,6 +206,12 @@ def _ambiguous(url: str, structure: PageStructure) -> list[Measured]:
     return found
 
 
+# Each link's target is asked for by several checks, and a site's menus repeat the same links
+# on every page a reader reads: urljoin was a quarter of reading a page.
+_TARGETS_KEPT = 1 << 14
+
+
+@lru_cache(maxsize=_TARGETS_KEPT)
 def target(url: str, href: str) -> str:
     """Where a link goes, absolute; a javascript: or mailto: one as written."""
     try:
@@ -215,9 +222,15 @@ def target(url: str, href: str) -> str:
         return href.replace("[", "%5B").replace("]", "%5D")
 
 
+@lru_cache(maxsize=_TARGETS_KEPT)
 def same_place(url: str) -> str:
     """A URL as the place it leads to: /about and /about/ are one place."""
-    return url.rstrip("/") if urlsplit(url).path.count("/") > 1 else url
+    return url.rstrip("/") if _split(url).path.count("/") > 1 else url
+
+
+@lru_cache(maxsize=_TARGETS_KEPT)
+def _split(url: str) -> SplitResult:
+    return urlsplit(url)
 
 
 def heading_results(structure: PageStructure) -> list[Measured]:
@@ -309,9 +322,10 @@ def ways_of(url: str, structure: PageStructure) -> list[str]:
     found = {"search"} if structure.search is not None else set()
     for link in structure.links:
         place = target(url, link.href)
-        if urlsplit(place).netloc != host:
+        parts = _split(place)
+        if parts.netloc != host:
             continue  # another site's map finds that site's pages
-        words = f"{link.name} {urlsplit(place).path.replace('-', ' ').replace('_', ' ')}"
+        words = f"{link.name} {parts.path.replace('-', ' ').replace('_', ' ')}"
         if SITEMAP.search(words):
             found.add("sitemap")
         if A_TO_Z.search(link.name) or re.search(r"/a-?(?:to-?)?z\b", place, re.I):

@@ -18,7 +18,7 @@ from typing import Any
 from vocabulary.spelling import MISSPELLING, US_SPELLING
 
 from .readability import _is_english
-from .spelling_text import MAX_WORDS, has_marked_passages, prose_blocks, sentences, words_of
+from .spelling_text import MAX_WORDS, has_marked_passages, prose_blocks, sentences, word_tuples
 from .tree import HtmlTree
 
 BRITISH, AMERICAN = "en_GB", "en_US"
@@ -308,20 +308,26 @@ def page_words(
     read = 0
     for block in blocks:
         for sentence in sentences(block):
-            for word in words_of(sentence):
+            for text, starts, brand in word_tuples(sentence):
                 read += 1
                 if read > MAX_WORDS:
                     return _as_words(seen)
-                if word.brand:
+                if brand:
                     # Written as a name: noted only when the dictionary lacks it in any case.
-                    if verdict(word.text.capitalize()) is not None:
-                        _note(seen, word.text.capitalize(), False, MISSPELLING, sentence)
+                    if verdict(text.capitalize()) is not None:
+                        _note(seen, text.capitalize(), False, MISSPELLING, sentence)
                     continue
-                for part, starts in _parts(word.text, word.starts_sentence):
-                    kind = verdict(part)
-                    if kind is not None:
-                        _note(seen, part, starts, kind, sentence)
+                for part, first, kind in _unknown_parts(text):
+                    _note(seen, part, starts and first, kind, sentence)
     return _as_words(seen)
+
+
+@lru_cache(maxsize=1 << 16)
+def _unknown_parts(text: str) -> tuple[tuple[str, bool, str], ...]:
+    """The parts of a word (_parts) the dictionary does not accept, each with whether it is
+    the word's first part and its verdict: decided once per word per process."""
+    found = ((part, first, verdict(part)) for part, first in _parts(text, True))
+    return tuple((part, first, kind) for part, first, kind in found if kind is not None)
 
 
 def _parts(text: str, starts: bool) -> list[tuple[str, bool]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from lxml import etree
@@ -126,26 +127,61 @@ def words_of(sentence: str) -> Iterator[Word]:
     """The words of a sentence worth checking, in order: no digits (phone, reference and
     postcode parts), no capitals-only abbreviations, no words under three letters, nothing in a URL,
     email address, file name or hashtag."""
+    for text, starts, brand in word_tuples(sentence):
+        yield Word(text, starts, brand)
+
+
+def word_tuples(sentence: str) -> list[tuple[str, bool, bool]]:
+    """words_of as (text, starts_sentence, brand) tuples: the page reader's hot loop, where
+    each page reads about a thousand words, so what is decided of a run of characters or of
+    a word alone is decided once per process (the same words recur on every page)."""
     found: list[tuple[str, bool]] = []  # every word, checkable or not, and if it starts
     starts = True
     for run in sentence.split():
-        if _not_prose(run):
+        texts = _run_words(run)
+        if texts is None:
             found.append(("", False))
             starts = False
             continue
-        for match in _WORD.finditer(run):
-            found.append((match.group(), starts))
+        for text in texts:
+            found.append((text, starts))
             starts = False
         # After a colon, semicolon, bullet or dash a capital says nothing about a name.
         starts = run.endswith((":", ";")) or run in _BREAKS
+    words = []
+    last = len(found) - 1
     for index, (text, starts) in enumerate(found):
-        if _is_checkable(text):
+        kind = _word_kind(text)
+        if kind is _CHECKABLE:
             # "Lynsey Bissell": a capital at the start followed by another is a name's.
-            following = found[index + 1][0] if index + 1 < len(found) else ""
-            named = starts and text[0].isupper() and following[:1].isupper()
-            yield Word(text, starts and not named)
-        elif _is_brand(text):
-            yield Word(text, False, brand=True)
+            named = (
+                starts
+                and text[0].isupper()
+                and index < last
+                and found[index + 1][0][:1].isupper()
+            )
+            words.append((text, starts and not named, False))
+        elif kind is _BRAND:
+            words.append((text, False, True))
+    return words
+
+
+_CHECKABLE, _BRAND, _NEITHER = "checkable", "brand", "neither"
+_RUNS_KEPT = 1 << 16  # distinct runs and words remembered per process: a hostile page's
+# endless new words only cost what they would without the cache
+
+
+@lru_cache(maxsize=_RUNS_KEPT)
+def _run_words(run: str) -> tuple[str, ...] | None:
+    """The words of a run of non-spaces, or None when the run is not prose (a URL, ...)."""
+    return None if _not_prose(run) else tuple(_WORD.findall(run))
+
+
+@lru_cache(maxsize=_RUNS_KEPT)
+def _word_kind(text: str) -> str:
+    if _is_checkable(text):
+        return _CHECKABLE
+    return _BRAND if _is_brand(text) else _NEITHER
 
 
 _BREAKS = frozenset({"\u2022", "-", "\u2013", "\u2014", "|", "/", "*"})
