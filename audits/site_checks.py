@@ -105,9 +105,16 @@ TITLE_AT = Located(("title",), "<title>")
 PAGE_AT = Located(("html",), "<html>")
 
 
+# Each link's target and name is asked for by several checks, and a site's menus repeat the
+# same links on every page: urljoin alone was a quarter of reading a page.
+_TARGETS_KEPT = 1 << 14
+_PUNCTUATION = re.compile(r"[^\w\s]")
+
+
+@lru_cache(maxsize=_TARGETS_KEPT)
 def plain(text: str) -> str:
     """Lower case, punctuation and spacing gone: for comparing names and titles."""
-    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+    return " ".join(_PUNCTUATION.sub(" ", text.lower()).split())
 
 
 def title_results(title: str | None) -> list[Measured]:
@@ -204,11 +211,6 @@ def _ambiguous(url: str, structure: PageStructure) -> list[Measured]:
             )
         )
     return found
-
-
-# Each link's target is asked for by several checks, and a site's menus repeat the same links
-# on every page a reader reads: urljoin was a quarter of reading a page.
-_TARGETS_KEPT = 1 << 14
 
 
 @lru_cache(maxsize=_TARGETS_KEPT)

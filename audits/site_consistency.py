@@ -13,6 +13,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -248,6 +249,7 @@ def identification_results(site: list[SitePage]) -> list[tuple[str, Measured]]:
     return found + _search_names(site)
 
 
+@lru_cache(maxsize=1 << 14)  # the layout's links: the same few names on every page
 def _singular(name: str) -> str:
     """A name for comparing: "Weeknotes" and "weeknote" are the same name."""
     return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in plain(name).split())
