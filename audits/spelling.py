@@ -294,16 +294,21 @@ def slips(a: str, b: str) -> int:
 
 
 def page_words(
-    page: HtmlTree, lang: str | None, blocks: list[str] | None = None
+    page: HtmlTree,
+    lang: str | None,
+    blocks: list[str] | None = None,
+    prose: list[str] | None = None,
 ) -> tuple[PageWord, ...]:
     """The words of the page's English prose that the British dictionary does not accept,
     each once, in the order they first appear (none when there is no dictionary). blocks
     are readability's (audits/readability.py content_blocks): the same text when the page
-    marks no code or passage of its own, so it is not walked again."""
+    marks no code or passage of its own, so it is not walked again; prose, its prose blocks
+    read in the same walk (content_and_prose) where it does."""
     if not available() or not is_english_page(lang, page):
         return ()
-    if blocks is None or has_marked_passages(page):
-        blocks = prose_blocks(page, lang)
+    if prose is None and (blocks is None or has_marked_passages(page)):
+        prose = prose_blocks(page, lang)
+    blocks = prose if prose is not None else blocks or []
     seen: dict[str, dict[str, Any]] = {}
     read = 0
     for block in blocks:

@@ -12,21 +12,16 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 from lxml import etree
 
-from .readability import _BLOCK_TAGS as BLOCK_TAGS
-from .readability import _contents, _is_boilerplate, _is_english, _main_content
-from .tree import Element, HtmlTree, is_element
+from .readability import CODE_TAGS, content_and_prose
+from .tree import HtmlTree
 
-# Text inside these is code or keyboard input, not prose: never spell-checked.
-CODE_TAGS = frozenset({"code", "pre", "kbd", "samp", "var", "tt", "math", "textarea"})
 # A hostile page cannot make the check slow: at most this many words are read a page, and
 # a "word" longer than any English one (a run of 100,000 letters) is not prose.
 MAX_WORDS = 50_000
 MIN_LETTERS, MAX_LETTERS = 3, 45
-_END = object()  # the end of an element whose language or block ends with it
 
 # Runs of non-spaces that are not words: an email address or @handle, a URL, a domain or a
 # file name (form.pdf) or "e.g." (a letter, a dot and a letter), a #hashtag. Judged a run
@@ -53,40 +48,9 @@ class Word:
 
 def prose_blocks(page: HtmlTree, lang: str | None) -> list[str]:
     """The page's main content in English, one block per paragraph, item, cell or line,
-    with code and passages in other languages left out (a gap in their place)."""
-    root = _main_content(page)
-    blocks: list[str] = []
-    line: list[str] = []
-
-    def flush() -> None:
-        text = " ".join("".join(line).split())
-        line.clear()
-        if text:
-            blocks.append(text)
-
-    stack: list[Any] = [(root, _is_english(lang))]
-    walked = []  # held until the walk ends: see audits/tree.py, KEEP_WALKED
-    while stack:
-        node, english = stack.pop()
-        walked.append(node)
-        if node is _END:
-            flush()
-        elif isinstance(node, str):
-            line.append(node if english else " ")
-        elif is_element(node) and (node is root or not _is_boilerplate(node)):
-            if node.tag == "br":
-                flush()
-                continue
-            if node.tag in CODE_TAGS or _not_checked(node):
-                line.append(" ")
-                continue
-            english = _language(node, english)
-            if node.tag in BLOCK_TAGS:
-                flush()
-                stack.append((_END, english))
-            stack.extend((child, english) for child in reversed(_contents(node)))
-    flush()
-    return blocks
+    with code and passages in other languages left out (a gap in their place): read in
+    the same walk as readability's blocks (audits/readability.py, content_and_prose)."""
+    return content_and_prose(page, lang)[1]
 
 
 # Markup that makes the readability text wrong for spelling: code, or a passage that sets its
@@ -101,21 +65,6 @@ _MARKED = etree.XPath(
 def has_marked_passages(page: HtmlTree) -> bool:
     """Whether the page has code, or a passage with its own lang, spellcheck or translate."""
     return bool(_MARKED(page.root))
-
-
-def _language(element: Element, inherited: bool) -> bool:
-    """Whether an element's text is English: its own lang, else its parent's."""
-    lang = element.get("lang")
-    if lang is None:
-        lang = element.get("{http://www.w3.org/XML/1998/namespace}lang")
-    return inherited if lang is None else _is_english(lang)
-
-
-def _not_checked(element: Element) -> bool:
-    """The page says not to check it: spellcheck="false" or translate="no"."""
-    return (element.get("spellcheck") or "").strip().lower() == "false" or (
-        element.get("translate") or ""
-    ).strip().lower() == "no"
 
 
 def sentences(block: str) -> list[str]:
@@ -155,10 +104,7 @@ def word_tuples(sentence: str) -> list[tuple[str, bool, bool]]:
         if kind is _CHECKABLE:
             # "Lynsey Bissell": a capital at the start followed by another is a name's.
             named = (
-                starts
-                and text[0].isupper()
-                and index < last
-                and found[index + 1][0][:1].isupper()
+                starts and text[0].isupper() and index < last and found[index + 1][0][:1].isupper()
             )
             words.append((text, starts and not named, False))
         elif kind is _BRAND:
