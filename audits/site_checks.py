@@ -12,11 +12,11 @@ import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 from urllib.parse import SplitResult, urljoin, urlsplit
 
 from audits.fingerprint import fingerprints
+from audits.memo import remembered
 from audits.page_structure import Located, PageStructure
 from audits.spelling import PageWord
 from vocabulary.checks import OWN_RULES, RULE_PREFIX
@@ -108,10 +108,11 @@ PAGE_AT = Located(("html",), "<html>")
 # Each link's target and name is asked for by several checks, and a site's menus repeat the
 # same links on every page: urljoin alone was a quarter of reading a page.
 _TARGETS_KEPT = 1 << 14
+_LONGEST_KEPT = 2048  # characters of a URL and href (or a name) remembered
 _PUNCTUATION = re.compile(r"[^\w\s]")
 
 
-@lru_cache(maxsize=_TARGETS_KEPT)
+@remembered(_TARGETS_KEPT, _LONGEST_KEPT)
 def plain(text: str) -> str:
     """Lower case, punctuation and spacing gone: for comparing names and titles."""
     return " ".join(_PUNCTUATION.sub(" ", text.lower()).split())
@@ -213,7 +214,7 @@ def _ambiguous(url: str, structure: PageStructure) -> list[Measured]:
     return found
 
 
-@lru_cache(maxsize=_TARGETS_KEPT)
+@remembered(_TARGETS_KEPT, _LONGEST_KEPT)
 def target(url: str, href: str) -> str:
     """Where a link goes, absolute; a javascript: or mailto: one as written."""
     try:
@@ -224,13 +225,13 @@ def target(url: str, href: str) -> str:
         return href.replace("[", "%5B").replace("]", "%5D")
 
 
-@lru_cache(maxsize=_TARGETS_KEPT)
+@remembered(_TARGETS_KEPT, _LONGEST_KEPT)
 def same_place(url: str) -> str:
     """A URL as the place it leads to: /about and /about/ are one place."""
     return url.rstrip("/") if _split(url).path.count("/") > 1 else url
 
 
-@lru_cache(maxsize=_TARGETS_KEPT)
+@remembered(_TARGETS_KEPT, _LONGEST_KEPT)
 def _split(url: str) -> SplitResult:
     return urlsplit(url)
 

@@ -87,7 +87,7 @@ def word_tuples(sentence: str) -> list[tuple[str, bool, bool]]:
     found: list[tuple[str, bool]] = []  # every word, checkable or not, and if it starts
     starts = True
     for run in sentence.split():
-        texts = _run_words(run)
+        texts = _run_words(run) if len(run) <= _LONGEST_KEPT else _words_in(run)
         if texts is None:
             found.append(("", False))
             starts = False
@@ -100,7 +100,7 @@ def word_tuples(sentence: str) -> list[tuple[str, bool, bool]]:
     words = []
     last = len(found) - 1
     for index, (text, starts) in enumerate(found):
-        kind = _word_kind(text)
+        kind = _word_kind(text) if len(text) <= _LONGEST_KEPT else _kind_of(text)
         if kind is _CHECKABLE:
             # "Lynsey Bissell": a capital at the start followed by another is a name's.
             named = (
@@ -113,21 +113,24 @@ def word_tuples(sentence: str) -> list[tuple[str, bool, bool]]:
 
 
 _CHECKABLE, _BRAND, _NEITHER = "checkable", "brand", "neither"
-_RUNS_KEPT = 1 << 16  # distinct runs and words remembered per process: a hostile page's
-# endless new words only cost what they would without the cache
+# Distinct runs and words remembered per process, and the longest remembered (a hostile page
+# of endless new runs, or of one endless run, costs what it would without them).
+_RUNS_KEPT, _LONGEST_KEPT = 1 << 16, 100
 
 
-@lru_cache(maxsize=_RUNS_KEPT)
-def _run_words(run: str) -> tuple[str, ...] | None:
+def _words_in(run: str) -> tuple[str, ...] | None:
     """The words of a run of non-spaces, or None when the run is not prose (a URL, ...)."""
     return None if _not_prose(run) else tuple(_WORD.findall(run))
 
 
-@lru_cache(maxsize=_RUNS_KEPT)
-def _word_kind(text: str) -> str:
+def _kind_of(text: str) -> str:
     if _is_checkable(text):
         return _CHECKABLE
     return _BRAND if _is_brand(text) else _NEITHER
+
+
+_run_words = lru_cache(maxsize=_RUNS_KEPT)(_words_in)
+_word_kind = lru_cache(maxsize=_RUNS_KEPT)(_kind_of)
 
 
 _BREAKS = frozenset({"\u2022", "-", "\u2013", "\u2014", "|", "/", "*"})
