@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 
 from audits.dates import DateCandidate, date_candidates
 from audits.page_structure import PageStructure, read_structure
-from audits.readability import Readability, content_blocks, measure
+from audits.readability import Readability, content_and_prose, content_blocks, measure
 from audits.site_checks import page_findings, structure_json
 from audits.spelling import PageWord, page_words
+from audits.spelling_text import has_marked_passages
 from audits.streamed_page import (
     TextCollector,
     element_estimate,
@@ -108,7 +109,13 @@ def parse_page(
     lang = _lang(page)
     elements, depth = size_of(page.root)
     known = (known_readability or {}).get(content_hash)
-    blocks = content_blocks(page)
+    # Spelling reads the same text unless the page marks code or passages of its own: then
+    # its prose comes from the same walk of the tree as readability's blocks.
+    prose = None
+    if spelling and has_marked_passages(page):
+        blocks, prose = content_and_prose(page, lang)
+    else:
+        blocks = content_blocks(page)
     return PageFacts(
         title=_title(page),
         lang=lang,
@@ -125,7 +132,7 @@ def parse_page(
         depth=depth,
         refresh=_refresh(page),
         structure=read_structure(page),
-        spelling=page_words(page, lang, blocks) if spelling else (),
+        spelling=page_words(page, lang, blocks, prose) if spelling else (),
     )
 
 

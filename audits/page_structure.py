@@ -288,6 +288,7 @@ def _links(
 ) -> tuple[PageLink, ...]:
     found: list[PageLink] = []
     texts: dict[Element, str] = {}
+    regions: dict[Element, Located] = {}  # each region located once: most links share a few
     heading = ""  # the text of the last heading before the link: its context too (H80)
     for element in root.iter("a", "area", *HEADINGS):
         if element.tag in HEADINGS:
@@ -306,6 +307,8 @@ def _links(
             if i in ids
         )
         region, region_element = _region(element)
+        if region_element is not None and region_element not in regions:
+            regions[region_element] = located(region_element, positions)
         found.append(
             PageLink(
                 href=href.strip(),
@@ -314,7 +317,7 @@ def _links(
                 heading="" if heading == name else heading,
                 described=_clean(described),
                 region=region,
-                region_at=None if region_element is None else located(region_element, positions),
+                region_at=None if region_element is None else regions[region_element],
                 at=located(element, positions),
             )
         )

@@ -129,7 +129,15 @@ _FLUSH = object()  # marks the end of a block element during the walk
 
 def content_blocks(page: HtmlTree) -> list[str]:
     """The page's main content as text blocks, one per paragraph, list item, cell or line."""
-    return _blocks_in(_main_content(page))
+    return _blocks_in(_main_content(page))[0]
+
+
+def content_and_prose(page: HtmlTree, lang: str | None) -> tuple[list[str], list[str]]:
+    """content_blocks, and from the same walk the blocks of English prose the spelling check
+    reads (audits/spelling_text.py): code, passages in another language and those marked
+    spellcheck="false" or translate="no" left out, a space in their place."""
+    blocks, prose = _blocks_in(_main_content(page), _is_english(lang))
+    return blocks, prose or []
 
 
 def _main_content(page: HtmlTree) -> Element:
@@ -148,38 +156,82 @@ def _first_role_main(root: Element) -> Element | None:
     return found[0] if found else None
 
 
-def _blocks_in(root: Element) -> list[str]:
-    """Walk root without modifying it, starting a new block at each block element and <br>."""
+# Text inside these is code or keyboard input, not prose: never spell-checked.
+CODE_TAGS = frozenset({"code", "pre", "kbd", "samp", "var", "tt", "math", "textarea"})
+
+
+def _blocks_in(root: Element, english: bool | None = None) -> tuple[list[str], list[str] | None]:
+    """Walk root without modifying it, starting a new block at each block element and <br>.
+
+    Given whether root's text is English, the same walk also reads the prose blocks, None
+    otherwise: the prose line stays quiet inside code or a passage not to be checked (its
+    block elements and <br>s end no prose block there), and text not in English is a space.
+    """
     blocks: list[str] = []
     line: list[str] = []
+    reading = english is not None
+    prose: list[str] | None = [] if reading else None
+    prose_line: list[str] = []
 
-    def flush() -> None:
-        text = " ".join("".join(line).split())
-        line.clear()
+    def flush(into: list[str], parts: list[str]) -> None:
+        text = " ".join("".join(parts).split())
+        parts.clear()
         if text:
-            blocks.append(text)
+            into.append(text)
 
     # An explicit stack, not recursion: CMS pages can nest deeper than Python's limit.
-    # Strings are an element's text or a tail, which belongs to the parent's flow.
-    stack: list[Any] = [root]
+    # Strings are an element's text or a tail, which belongs to the parent's flow. Each
+    # entry: the node, whether its text is English, whether the prose line is quiet there.
+    stack: list[tuple[Any, bool, bool]] = [(root, bool(english), not reading)]
     walked = []  # held until the walk ends: see audits/tree.py, KEEP_WALKED
     while stack:
-        node = stack.pop()
+        node, in_english, quiet = stack.pop()
         walked.append(node)
         if node is _FLUSH:
-            flush()
+            flush(blocks, line)
+            if not quiet:
+                flush(prose, prose_line)  # type: ignore[arg-type]
         elif isinstance(node, str):
             line.append(node)
+            if not quiet:
+                prose_line.append(node if in_english else " ")
         elif is_element(node) and (node is root or not _is_boilerplate(node)):
             if node.tag == "br":
-                flush()
+                flush(blocks, line)
+                if not quiet:
+                    flush(prose, prose_line)  # type: ignore[arg-type]
                 continue
+            if not quiet:
+                if node.tag in CODE_TAGS or _not_checked(node):
+                    prose_line.append(" ")
+                    quiet = True
+                else:
+                    in_english = _language(node, in_english)
             if node.tag in _BLOCK_TAGS:
-                flush()
-                stack.append(_FLUSH)
-            stack.extend(reversed(_contents(node)))
-    flush()
-    return blocks
+                flush(blocks, line)
+                if not quiet:
+                    flush(prose, prose_line)  # type: ignore[arg-type]
+                stack.append((_FLUSH, in_english, quiet))
+            stack.extend((child, in_english, quiet) for child in reversed(_contents(node)))
+    flush(blocks, line)
+    if prose is not None:
+        flush(prose, prose_line)
+    return blocks, prose
+
+
+def _language(element: Element, inherited: bool) -> bool:
+    """Whether an element's text is English: its own lang, else its parent's."""
+    lang = element.get("lang")
+    if lang is None:
+        lang = element.get("{http://www.w3.org/XML/1998/namespace}lang")
+    return inherited if lang is None else _is_english(lang)
+
+
+def _not_checked(element: Element) -> bool:
+    """The page says not to check its spelling: spellcheck="false" or translate="no"."""
+    return (element.get("spellcheck") or "").strip().lower() == "false" or (
+        element.get("translate") or ""
+    ).strip().lower() == "no"
 
 
 def _contents(element: Element) -> list[Any]:

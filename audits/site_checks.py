@@ -13,9 +13,10 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 from audits.fingerprint import fingerprints
+from audits.memo import remembered
 from audits.page_structure import Located, PageStructure
 from audits.spelling import PageWord
 from vocabulary.checks import OWN_RULES, RULE_PREFIX
@@ -104,9 +105,17 @@ TITLE_AT = Located(("title",), "<title>")
 PAGE_AT = Located(("html",), "<html>")
 
 
+# Each link's target and name is asked for by several checks, and a site's menus repeat the
+# same links on every page: urljoin alone was a quarter of reading a page.
+_TARGETS_KEPT = 1 << 14
+_LONGEST_KEPT = 2048  # characters of a URL and href (or a name) remembered
+_PUNCTUATION = re.compile(r"[^\w\s]")
+
+
+@remembered(_TARGETS_KEPT, _LONGEST_KEPT)
 def plain(text: str) -> str:
     """Lower case, punctuation and spacing gone: for comparing names and titles."""
-    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+    return " ".join(_PUNCTUATION.sub(" ", text.lower()).split())
 
 
 def title_results(title: str | None) -> list[Measured]:
@@ -205,6 +214,7 @@ def _ambiguous(url: str, structure: PageStructure) -> list[Measured]:
     return found
 
 
+@remembered(_TARGETS_KEPT, _LONGEST_KEPT)
 def target(url: str, href: str) -> str:
     """Where a link goes, absolute; a javascript: or mailto: one as written."""
     try:
@@ -215,9 +225,15 @@ def target(url: str, href: str) -> str:
         return href.replace("[", "%5B").replace("]", "%5D")
 
 
+@remembered(_TARGETS_KEPT, _LONGEST_KEPT)
 def same_place(url: str) -> str:
     """A URL as the place it leads to: /about and /about/ are one place."""
-    return url.rstrip("/") if urlsplit(url).path.count("/") > 1 else url
+    return url.rstrip("/") if _split(url).path.count("/") > 1 else url
+
+
+@remembered(_TARGETS_KEPT, _LONGEST_KEPT)
+def _split(url: str) -> SplitResult:
+    return urlsplit(url)
 
 
 def heading_results(structure: PageStructure) -> list[Measured]:
@@ -309,9 +325,10 @@ def ways_of(url: str, structure: PageStructure) -> list[str]:
     found = {"search"} if structure.search is not None else set()
     for link in structure.links:
         place = target(url, link.href)
-        if urlsplit(place).netloc != host:
+        parts = _split(place)
+        if parts.netloc != host:
             continue  # another site's map finds that site's pages
-        words = f"{link.name} {urlsplit(place).path.replace('-', ' ').replace('_', ' ')}"
+        words = f"{link.name} {parts.path.replace('-', ' ').replace('_', ' ')}"
         if SITEMAP.search(words):
             found.add("sitemap")
         if A_TO_Z.search(link.name) or re.search(r"/a-?(?:to-?)?z\b", place, re.I):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from audits.memo import remembered
 from audits.page_structure import Located
 from audits.site_checks import (
     IDENTIFICATION,
@@ -248,6 +249,7 @@ def identification_results(site: list[SitePage]) -> list[tuple[str, Measured]]:
     return found + _search_names(site)
 
 
+@remembered(1 << 14, 2048)  # the layout's links: the same few names on every page
 def _singular(name: str) -> str:
     """A name for comparing: "Weeknotes" and "weeknote" are the same name."""
     return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in plain(name).split())

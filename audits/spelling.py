@@ -18,7 +18,7 @@ from typing import Any
 from vocabulary.spelling import MISSPELLING, US_SPELLING
 
 from .readability import _is_english
-from .spelling_text import MAX_WORDS, has_marked_passages, prose_blocks, sentences, words_of
+from .spelling_text import MAX_WORDS, has_marked_passages, prose_blocks, sentences, word_tuples
 from .tree import HtmlTree
 
 BRITISH, AMERICAN = "en_GB", "en_US"
@@ -294,34 +294,45 @@ def slips(a: str, b: str) -> int:
 
 
 def page_words(
-    page: HtmlTree, lang: str | None, blocks: list[str] | None = None
+    page: HtmlTree,
+    lang: str | None,
+    blocks: list[str] | None = None,
+    prose: list[str] | None = None,
 ) -> tuple[PageWord, ...]:
     """The words of the page's English prose that the British dictionary does not accept,
     each once, in the order they first appear (none when there is no dictionary). blocks
     are readability's (audits/readability.py content_blocks): the same text when the page
-    marks no code or passage of its own, so it is not walked again."""
+    marks no code or passage of its own, so it is not walked again; prose, its prose blocks
+    read in the same walk (content_and_prose) where it does."""
     if not available() or not is_english_page(lang, page):
         return ()
-    if blocks is None or has_marked_passages(page):
-        blocks = prose_blocks(page, lang)
+    if prose is None and (blocks is None or has_marked_passages(page)):
+        prose = prose_blocks(page, lang)
+    blocks = prose if prose is not None else blocks or []
     seen: dict[str, dict[str, Any]] = {}
     read = 0
     for block in blocks:
         for sentence in sentences(block):
-            for word in words_of(sentence):
+            for text, starts, brand in word_tuples(sentence):
                 read += 1
                 if read > MAX_WORDS:
                     return _as_words(seen)
-                if word.brand:
+                if brand:
                     # Written as a name: noted only when the dictionary lacks it in any case.
-                    if verdict(word.text.capitalize()) is not None:
-                        _note(seen, word.text.capitalize(), False, MISSPELLING, sentence)
+                    if verdict(text.capitalize()) is not None:
+                        _note(seen, text.capitalize(), False, MISSPELLING, sentence)
                     continue
-                for part, starts in _parts(word.text, word.starts_sentence):
-                    kind = verdict(part)
-                    if kind is not None:
-                        _note(seen, part, starts, kind, sentence)
+                for part, first, kind in _unknown_parts(text):
+                    _note(seen, part, starts and first, kind, sentence)
     return _as_words(seen)
+
+
+@lru_cache(maxsize=1 << 16)
+def _unknown_parts(text: str) -> tuple[tuple[str, bool, str], ...]:
+    """The parts of a word (_parts) the dictionary does not accept, each with whether it is
+    the word's first part and its verdict: decided once per word per process."""
+    found = ((part, first, verdict(part)) for part, first in _parts(text, True))
+    return tuple((part, first, kind) for part, first, kind in found if kind is not None)
 
 
 def _parts(text: str, starts: bool) -> list[tuple[str, bool]]:

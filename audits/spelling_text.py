@@ -11,21 +11,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
 
 from lxml import etree
 
-from .readability import _BLOCK_TAGS as BLOCK_TAGS
-from .readability import _contents, _is_boilerplate, _is_english, _main_content
-from .tree import Element, HtmlTree, is_element
+from .readability import CODE_TAGS, content_and_prose
+from .tree import HtmlTree
 
-# Text inside these is code or keyboard input, not prose: never spell-checked.
-CODE_TAGS = frozenset({"code", "pre", "kbd", "samp", "var", "tt", "math", "textarea"})
 # A hostile page cannot make the check slow: at most this many words are read a page, and
 # a "word" longer than any English one (a run of 100,000 letters) is not prose.
 MAX_WORDS = 50_000
 MIN_LETTERS, MAX_LETTERS = 3, 45
-_END = object()  # the end of an element whose language or block ends with it
 
 # Runs of non-spaces that are not words: an email address or @handle, a URL, a domain or a
 # file name (form.pdf) or "e.g." (a letter, a dot and a letter), a #hashtag. Judged a run
@@ -52,40 +48,9 @@ class Word:
 
 def prose_blocks(page: HtmlTree, lang: str | None) -> list[str]:
     """The page's main content in English, one block per paragraph, item, cell or line,
-    with code and passages in other languages left out (a gap in their place)."""
-    root = _main_content(page)
-    blocks: list[str] = []
-    line: list[str] = []
-
-    def flush() -> None:
-        text = " ".join("".join(line).split())
-        line.clear()
-        if text:
-            blocks.append(text)
-
-    stack: list[Any] = [(root, _is_english(lang))]
-    walked = []  # held until the walk ends: see audits/tree.py, KEEP_WALKED
-    while stack:
-        node, english = stack.pop()
-        walked.append(node)
-        if node is _END:
-            flush()
-        elif isinstance(node, str):
-            line.append(node if english else " ")
-        elif is_element(node) and (node is root or not _is_boilerplate(node)):
-            if node.tag == "br":
-                flush()
-                continue
-            if node.tag in CODE_TAGS or _not_checked(node):
-                line.append(" ")
-                continue
-            english = _language(node, english)
-            if node.tag in BLOCK_TAGS:
-                flush()
-                stack.append((_END, english))
-            stack.extend((child, english) for child in reversed(_contents(node)))
-    flush()
-    return blocks
+    with code and passages in other languages left out (a gap in their place): read in
+    the same walk as readability's blocks (audits/readability.py, content_and_prose)."""
+    return content_and_prose(page, lang)[1]
 
 
 # Markup that makes the readability text wrong for spelling: code, or a passage that sets its
@@ -102,21 +67,6 @@ def has_marked_passages(page: HtmlTree) -> bool:
     return bool(_MARKED(page.root))
 
 
-def _language(element: Element, inherited: bool) -> bool:
-    """Whether an element's text is English: its own lang, else its parent's."""
-    lang = element.get("lang")
-    if lang is None:
-        lang = element.get("{http://www.w3.org/XML/1998/namespace}lang")
-    return inherited if lang is None else _is_english(lang)
-
-
-def _not_checked(element: Element) -> bool:
-    """The page says not to check it: spellcheck="false" or translate="no"."""
-    return (element.get("spellcheck") or "").strip().lower() == "false" or (
-        element.get("translate") or ""
-    ).strip().lower() == "no"
-
-
 def sentences(block: str) -> list[str]:
     """A block's sentences, apostrophes made plain."""
     return [s for s in _SENTENCE_END.split(block.translate(_APOSTROPHES)) if s.strip()]
@@ -126,26 +76,61 @@ def words_of(sentence: str) -> Iterator[Word]:
     """The words of a sentence worth checking, in order: no digits (phone, reference and
     postcode parts), no capitals-only abbreviations, no words under three letters, nothing in a URL,
     email address, file name or hashtag."""
+    for text, starts, brand in word_tuples(sentence):
+        yield Word(text, starts, brand)
+
+
+def word_tuples(sentence: str) -> list[tuple[str, bool, bool]]:
+    """words_of as (text, starts_sentence, brand) tuples: the page reader's hot loop, where
+    each page reads about a thousand words, so what is decided of a run of characters or of
+    a word alone is decided once per process (the same words recur on every page)."""
     found: list[tuple[str, bool]] = []  # every word, checkable or not, and if it starts
     starts = True
     for run in sentence.split():
-        if _not_prose(run):
+        texts = _run_words(run) if len(run) <= _LONGEST_KEPT else _words_in(run)
+        if texts is None:
             found.append(("", False))
             starts = False
             continue
-        for match in _WORD.finditer(run):
-            found.append((match.group(), starts))
+        for text in texts:
+            found.append((text, starts))
             starts = False
         # After a colon, semicolon, bullet or dash a capital says nothing about a name.
         starts = run.endswith((":", ";")) or run in _BREAKS
+    words = []
+    last = len(found) - 1
     for index, (text, starts) in enumerate(found):
-        if _is_checkable(text):
+        kind = _word_kind(text) if len(text) <= _LONGEST_KEPT else _kind_of(text)
+        if kind is _CHECKABLE:
             # "Lynsey Bissell": a capital at the start followed by another is a name's.
-            following = found[index + 1][0] if index + 1 < len(found) else ""
-            named = starts and text[0].isupper() and following[:1].isupper()
-            yield Word(text, starts and not named)
-        elif _is_brand(text):
-            yield Word(text, False, brand=True)
+            named = (
+                starts and text[0].isupper() and index < last and found[index + 1][0][:1].isupper()
+            )
+            words.append((text, starts and not named, False))
+        elif kind is _BRAND:
+            words.append((text, False, True))
+    return words
+
+
+_CHECKABLE, _BRAND, _NEITHER = "checkable", "brand", "neither"
+# Distinct runs and words remembered per process, and the longest remembered (a hostile page
+# of endless new runs, or of one endless run, costs what it would without them).
+_RUNS_KEPT, _LONGEST_KEPT = 1 << 16, 100
+
+
+def _words_in(run: str) -> tuple[str, ...] | None:
+    """The words of a run of non-spaces, or None when the run is not prose (a URL, ...)."""
+    return None if _not_prose(run) else tuple(_WORD.findall(run))
+
+
+def _kind_of(text: str) -> str:
+    if _is_checkable(text):
+        return _CHECKABLE
+    return _BRAND if _is_brand(text) else _NEITHER
+
+
+_run_words = lru_cache(maxsize=_RUNS_KEPT)(_words_in)
+_word_kind = lru_cache(maxsize=_RUNS_KEPT)(_kind_of)
 
 
 _BREAKS = frozenset({"\u2022", "-", "\u2013", "\u2014", "|", "/", "*"})

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from app.demo import serve_site
+from audits.readability import content_and_prose, content_blocks
 from audits.spelling import verdict
-from audits.spelling_text import sentences, words_of
+from audits.spelling_text import prose_blocks, sentences, words_of
+from audits.tree import parse_html
 from tests.conftest import SITES, query, run_in_process, run_siteaudit
 
 SITE = SITES / "spelling"
@@ -194,6 +196,22 @@ def test_a_capital_at_the_start_is_not_a_name_but_in_mid_sentence_it_is() -> Non
     (first, *_, last) = words_of("Recieve it from Trallwn.")
     assert first.starts_sentence and not last.starts_sentence
     assert [s for s in sentences("One. Two? Three")] == ["One.", "Two?", "Three"]
+
+
+def test_readability_and_spelling_read_their_text_in_one_walk() -> None:
+    # Readability reads every block; spelling, in the same walk, leaves out code (whose own
+    # blocks and <br> end no prose block), text in another language and what a passage
+    # asks not to check, a space in their place.
+    page = parse_html(
+        '<main lang="en">Before <pre>x<p>y</p>z<br>w</pre> after<p lang="cy">Bore da '
+        '<span lang="en">hello there</span></p><div spellcheck="false">Nope<p>x</p></div>'
+        " tail<br>more</main>"
+    )
+    blocks, prose = content_and_prose(page, "en-GB")
+    assert blocks == content_blocks(page)
+    every = ["Before", "x", "y", "z", "w", "after", "Bore da hello there", "Nope", "x", "tail"]
+    assert blocks == [*every, "more"]
+    assert prose == prose_blocks(page, "cy") == ["Before after", "hello there", "tail", "more"]
 
 
 @pytest.mark.parametrize(
