@@ -22,13 +22,13 @@ from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.exceptions import ScrapyDeprecationWarning
 
-from app.after_crawl import after_crawl
 from app.distributed_browser import browser_fields, start_worker_browsers
 from app.scan import (
     Decided,
     ScanError,
     ScanSummary,
     allowed_domains,
+    checks_after_crawl,
     checks_run,
     crawl_settings,
 )
@@ -333,18 +333,7 @@ def finish(client: redis.Redis, db: Any, scan: SharedScan, decided: Decided) -> 
     """After the crawl, as a one-machine scan: the checks across the site, then the status."""
     config = scan.config
     seconds = time.time() - scan.started
-    after_crawl(
-        db,
-        scan.scan_id,
-        config.templates,
-        config.ownership.default_team,
-        decided.decisions,
-        decided.today,
-        config.audit.checks,
-        config.freshness_limits,
-        config.statement.url,
-        config.spelling,
-    )
+    checks_after_crawl(db, scan.scan_id, config, decided)
     status = scan.status or "failed"
     try:
         counters = shared_counters(client, scan.keys, seconds)

@@ -418,18 +418,7 @@ def crawl_and_record(
     finally:
         page_reader.close()
         writer.close()
-        after_crawl(
-            db,
-            scan_id,
-            config.templates,
-            config.ownership.default_team,
-            decided.decisions,
-            decided.today,
-            config.audit.checks,
-            config.freshness_limits,
-            config.statement.url,
-            config.spelling,
-        )
+        checks_after_crawl(db, scan_id, config, decided)
         status = CLOSE_STATUSES.get(reason, "failed")
         if reason == "shutdown":
             message = "stopped before the end (Ctrl-C or SIGTERM); pages so far are kept"
@@ -521,6 +510,23 @@ def allowed_domains(config: Config) -> tuple[str, ...]:
     if config.site.allowed_domains:
         return tuple(d.lower() for d in config.site.allowed_domains)
     return tuple(sorted({(urlsplit(u).hostname or "").lower() for u in seed_urls(config.site)}))
+
+
+def checks_after_crawl(db: Any, scan_id: int, config: Config, decided: Decided) -> None:
+    """The checks across the site, once its pages are stored (app/after_crawl.py): run by
+    a one-machine scan and by the seeder of a shared one alike."""
+    after_crawl(
+        db,
+        scan_id,
+        config.templates,
+        config.ownership.default_team,
+        decided.decisions,
+        decided.today,
+        config.audit.checks,
+        config.freshness_limits,
+        config.statement.url,
+        config.spelling,
+    )
 
 
 def crawl(context: ScanContext, settings: dict[str, Any]) -> tuple[str, Counters]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from app.demo import DEMO_SITE, serve_site
+from tests.redis_server import redis_server
 
 TESTS = Path(__file__).resolve().parent
 SITES = TESTS / "sites"
@@ -89,6 +90,21 @@ def browser_site() -> Iterator[Site]:
         cross_origin = other.replace("127.0.0.1", "localhost")
         with serve_site(root, access_log=log, replacements={"{{OTHER}}": cross_origin}) as base:
             yield Site(base, root, log)
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    """A real redis-server of the test module's own (tests/redis_server.py)."""
+    with redis_server() as url:
+        yield url
+
+
+@pytest.fixture
+def demo_site() -> Iterator[Site]:
+    """The demo site, with its own access log: the requests of one test's scan alone."""
+    log: list[str] = []
+    with serve_site(DEMO_SITE, access_log=log) as base:
+        yield Site(base, DEMO_SITE, log)
 
 
 def run_siteaudit(

@@ -10,16 +10,14 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 import redis
 
 from app.demo import DEMO_SITE, serve_site
 from crawler.distributed import OPEN_SCANS, ScanKeys
 from tests.conftest import ROOT, Site, query, run_in_process, run_siteaudit
-from tests.redis_server import redis_server
 
 # What a page is, apart from when and how deep it was found: the order pages are found in
 # differs between workers, and a page's depth is that of the first link to it found.
@@ -27,20 +25,6 @@ PAGE_COLUMNS = (
     "url, status_code, title, lang, content_type, content_hash, bytes, word_count, "
     "reading_age, sitemap_lastmod, last_updated, last_updated_source, review_due, team, reason"
 )
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with redis_server() as url:
-        yield url
-
-
-@pytest.fixture
-def demo_site() -> Iterator[Site]:
-    """The demo site, with its own access log: the requests of one test's scan alone."""
-    log: list[str] = []
-    with serve_site(DEMO_SITE, access_log=log) as base:
-        yield Site(base, DEMO_SITE, log)
 
 
 def start_worker(redis_url: str, log: Path, *options: str) -> subprocess.Popen[bytes]:

@@ -3,23 +3,15 @@ Chromium, as a one-machine scan does (docs/scaling.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from app.demo import DEMO_SITE, serve_site
 from tests.conftest import query, run_siteaudit
-from tests.redis_server import redis_server
 from tests.test_distributed import scan_contents, start_worker, stop
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with redis_server() as url:
-        yield url
 
 
 def test_a_worker_audits_the_demo_site_in_its_own_browsers(redis_url: str, tmp_path: Path) -> None:

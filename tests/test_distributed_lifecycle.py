@@ -9,35 +9,18 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import redis
 
-from app.demo import DEMO_SITE, serve_site
 from crawler.distributed import OPEN_SCANS, ScanKeys
 from store.database import open_database
 from tests.conftest import ROOT, Site, query, run_in_process, run_siteaudit
-from tests.redis_server import redis_server
 from tests.test_distributed import entries_added, scan_contents, start_worker, stop
 
 # Start URLs that answer 404, so that the seeding worker's start() lasts long enough to be
 # stopped in the middle of it (each start request is pushed to Redis on its own).
 EXTRA_START_URLS = 300
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with redis_server() as url:
-        yield url
-
-
-@pytest.fixture
-def demo_site() -> Iterator[Site]:
-    log: list[str] = []
-    with serve_site(DEMO_SITE, access_log=log) as base:
-        yield Site(base, DEMO_SITE, log)
 
 
 def seeder(args: list[str], log: Path) -> subprocess.Popen[bytes]:

@@ -5,22 +5,12 @@ workers, which have no database, keep what a 304 leaves unchanged (docs/scaling.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from app.demo import DEMO_SITE, serve_site
 from tests.conftest import query, run_siteaudit
-from tests.redis_server import redis_server
 from tests.test_distributed import start_worker, stop
 from tests.test_not_modified import not_modified, stored
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with redis_server() as url:
-        yield url
 
 
 def shared_scan(base: str, db: Path, redis_url: str, log: Path, *extra: str) -> str:

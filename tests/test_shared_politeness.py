@@ -20,7 +20,6 @@ import redis
 from crawler.shared_politeness import SharedPace, host_key
 from tests.conftest import ROOT, query, run_siteaudit
 from tests.recording import Recorded, RecordingHandler, RecordingServer, Route, serve
-from tests.redis_server import redis_server
 from tests.test_distributed import stop
 from tests.test_politeness import PAGE, most_at_once
 
@@ -28,12 +27,6 @@ from tests.test_politeness import PAGE, most_at_once
 # request is written, and a loaded machine (the server's threads too) may take a while to
 # read one and not the next.
 SLACK = 0.1
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with redis_server() as url:
-        yield url
 
 
 @pytest.fixture
