@@ -226,7 +226,7 @@ having said they were unchanged.
   ({rescan.not_modified} of {rescan.pages} pages answered 304 Not Modified in the shared rescan)
 
 Bytes each of the scan's keys held at its largest, per page (MEMORY USAGE, sampled every
-{SAMPLE_EVERY:g} s; the results stream is kept whole until the scan ends):
+{SAMPLE_EVERY:g} s; the results stream is trimmed as the writer commits):
 
 | key | bytes/page, 1 worker | bytes/page, 2 workers | bytes/page, rescan (1 worker) |
 |---|---|---|---|
