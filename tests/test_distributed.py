@@ -17,7 +17,7 @@ import redis
 
 from app.demo import DEMO_SITE, serve_site
 from crawler.distributed import OPEN_SCANS, ScanKeys
-from tests.conftest import ROOT, Site, query, run_in_process, run_siteaudit
+from tests.conftest import ROOT, SITES, Site, query, run_in_process, run_siteaudit
 
 # What a page is, apart from when and how deep it was found: the order pages are found in
 # differs between workers, and a page's depth is that of the first link to it found.
@@ -245,3 +245,58 @@ def test_a_bad_sites_file_is_one_error_line(tmp_path: Path) -> None:
     assert run.errors == [
         f"Error: {sites}, line 1: give a start URL and at most one configuration file"
     ]
+
+
+def test_three_workers_two_sites_one_killed_store_every_page_once(
+    redis_url: str, demo_site: Site, tmp_path: Path
+) -> None:
+    """Issue 18's acceptance: Redis, three workers, two fixture sites in one --sites scan, one
+    worker killed with -9 mid-scan: every page of both sites stored exactly once, with what a
+    one-machine scan of each site stores."""
+    slow = tmp_path / "slow.toml"
+    slow.write_text("[site]\ndownload_delay = 0.3\n")
+    db = tmp_path / "shared.db"
+    with serve_site(SITES / "dated") as second_base:
+        second = Site(second_base, SITES / "dated")
+        expected = {}
+        for scan_id, site in enumerate((demo_site, second), 1):
+            alone = tmp_path / f"alone{scan_id}.db"
+            one = run_siteaudit("scan", site.url(), "--no-browser", "--db", str(alone))
+            assert one.returncode == 0, one.stderr
+            expected[scan_id] = scan_contents(alone, site.base)
+        sites = tmp_path / "sites.txt"
+        sites.write_text(f"{demo_site.url()}\n{second.url()}\n")
+        client = redis.Redis.from_url(redis_url)
+        with (tmp_path / "seeder.log").open("wb") as out:
+            seeder = subprocess.Popen(
+                [sys.executable, "-m", "app.cli", "scan", "--sites", str(sites), "--no-browser",
+                 "--db", str(db), "--config", str(slow), "--redis", redis_url,
+                 "--redis-lease", "3"],
+                stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True,
+            )  # fmt: skip
+        workers = [start_worker(redis_url, tmp_path / f"worker{i}.log") for i in range(3)]
+        try:
+            wait_for(lambda: client.scard(OPEN_SCANS) == 2)
+            scans = [ScanKeys(token.decode()) for token in client.smembers(OPEN_SCANS)]
+            wait_for(lambda: sum(entries_added(client, keys) for keys in scans) >= 4)
+            os.killpg(workers[0].pid, signal.SIGKILL)
+            workers[0].wait()
+            assert seeder.wait(timeout=240) == 0, (tmp_path / "seeder.log").read_text()
+        finally:
+            if seeder.poll() is None:
+                os.killpg(seeder.pid, signal.SIGKILL)
+                seeder.wait()
+            codes = stop(workers[1:])
+            client.close()
+    assert codes == [0, 0]
+    assert query(db, "SELECT id, status FROM scans ORDER BY id") == [
+        (1, "finished"),
+        (2, "finished"),
+    ]
+    for scan_id, site in enumerate((demo_site, second), 1):
+        urls = [url for (url,) in query(db, "SELECT url FROM pages WHERE scan_id = ?", scan_id)]
+        assert len(urls) == len(set(urls)) > 0
+        got, alone = scan_contents(db, site.base, scan_id), expected[scan_id]
+        # Each table's rows that differ, the shared scan's first.
+        differ = {t: (set(got[t]) - set(alone[t]), set(alone[t]) - set(got[t])) for t in got}
+        assert {t: rows for t, rows in differ.items() if rows != (set(), set())} == {}, scan_id
