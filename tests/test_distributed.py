@@ -56,6 +56,14 @@ def stop(workers: list[subprocess.Popen[bytes]]) -> list[int | None]:
     return codes
 
 
+def kill_if_running(process: subprocess.Popen[bytes]) -> None:
+    """Stop a process the test started in a session of its own, with its children, if a
+    failed assertion left it running."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 def rows(db: Path, sql: str, base: str, scan_id: int) -> list[tuple]:
     """One scan's rows with the site's address taken out, to compare scans of two servers."""
     return sorted(
@@ -189,9 +197,7 @@ def test_a_worker_killed_mid_scan_loses_nothing(
         workers.append(start_worker(redis_url, tmp_path / "second.log"))
         assert seeder.wait(timeout=180) == 0, (tmp_path / "seeder.log").read_text()
     finally:
-        if seeder.poll() is None:
-            os.killpg(seeder.pid, signal.SIGKILL)
-            seeder.wait()
+        kill_if_running(seeder)
         codes = stop(workers[1:])
         client.close()
     assert codes == [0]
@@ -283,9 +289,7 @@ def test_three_workers_two_sites_one_killed_store_every_page_once(
             workers[0].wait()
             assert seeder.wait(timeout=240) == 0, (tmp_path / "seeder.log").read_text()
         finally:
-            if seeder.poll() is None:
-                os.killpg(seeder.pid, signal.SIGKILL)
-                seeder.wait()
+            kill_if_running(seeder)
             codes = stop(workers[1:])
             client.close()
     assert codes == [0, 0]

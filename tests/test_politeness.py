@@ -187,8 +187,11 @@ def test_without_adaptive_throttle_requests_go_together() -> None:
     assert (slot.concurrency, slot.delay) == (4, 0.001)
 
 
-def page_routes(robots: str, pages: int, delay: float = 0.0) -> dict[str, Route]:
-    """A home page linking to /page0.html... ; each page takes `delay` seconds."""
+def page_routes(
+    robots: str, pages: int, delay: float = 0.0, busy_page: str = ""
+) -> dict[str, Route]:
+    """A home page linking to /page0.html... ; each page takes `delay` seconds; `busy_page`
+    is answered 503 with Retry-After: 2 the first time."""
     links = "".join(f'<a href="/page{n}.html">Page {n}</a>' for n in range(pages))
 
     def robots_file(h: RecordingHandler, url: SplitResult) -> None:
@@ -198,6 +201,9 @@ def page_routes(robots: str, pages: int, delay: float = 0.0) -> dict[str, Route]
         h.send_body(200, PAGE.format(title="Home", body=links).encode())
 
     def one_page(h: RecordingHandler, url: SplitResult) -> None:
+        if url.path == busy_page and h.server.hit(url.path) == 1:
+            h.send_body(503, b"busy", "text/plain", headers=(("Retry-After", "2"),))
+            return
         time.sleep(delay)
         h.send_body(200, PAGE.format(title=url.path, body="").encode())
 

@@ -5,7 +5,6 @@ requests, and share the crawler-trap chains and the external link checks' caps."
 from __future__ import annotations
 
 import itertools
-import os
 import subprocess
 import sys
 import threading
@@ -20,8 +19,8 @@ import redis
 from crawler.shared_politeness import SharedPace, host_key
 from tests.conftest import ROOT, query, run_siteaudit
 from tests.recording import Recorded, RecordingHandler, RecordingServer, Route, serve
-from tests.test_distributed import stop
-from tests.test_politeness import PAGE, most_at_once
+from tests.test_distributed import start_worker, stop
+from tests.test_politeness import PAGE, most_at_once, page_routes
 
 # How much sooner than asked a request may reach the server: the pace is kept from when a
 # request is written, and a loaded machine (the server's threads too) may take a while to
@@ -101,43 +100,6 @@ def test_a_hosts_port_makes_it_another_host() -> None:
     assert host_key("https://WWW.Council.example/a") == "www.council.example"
 
 
-def site_routes(
-    pages: int, seconds: float = 0.0, busy_page: str = "", robots: str = "User-agent: *\n"
-) -> dict[str, Route]:
-    """A home page linking to /page0.html...; each page takes `seconds`; `busy_page` is
-    answered 503 with Retry-After: 2 the first time."""
-    links = "".join(f'<a href="/page{n}.html">Page {n}</a>' for n in range(pages))
-
-    def robots_file(h: RecordingHandler, url: SplitResult) -> None:
-        h.send_body(200, robots.encode(), "text/plain")
-
-    def home(h: RecordingHandler, url: SplitResult) -> None:
-        h.send_body(200, PAGE.format(title="Home", body=links).encode())
-
-    def one_page(h: RecordingHandler, url: SplitResult) -> None:
-        if url.path == busy_page and h.server.hit(url.path) == 1:
-            h.send_body(503, b"busy", "text/plain", headers=(("Retry-After", "2"),))
-            return
-        time.sleep(seconds)
-        h.send_body(200, PAGE.format(title=url.path, body="").encode())
-
-    return {"/robots.txt": robots_file, "/": home, "/page*": one_page}
-
-
-def start_worker(redis_url: str, log: Path) -> subprocess.Popen[bytes]:
-    """A worker that crawls the first open scan and exits, in a session of its own."""
-    command = [sys.executable, "-m", "app.cli", "worker", "--redis", redis_url]
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [*command, "--until-idle"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            start_new_session=True,
-        )
-
-
 class SlotWatch(threading.Thread):
     """Which workers hold a slot of the host, looked at every few milliseconds in Redis
     (a slot is named after the worker's crawl that took it)."""
@@ -189,7 +151,7 @@ def test_two_workers_keep_the_hosts_delay_and_its_retry_after(
 ) -> None:
     """One request at a time, 0.3 s apart, as the server sees them: not once per worker. A
     503 with Retry-After: 2 holds both workers off the host for 2 s."""
-    with serve(site_routes(pages=14, seconds=0.05, busy_page="/page3.html")) as site:
+    with serve(page_routes("User-agent: *\n", 14, 0.05, busy_page="/page3.html")) as site:
         toml = "[site]\ndownload_delay = 0.3\nconcurrency_per_host = 1\n"
         assert shared_scan(site, redis_url, tmp_path, toml) == 2
     requests = arrivals(site)
@@ -206,7 +168,7 @@ def test_two_workers_keep_the_hosts_delay_and_its_retry_after(
 def test_two_workers_keep_the_hosts_concurrency(redis_url: str, tmp_path: Path) -> None:
     """Two requests in flight at most with concurrency_per_host = 2, though each of the two
     workers may send two."""
-    with serve(site_routes(pages=16, seconds=0.3)) as site:
+    with serve(page_routes("User-agent: *\n", 16, 0.3)) as site:
         toml = "[site]\nconcurrency_per_host = 2\nadaptive_throttle = false\n"
         assert shared_scan(site, redis_url, tmp_path, toml) == 2
     requests = arrivals(site)
@@ -218,7 +180,7 @@ def test_two_workers_keep_a_crawl_delay_read_by_either(redis_url: str, tmp_path:
     though the scan allows four at once with no delay."""
     robots = "User-agent: *\nCrawl-delay: 0.3\n"
     # More pages than one worker takes from the frontier at once (CONCURRENT_REQUESTS).
-    with serve(site_routes(pages=14, seconds=0.05, robots=robots)) as site:
+    with serve(page_routes(robots, 14, 0.05)) as site:
         toml = "[site]\nconcurrency_per_host = 4\nadaptive_throttle = false\n"
         assert shared_scan(site, redis_url, tmp_path, toml) == 2
     # Every request but robots.txt (which a worker may ask for before the first answer to
@@ -289,7 +251,7 @@ def test_a_one_machine_scan_never_imports_redis(tmp_path: Path) -> None:
         "from app.cli import main\n"
         "sys.exit(main(sys.argv[1:]))\n"
     )
-    with serve(site_routes(pages=2)) as site:
+    with serve(page_routes("User-agent: *\n", 2)) as site:
         db = tmp_path / "scan.db"
         run = subprocess.run(
             [sys.executable, "-c", check, "scan", site.url("/"), "--no-browser", "--db", str(db)],
