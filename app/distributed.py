@@ -45,6 +45,7 @@ from crawler.distributed_spider import (
 from crawler.distributed_unchanged import rescan_context, share_rescan
 from crawler.page_reader import PageReader
 from crawler.shared_politeness import politeness_settings
+from crawler.shared_robots import robots_settings
 from crawler.stats import Counters
 from crawler.tls import trusting
 from settings.model import Config, seed_urls
@@ -445,8 +446,9 @@ def worker_settings(
     config: Config, redis_url: str, keys: ScanKeys, verbose: bool
 ) -> dict[str, Any]:
     """A scan's crawl settings, with scrapy-redis's scheduler on the scan's keys, and each
-    host's pace kept for every worker (crawler/shared_politeness.py)."""
-    crawl = politeness_settings(crawl_settings(config, verbose, live=False))
+    host's pace kept for every worker (crawler/shared_politeness.py), and its robots.txt
+    fetched once for the scan (crawler/shared_robots.py)."""
+    crawl = robots_settings(politeness_settings(crawl_settings(config, verbose, live=False)))
     return {
         **crawl,
         "SITEAUDIT_PROGRESS": False,

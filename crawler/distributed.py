@@ -36,7 +36,7 @@ class ScanKeys:
         names = ("state", "config", "requests", "dupefilter", "seen", "leases", "leased")
         names += ("lease_scores", "lease_ids", "rows", "lastmod", "sitemaps", "asked", "stats")
         names += ("validators", "readings", "readability")  # a rescan's (distributed_unchanged)
-        names += ("shape_runs", "external", "external_hosts", "external_checked")
+        names += ("shape_runs", "external", "external_hosts", "external_checked", "robots")
         return [self.key(name) for name in names]
 
 
