@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -98,45 +98,85 @@ def test_two_workers_fetch_robots_txt_once_and_obey_it(redis_url: str, tmp_path:
     assert scan_contents(db, site.base) == scan_contents(tmp_path / "one.db", site.base)
 
 
+def one_worker_scan(
+    redis_url: str,
+    client: redis.Redis,
+    tmp_path: Path,
+    site: RecordingServer,
+    prepare: Callable[[SharedRobotsTxt, str], None],
+) -> tuple[ScanKeys, float]:
+    """Scan the site with one worker, having called prepare with the scan's robots.txt in
+    Redis and the site's host once the scan is published; its keys, and when prepare ran."""
+    config = tmp_path / "site.toml"
+    config.write_text(CONFIG)
+    # The worker first, ready before the scan is published: its crawl of the scan starts
+    # well after prepare has run (a crawl takes a second or more to start).
+    workers = [start_worker(redis_url, tmp_path / "worker.log")]
+    time.sleep(3)
+    with (tmp_path / "seeder.log").open("wb") as out:
+        seeder = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "scan", site.url("/"), "--no-browser", "--db",
+             str(tmp_path / "shared.db"), "--config", str(config), "--redis", redis_url],
+            stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        wait_for(lambda: client.scard(OPEN_SCANS) == 1)
+        keys = ScanKeys(client.srandmember(OPEN_SCANS).decode())
+        prepare(SharedRobotsTxt(client, keys, CLAIM), site.base.removeprefix("http://"))
+        prepared = time.monotonic()
+        assert seeder.wait(timeout=180) == 0, (tmp_path / "seeder.log").read_text()
+    finally:
+        kill_if_running(seeder)
+        codes = stop(workers)
+    assert codes == [0], (tmp_path / "worker.log").read_text()
+    assert query(tmp_path / "shared.db", "SELECT status FROM scans") == [("finished",)]
+    # The scan's keys are gone with it: the outcomes, and any claim (deleted, or expired).
+    assert client.keys(keys.key("robots*")) == []
+    return keys, prepared
+
+
+def claim_and_die(robots: SharedRobotsTxt, netloc: str) -> None:
+    assert robots.claim(netloc)  # and never renewed
+
+
 def test_a_claim_left_by_a_dead_worker_is_taken_over(
     redis_url: str, client: redis.Redis, tmp_path: Path
 ) -> None:
     """A worker killed with -9 while fetching robots.txt leaves its claim: the next worker
     waits for its deadline, then fetches robots.txt itself, once, and obeys it."""
-    config = tmp_path / "site.toml"
-    config.write_text(CONFIG)
-    db = tmp_path / "shared.db"
-    # The worker first, ready before the scan is published: its crawl of the scan starts
-    # well after the claim is made (a crawl takes a second or so to start).
-    workers = [start_worker(redis_url, tmp_path / "worker.log")]
-    with (
-        serve(page_routes(ROBOTS_TXT, 6)) as site,
-        (tmp_path / "seeder.log").open("wb") as out,
-    ):
-        time.sleep(3)
-        seeder = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "scan", site.url("/"), "--no-browser", "--db",
-             str(db), "--config", str(config), "--redis", redis_url],
-            stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True,
-        )  # fmt: skip
-        try:
-            wait_for(lambda: client.scard(OPEN_SCANS) == 1)
-            keys = ScanKeys(client.srandmember(OPEN_SCANS).decode())
-            netloc = site.base.removeprefix("http://")
-            assert SharedRobotsTxt(client, keys, CLAIM).claim(netloc)  # and never renewed
-            claimed = time.monotonic()
-            assert seeder.wait(timeout=180) == 0, (tmp_path / "seeder.log").read_text()
-        finally:
-            kill_if_running(seeder)
-            codes = stop(workers)
-    assert codes == [0], (tmp_path / "worker.log").read_text()
+    with serve(page_routes(ROBOTS_TXT, 6)) as site:
+        _, claimed = one_worker_scan(redis_url, client, tmp_path, site, claim_and_die)
     fetched = [r for r in site.requests if r.path == "/robots.txt"]
     assert len(fetched) == 1
     # Not before the dead worker's claim ran out: until then, nothing of the host is fetched.
     assert fetched[0].arrived >= claimed + CLAIM - 0.1
     assert min(r.arrived for r in site.requests) == fetched[0].arrived
     assert disallowed_requests(site) == []
-    assert query(db, "SELECT count(*) FROM pages") == [(6,)]  # home and five pages
-    assert query(db, "SELECT status FROM scans") == [("finished",)]
-    # The scan's keys are gone with it: the outcome, and the claim (it expired).
-    assert client.keys(keys.key("robots*")) == []
+    stored = query(tmp_path / "shared.db", "SELECT count(*) FROM pages")
+    assert stored == [(6,)]  # home and five pages
+
+
+@pytest.mark.parametrize(
+    ("kept", "never_fetched"),
+    [
+        (encode(200, b"User-agent: *\nDisallow: /page2.html\n"), ["/page2.html"]),
+        # A 404 page, parsed as robots.txt (Scrapy does so too): it disallows nothing.
+        (encode(404, b"<h1>Not found</h1><p>Disallow: /page2.html</p>"), []),
+        (NO_ROBOTS, []),  # the fetch failed: Scrapy allows all
+    ],
+)
+def test_a_worker_judges_by_the_kept_robots_txt_not_its_own(
+    redis_url: str, client: redis.Redis, tmp_path: Path, kept: bytes, never_fetched: list[str]
+) -> None:
+    """Another worker's fetch, already kept (put there by hand), is what the worker obeys: it
+    never asks for robots.txt itself, whose own rules it therefore never sees."""
+
+    def keep(robots: SharedRobotsTxt, netloc: str) -> None:
+        robots.share(netloc, kept)
+
+    with serve(page_routes(ROBOTS_TXT, 4)) as site:
+        one_worker_scan(redis_url, client, tmp_path, site, keep)
+    paths = {r.path for r in site.requests}
+    assert "/robots.txt" not in paths
+    pages = {"/", "/page0.html", "/page1.html", "/page2.html", "/page3.html"}
+    assert paths == pages - set(never_fetched)
