@@ -23,7 +23,14 @@ from browser.axe_core import axe_source_path
 from browser.axe_session import AxeError, AxeOutcome, AxeSession
 from browser.browser_proxy import GuardedProxy
 from browser.devtools import DevTools, PageJob, PageLoadError, connect_to_tab
-from browser.element_pictures import PageViews, PictureCache, view_page
+from browser.element_pictures import (
+    MAX_PICTURED,
+    PageViews,
+    PictureCache,
+    join_views,
+    pictures_taken,
+    view_page,
+)
 from browser.launch import (
     BrowserError,
     BrowserOptions,
@@ -32,10 +39,20 @@ from browser.launch import (
     start_chromium,
     viewport_override,
 )
-from browser.own_checks import run_browser_checks
-from vocabulary.checks import AXE
+from browser.own_checks import (
+    CheckPage,
+    CheckResult,
+    restore_layout,
+    restore_viewport,
+    run_checks,
+    run_one_check,
+)
+from vocabulary.checks import AXE, BROWSER_CHECKS, LAYOUT_CHECKS
 
 T = TypeVar("T")
+
+# The browser checks that leave the page's layout alone: they run before the pictures.
+READING_CHECKS = tuple(name for name in BROWSER_CHECKS if name not in LAYOUT_CHECKS)
 
 # A page this large is left for about:blank once audited, so its tab's memory is freed.
 LARGE_PAGE_BYTES = 256 * 1024
@@ -105,27 +122,45 @@ class BrowserSession:
             raise PageLoadError("browser did not request the page (blocked or not a document)")
         self.devtools.check_document()  # axe runs on the page given, never another document
         outcome = self._run_axe()
-        # Then the own checks, each leaving the page as it found it, then the pictures:
-        # docs/design.md gives the order and why.
-        deadline = time.monotonic() + self.options.page_timeout
-        outcome.own = run_browser_checks(
-            self.devtools, self.options.checks, deadline, self.options.viewport
-        )
-        self.devtools.check_document()  # nor on one that tried to leave while they ran
+        self._check_and_picture(outcome)
+        self.devtools.check_document()  # nor on one that tried to leave while checked
         outcome.blocked = list(self.devtools.blocked)
-        outcome.views = self._view_elements(outcome, deadline)
         if len(job.body) > LARGE_PAGE_BYTES:
             # Let the tab free a large page's memory now, not when the next page comes.
             with contextlib.suppress(WebDriverException):
                 self.driver.get("about:blank")
         return outcome
 
-    def _view_elements(self, outcome: AxeOutcome, deadline: float) -> PageViews:
+    def _check_and_picture(self, outcome: AxeOutcome) -> None:
+        """The own checks and the pictures, in docs/design.md's order: the checks that
+        leave the layout alone, the pictures of what axe and they found, then the layout
+        checks. Only if those find elements is the page laid out at its own size again
+        (a layout and a repaint) to picture them; otherwise the viewport is put back for
+        the next page alone."""
+        assert self.devtools is not None
+        deadline = time.monotonic() + self.options.page_timeout
+        page = CheckPage(self.devtools, deadline, self.options.viewport)
+        outcome.own = run_checks(page, self.options.checks, READING_CHECKS)
+        views = self._view_elements(outcome, deadline)
+        layout = run_checks(page, self.options.checks, LAYOUT_CHECKS)
+        if layout.found_elements():
+            run_one_check("viewport", restore_layout, page, layout)
+            most = max(MAX_PICTURED - pictures_taken(views), 0)
+            later = self._view_elements(layout, deadline, most)
+            views = join_views(views, violation_nodes(outcome), later, violation_nodes(layout))
+        else:
+            run_one_check("viewport", restore_viewport, page, layout)
+        outcome.own.add(layout)
+        outcome.views = views
+
+    def _view_elements(
+        self, found: AxeOutcome | CheckResult, deadline: float, most: int | None = None
+    ) -> PageViews:
         """Where the elements found are, and their pictures, in what is left of the
         checks' time: taking them never fails the audit (browser/element_pictures.py)."""
         assert self.devtools is not None
         return view_page(
-            self.devtools, outcome, deadline, self.options.screenshots, self.picture_cache
+            self.devtools, found, deadline, self.options.screenshots, self.picture_cache, most
         )
 
     def _run_axe(self) -> AxeOutcome:
@@ -183,3 +218,8 @@ window.confirm = () => false;
 window.prompt = () => null;
 window.print = () => undefined;
 """
+
+
+def violation_nodes(found: AxeOutcome | CheckResult) -> int:
+    """How many elements the violations name: where the needs-review ones start."""
+    return sum(len(rule["nodes"]) for rule in found.results()["violations"])

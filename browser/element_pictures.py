@@ -127,8 +127,10 @@ def view_page(
     deadline: float,
     screenshots: bool = True,
     cache: PictureCache | None = None,
+    most: int | None = None,
 ) -> PageViews:
-    """Where each element of axe's result is, and a picture of each (violations first).
+    """Where each element of axe's result is, and a picture of each (violations first):
+    of `most` elements at most (MAX_PICTURED if not given).
 
     Never raises for the page's sake: whatever goes wrong costs the pictures (a note says
     why), not the audit. Locations and boxes are read even without screenshots: they cost
@@ -155,7 +157,25 @@ def view_page(
         for n in r["nodes"]
     ]
     keys = [element_key(n, v.box, camera.viewport) for n, v in zip(nodes, views, strict=True)]
-    return camera.picture_all(views, pictured, cache, keys)
+    return camera.picture_all(views, pictured, cache, keys, most)
+
+
+def pictures_taken(views: PageViews) -> int:
+    return sum(1 for v in views.views if v.picture)
+
+
+def join_views(
+    first: PageViews, first_violations: int, second: PageViews, second_violations: int
+) -> PageViews:
+    """Two passes' views as one page's, in findings order: each pass lists its violations'
+    elements then its needs-review ones, and the second's rules follow the first's."""
+    views = (
+        first.views[:first_violations]
+        + second.views[:second_violations]
+        + first.views[first_violations:]
+        + second.views[second_violations:]
+    )
+    return PageViews(views, {**first.pictures, **second.pictures})
 
 
 class Camera:
@@ -189,19 +209,21 @@ class Camera:
         pictured: int,
         cache: PictureCache | None = None,
         keys: list[str | None] | None = None,
+        most: int | None = None,
     ) -> PageViews:
         """Pictures of the first `pictured` views' elements, those with no note yet; if
         that fails part way, none at all, each of those with the reason as its note. An
         element in the cache (by its key, in the same order) gets its pictures from there."""
         views = list(views)
         keys = keys or []
+        most = MAX_PICTURED if most is None else most
         taken: list[tuple[str, ElementView]] = []  # for the cache once the page is checked
         try:
             shown = 0
             for index, view in enumerate(views[:pictured]):
                 if view.note:
                     continue
-                if shown == MAX_PICTURED:
+                if shown >= most:
                     views[index] = replace(view, note=TOO_MANY.format(MAX_PICTURED))
                     continue
                 key = keys[index] if cache and index < len(keys) else None

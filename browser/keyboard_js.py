@@ -16,7 +16,11 @@ const LOOK = ['outline-style', 'outline-width', 'outline-color', 'outline-offset
   'text-decoration-style', 'text-decoration-thickness', 'font-weight', 'opacity', 'transform',
   'filter', 'fill', 'stroke', 'visibility', 'position', 'left', 'top', 'width', 'height',
   'clip', 'clip-path', 'z-index'];
-const lookOf = (el, pseudo) => {
+// How an element (or its ::before or ::after) looks. Given `was`, its unfocused look,
+// reading stops at the first property that differs (focus shows: the rest would cost a
+// read each for nothing), so a focused look may be partial; the outline's four
+// properties are read together, as `none` or a width of 0 makes the others moot.
+const lookOf = (el, pseudo, was) => {
   const cs = getComputedStyle(el, pseudo || null);
   // A ::before or ::after with no content is not drawn: whatever else it has shows nothing.
   if (pseudo) {
@@ -24,10 +28,16 @@ const lookOf = (el, pseudo) => {
     if (content === 'none' || content === 'normal') return {content: 'none'};
   }
   const out = {};
-  for (const p of LOOK) out[p] = cs.getPropertyValue(p);
+  for (let i = 0; i < 4; i++) out[LOOK[i]] = cs.getPropertyValue(LOOK[i]);
   if (out['outline-style'] === 'none' || out['outline-width'] === '0px') {
     out['outline-style'] = 'none'; out['outline-width'] = out['outline-color'] = '';
     out['outline-offset'] = '';
+  }
+  if (was) for (let i = 0; i < 4; i++) if (was[LOOK[i]] !== out[LOOK[i]]) return out;
+  for (let i = 4; i < LOOK.length; i++) {
+    const p = LOOK[i];
+    out[p] = cs.getPropertyValue(p);
+    if (was && was[p] !== out[p]) return out;
   }
   if (pseudo) out.content = cs.getPropertyValue('content');
   return out;
@@ -64,7 +74,7 @@ const looksOf = (el, cache, was) => {
   for (const [name, part, pseudo] of partsOf(el)) {
     const shared = cache && name.startsWith('ancestor');
     if (shared && cache.has(part)) looks[name] = cache.get(part);
-    else looks[name] = lookOf(part, pseudo);
+    else looks[name] = lookOf(part, pseudo, was && was[name]);
     if (shared) cache.set(part, looks[name]);
     if (was && differs(was[name], looks[name])) break;
   }

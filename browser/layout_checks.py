@@ -1,10 +1,11 @@
 """Checks of how a page's layout holds up: reflow at 320 px, text spacing, text at 200%.
 
-Each runs on the page axe-core and the keyboard checks have just audited and measures it in
-one JavaScript pass per state. Text spacing takes its styles off again before it returns;
-the other two lay the page out at smaller viewports, one after the other, and the harness
-puts back the audit's viewport once, after the last check (CheckPage.restore_layout), before
-the pictures are taken. docs/checks.md says what each decides and where it stops.
+Each runs on the page axe-core and the keyboard checks have audited, once its pictures are
+taken, and measures it in one JavaScript pass per state. Text spacing takes its styles off
+again before it returns; the other two lay the page out at smaller viewports, one after the
+other, and the harness puts back the audit's viewport once, after the last check
+(CheckPage.restore_layout), waiting for a frame only when their own elements are to be
+pictured. docs/checks.md says what each decides and where it stops.
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ result shape (vocabulary/checks.py names them), so they become findings, locatio
 pictures exactly as axe's do. They run in an isolated world of their own, where the page's
 scripts cannot reach their code. A check that changes the page (its viewport, its styles,
 where focus is) puts it back before it returns, so the next check and the pictures see the
-page as loaded. One check failing costs that check's results only, never the audit.
+page as loaded, except the viewport: the layout checks go from one size to the next, and
+the audit's is put back once after them. One check failing costs that check's results
+only, never the audit.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from browser.launch import BrowserOptions, viewport_override
-from vocabulary.checks import BROWSER_CHECKS, OWN_RULES
+from vocabulary.checks import BROWSER_CHECKS, LAYOUT_CHECKS, OWN_RULES
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,13 @@ class CheckResult:
     focus_order: list[str] | None = None
     # "check: reason" for each check that could not finish on this page.
     errors: list[str] = field(default_factory=list)
+
+    def results(self) -> dict[str, list[dict[str, Any]]]:
+        """The rules found, as AxeOutcome.results gives axe's (for the pictures)."""
+        return {"violations": self.violations, "incomplete": self.incomplete}
+
+    def found_elements(self) -> bool:
+        return any(r["nodes"] for r in self.violations + self.incomplete)
 
     def add(self, other: CheckResult) -> None:
         self.violations += other.violations
@@ -120,9 +129,10 @@ class CheckPage:
         self._laid_out_elsewhere = True
         self.send("Emulation.setDeviceMetricsOverride", {**self._audit_metrics(), **size})
 
-    def restore_layout(self) -> None:
+    def restore_layout(self, settle: bool = True) -> None:
         """Exactly the audit's viewport again (browser/launch.py viewport_override), once
-        the page's own resize handlers have run, scrolled to the top. Raises CheckError if
+        the page's own resize handlers have run, scrolled to the top; without `settle`,
+        for the next page only (this one is not looked at again). Raises CheckError if
         the time ran out."""
         if self._laid_out_elsewhere:
             self.send("Emulation.setDeviceMetricsOverride", self._audit_metrics())
@@ -130,7 +140,8 @@ class CheckPage:
             if self._scrollbars_hidden:
                 self.send("Emulation.setScrollbarsHidden", {"hidden": False})
                 self._scrollbars_hidden = False
-            self.js(SETTLE_JS)
+            if settle:
+                self.js(SETTLE_JS)
 
     def _audit_metrics(self) -> dict[str, object]:
         return viewport_override(BrowserOptions(viewport=self.viewport))
@@ -193,19 +204,41 @@ def run_browser_checks(
 ) -> CheckResult:
     """The chosen browser checks, in BROWSER_CHECKS order (docs/design.md says why), then
     the audit's viewport again for the pictures if a check laid the page out at another."""
-    runners = runners if runners is not None else browser_check_runners()
     page = CheckPage(devtools, deadline, viewport)
+    result = run_checks(page, checks, BROWSER_CHECKS, runners)
+    run_one_check("viewport", restore_layout, page, result)
+    return result
+
+
+def run_checks(
+    page: CheckPage,
+    checks: tuple[str, ...],
+    names: tuple[str, ...],
+    runners: dict[str, BrowserCheck] | None = None,
+) -> CheckResult:
+    """Those of `names` that are chosen, in BROWSER_CHECKS order, each one's failure its
+    own; a layout check leaves the page at its viewport (CheckPage.restore_layout)."""
+    runners = runners if runners is not None else browser_check_runners()
     result = CheckResult()
     for name in BROWSER_CHECKS:
-        if name in checks and name in runners:
+        if name in names and name in checks and name in runners:
             run_one_check(name, runners[name], page, result)
-    run_one_check("viewport", restore_layout, page, result)
     return result
 
 
 def restore_layout(page: CheckPage) -> CheckResult:
     page.restore_layout()
     return CheckResult()
+
+
+def restore_viewport(page: CheckPage) -> CheckResult:
+    """The audit's viewport for the next page, with nothing left to look at on this one."""
+    page.restore_layout(settle=False)
+    return CheckResult()
+
+
+def layout_checks_chosen(checks: tuple[str, ...]) -> bool:
+    return any(name in checks for name in LAYOUT_CHECKS)
 
 
 def run_one_check(name: str, check: BrowserCheck, page: CheckPage, result: CheckResult) -> None:

@@ -29,8 +29,11 @@ from browser.element_pictures import (
     PAGE_WIDTH,
     RING,
     WHITE,
+    ElementView,
+    PageViews,
     Picture,
     PictureCache,
+    join_views,
     view_page,
     webp_size,
 )
@@ -338,3 +341,19 @@ def test_a_result_to_check_by_hand_is_pictured_too(tmp_path: Path) -> None:
     expected = (left, top, left + box["width"] + 2 * RING_OUT, top + box["height"] + 2 * RING_OUT)
     found = magenta_box(image(db, picture)[0])
     assert all(abs(a - b) <= 3 for a, b in zip(found, expected, strict=True)), (found, expected)
+
+
+def test_two_passes_views_are_joined_in_findings_order() -> None:
+    """The pictures before the layout checks and after them: violations of both, then
+    needs-review of both, as audits.accessibility.findings_from_axe lists the findings."""
+    first = PageViews([ElementView(location=x) for x in ("axe-v", "axe-i1", "axe-i2")], {"a": 1})
+    second = PageViews([ElementView(location=x) for x in ("layout-v", "layout-i")], {"b": 2})
+    joined = join_views(first, 1, second, 1)  # type: ignore[arg-type]
+    assert [v.location for v in joined.views] == [
+        "axe-v",
+        "layout-v",
+        "axe-i1",
+        "axe-i2",
+        "layout-i",
+    ]
+    assert joined.pictures == {"a": 1, "b": 2}

@@ -65,7 +65,8 @@ def test_each_rule_finds_its_failing_page_and_passes_its_repair(scanned: Path) -
 
 
 def test_the_page_is_put_back_before_the_pictures(scanned: Path) -> None:
-    """Boxes are measured after the checks: at the audit's 1280 px, not at 320 or 640."""
+    """The layout checks' elements are measured and pictured once the audit's 1280 px is
+    back, not at 320 or 640; axe's, before the layout checks ran."""
     boxes = dict(
         query(
             scanned,
@@ -76,10 +77,27 @@ def test_the_page_is_put_back_before_the_pictures(scanned: Path) -> None:
     assert json.loads(boxes["#banner"])["width"] == 640  # half of 1280, as loaded
     assert json.loads(boxes["#address"])["width"] == 1264
     assert json.loads(boxes["#wide"]) == {"x": 8, "y": 88, "width": 700, "height": 22}
-    # axe-core's own finding on the same page, pictured after the layout checks ran.
+    # axe-core's own finding on the same page, pictured before the layout checks ran.
     (box,) = query(
         scanned,
         "SELECT element_box FROM findings WHERE rule_id = 'image-alt' AND url LIKE ?",
         "%/resize-fail.html",
     )[0]
     assert json.loads(box)["x"] == 0 and json.loads(box)["width"] == 20
+
+
+def test_both_passes_pictures_go_to_their_own_findings(scanned: Path) -> None:
+    """axe's elements are pictured before the layout checks, theirs after: each finding
+    keeps its own element's box and picture (the two passes' views joined in order)."""
+    rows = query(
+        scanned,
+        "SELECT rule_id, json_extract(selector, '$[0]'), json_extract(element_box, '$.width'), "
+        "picture, picture_note FROM findings WHERE outcome = 'violation' AND url LIKE ?",
+        "%/resize-fail.html",
+    )
+    by_rule = {
+        (rule, selector): (width, picture, note) for rule, selector, width, picture, note in rows
+    }
+    assert by_rule[("siteaudit-resize-text", "#banner")][:1] == (640,)
+    assert [w for (rule, _), (w, _, _) in by_rule.items() if rule == "image-alt"] == [20], by_rule
+    assert all(picture and not note for _, picture, note in by_rule.values()), by_rule

@@ -21,6 +21,10 @@ RULE_PREFIX = "siteaudit-"
 # then, after the crawl, the checks across the site's stored pages.
 AXE = "axe"
 BROWSER_CHECKS = ("focus", "keyboard", "hover", "text-spacing", "resize-text", "reflow")
+# Those that change the page's layout (its styles, its viewport): they run after the
+# pictures (docs/design.md), so that an audit without their findings never lays the page
+# out again at its own size to picture axe's.
+LAYOUT_CHECKS = ("text-spacing", "resize-text", "reflow")
 # "statement" judges the accessibility statement (audits/statement.py): not a WCAG rule.
 SITE_CHECKS = ("titles", "links", "headings", "consistency", "ways", "statement")
 CHECKS = (AXE, *BROWSER_CHECKS, *SITE_CHECKS)
