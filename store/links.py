@@ -17,6 +17,40 @@ def fill_link_statuses(db: Any, scan_id: int) -> None:
                WHERE scan_id = ?""",
             [scan_id],
         )
+        fill_from_redirects(db, scan_id)
+
+
+def fill_from_redirects(db: Any, scan_id: int) -> None:
+    """A link to a URL with no fetch of its own, reached only as where another fetch ended
+    (an immediate meta refresh or a redirect to it came first, so the link's own request
+    was a duplicate, never sent): that fetch's status, the answer this URL gave. A URL
+    with a fetch of its own (one not fetched, and why) keeps what that says."""
+    db.execute("DROP TABLE IF EXISTS temp.redirected_fetches")
+    # Each final URL once: the fetch that got an answer first, then by its URL, so which of
+    # several fetches ending at the same URL speaks for it never depends on crawl order.
+    db.execute(
+        """CREATE TEMP TABLE redirected_fetches AS
+           SELECT final_url, status_code, error FROM (
+             SELECT final_url, status_code, error, row_number() OVER (
+                 PARTITION BY final_url ORDER BY status_code IS NULL, url) AS n
+             FROM fetches WHERE scan_id = ? AND final_url IS NOT NULL AND final_url != url)
+           WHERE n = 1""",
+        [scan_id],
+    )
+    db.execute("CREATE UNIQUE INDEX temp.redirected_fetches_final ON redirected_fetches(final_url)")
+    db.execute(
+        """UPDATE links SET
+             status_code = (SELECT r.status_code FROM redirected_fetches r
+                            WHERE r.final_url = links.target_url),
+             error = (SELECT r.error FROM redirected_fetches r
+                      WHERE r.final_url = links.target_url)
+           WHERE scan_id = ? AND status_code IS NULL AND error IS NULL
+             AND target_url IN (SELECT final_url FROM redirected_fetches)
+             AND NOT EXISTS (SELECT 1 FROM fetches f
+                             WHERE f.scan_id = links.scan_id AND f.url = links.target_url)""",
+        [scan_id],
+    )
+    db.execute("DROP TABLE temp.redirected_fetches")
 
 
 def failed_links(db: Any, scan_id: int) -> list[tuple[Any, ...]]:

@@ -424,7 +424,9 @@ LINKS = Table(
         Column(
             "status_code",
             "the target's HTTP status, once the scan ends (304 for a page the server said "
-            "was unchanged); NULL for links that were not fetched, such as off-site ones",
+            "was unchanged; for a target first reached through another URL's redirect or "
+            "immediate meta refresh, the status it gave there); NULL for links that were "
+            "not fetched, such as off-site ones",
         ),
         Column("error", "why the target could not be fetched, once the scan ends"),
     ),

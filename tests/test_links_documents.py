@@ -165,3 +165,36 @@ def test_team_reports_and_csvs_include_links_and_documents(scanned: tuple[Path, 
     assert "scanned.pdf" in waste and "PDF" in waste
     csv_text = (report / "team-revenues.csv").read_text()
     assert "broken-link-external" in csv_text and "pdf-untagged" in csv_text
+
+
+def test_a_link_to_a_page_first_reached_through_an_immediate_refresh_has_its_status(
+    tmp_path: Path,
+) -> None:
+    # The only way to /parking.html is the old page's immediate refresh, so it is always
+    # fetched as where that fetch ended before /permits.html, found on it, links to it
+    # again: the link's own request is a duplicate, never sent, whatever the crawl's order.
+    refresh = '<meta http-equiv="refresh" content="0; url=/parking.html">'
+    files = {
+        "index.html": PAGE.format(title="Home", body='<a href="/old-parking.html">Parking</a>'),
+        "old-parking.html": PAGE.format(title="Moved", body="").replace(
+            "</title>", "</title>" + refresh
+        ),
+        "parking.html": PAGE.format(title="Parking", body='<a href="/permits.html">Permits</a>'),
+        "permits.html": PAGE.format(title="Permits", body='<a href="/parking.html">Parking</a>'),
+    }
+    site = tmp_path / "site"
+    site.mkdir()
+    for name, html in files.items():
+        (site / name).write_text(html, encoding="utf-8")
+    db = tmp_path / "scan.db"
+    with serve_site(site) as base:
+        result = run_siteaudit("scan", f"{base}/", "--db", str(db), "--no-browser")
+    assert result.returncode == 0, result.stderr
+    parking = f"{base}/parking.html"
+    assert query(db, "SELECT url FROM fetches WHERE final_url = ?", parking) == [
+        (f"{base}/old-parking.html",)
+    ]
+    assert query(db, "SELECT status_code, error FROM links WHERE target_url = ?", parking) == [
+        (200, None)
+    ]
+    assert query(db, "SELECT count(*) FROM links WHERE status_code IS NULL") == [(0,)]
