@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from scrapy import signals
 from scrapy.crawler import CrawlerProcess
+from scrapy.settings import default_settings
 from selenium.common.exceptions import WebDriverException
 
 from app.after_crawl import after_crawl
@@ -157,6 +158,21 @@ def browser_count(config: Config) -> int:
 MIN_DOWNLOAD_DELAY = 0.001
 
 
+# Switched off below (TELNETCONSOLE_ENABLED, REMOTE_CONTROL_ENABLED), but Scrapy imports an
+# extension's module before it can say so, and naming one None in EXTENSIONS imports it too:
+# the remote control's imports aiohttp, about 0.13 s of CPU at every scan's start.
+UNUSED_EXTENSIONS = (
+    "scrapy.extensions.remote_control.RemoteControl",
+    "scrapy.extensions.telnet.TelnetConsole",
+)
+
+
+def used_extensions() -> dict[str, int]:
+    """Scrapy's own extensions (EXTENSIONS_BASE) but those a scan never uses."""
+    base = default_settings.EXTENSIONS_BASE
+    return {name: order for name, order in base.items() if name not in UNUSED_EXTENSIONS}
+
+
 def crawl_settings(config: Config, verbose: bool, live: bool | None = None) -> dict[str, Any]:
     site = config.site
     return {
@@ -183,11 +199,8 @@ def crawl_settings(config: Config, verbose: bool, live: bool | None = None) -> d
             # Pages and documents held to their size limits, as received and as decoded.
             "crawler.size_limits.ResponseSizeLimits": 0,
             "crawler.progress.ProgressDisplay": 0,
-            # Switched off below anyway; named here so Scrapy does not import them (the
-            # remote control's module imports aiohttp: about 0.13 s of every scan's start).
-            "scrapy.extensions.remote_control.RemoteControl": None,
-            "scrapy.extensions.telnet.TelnetConsole": None,
         },
+        "EXTENSIONS_BASE": used_extensions(),
         # Only the web: never local files, data: URLs, S3 or FTP, even through a redirect.
         "DOWNLOAD_HANDLERS": {"file": None, "data": None, "s3": None, "ftp": None},
         # Names are resolved where connections are made, and a private answer is refused
