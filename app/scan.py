@@ -252,8 +252,7 @@ def crawl_settings(config: Config, verbose: bool, live: bool | None = None) -> d
             "crawler.middlewares.CrawlDelayMiddleware": 120,
             # After Scrapy's cookies middleware (700), so it can add to the Cookie header.
             "crawler.auth.AuthMiddleware": 750,
-            # Scrapy's HTTP auth reads the spider's http_user, which it has none of: a
-            # no-op on every request (crawler.auth.AuthMiddleware sends credentials).
+            # A no-op: it reads the spider's http_user, which it has none of (AuthMiddleware).
             "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
         },
         "CLOSESPIDER_TIMEOUT": site.max_minutes * 60,
@@ -554,7 +553,10 @@ def checks_after_crawl(db: Any, scan_id: int, config: Config, decided: Decided) 
 
 def crawl(context: ScanContext, settings: dict[str, Any]) -> tuple[str, Counters]:
     """Run the Scrapy crawl to its end; return Scrapy's close reason and the counters."""
-    load_http_handler()
+    # Scrapy's HTTP handler, imported from a shallow stack: its import makes deprecated aliases
+    # that call inspect.stack(), dearer the deeper (0.25 s inside Scrapy's engine, 0.1 here).
+    import scrapy.core.downloader.handlers.http11  # noqa: F401
+
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(SiteSpider)
     crawler.siteaudit = context  # read by every component's from_crawler (crawler/context.py)
@@ -577,13 +579,6 @@ def crawl(context: ScanContext, settings: dict[str, Any]) -> tuple[str, Counters
     process.start()
     del on_closed, on_opened
     return closed.get("reason", "failed"), Counters.from_stats(crawler.stats.get_stats())
-
-
-def load_http_handler() -> None:
-    """Import Scrapy's HTTP download handler now, from a shallow stack: on import it makes
-    deprecated aliases that call inspect.stack(), whose cost grows with the stack's depth
-    (about 0.25 s from deep inside Scrapy's engine, where it is first needed, 0.1 s here)."""
-    import scrapy.core.downloader.handlers.http11  # noqa: F401
 
 
 def unreachable_message(db: Any, scan_id: int, config: Config) -> str | None:
