@@ -38,6 +38,8 @@ from vocabulary.urls import normalise_url
 
 # (path, team) -> (months until stale, months until an archive candidate): Config's.
 FreshnessLimits = Callable[[str, str], tuple[int, int | None]]
+# A read page as the site checks take it: (url, team, title, content hash, structure).
+ReadPage = tuple[str, str | None, str | None, str | None, dict[str, Any]]
 
 
 def after_crawl(
@@ -63,11 +65,14 @@ def after_crawl(
         redate_shared_headers(db, scan_id, freshness or Config().freshness_limits, default_team)
         links.assign_documents(db, scan_id, default_team)
         record_broken_links(db, scan_id)
-        record_site_findings(db, scan_id, checks, templates.owner)
+        # Each page's structure, decoded once for the site checks and spelling (the JSON
+        # of every page: the largest read after the crawl).
+        read = list(site_checks.pages_for_site_checks(db, scan_id))
+        record_site_findings(db, scan_id, checks, templates.owner, read)
         record_statement_findings(
             db, scan_id, statement_url if "statement" in checks else None, templates.owner
         )
-        record_spelling(db, scan_id, spelling or SpellingConfig())
+        record_spelling(db, scan_id, spelling or SpellingConfig(), read)
         mark_template_findings(db, scan_id, templates)
         history.record_history(db, scan_id)  # keyed by scope: after the template marks
         apply_decisions(db, scan_id, decisions, today)
@@ -150,12 +155,14 @@ def record_broken_links(db: Any, scan_id: int) -> None:
     findings.replace_findings(db, scan_id, "broken-link", found)
 
 
-def record_site_findings(db: Any, scan_id: int, checks: tuple[str, ...], owner: str) -> None:
+def record_site_findings(
+    db: Any, scan_id: int, checks: tuple[str, ...], owner: str, read: list[ReadPage]
+) -> None:
     """Titles, consistent navigation and naming, and ways to find pages, judged across the
     stored pages (docs/checks.md); each finding owned by its page's team, multiple-ways by
-    the shared layout's owner."""
+    the shared layout's owner. read: site_checks.pages_for_site_checks."""
     teams, stored = {}, []
-    for url, team, title, content_hash, structure in site_checks.pages_for_site_checks(db, scan_id):
+    for url, team, title, content_hash, structure in read:
         teams[url] = team
         stored.append(SitePage(url, title, content_hash, structure))
     scan = scans.scan_row(db, scan_id)
@@ -200,13 +207,14 @@ def record_statement_findings(db: Any, scan_id: int, configured: str | None, own
     findings.replace_findings(db, scan_id, "statement", found)
 
 
-def record_spelling(db: Any, scan_id: int, spelling: SpellingConfig) -> None:
+def record_spelling(db: Any, scan_id: int, spelling: SpellingConfig, read: list[ReadPage]) -> None:
     """A spelling finding for each mistaken word on each page, owned by the page's team,
-    now that the site's own words (names, words on many pages) are known."""
+    now that the site's own words (names, words on many pages) are known.
+    read: site_checks.pages_for_site_checks."""
     found: list[Finding] = []
     if spelling.check:
         teams, stored = {}, []
-        for url, team, _, _, structure in site_checks.pages_for_site_checks(db, scan_id):
+        for url, team, _, _, structure in read:
             teams[url] = team
             stored.append((url, structure.get("spelling") or []))
         pages = spelling_by_page(stored)

@@ -65,19 +65,25 @@ def _syllable_table() -> dict[str, int]:
 
 
 _VARIANT = re.compile(r"\(\d+\)$")  # "record(2)": the second pronunciation of "record"
+# A vowel's phone ends with its stress digit ("AH0"): a digit followed by no more of its phone.
+_STRESS = re.compile(r"\d(?!\S)")
 
 
 def _syllables_by_word(dictionary: str) -> dict[str, int]:
-    """Syllables by word from cmudict.dict lines ("word(2) PH1 PH2 # note"), first ones first."""
+    """Syllables by word from cmudict.dict lines ("word(2) PH1 PH2 # note"), first ones first.
+
+    Built once per scan, before the page readers fork (about 130,000 lines): the stress
+    digits are counted by one regular expression per line, not phone by phone."""
     table: dict[str, int] = {}
     for line in dictionary.splitlines():
-        pieces = line.split("#", 1)[0].split()
+        pieces = line.split("#", 1)[0].split(None, 1)
         if len(pieces) < 2:
             continue
-        word = _VARIANT.sub("", pieces[0]).lower()
+        word = pieces[0].lower()
+        if word[-1] == ")":
+            word = _VARIANT.sub("", word)
         if word not in table:  # textstat takes the first pronunciation
-            # A vowel's phone ends with its stress digit: one syllable each.
-            table[word] = sum(1 for phone in pieces[1:] if phone[-1].isdigit())
+            table[word] = len(_STRESS.findall(pieces[1]))  # one syllable a vowel
     return table
 
 

@@ -211,22 +211,31 @@ def identification_results(site: list[SitePage]) -> list[tuple[str, Measured]]:
         for link in page.structure.get("links", []):
             by_target[link[0]][page.url].append(link)
     enough = max(2, math.ceil(len(site) / 2))
+    # Each distinct name made singular once: the layout's links repeat a few names on every
+    # page, and a dict lookup costs less than a call to the bounded cache (47,000 links).
+    singular = {
+        name: _singular(name)
+        for on_pages in by_target.values()
+        if len(on_pages) >= enough
+        for links in on_pages.values()
+        for name in {link[1] for link in links}
+    }
     found = []
     for place, on_pages in by_target.items():
         if len(on_pages) < enough:
             continue
-        names = {url: {_singular(link[1]) for link in links} for url, links in on_pages.items()}
+        names = {url: {singular[link[1]] for link in links} for url, links in on_pages.items()}
         usual = Counter(frozenset(n - {""}) for n in names.values() if n - {""})
         usual_names = set(usual.most_common(1)[0][0]) if usual else set()
         # The usual name as the pages write it, for the summary.
         written = next(
-            (lk[1] for lks in on_pages.values() for lk in lks if _singular(lk[1]) in usual_names),
+            (lk[1] for lks in on_pages.values() for lk in lks if singular[lk[1]] in usual_names),
             "",
         )
         for url, links in on_pages.items():
             named = names[url] - {""}
             for link in links:
-                if _singular(link[1]):
+                if singular[link[1]]:
                     continue
                 elsewhere = (
                     f'On other pages it is named "{written}".'
@@ -239,7 +248,7 @@ def identification_results(site: list[SitePage]) -> list[tuple[str, Measured]]:
                     f"here it has no name at all. {elsewhere}",
                 )))  # fmt: skip
             if named and usual_names and named.isdisjoint(usual_names):
-                link = next(lk for lk in links if _singular(lk[1]))
+                link = next(lk for lk in links if singular[lk[1]])
                 found.append((url, Measured(
                     IDENTIFICATION, "needs-review", Located(tuple(link[3]), link[4]),
                     f'This link to {_short(place)} is named "{link[1]}" here, but '

@@ -23,6 +23,7 @@ from audits.readability import (
     Readability,
     ReadabilityDataError,
     _syllable_table,
+    _syllables_by_word,
     content_blocks,
     measure,
     to_sentences_text,
@@ -361,3 +362,16 @@ def test_a_cmudict_in_nltk_data_changes_nothing(tmp_path: Path) -> None:
     (other / CORPUS_FILE).write_text("a 1 AH0 AH0 AH0\nrecord 1 R\n", encoding="utf-8")
     (tmp_path / "clean").mkdir()
     assert read_offline(tmp_path, NLTK_DATA=str(other)) == read_offline(tmp_path / "clean")
+
+
+def test_syllables_by_word_reads_notes_variants_and_blank_lines() -> None:
+    dictionary = (
+        "record R EH1 K ER0 D\n"
+        "record(2) R IH0 K AO1 R D  # the verb\n"
+        "\n"
+        "  \n"
+        "no-phones\n"
+        "Fire F AY1 ER0 # 2 syllables, not 3\n"
+        "hmm HH M\n"
+    )
+    assert _syllables_by_word(dictionary) == {"record": 2, "fire": 2, "hmm": 0}
