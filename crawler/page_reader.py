@@ -42,6 +42,8 @@ TOO_COMPLEX = "page-too-complex"
 MAX_WORKERS = 2
 _PR_SET_PDEATHSIG = 1
 STOP_CHECK = 0.25  # seconds between looks at whether the scan is stopping
+# Open file descriptors, each with the file (device, inode) it is open on.
+OpenFiles = dict[int, tuple[int, int]]
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ class PageReader:
         # what ends each browser's reaper. Workers close all but the pool's own; those are
         # known once the pool has started, by when the first workers are forked, so they
         # close what was open before it instead. A dict, so later forks see the update.
-        files: dict[str, frozenset[int] | None] = {"before": _open_files(), "pool": None}
+        files: dict[str, OpenFiles | None] = {"before": _open_files(), "pool": None}
         self.pool = ProcessPool(
             max_workers=self.workers,
             initializer=_worker_start,
@@ -91,7 +93,7 @@ class PageReader:
             context=multiprocessing.get_context("fork"),
         )
         self.pool.schedule(os.getpid)  # starts the workers now, not at the first page
-        files["pool"] = _open_files() - (files["before"] or frozenset())
+        files["pool"] = _opened_since(files["before"] or {})
 
     async def read(
         self,
@@ -216,7 +218,7 @@ def _unread_facts(content_hash: str) -> PageFacts:
     )
 
 
-def _worker_start(siteaudit_pid: int, files: dict[str, frozenset[int] | None]) -> None:
+def _worker_start(siteaudit_pid: int, files: dict[str, OpenFiles | None]) -> None:
     """Run in each worker before its first page: tie its life to siteaudit's."""
     # Everything inherited from siteaudit stays as it is: left to the garbage collector, each
     # full collection would walk (and so copy) siteaudit's whole heap, costing more than
@@ -243,29 +245,40 @@ def _warm() -> None:
     warm_date_guesses()
 
 
-def _open_files() -> frozenset[int]:
-    """This process's open file descriptors (none known where /proc is not there)."""
+def _open_files() -> OpenFiles:
+    """This process's open file descriptors, each with the file it is open on (none known
+    where /proc is not there)."""
     try:
         listed = [int(fd) for fd in os.listdir("/proc/self/fd")]
     except OSError:
-        return frozenset()
+        return {}
     # The listing holds the descriptor that read it, closed since (and soon reused).
-    return frozenset(fd for fd in listed if _is_open(fd))
+    return {fd: file for fd in listed if (file := _file_of(fd)) is not None}
 
 
-def _is_open(fd: int) -> bool:
+def _file_of(fd: int) -> tuple[int, int] | None:
+    """The device and inode the descriptor is open on; None if it is not open."""
     try:
-        os.fstat(fd)
+        status = os.fstat(fd)
     except OSError:
-        return False
-    return True
+        return None
+    return status.st_dev, status.st_ino
 
 
-def _close_inherited(files: dict[str, frozenset[int] | None]) -> None:
-    """Close the files inherited from siteaudit, except standard streams and the pool's."""
-    before, pool = files["before"] or frozenset(), files["pool"]
-    for fd in _open_files():
-        if fd > 2 and (fd not in pool if pool is not None else fd in before):
+def _opened_since(before: OpenFiles) -> OpenFiles:
+    """The descriptors open now that were not open on the same file before: a number
+    another thread closed meanwhile may have been reused by the pool's own pipes."""
+    return {fd: file for fd, file in _open_files().items() if before.get(fd) != file}
+
+
+def _close_inherited(files: dict[str, OpenFiles | None]) -> None:
+    """Close the files inherited from siteaudit, except standard streams and the pool's.
+    Each descriptor is judged by the file it is open on, not its number alone: the pool's
+    pipes may have been given the number of a file siteaudit closed just before."""
+    before, pool = files["before"] or {}, files["pool"]
+    for fd, file in _open_files().items():
+        inherited = pool.get(fd) != file if pool is not None else before.get(fd) == file
+        if fd > 2 and inherited:
             with contextlib.suppress(OSError):
                 os.close(fd)
 
