@@ -56,6 +56,8 @@ READING_CHECKS = tuple(name for name in BROWSER_CHECKS if name not in LAYOUT_CHE
 
 # A page this large is left for about:blank once audited, so its tab's memory is freed.
 LARGE_PAGE_BYTES = 256 * 1024
+# The time putting back the audit's viewport for the next page may take.
+VIEWPORT_SECONDS = 10.0
 
 
 class BrowserSession:
@@ -122,24 +124,40 @@ class BrowserSession:
             raise PageLoadError("browser did not request the page (blocked or not a document)")
         self.devtools.check_document()  # axe runs on the page given, never another document
         outcome = self._run_axe()
-        self._check_and_picture(outcome)
-        self.devtools.check_document()  # nor on one that tried to leave while checked
-        outcome.blocked = list(self.devtools.blocked)
-        if len(job.body) > LARGE_PAGE_BYTES:
-            # Let the tab free a large page's memory now, not when the next page comes.
-            with contextlib.suppress(WebDriverException):
-                self.driver.get("about:blank")
+        page = CheckPage(self.devtools, self._check_deadline(), self.options.viewport)
+        try:
+            self._check_and_picture(outcome, page)
+            self.devtools.check_document()  # nor on one that tried to leave while checked
+            outcome.blocked = list(self.devtools.blocked)
+        finally:
+            self._leave_page(job, page, outcome)
         return outcome
 
-    def _check_and_picture(self, outcome: AxeOutcome) -> None:
+    def _check_deadline(self) -> float:
+        return time.monotonic() + self.options.page_timeout
+
+    def _leave_page(self, job: PageJob, page: CheckPage, outcome: AxeOutcome) -> None:
+        """Let the tab free a large page's memory now, not when the next page comes; and
+        if the layout checks left it at another viewport, put the audit's back for the
+        next page once this one has gone: laid out again at its own size first, it would
+        be only to be thrown away."""
+        assert self.driver is not None
+        if page.laid_out_elsewhere or len(job.body) > LARGE_PAGE_BYTES:
+            with contextlib.suppress(WebDriverException):
+                self.driver.get("about:blank")
+        if page.laid_out_elsewhere:
+            # The next page's audit needs it, whatever time this page's checks had left.
+            page.deadline = max(page.deadline, time.monotonic() + VIEWPORT_SECONDS)
+            run_one_check("viewport", restore_viewport, page, outcome.own)
+
+    def _check_and_picture(self, outcome: AxeOutcome, page: CheckPage) -> None:
         """The own checks and the pictures, in docs/design.md's order: the checks that
         leave the layout alone, the pictures of what axe and they found, then the layout
         checks. Only if those find elements is the page laid out at its own size again
-        (a layout and a repaint) to picture them; otherwise the viewport is put back for
-        the next page alone."""
+        (a layout and a repaint) to picture them; otherwise the page is left as they
+        left it, and the audit's viewport put back once it has gone (_leave_page)."""
         assert self.devtools is not None
-        deadline = time.monotonic() + self.options.page_timeout
-        page = CheckPage(self.devtools, deadline, self.options.viewport)
+        deadline = page.deadline
         outcome.own = run_checks(page, self.options.checks, READING_CHECKS)
         views = self._view_elements(outcome, deadline)
         layout = run_checks(page, self.options.checks, LAYOUT_CHECKS)
@@ -148,8 +166,6 @@ class BrowserSession:
             most = max(MAX_PICTURED - pictures_taken(views), 0)
             later = self._view_elements(layout, deadline, most)
             views = join_views(views, violation_nodes(outcome), later, violation_nodes(layout))
-        else:
-            run_one_check("viewport", restore_viewport, page, layout)
         outcome.own.add(layout)
         outcome.views = views
 

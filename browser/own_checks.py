@@ -118,6 +118,11 @@ class CheckPage:
             raise CheckError(f"script failed: {str(text).splitlines()[0][:200]}")
         return reply["result"].get("value")
 
+    @property
+    def laid_out_elsewhere(self) -> bool:
+        """Whether the page is laid out at another viewport than the audit's."""
+        return self._laid_out_elsewhere or self._scrollbars_hidden
+
     def lay_out_at(self, width: int, height: int, hide_scrollbars: bool = False) -> None:
         """Lay the page out at another viewport, until restore_layout puts back the
         audit's. Checks that need several sizes go from one to the next without going
@@ -132,7 +137,7 @@ class CheckPage:
     def restore_layout(self, settle: bool = True) -> None:
         """Exactly the audit's viewport again (browser/launch.py viewport_override), once
         the page's own resize handlers have run, scrolled to the top; without `settle`,
-        for the next page only (this one is not looked at again). Raises CheckError if
+        for the next page only (on about:blank: this one is gone). Raises CheckError if
         the time ran out."""
         if self._laid_out_elsewhere:
             self.send("Emulation.setDeviceMetricsOverride", self._audit_metrics())

@@ -4,11 +4,15 @@ on a failing and a passing page of its own, and the page put back for what comes
 from __future__ import annotations
 
 import json
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from app.demo import serve_site
+from browser.browser import BrowserSession
+from browser.devtools import PageJob
+from browser.launch import BrowserOptions
 from tests.conftest import SITES, query, run_siteaudit
 
 pytestmark = pytest.mark.browser
@@ -101,3 +105,28 @@ def test_both_passes_pictures_go_to_their_own_findings(scanned: Path) -> None:
     assert by_rule[("siteaudit-resize-text", "#banner")][:1] == (640,)
     assert [w for (rule, _), (w, _, _) in by_rule.items() if rule == "image-alt"] == [20], by_rule
     assert all(picture and not note for _, picture, note in by_rule.values()), by_rule
+
+
+def page_job(url: str) -> PageJob:
+    with urllib.request.urlopen(url) as reply:
+        return PageJob(url, reply.status, list(reply.headers.items()), reply.read())
+
+
+def test_a_page_left_at_320_px_gives_the_next_page_the_audits_viewport() -> None:
+    """A page whose layout checks find nothing is not laid out again at its own size: the
+    tab goes to about:blank, and the next page is audited at the audit's viewport."""
+    with serve_site(SITES / "layout") as base:
+        options = BrowserOptions(
+            local_site=True, private_hosts=("127.0.0.1",), checks=("axe", "reflow")
+        )
+        session = BrowserSession(options).start()
+        try:
+            outcome = session.audit(page_job(f"{base}/reflow-pass.html"))
+            assert not outcome.own.violations and not outcome.own.errors
+            assert session.driver.current_url == "about:blank"
+            session.driver.get(f"{base}/reflow-pass.html")
+            assert session.driver.execute_script("return [innerWidth, innerHeight]") == [
+                *options.viewport
+            ]
+        finally:
+            session.close()
