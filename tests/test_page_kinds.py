@@ -153,7 +153,12 @@ def test_a_refresh_firing_mid_audit_keeps_the_page_its_own_refresh_only(served: 
     url = f"{served}/soon-refresh.html"
     with urllib.request.urlopen(url) as reply:
         headers, body = list(reply.headers.items()), reply.read()
-    session = BrowserSession(BrowserOptions(local_site=True, private_hosts=("127.0.0.1",)))
+    # Without the layout checks: a page they leave at another viewport is left for
+    # about:blank once audited, and this test watches the page after its audit.
+    options = BrowserOptions(
+        local_site=True, private_hosts=("127.0.0.1",), checks=("axe", "focus", "keyboard", "hover")
+    )
+    session = BrowserSession(options)
     session.start()
     try:
         declared = PageJob(url, 200, headers, body, refresh=f"{served}/refresh-target.html")
