@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from browser.launch import BrowserOptions, viewport_override
-from vocabulary.checks import BROWSER_CHECKS, LAYOUT_CHECKS, OWN_RULES
+from vocabulary.checks import BROWSER_CHECKS, OWN_RULES
 
 log = logging.getLogger(__name__)
 
@@ -240,10 +240,6 @@ def restore_viewport(page: CheckPage) -> CheckResult:
     """The audit's viewport for the next page, with nothing left to look at on this one."""
     page.restore_layout(settle=False)
     return CheckResult()
-
-
-def layout_checks_chosen(checks: tuple[str, ...]) -> bool:
-    return any(name in checks for name in LAYOUT_CHECKS)
 
 
 def run_one_check(name: str, check: BrowserCheck, page: CheckPage, result: CheckResult) -> None:
