@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -168,7 +169,9 @@ def run_in_process(
 
 
 def query(db: Path, sql: str, *params: object) -> list[tuple]:
-    with sqlite3.connect(db) as conn:
+    # Closed here, not whenever the garbage collector gets to it: the last connection to close
+    # checkpoints the write-ahead log, which changes the file sizes a test may measure.
+    with closing(sqlite3.connect(db)) as conn:
         return conn.execute(sql, params).fetchall()
 
 
