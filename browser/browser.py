@@ -137,25 +137,26 @@ class BrowserSession:
         return time.monotonic() + self.options.page_timeout
 
     def _leave_page(self, job: PageJob, page: CheckPage, outcome: AxeOutcome) -> None:
-        """Let the tab free a large page's memory now, not when the next page comes; and
-        if the layout checks left it at another viewport, put the audit's back for the
-        next page once this one has gone: laid out again at its own size first, it would
-        be only to be thrown away."""
+        """Put back the audit's viewport if the layout checks left the page at another, with
+        time of its own (the next page's audit needs it, whatever time this page's checks
+        had left); and let the tab free a large page's memory now, not when the next page
+        comes. The viewport goes back on the page itself: leaving for about:blank first
+        would spare the page's layout at its own size, but costs more, as Chromium then
+        starts a new renderer process for most next pages (docs/performance.md)."""
         assert self.driver is not None
-        if page.laid_out_elsewhere or len(job.body) > LARGE_PAGE_BYTES:
-            with contextlib.suppress(WebDriverException):
-                self.driver.get("about:blank")
         if page.laid_out_elsewhere:
-            # The next page's audit needs it, whatever time this page's checks had left.
             page.deadline = max(page.deadline, time.monotonic() + VIEWPORT_SECONDS)
             run_one_check("viewport", restore_viewport, page, outcome.own)
+        if len(job.body) > LARGE_PAGE_BYTES:
+            with contextlib.suppress(WebDriverException):
+                self.driver.get("about:blank")
 
     def _check_and_picture(self, outcome: AxeOutcome, page: CheckPage) -> None:
         """The own checks and the pictures, in docs/design.md's order: the checks that
         leave the layout alone, the pictures of what axe and they found, then the layout
         checks. Only if those find elements is the page laid out at its own size again
-        (a layout and a repaint) to picture them; otherwise the page is left as they
-        left it, and the audit's viewport put back once it has gone (_leave_page)."""
+        (a layout and a repaint) to picture them; otherwise the audit's viewport is put
+        back, with no wait for a frame, as the page is left (_leave_page)."""
         assert self.devtools is not None
         deadline = page.deadline
         outcome.own = run_checks(page, self.options.checks, READING_CHECKS)
