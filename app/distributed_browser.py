@@ -56,7 +56,7 @@ def start_worker_browsers(
 
 def expected_rules_key(config: Config) -> str | None:
     """The rules key a worker's audits will have (start_worker_browsers), as the seeder
-    works it out without a browser: axe-core's version from its script's header, the rest
+    works it out without a browser: axe-core's version from its script's banner, the rest
     from the configuration, as browser_options makes them. None if no axe-core is here (a
     seeder on a machine without it: its rescan then reuses no audit)."""
     try:
