@@ -22,7 +22,7 @@ from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.exceptions import ScrapyDeprecationWarning
 
-from app.distributed_browser import browser_fields, start_worker_browsers
+from app.distributed_browser import browser_fields, expected_rules_key, start_worker_browsers
 from app.scan import (
     Decided,
     ScanError,
@@ -42,7 +42,7 @@ from crawler.distributed_spider import (
     install_engine,
     shared_seen,
 )
-from crawler.distributed_unchanged import rescan_context, share_rescan
+from crawler.distributed_unchanged import rescan_context, share_rescan, with_copied_audit
 from crawler.page_reader import PageReader
 from crawler.shared_politeness import politeness_settings
 from crawler.shared_robots import robots_settings
@@ -109,7 +109,7 @@ class Drain:
     ) -> None:
         """Hand the entries to the writer, in order, each at most once."""
         for entry_id, fields in entries:
-            parts = pickle.loads(fields[b"parts"])
+            parts = with_copied_audit(db, pickle.loads(fields[b"parts"]))
             key = self.entry_key(parts)
             if key is None:
                 writer.put_together(parts)
@@ -191,7 +191,7 @@ def publish_scan(
     config: Config,
     row: dict[str, Any],
     lease: float | None,
-    share: Callable[[ScanKeys], dict[str, int]] | None = None,
+    share: Callable[[ScanKeys], dict[str, Any]] | None = None,
 ) -> ScanKeys:
     """Put the scan where workers find it: its configuration and state (and what share puts
     under its keys), then its token. The state names the scan's row (id, start URL, start
@@ -295,13 +295,14 @@ def deadline(config: Config, started: float) -> float:
 
 def rescan_of(
     client: redis.Redis, db: Any, config: Config, scan_id: int
-) -> Callable[[ScanKeys], dict[str, int]] | None:
-    """What the scan shares of the last one with the workers, as a one-machine rescan
-    without the browser loads it (nothing with --full, nor with the browser: a browser
-    rescan reuses audits, which workers do not yet)."""
-    if config.audit.full or config.audit.browser:
+) -> Callable[[ScanKeys], dict[str, Any]] | None:
+    """What the scan shares of the last one with the workers, as a one-machine rescan loads
+    it (nothing with --full); with the browser, the last audits the workers' axe-core and
+    rules are expected to reuse."""
+    if config.audit.full:
         return None
-    return lambda keys: share_rescan(client, keys, db, scan_id)
+    key = expected_rules_key(config) if config.audit.browser else None
+    return lambda keys: share_rescan(client, keys, db, scan_id, key)
 
 
 def drain_until_done(client: redis.Redis, scans: list[SharedScan], writer: Writer, db: Any) -> None:
@@ -410,7 +411,7 @@ def crawl_scan(redis_url: str, token: str, verbose: bool) -> None:
         ensure_dictionaries()
     with trusting(config.site.ca_file):
         credentials = load_credentials(config.auth)  # from this worker's environment
-        pool = start_worker_browsers(config, credentials, client, keys)
+        pool, rules_key = start_worker_browsers(config, credentials, client, keys)
         # As one machine's scan: with the browser, Chromium sets the pace and one reader
         # keeps up; without it, a reader per core.
         page_reader = PageReader(
@@ -431,7 +432,7 @@ def crawl_scan(redis_url: str, token: str, verbose: bool) -> None:
             seen=shared_seen(client, keys),  # type: ignore[arg-type]
             client=client,
             keys=keys,
-            **rescan_context(client, keys, state),
+            **rescan_context(client, keys, state, rules_key),
         )
         page_reader.start()
         try:
@@ -449,8 +450,14 @@ def worker_settings(
     host's pace kept for every worker (crawler/shared_politeness.py), and its robots.txt
     fetched once for the scan (crawler/shared_robots.py)."""
     crawl = robots_settings(politeness_settings(crawl_settings(config, verbose, live=False)))
+    pipelines = dict(crawl["ITEM_PIPELINES"])
+    # A reused audit's rows are copied by the seeder, which has the database.
+    pipelines["crawler.distributed_unchanged.WorkerRowsPipeline"] = pipelines.pop(
+        "crawler.store_rows.StoreRowsPipeline"
+    )
     return {
         **crawl,
+        "ITEM_PIPELINES": pipelines,
         "SITEAUDIT_PROGRESS": False,
         "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
         "SCHEDULER_QUEUE_CLASS": "crawler.distributed.LeasedQueue",

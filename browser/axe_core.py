@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 # A path to axe.min.js (or to the axe-core folder that holds it), for an installed siteaudit
@@ -11,6 +12,8 @@ ENVIRONMENT = "SITEAUDIT_AXE_CORE"
 # package.json's pin, named in the fix when axe-core is missing; a test holds the two equal.
 PINNED_VERSION = "4.14.1"
 SCRIPT = "axe.min.js"
+# The banner axe-core's build puts first in its script: "/*! axe v4.14.1".
+BANNER = re.compile(rb"/\*! axe v([0-9A-Za-z.+-]{1,40})")
 NODE_MODULES_SCRIPT = Path("node_modules", "axe-core", SCRIPT)
 # The repository siteaudit runs from, when it is a checkout (scripts/setup.sh runs npm ci there);
 # for an installed wheel this is site-packages, which holds no node_modules.
@@ -53,3 +56,11 @@ def install_fix() -> str:
         f"run `npm install axe-core@{PINNED_VERSION}` in the folder you run siteaudit from, "
         f"or {elsewhere}"
     )
+
+
+def script_version(script: Path) -> str | None:
+    """The axe-core version a script's banner names (what axe.version says once it runs),
+    or None if it names none."""
+    with script.open("rb") as file:
+        found = BANNER.match(file.read(64))
+    return found.group(1).decode() if found else None

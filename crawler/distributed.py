@@ -35,7 +35,8 @@ class ScanKeys:
     def all(self) -> list[str]:
         names = ("state", "config", "requests", "dupefilter", "seen", "leases", "leased")
         names += ("lease_scores", "lease_ids", "rows", "lastmod", "sitemaps", "asked", "stats")
-        names += ("validators", "readings", "readability")  # a rescan's (distributed_unchanged)
+        names += ("validators", "readings", "readability", "previous")  # distributed_unchanged
+        names += ("stylesheets",)  # shared_stylesheets
         names += ("shape_runs", "external", "external_hosts", "external_checked", "robots")
         return [self.key(name) for name in names]
 

@@ -38,6 +38,7 @@ from crawler.distributed import (
 from crawler.distributed_unchanged import SharedReadings
 from crawler.items import Fetch
 from crawler.shared_limits import SharedExternalLinkChecks, SharedShapeRuns
+from crawler.shared_stylesheets import SharedStylesheetHashes
 from crawler.sitemaps import SitemapsPending
 from crawler.spider import SITEMAP_WAIT, SiteSpider
 from crawler.stats import STAT_OF
@@ -56,13 +57,6 @@ class DistributedContext(ScanContext):
 
     client: redis.Redis
     keys: ScanKeys
-
-    @property
-    def track_stylesheets(self) -> bool:
-        # A stylesheet's request would go to the shared frontier and its hash to whichever
-        # worker took it: not tracked yet, so a page's render hash leaves its stylesheets
-        # out, and a later rescan reuses the audit only of a page that has none.
-        return False
 
 
 class SharedSitemaps(SitemapsPending):
@@ -111,6 +105,7 @@ class DistributedSpider(SiteSpider):
     of the scan; one worker seeds the crawl, and each keeps going until the scan is done."""
 
     context: DistributedContext
+    stylesheets: SharedStylesheetHashes
     frontier: LeasedQueue  # set by the queue itself, when the scheduler opens it
 
     def __init__(self, context: DistributedContext, **kwargs: Any) -> None:
@@ -118,6 +113,9 @@ class DistributedSpider(SiteSpider):
         self.client, self.keys = context.client, context.keys
         self.sitemaps = SharedSitemaps(self.client, self.keys, SITEMAP_WAIT)
         self.readings = SharedReadings(self.client, self.keys)  # type: ignore[assignment]
+        self.stylesheets = SharedStylesheetHashes(
+            context.stylesheets, context.allowed_domains, self.client, self.keys
+        )
         # The crawler-trap chains and the external link checks hold for every worker too.
         self.traps.shape_runs = SharedShapeRuns(self.client, self.keys)  # type: ignore[assignment]
         self.counted: dict[str, int] = {}
@@ -133,6 +131,7 @@ class DistributedSpider(SiteSpider):
         spider.links = SharedExternalLinkChecks(links, crawler, spider.client, spider.keys)
         # Stored requests name their callbacks: they must be the spider's own methods.
         spider.links.callback, spider.links.errback = spider.link_checked, spider.link_failed
+        spider.stylesheets.crawler = crawler
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider.on_opened, signal=signals.spider_opened)
         crawler.signals.connect(spider.on_closed, signal=signals.spider_closed)

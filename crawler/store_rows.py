@@ -21,7 +21,7 @@ from crawler.context import ScanContext, scan_context
 from crawler.items import Document, Fetch, Link, Page, StoredPage
 from crawler.reasons import reason_for_browser_error
 from store.database import now
-from store.previous import copied_audit
+from store.previous import PreviousAudit, copied_audit
 from store.unchanged import PreviousReading
 from store.writer import Writer
 from vocabulary.findings import Finding
@@ -69,18 +69,20 @@ class StoreRowsPipeline:
         return item
 
     def store_page(self, page: Page) -> None:
-        row, findings = self.page_rows(page)
-        self.writer.put_together(
-            [
-                # Before the findings that point to them; a picture already stored stays.
-                ("pictures", picture_rows(page.audit, findings)),
-                ("pages", [row]),
-                ("page_dates", self.date_rows(page.url, page.facts)),
-                ("findings", findings),
-                ("links", [self.link_row(link) for link in page.links]),
-            ]
-        )
+        self.writer.put_together(self.page_parts(page))
         self.count(page)
+
+    def page_parts(self, page: Page) -> list[tuple[str, list[dict[str, Any]]]]:
+        """The page's rows, table by table, for the writer to store in one transaction."""
+        row, findings = self.page_rows(page)
+        return [
+            # Before the findings that point to them; a picture already stored stays.
+            ("pictures", picture_rows(page.audit, findings)),
+            ("pages", [row]),
+            ("page_dates", self.date_rows(page.url, page.facts)),
+            ("findings", findings),
+            ("links", [self.link_row(link) for link in page.links]),
+        ]
 
     def count(self, page: Page) -> None:
         self.stats.inc_value(stats.PAGES)
@@ -108,7 +110,7 @@ class StoreRowsPipeline:
         findings = list(page.findings)
         row["render_hash"] = page.render_hash
         if page.reused is not None:
-            copied_row, copied_findings = copied_audit(self.reader, page.reused, page.url)
+            copied_row, copied_findings = self.copied_audit(page.reused, page.url)
             row.update(copied_row)
             findings += copied_findings
         elif page.audit is not None:
@@ -117,6 +119,10 @@ class StoreRowsPipeline:
                 found = findings_from_axe(outcome.results())
                 findings += with_views(found, outcome.views)
         return row, self.finding_rows(findings, page.url, page.team)
+
+    def copied_audit(self, reused: PreviousAudit, url: str) -> tuple[dict[str, Any], list[Finding]]:
+        """The reused audit's page columns and findings, read beside the writer."""
+        return copied_audit(self.reader, reused, url)
 
     def finding_rows(
         self, findings: list[Finding], url: str, team: str | None

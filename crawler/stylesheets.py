@@ -63,12 +63,18 @@ class StylesheetHashes:
 
     def parse(self, response: Response) -> None:
         digest = hashlib.sha256(response.body).hexdigest()
-        self.resolve(response.request.url, f"{response.status}:{digest}")
+        self.resolve(linked_url(response.request), f"{response.status}:{digest}")
 
     def failed(self, failure: Failure) -> None:
-        self.resolve(failure.request.url, f"error:{type(failure.value).__name__}")  # type: ignore[attr-defined]
+        request = failure.request  # type: ignore[attr-defined]
+        self.resolve(linked_url(request), f"error:{type(failure.value).__name__}")
 
     def resolve(self, url: str, value: str) -> None:
         future = self.futures.get(url)
         if future is not None and not future.done():
             future.set_result(value)
+
+
+def linked_url(request: scrapy.Request) -> str:
+    """The URL the pages link, which they wait on: the request's before any redirect."""
+    return (request.meta.get("redirect_urls") or [request.url])[0]

@@ -40,6 +40,15 @@ def test_the_pinned_version_named_in_the_fix_is_package_jsons() -> None:
     assert package["dependencies"]["axe-core"] == axe_core.PINNED_VERSION
 
 
+def test_the_scripts_banner_names_the_pinned_version(tmp_path: Path) -> None:
+    """What the seeder of a shared browser rescan takes axe-core's version from, without a
+    browser (app/distributed_browser.py): a script without the banner names none."""
+    assert axe_core.script_version(CHECKOUT_AXE) == axe_core.PINNED_VERSION
+    other = tmp_path / "axe.min.js"
+    other.write_text("/* axe */ window.axe = {};")
+    assert axe_core.script_version(other) is None
+
+
 def test_the_checkouts_node_modules_is_found_from_any_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
