@@ -42,7 +42,7 @@ def scanned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     db = tmp_path_factory.mktemp("keyboard") / "scan.db"
     with serve_site(SITES / "keyboard") as base:
         urls = [f"{base}/{rule}-{half}.html" for rule in RULES for half in ("fail", "pass")]
-        urls.append(f"{base}/hostile.html")
+        urls += [f"{base}/hostile.html", f"{base}/focus-order-shadow.html"]
         result = run_siteaudit(
             "scan",
             *urls,
@@ -86,6 +86,19 @@ def test_failing_page_gives_its_rule_on_the_element(scanned: tuple[Path, str], r
 def test_passing_page_gives_nothing(scanned: tuple[Path, str], rule: str) -> None:
     db, base = scanned
     assert own_findings(db, base, f"{rule}-pass.html") == set()
+
+
+def test_the_walk_goes_on_past_stops_its_count_missed(scanned: tuple[Path, str]) -> None:
+    """Five stops in a shadow root are not counted before the walk: its first look (after the
+    count + 2 presses) finds focus still going, and it presses on until focus comes round."""
+    db, base = scanned
+    # Focus in the shadow root is seen as its host's.
+    assert focus_order(db, base, "focus-order-shadow.html") == [
+        "#first",
+        "#second",
+        "#widget",
+        "#last",
+    ]
 
 
 def test_focus_order_is_each_tab_stop_once(scanned: tuple[Path, str]) -> None:
