@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from app.demo import DEMO_SITE, serve_site
-from tests.conftest import query, run_siteaudit
+from tests.conftest import ROOT, SITES, query, run_siteaudit
 from tests.test_distributed import start_worker, stop
 from tests.test_not_modified import not_modified, stored
 
@@ -70,3 +70,40 @@ def test_a_shared_scan_takes_the_councils_own_words(redis_url: str, tmp_path: Pa
     assert result.returncode == 0 and codes == [0], result.stderr
     assert query(db, "SELECT count(*) FROM pages") == [(17,)]
     assert query(db, "SELECT count(*) FROM findings WHERE kind = 'spelling'") == [(0,)]
+
+
+def test_a_shared_rescan_of_sites_gets_304s_for_each_site(redis_url: str, tmp_path: Path) -> None:
+    """--sites twice into one database: each site's rescan asks about its own last scan (not
+    the other site's, scanned in between) and stores what that scan did."""
+    sites = tmp_path / "sites.txt"
+    db = tmp_path / "scan.db"
+    with serve_site(DEMO_SITE) as demo, serve_site(SITES / "dated") as dated:
+        # Each site under a configuration of its own: the demo's, and the defaults.
+        sites.write_text(f"{demo}/ {ROOT / 'app' / 'demo.toml'}\n{dated}/\n")
+        sites_scan(sites, db, redis_url, tmp_path / "first.log")
+        output = sites_scan(sites, db, redis_url, tmp_path / "second.log")
+        for first, again in ((1, 3), (2, 4)):
+            pages = {u.split("/", 3)[-1] for (u,) in query(db, PAGES_OF, first)}
+            assert pages and not_modified(db, again) == pages, again
+            assert query(db, FETCHED_304, again) == [(len(pages),)]
+            assert f"{len(pages)} not downloaded: unchanged, said the server" in output
+            assert stored(db, again) == stored(db, first)
+
+
+PAGES_OF = "SELECT url FROM pages WHERE scan_id = ?"
+FETCHED_304 = "SELECT count(*) FROM fetches WHERE scan_id = ? AND status_code = 304"
+
+
+def sites_scan(sites: Path, db: Path, redis_url: str, log: Path) -> str:
+    """A scan of the sites of a --sites file, done by one worker."""
+    workers = [start_worker(redis_url, log)]
+    try:
+        result = run_siteaudit(
+            "scan", "--sites", str(sites), "--db", str(db), "--no-browser", "--redis", redis_url,
+            timeout=300,
+        )  # fmt: skip
+    finally:
+        codes = stop(workers)
+    assert result.returncode == 0, result.stderr + log.read_text()
+    assert codes == [0], log.read_text()
+    return result.stderr
