@@ -13,29 +13,37 @@ import redis
 
 from audits.readability import Readability
 from crawler.distributed import ScanKeys
-from store.previous import load_known_readability
-from store.unchanged import PreviousReading, Validators, load_validators, previous_reading
+from store.previous import known_readability
+from store.unchanged import PreviousReading, Validators, previous_reading, validators_of
 
 # The scan's keys for a rescan (under its token, deleted with the rest at its end).
 VALIDATORS, READINGS, READABILITY = "validators", "readings", "readability"
 RESCAN_KEYS = (VALIDATORS, READINGS, READABILITY)
-# Fields sent to Redis at once.
-BATCH = 500
+# Fields sent to Redis at once, at most: so many, or so many bytes (a page's packed reading
+# is a few KB to tens of KB, its validators a hundred bytes).
+BATCH, BATCH_BYTES = 500, 1 << 20
 
 
 def share_rescan(client: redis.Redis, keys: ScanKeys, db: Any, scan_id: int) -> dict[str, int]:
     """What a one-machine rescan without the browser loads from the database (app/scan.py,
     load_history), put under the scan's keys before workers can see it; what was put, for
-    the scan's state (the workers read the keys only if it says so)."""
-    validators = load_validators(db, scan_id, browser_scan=None)
-    put_fields(client, keys.key(VALIDATORS), ((u, pickle.dumps(v)) for u, v in validators.items()))
+    the scan's state (the workers read the keys only if it says so). Each part is read from
+    the database a row at a time and sent in batches: the seeder never holds them all."""
+    validators = (
+        (url, pickle.dumps(v)) for url, v in validators_of(db, scan_id, browser_scan=None)
+    )
+    put_fields(client, keys.key(VALIDATORS), validators)
     asked: set[str] = set()  # content hashes of the pages asked about
-    put_fields(client, keys.key(READINGS), packed_readings(db, validators, asked))
+    put_fields(client, keys.key(READINGS), packed_readings(db, scan_id, asked))
     # A page asked about is either unchanged (304: its reading stands) or has a new content
     # hash: readability by hash is for the pages without validators.
-    known = {h: r for h, r in load_known_readability(db, scan_id).items() if h not in asked}
-    put_fields(client, keys.key(READABILITY), ((h, pack(r)) for h, r in known.items()))
-    return {"known_readability": len(known), "validators": len(validators)}
+    known = ((h, pack(r)) for h, r in known_readability(db, scan_id) if h not in asked)
+    put_fields(client, keys.key(READABILITY), known)
+    # Counted in Redis: a content hash two pages share is one field, as in a dict.
+    return {
+        "known_readability": client.hlen(keys.key(READABILITY)),
+        "validators": client.hlen(keys.key(VALIDATORS)),
+    }
 
 
 def pack(value: Any) -> bytes:
@@ -44,11 +52,10 @@ def pack(value: Any) -> bytes:
     return zlib.compress(pickle.dumps(value, protocol=5))
 
 
-def packed_readings(
-    db: Any, validators: dict[str, Validators], hashes: set[str]
-) -> Iterator[tuple[str, bytes]]:
-    """Each page's reading, packed; its content hash added to hashes."""
-    for url, validator in validators.items():
+def packed_readings(db: Any, scan_id: int, hashes: set[str]) -> Iterator[tuple[str, bytes]]:
+    """Each reading of a page the rescan asks about, packed; its content hash added to
+    hashes."""
+    for url, validator in validators_of(db, scan_id, browser_scan=None):
         reading = previous_reading(db, validator.scan_id, url)
         if reading is not None:
             hashes.add(reading.row["content_hash"])
@@ -56,12 +63,15 @@ def packed_readings(
 
 
 def put_fields(client: redis.Redis, key: str, fields: Iterable[tuple[str, bytes]]) -> None:
+    """HSET the fields as they come, a batch at a time."""
     batch: dict[str, bytes] = {}
+    size = 0
     for name, value in fields:
         batch[name] = value
-        if len(batch) >= BATCH:
+        size += len(value)
+        if len(batch) >= BATCH or size >= BATCH_BYTES:
             client.hset(key, mapping=batch)  # type: ignore[arg-type]
-            batch = {}
+            batch, size = {}, 0
     if batch:
         client.hset(key, mapping=batch)  # type: ignore[arg-type]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,15 +127,22 @@ READABILITY_COLUMNS = (
 def load_known_readability(db: Any, before: int) -> dict[str, dict[str, Any]]:
     """content hash -> readability of every page of the latest earlier scan, as the fields
     of audits.readability.Readability."""
+    return dict(known_readability(db, before))
+
+
+def known_readability(db: Any, before: int) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(content hash, readability fields) of each page of the latest earlier scan, a row at
+    a time: a shared rescan's seeder puts them in Redis without holding them all."""
     previous = previous_read_scan(db, before)
     if previous is None:
-        return {}
+        return
     rows = db.execute(
         f"SELECT {', '.join(READABILITY_COLUMNS)} FROM pages WHERE scan_id = ? "
         "AND content_hash IS NOT NULL",
         [previous],
     )
-    return {row[0]: readability_fields(row) for row in rows}
+    for row in rows:
+        yield row[0], readability_fields(row)
 
 
 def previous_read_scan(db: Any, before: int) -> int | None:

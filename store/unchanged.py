@@ -11,6 +11,7 @@ made under it.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,9 +122,17 @@ def load_validators(db: Any, scan_id: int, browser_scan: int | None) -> dict[str
     """url -> what to send to ask whether the page changed, for every page read cleanly by
     the scan a rescan asks about (and, with a browser, audited cleanly) that had a
     validator."""
+    return dict(validators_of(db, scan_id, browser_scan))
+
+
+def validators_of(
+    db: Any, scan_id: int, browser_scan: int | None
+) -> Iterator[tuple[str, Validators]]:
+    """load_validators a page at a time: a shared rescan's seeder puts them in Redis without
+    holding them all."""
     earlier = validator_scan(db, scan_id, browser_scan)
     if earlier is None:
-        return {}
+        return
     audited = "AND audited_at IS NOT NULL AND render_hash IS NOT NULL" if browser_scan else ""
     rows = db.execute(
         "SELECT url, etag, last_modified_header FROM pages WHERE scan_id = ? "
@@ -132,7 +141,8 @@ def load_validators(db: Any, scan_id: int, browser_scan: int | None) -> dict[str
         f"AND (etag IS NOT NULL OR last_modified_header IS NOT NULL) {audited}",
         [earlier],
     )
-    return {url: Validators(earlier, etag, modified) for url, etag, modified in rows}
+    for url, etag, modified in rows:
+        yield url, Validators(earlier, etag, modified)
 
 
 def previous_reading(reader: Any, scan_id: int, url: str) -> PreviousReading | None:
