@@ -69,11 +69,14 @@ def render_hash(content_hash: str, stylesheet_hashes: list[str]) -> str:
 
 
 def previous_scan(db: Any, key: str, before: int) -> int | None:
-    """The latest earlier browser scan with the same axe-core and rules."""
+    """The latest earlier browser scan of the same start URL (a site's scans, as --resume
+    and prune have them) with the same axe-core and rules: another site's, scanned in
+    between into the same database, has none of this site's pages."""
     row = db.execute(
-        "SELECT max(id) FROM scans WHERE id < ? AND browser = 1 AND rules_key = ? "
-        "AND status IN ('finished', 'interrupted')",
-        [before, key],
+        "SELECT max(id) FROM scans WHERE id < :before AND browser = 1 AND rules_key = :key "
+        "AND status IN ('finished', 'interrupted') "
+        "AND start_url IS (SELECT start_url FROM scans WHERE id = :before)",
+        {"before": before, "key": key},
     ).fetchone()
     return row[0] if row else None
 
