@@ -21,11 +21,11 @@ from crawler.store_rows import StoreRowsPipeline
 from store.previous import (
     PreviousAudit,
     copied_audit,
-    load_known_readability,
+    known_readability,
     load_previous,
     previous_scan,
 )
-from store.unchanged import PreviousReading, Validators, load_validators, previous_reading
+from store.unchanged import PreviousReading, Validators, previous_reading, validators_of
 from vocabulary.findings import Finding
 
 log = logging.getLogger(__name__)
@@ -33,8 +33,9 @@ log = logging.getLogger(__name__)
 # The scan's keys for a rescan (under its token, deleted with the rest at its end).
 VALIDATORS, READINGS, READABILITY, PREVIOUS = "validators", "readings", "readability", "previous"
 RESCAN_KEYS = (VALIDATORS, READINGS, READABILITY, PREVIOUS)
-# Fields sent to Redis at once.
-BATCH = 500
+# Fields sent to Redis at once, at most: so many, or so many bytes (a page's packed reading
+# is a few KB to tens of KB, its validators a hundred bytes).
+BATCH, BATCH_BYTES = 500, 1 << 20
 # The part of a worker's page entry that says its audit is reused: the seeder replaces it
 # with the audit's columns and findings (with_copied_audit), from its database.
 REUSED_AUDIT = "reused_audit"
@@ -47,7 +48,9 @@ def share_rescan(
     under the scan's keys before workers can see it; what was put, for the scan's state (the
     workers read the keys only if it says so). With the browser (rules_key: the axe-core and
     rules the workers are expected to run), the last audits reused and the pages asked about
-    are those of the latest earlier browser scan under that key, as on one machine."""
+    are those of the latest earlier browser scan under that key, as on one machine. Each part
+    is read from the database a row at a time and sent in batches: the seeder never holds
+    the validators and readings all at once."""
     shared: dict[str, Any] = {}
     browser_scan = None
     if rules_key is not None:
@@ -56,17 +59,20 @@ def share_rescan(
         previous = load_previous(db, rules_key, scan_id)
         put_fields(client, keys.key(PREVIOUS), ((u, packed_audit(a)) for u, a in previous.items()))
         shared["previous"] = len(previous)
-    validators = {}
-    if rules_key is None or browser_scan is not None:
-        validators = load_validators(db, scan_id, browser_scan=browser_scan)
-    put_fields(client, keys.key(VALIDATORS), ((u, pickle.dumps(v)) for u, v in validators.items()))
     asked: set[str] = set()  # content hashes of the pages asked about
-    put_fields(client, keys.key(READINGS), packed_readings(db, validators, asked))
+    if rules_key is None or browser_scan is not None:
+        validators = validators_of(db, scan_id, browser_scan=browser_scan)
+        put_fields(client, keys.key(VALIDATORS), ((u, pickle.dumps(v)) for u, v in validators))
+        put_fields(client, keys.key(READINGS), packed_readings(db, scan_id, browser_scan, asked))
     # A page asked about is either unchanged (304: its reading stands) or has a new content
     # hash: readability by hash is for the pages without validators.
-    known = {h: r for h, r in load_known_readability(db, scan_id).items() if h not in asked}
-    put_fields(client, keys.key(READABILITY), ((h, pack(r)) for h, r in known.items()))
-    return shared | {"known_readability": len(known), "validators": len(validators)}
+    known = ((h, pack(r)) for h, r in known_readability(db, scan_id) if h not in asked)
+    put_fields(client, keys.key(READABILITY), known)
+    # Counted in Redis: a content hash two pages share is one field, as in a dict.
+    return shared | {
+        "known_readability": client.hlen(keys.key(READABILITY)),
+        "validators": client.hlen(keys.key(VALIDATORS)),
+    }
 
 
 def packed_audit(audit: PreviousAudit) -> bytes:
@@ -80,10 +86,11 @@ def pack(value: Any) -> bytes:
 
 
 def packed_readings(
-    db: Any, validators: dict[str, Validators], hashes: set[str]
+    db: Any, scan_id: int, browser_scan: int | None, hashes: set[str]
 ) -> Iterator[tuple[str, bytes]]:
-    """Each page's reading, packed; its content hash added to hashes."""
-    for url, validator in validators.items():
+    """Each reading of a page the rescan asks about, packed; its content hash added to
+    hashes."""
+    for url, validator in validators_of(db, scan_id, browser_scan=browser_scan):
         reading = previous_reading(db, validator.scan_id, url)
         if reading is not None:
             hashes.add(reading.row["content_hash"])
@@ -91,12 +98,15 @@ def packed_readings(
 
 
 def put_fields(client: redis.Redis, key: str, fields: Iterable[tuple[str, bytes]]) -> None:
+    """HSET the fields as they come, a batch at a time."""
     batch: dict[str, bytes] = {}
+    size = 0
     for name, value in fields:
         batch[name] = value
-        if len(batch) >= BATCH:
+        size += len(value)
+        if len(batch) >= BATCH or size >= BATCH_BYTES:
             client.hset(key, mapping=batch)  # type: ignore[arg-type]
-            batch = {}
+            batch, size = {}, 0
     if batch:
         client.hset(key, mapping=batch)  # type: ignore[arg-type]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,11 +69,14 @@ def render_hash(content_hash: str, stylesheet_hashes: list[str]) -> str:
 
 
 def previous_scan(db: Any, key: str, before: int) -> int | None:
-    """The latest earlier browser scan with the same axe-core and rules."""
+    """The latest earlier browser scan of the same start URL (a site's scans, as --resume
+    and prune have them) with the same axe-core and rules: another site's, scanned in
+    between into the same database, has none of this site's pages."""
     row = db.execute(
-        "SELECT max(id) FROM scans WHERE id < ? AND browser = 1 AND rules_key = ? "
-        "AND status IN ('finished', 'interrupted')",
-        [before, key],
+        "SELECT max(id) FROM scans WHERE id < :before AND browser = 1 AND rules_key = :key "
+        "AND status IN ('finished', 'interrupted') "
+        "AND start_url IS (SELECT start_url FROM scans WHERE id = :before)",
+        {"before": before, "key": key},
     ).fetchone()
     return row[0] if row else None
 
@@ -126,15 +130,22 @@ READABILITY_COLUMNS = (
 def load_known_readability(db: Any, before: int) -> dict[str, dict[str, Any]]:
     """content hash -> readability of every page of the latest earlier scan, as the fields
     of audits.readability.Readability."""
+    return dict(known_readability(db, before))
+
+
+def known_readability(db: Any, before: int) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(content hash, readability fields) of each page of the latest earlier scan, a row at
+    a time: a shared rescan's seeder puts them in Redis without holding them all."""
     previous = previous_read_scan(db, before)
     if previous is None:
-        return {}
+        return
     rows = db.execute(
         f"SELECT {', '.join(READABILITY_COLUMNS)} FROM pages WHERE scan_id = ? "
         "AND content_hash IS NOT NULL",
         [previous],
     )
-    return {row[0]: readability_fields(row) for row in rows}
+    for row in rows:
+        yield row[0], readability_fields(row)
 
 
 def previous_read_scan(db: Any, before: int) -> int | None:

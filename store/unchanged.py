@@ -3,13 +3,15 @@ unchanged (304 Not Modified) takes from the scan before.
 
 A rescan asks about the pages of the latest earlier scan of the same kind: with a browser,
 the scan whose audits it reuses (store/previous.py), only for pages it audited cleanly;
-without one, the latest earlier scan without a browser. It asks only if that scan ran with
-the same configuration (`--full` aside): the reading it keeps was made under it.
+without one, the latest earlier scan of the same start URL without a browser. It asks only
+if that scan ran with the same configuration (`--full` aside): the reading it keeps was
+made under it.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,33 +92,47 @@ def same_config(earlier: str | None, now: str | None) -> bool:
 
 def validator_scan(db: Any, scan_id: int, browser_scan: int | None) -> int | None:
     """The scan whose pages a rescan asks about: the browser scan whose audits it reuses,
-    or without a browser the latest earlier scan without one; None if its configuration
-    differs."""
+    or without a browser the latest earlier scan of the same site without one; None if its
+    configuration differs."""
     this = db.execute("SELECT browser, config FROM scans WHERE id = ?", [scan_id]).fetchone()
     if this is None:
         return None
     browser, config = this
-    earlier = browser_scan
-    if not browser:
-        row = db.execute(
-            "SELECT max(id) FROM scans WHERE id < ? AND NOT coalesce(browser, 0) "
-            "AND status IN ('finished', 'interrupted')",
-            [scan_id],
-        ).fetchone()
-        earlier = row[0] if row else None
+    earlier = browser_scan if browser else last_scan_without_browser(db, scan_id)
     if earlier is None:
         return None
     (earlier_config,) = db.execute("SELECT config FROM scans WHERE id = ?", [earlier]).fetchone()
     return earlier if same_config(earlier_config, config) else None
 
 
+def last_scan_without_browser(db: Any, scan_id: int) -> int | None:
+    """The latest earlier scan without the browser of the scan's start URL, finished or
+    interrupted. Of its site: one database holds the scans of many sites (--sites), and
+    another site's scan in between has nothing to ask about."""
+    row = db.execute(
+        "SELECT max(id) FROM scans WHERE id < :scan AND NOT coalesce(browser, 0) "
+        "AND status IN ('finished', 'interrupted') "
+        "AND start_url IS (SELECT start_url FROM scans WHERE id = :scan)",
+        {"scan": scan_id},
+    ).fetchone()
+    return row[0] if row else None
+
+
 def load_validators(db: Any, scan_id: int, browser_scan: int | None) -> dict[str, Validators]:
     """url -> what to send to ask whether the page changed, for every page read cleanly by
     the scan a rescan asks about (and, with a browser, audited cleanly) that had a
     validator."""
+    return dict(validators_of(db, scan_id, browser_scan))
+
+
+def validators_of(
+    db: Any, scan_id: int, browser_scan: int | None
+) -> Iterator[tuple[str, Validators]]:
+    """load_validators a page at a time: a shared rescan's seeder puts them in Redis without
+    holding them all."""
     earlier = validator_scan(db, scan_id, browser_scan)
     if earlier is None:
-        return {}
+        return
     audited = "AND audited_at IS NOT NULL AND render_hash IS NOT NULL" if browser_scan else ""
     rows = db.execute(
         "SELECT url, etag, last_modified_header FROM pages WHERE scan_id = ? "
@@ -125,7 +141,8 @@ def load_validators(db: Any, scan_id: int, browser_scan: int | None) -> dict[str
         f"AND (etag IS NOT NULL OR last_modified_header IS NOT NULL) {audited}",
         [earlier],
     )
-    return {url: Validators(earlier, etag, modified) for url, etag, modified in rows}
+    for url, etag, modified in rows:
+        yield url, Validators(earlier, etag, modified)
 
 
 def previous_reading(reader: Any, scan_id: int, url: str) -> PreviousReading | None:

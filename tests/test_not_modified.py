@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from app.demo import DEMO_SITE, serve_site
-from tests.conftest import query, run_siteaudit
+from tests.conftest import SITES, query, run_siteaudit
 
 # What a page's reading gives the store, compared between a download and a 304.
 STORED = {
@@ -82,6 +82,24 @@ def test_an_unchanged_site_is_not_downloaded_again_and_stores_the_same(tmp_path:
         assert not_modified(db, 4) == set()
         scan(base, db, "--max-pages", "500")
         assert not_modified(db, 5) == set()
+
+
+def test_a_rescan_asks_about_its_own_sites_last_scan_not_the_one_between(
+    tmp_path: Path,
+) -> None:
+    """One database, two sites scanned in turn (as siteaudit scan --sites does with --redis):
+    the demo's rescan asks about the demo's last scan, not the other site's after it."""
+    db = tmp_path / "scan.db"
+    with serve_site(DEMO_SITE) as demo, serve_site(SITES / "dated") as dated:
+        scan(demo, db)
+        scan(dated, db, config=None)
+        output = scan(demo, db)
+    pages = {
+        url.split("/", 3)[-1] for (url,) in query(db, "SELECT url FROM pages WHERE scan_id = 1")
+    }
+    assert len(pages) == 17 and not_modified(db, 3) == pages
+    assert "17 not downloaded: unchanged, said the server" in output
+    assert stored(db, 3) == stored(db, 1)
 
 
 def test_a_page_with_an_etag_is_asked_about_with_if_none_match(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.demo import DEMO_SITE, serve_site
-from tests.conftest import query, run_siteaudit
+from tests.conftest import SITES, query, run_siteaudit
 
 pytestmark = pytest.mark.browser
 
@@ -119,3 +119,20 @@ def test_page_that_failed_is_audited_again(browser_site, tmp_path: Path) -> None
         "WHERE url LIKE '%/loop.html' ORDER BY scan_id",
     )
     assert rows == [(1, None, 1), (2, None, 1)]
+
+
+def test_a_rescan_reuses_its_own_sites_audits_after_another_sites_scan(tmp_path: Path) -> None:
+    """One database, the demo site, another site, the demo site again: the third scan reuses
+    the first's audits, not the other site's scan's, which has none of its pages."""
+    db = tmp_path / "scan.db"
+    with serve_site(DEMO_SITE) as demo, serve_site(SITES / "dated") as dated:
+        scan(demo, db)
+        scan(dated, db)
+        scan(demo, db)
+    assert query(
+        db,
+        "SELECT count(*), count(reused_from_scan), count(not_modified) FROM pages "
+        "WHERE scan_id = 3",
+    ) == [(17, 17, 17)]
+    assert query(db, "SELECT DISTINCT reused_from_scan FROM pages WHERE scan_id = 3") == [(1,)]
+    assert accessibility(db, 3) == accessibility(db, 1)
