@@ -10,6 +10,7 @@ import multiprocessing
 import os
 import pickle
 import secrets
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -22,7 +23,12 @@ from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.exceptions import ScrapyDeprecationWarning
 
-from app.distributed_browser import browser_fields, start_worker_browsers
+from app.distributed_browser import (
+    BrowserTrouble,
+    browser_fields,
+    scan_name,
+    start_worker_browsers,
+)
 from app.scan import (
     Decided,
     ScanError,
@@ -34,7 +40,8 @@ from app.scan import (
 )
 from audits.readability import ensure_syllable_data
 from audits.spelling import ensure_dictionaries
-from crawler.credentials import load_credentials
+from browser.browser_pool import BrowserPool
+from crawler.credentials import Credentials, load_credentials
 from crawler.distributed import OPEN_SCANS, ScanKeys, StreamWriter, connect, reclaim
 from crawler.distributed_spider import (
     DistributedContext,
@@ -63,6 +70,8 @@ WORKER_POLL = 0.5
 # How long a seeder's claim to write a scan (…:seeder) outlives its last renewal: a seeder
 # killed with -9 is taken over by --resume this long after.
 SEEDER_SECONDS = 15
+# A crawl process's exit code when the worker's browsers could not start for its scan.
+BROWSER_FAILED = 3
 
 
 def redis_client(url: str) -> redis.Redis:
@@ -371,29 +380,56 @@ def shared_counters(client: redis.Redis, keys: ScanKeys, seconds: float) -> Coun
     return Counters(**counts, elapsed=seconds)
 
 
-def run_worker(redis_url: str, until_idle: bool = False, verbose: bool = False) -> int:
+def run_worker(redis_url: str, until_idle: bool = False, verbose: bool = False) -> WorkerRun:
     """Crawl open scans, one after another (each in a process of its own: Scrapy's reactor
-    runs once per process); with until_idle, return once none is left after the first.
-    Returns how many crawls it ran."""
+    runs once per process), picked at random among those this worker may take; with
+    until_idle, return once none is left for it after the first."""
     client = redis_client(redis_url)
-    done = 0
+    run = WorkerRun()
     while True:
-        token = client.srandmember(OPEN_SCANS)
-        if token is None:
-            if until_idle and done:
-                return done
+        open_scans = {token.decode() for token in client.smembers(OPEN_SCANS)}
+        run.trouble.forget_closed(open_scans)
+        takeable = [token for token in open_scans if run.trouble.may_take(token)]
+        if not takeable:
+            if until_idle and run.crawls and not run.trouble.waiting(open_scans):
+                return run
             time.sleep(WORKER_POLL)
             continue
-        crawl = multiprocessing.get_context("fork").Process(
-            target=crawl_scan, args=(redis_url, token.decode(), verbose), name="siteaudit-crawl"
-        )
-        crawl.start()
-        crawl.join()
-        done += 1
+        crawl_one(redis_url, secrets.choice(takeable), verbose, run)
 
 
-def crawl_scan(redis_url: str, token: str, verbose: bool) -> None:
-    """This worker's share of one scan's crawl, until the scan is done."""
+@dataclass
+class WorkerRun:
+    """What a worker has done: its crawls, and the scans its browsers failed."""
+
+    crawls: int = 0
+    trouble: BrowserTrouble = field(default_factory=BrowserTrouble)
+
+
+def crawl_one(redis_url: str, token: str, verbose: bool, run: WorkerRun) -> None:
+    """This worker's share of one scan, in a process of its own; if its browsers could not
+    start (it took no page), the scan is tried again later or left to the other workers."""
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    crawl = context.Process(
+        target=crawl_scan, args=(redis_url, token, verbose, sender), name="siteaudit-crawl"
+    )
+    crawl.start()
+    sender.close()
+    crawl.join()
+    run.crawls += 1
+    failure = receiver.recv() if crawl.exitcode == BROWSER_FAILED and receiver.poll() else None
+    receiver.close()
+    if failure is None:
+        run.trouble.started(token)
+    else:
+        run.trouble.failed(token, *failure)
+
+
+def crawl_scan(redis_url: str, token: str, verbose: bool, failures: Any = None) -> None:
+    """This worker's share of one scan's crawl, until the scan is done. If its browsers
+    cannot start, it says why through failures (a Pipe's end) and exits BROWSER_FAILED,
+    having taken nothing."""
     client = connect(redis_url)
     keys = ScanKeys(token)
     state = client.hgetall(keys.key("state"))
@@ -410,36 +446,56 @@ def crawl_scan(redis_url: str, token: str, verbose: bool) -> None:
         ensure_dictionaries()
     with trusting(config.site.ca_file):
         credentials = load_credentials(config.auth)  # from this worker's environment
-        pool = start_worker_browsers(config, credentials, client, keys)
-        # As one machine's scan: with the browser, Chromium sets the pace and one reader
-        # keeps up; without it, a reader per core.
-        page_reader = PageReader(
-            config.audit.read_timeout,
-            workers=1 if pool else 0,
-            max_elements=config.audit.max_elements,
-            spelling=config.spelling.check,
-        )
-        context = DistributedContext(
-            config=config,
-            allowed_domains=allowed_domains(config),
-            credentials=credentials,
-            pool=pool,
-            queue_size=config.audit.queue_size or 2 * (pool.size if pool else 1),
-            scan_id=int(state[b"scan_id"]),
-            writer=StreamWriter(client, keys),  # type: ignore[arg-type]
-            page_reader=page_reader,
-            seen=shared_seen(client, keys),  # type: ignore[arg-type]
-            client=client,
-            keys=keys,
-            **rescan_context(client, keys, state),
-        )
-        page_reader.start()
         try:
-            crawl(context, worker_settings(config, redis_url, keys, verbose))
-        finally:
-            if pool:
-                pool.close()
-            page_reader.close()
+            pool = start_worker_browsers(config, credentials, client, keys)
+        except ScanError as err:
+            if failures is None:
+                raise
+            failures.send((scan_name(state), str(err).splitlines()[0]))
+            sys.exit(BROWSER_FAILED)
+        crawl_with(config, state, client, keys, pool, credentials, redis_url, verbose)
+
+
+def crawl_with(
+    config: Config,
+    state: dict[bytes, bytes],
+    client: redis.Redis,
+    keys: ScanKeys,
+    pool: BrowserPool | None,
+    credentials: Credentials,
+    redis_url: str,
+    verbose: bool,
+) -> None:
+    """The worker's crawl of the scan, with its browsers started (or none)."""
+    # As one machine's scan: with the browser, Chromium sets the pace and one reader
+    # keeps up; without it, a reader per core.
+    page_reader = PageReader(
+        config.audit.read_timeout,
+        workers=1 if pool else 0,
+        max_elements=config.audit.max_elements,
+        spelling=config.spelling.check,
+    )
+    context = DistributedContext(
+        config=config,
+        allowed_domains=allowed_domains(config),
+        credentials=credentials,
+        pool=pool,
+        queue_size=config.audit.queue_size or 2 * (pool.size if pool else 1),
+        scan_id=int(state[b"scan_id"]),
+        writer=StreamWriter(client, keys),  # type: ignore[arg-type]
+        page_reader=page_reader,
+        seen=shared_seen(client, keys),  # type: ignore[arg-type]
+        client=client,
+        keys=keys,
+        **rescan_context(client, keys, state),
+    )
+    page_reader.start()
+    try:
+        crawl(context, worker_settings(config, redis_url, keys, verbose))
+    finally:
+        if pool:
+            pool.close()
+        page_reader.close()
 
 
 def worker_settings(

@@ -45,19 +45,30 @@ SHARED_OPTIONS = ("redis_url", "redis_lease", "sites_path", "detach")
 @click.command()
 @click.option("--redis", "redis_url", required=True, metavar="URL", help=REDIS_HELP)
 @click.option(
-    "--until-idle", is_flag=True, help="Exit once no scan is left to crawl, after the first."
+    "--until-idle",
+    is_flag=True,
+    help="Exit once no scan is left to crawl, after the first; 1 if this worker's browsers "
+    "could not start for one (it leaves such a scan to the other workers).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log every page and Scrapy's log.")
 def worker(redis_url: str, until_idle: bool, verbose: bool) -> None:
     """Crawl and audit, with any number of other workers on any machine, the scans that
     `siteaudit scan --redis URL` seeds; their rows go back to that command's database.
+    A worker whose browsers cannot start for a scan takes no page of it: it tries the scan
+    again after 5 s, then 15 s, then leaves it to the other workers.
 
     \b
     Example:
       siteaudit worker --redis redis://10.0.0.5:6379/0
     """
     set_verbosity(verbose)
-    distributed().run_worker(redis_url, until_idle=until_idle, verbose=verbose)
+    run = distributed().run_worker(redis_url, until_idle=until_idle, verbose=verbose)
+    if left := run.trouble.left_scans():
+        raise ScanError(
+            f"this worker's browsers could not start for {', '.join(left)}, left to the other "
+            "workers; install Chromium, ChromeDriver and axe-core on this machine as "
+            "scripts/setup.sh does, then start the worker again"
+        )
 
 
 def distributed() -> ModuleType:
