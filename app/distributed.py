@@ -11,6 +11,7 @@ import os
 import pickle
 import secrets
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -274,9 +275,52 @@ def write_and_finish(
     finally:
         for scan in scans:
             ended(client, scan)
-        writer.close()
-        summaries = [finish(client, db, scan, decided) for scan in scans]
+        with Heartbeat(client, scans) as heartbeat:
+            writer.close()
+            summaries = [finish(client, db, scan, decided, heartbeat) for scan in scans]
     return summaries
+
+
+class Heartbeat:
+    """The seeder's claim on its scans (…:seeder) renewed from a thread of its own while it
+    finishes them (the writer's last commits, after_crawl, the scan's row), a stretch with no
+    round of draining to renew it: a --resume then sees a seeder still at work, not a killed
+    one, and leaves the scans to it. Each scan's state says `finishing` meanwhile."""
+
+    def __init__(self, client: redis.Redis, scans: list[SharedScan]) -> None:
+        self.client = client
+        self.keys = {scan.keys.token: scan.keys for scan in scans}
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.run, name="seeder-heartbeat", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self.renew(status="finishing")
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stopping.set()
+        self.thread.join()
+
+    def run(self) -> None:
+        while not self.stopping.wait(SEEDER_SECONDS / 3):
+            self.renew()
+
+    def renew(self, status: str | None = None) -> None:
+        with self.lock:
+            for keys in self.keys.values():
+                try:
+                    self.client.set(keys.key("seeder"), os.getpid(), ex=SEEDER_SECONDS)
+                    if status:
+                        self.client.hset(keys.key("state"), "status", status)
+                except redis.RedisError as err:
+                    log.warning("could not renew the claim on the scan in Redis: %s", err)
+
+    def release(self, keys: ScanKeys) -> None:
+        """Renew the scan's claim no more: its keys are about to be deleted."""
+        with self.lock:
+            self.keys.pop(keys.token, None)
 
 
 def publish(client: redis.Redis, db: Any, config: Config, lease: float | None) -> SharedScan:
@@ -339,7 +383,9 @@ def drain_until_done(client: redis.Redis, scans: list[SharedScan], writer: Write
         pass
 
 
-def finish(client: redis.Redis, db: Any, scan: SharedScan, decided: Decided) -> ScanSummary:
+def finish(
+    client: redis.Redis, db: Any, scan: SharedScan, decided: Decided, heartbeat: Heartbeat
+) -> ScanSummary:
     """After the crawl, as a one-machine scan: the checks across the site, then the status."""
     config = scan.config
     seconds = time.time() - scan.started
@@ -353,6 +399,7 @@ def finish(client: redis.Redis, db: Any, scan: SharedScan, decided: Decided) -> 
     audited = {"pages_audited": counters.audited, "pages_failed": counters.audit_failed}
     finish_scan(db, scan.scan_id, status, **audited, **browser, message=scan.message)
     # Only now: a seeder killed before the scan is marked finished leaves it to --resume.
+    heartbeat.release(scan.keys)
     try:
         client.delete(*scan.keys.all, scan.keys.key("seeder"))
     except redis.RedisError as err:

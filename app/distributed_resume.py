@@ -4,6 +4,7 @@ writing what the workers send, and finishes them as the seeder would have (docs/
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 import shlex
@@ -57,7 +58,7 @@ def resume_scans(
             "resume (only a scan seeded with --redis and not yet finished is); scan without "
             "--resume"
         )
-    take_over(client, scans)
+    take_over(client, scans, db_path)
     summaries = write_and_finish(client, db_path, scans, decided)
     return [(scan.config, summary) for scan, summary in zip(scans, summaries, strict=True)]
 
@@ -83,19 +84,46 @@ def resumable_scans(client: redis.Redis, db: Any, start_urls: set[str] | None) -
     return sorted(found, key=lambda scan: scan.scan_id)
 
 
-def take_over(client: redis.Redis, scans: list[SharedScan]) -> None:
+def take_over(client: redis.Redis, scans: list[SharedScan], db_path: str | Path) -> None:
     """Become the one process that writes the scans: once their seeder's claim has run out
-    (it was killed), or at once (detached). One still renewed is a seeder still running."""
+    (it was killed), or at once (detached). A claim renewed while this waits is a seeder still
+    at work (writing, or finishing the scan): refused, saying which."""
     deadline = time.monotonic() + 2 * SEEDER_SECONDS
     for scan in scans:
-        key = scan.keys.key("seeder")
+        key, left = scan.keys.key("seeder"), math.inf
         while not client.set(key, os.getpid(), nx=True, ex=SEEDER_SECONDS):
-            if time.monotonic() > deadline:
-                raise ScanError(
-                    f"scan {scan.scan_id} is still being written by the siteaudit scan that "
-                    "seeded it: let it finish, or stop it, before --resume"
-                )
+            ttl = client.pttl(key)
+            if ttl > left or time.monotonic() > deadline:
+                raise ScanError(still_at_work(client, scan, db_path))
+            left = ttl if ttl >= 0 else left
             time.sleep(0.5)
+        if not client.exists(scan.keys.key("state")):  # finished the moment its claim ended
+            client.delete(key)
+            raise ScanError(
+                f"scan {scan.scan_id} was finished meanwhile by the siteaudit scan that seeded "
+                f"it: nothing to resume; {report_command(db_path, scan.scan_id)} reports it"
+            )
+
+
+def still_at_work(client: redis.Redis, scan: SharedScan, db_path: str | Path) -> str:
+    """What a seeder whose claim is still renewed is doing to the scan, and what to do."""
+    if client.hget(scan.keys.key("state"), "status") == b"finishing":
+        return (
+            f"scan {scan.scan_id} is being finished by the siteaudit scan that seeded it (its "
+            "crawl is over; it is running the checks across the site): nothing to resume; "
+            f"once that command ends, {report_command(db_path, scan.scan_id)} reports it"
+        )
+    return (
+        f"scan {scan.scan_id} is still being written by the siteaudit scan that seeded it: let "
+        "it finish, or stop it, before --resume"
+    )
+
+
+def report_command(db_path: str | Path, scan_id: int) -> str:
+    """The command that reports a finished scan."""
+    return shlex.join(
+        ["siteaudit", "report", "--db", str(db_path), "--scan", str(scan_id), "--out", "FOLDER"]
+    )
 
 
 def shared_scan(client: redis.Redis, keys: ScanKeys, state: dict[str, str]) -> SharedScan | None:
@@ -107,7 +135,7 @@ def shared_scan(client: redis.Redis, keys: ScanKeys, state: dict[str, str]) -> S
     config: Config = pickle.loads(raw)
     started = float(state["started"])
     scan = SharedScan(config, int(state["scan_id"]), keys, deadline(config, started), started)
-    if state.get("status") == "done":  # its crawl ended; its seeder died before finishing it
+    if state.get("status") in ("done", "finishing"):  # its crawl ended; its seeder died
         scan.status = state.get("outcome") or "failed"
         scan.message = state.get("message")
     return scan

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import redis
 
+from app.distributed import Heartbeat, ended
+from app.distributed_resume import shared_scan
 from crawler.distributed import OPEN_SCANS, ScanKeys
 from store.database import open_database
 from tests.conftest import ROOT, Site, query, run_in_process, run_siteaudit
@@ -235,6 +237,59 @@ def test_a_seeder_killed_mid_scan_is_resumed_with_every_page_once(
     assert written < 17  # killed with pages still to write
     assert "Scan 1 finished" in resumed.stderr and "Pages: 17 recorded" in resumed.stderr
     assert len(pages_once(db)) == 17
+    assert scan_contents(db, demo_site.base) == expected
+
+
+def test_resume_leaves_a_scan_to_the_seeder_finishing_it_and_takes_it_once_it_is_gone(
+    redis_url: str, demo_site: Site, tmp_path: Path
+) -> None:
+    """While a seeder finishes a scan (after_crawl: its claim renewed by its heartbeat, the
+    state `finishing`), --resume refuses in one line and changes nothing, so after_crawl never
+    runs twice; once that seeder is gone (its claim runs out), --resume finishes the scan."""
+    expected = one_machine_scan(demo_site, tmp_path)
+    db = tmp_path / "shared.db"
+    client = redis.Redis.from_url(redis_url)
+    detached = run_siteaudit(
+        "scan", demo_site.url(), "--no-browser", "--db", str(db), "--redis", redis_url,
+        "--detach",
+    )  # fmt: skip
+    assert detached.returncode == 0, detached.stderr
+    workers = [start_worker(redis_url, tmp_path / "worker.log")]
+    try:
+        keys = open_scan(client)
+        deadline = time.monotonic() + 120
+        while not crawl_over(client, keys):
+            assert time.monotonic() < deadline, "the worker did not finish the crawl"
+            time.sleep(0.1)
+        state = {k.decode(): v.decode() for k, v in client.hgetall(keys.key("state")).items()}
+        scan = shared_scan(client, keys, state)
+        assert scan is not None
+        # This process plays the seeder in its after-crawl phase, as write_and_finish does:
+        # the crawl is over and finished, and its claim is renewed while it finishes.
+        scan.status = "finished"
+        ended(client, scan)
+        with Heartbeat(client, [scan]):
+            assert client.hget(keys.key("state"), "status") == b"finishing"
+            started = time.monotonic()
+            refused = run_siteaudit("scan", "--redis", redis_url, "--resume", "--db", str(db))
+            waited = time.monotonic() - started
+            untouched = query(db, "SELECT status, (SELECT count(*) FROM pages) FROM scans")
+        resumed = run_siteaudit("scan", "--redis", redis_url, "--resume", "--db", str(db))
+    finally:
+        codes = stop(workers)
+        client.close()
+    assert refused.returncode == 1
+    assert [line for line in refused.stderr.splitlines() if line.startswith("Error:")] == [
+        "Error: scan 1 is being finished by the siteaudit scan that seeded it (its crawl is "
+        "over; it is running the checks across the site): nothing to resume; once that "
+        f"command ends, siteaudit report --db {db} --scan 1 --out FOLDER reports it"
+    ]
+    assert untouched == [("running", 0)]  # nothing written, nothing finished
+    assert waited < 15  # told as soon as the claim was seen renewed, not at the 30 s limit
+    assert codes == [0]
+    assert resumed.returncode == 0, resumed.stderr
+    assert "Scan 1 finished" in resumed.stderr and "Pages: 17 recorded" in resumed.stderr
+    assert query(db, "SELECT status FROM scans") == [("finished",)]
     assert scan_contents(db, demo_site.base) == expected
 
 
