@@ -71,6 +71,11 @@ WORKER_POLL = 0.5
 # How long a seeder's claim to write a scan (…:seeder) outlives its last renewal: a seeder
 # killed with -9 is taken over by --resume this long after.
 SEEDER_SECONDS = 15
+# Why a scan whose keys vanished from Redis (restarted without persistence) stopped.
+STATE_LOST = (
+    "the scan's state was lost from Redis (restarted without persistence?); `siteaudit scan "
+    "URL --redis URL --resume --db FILE` crawls on from what the database holds"
+)
 # A crawl process's exit code when the worker's browsers could not start for its scan.
 BROWSER_FAILED = 3
 
@@ -167,6 +172,7 @@ class SharedScan:
     # When it started (time.time()): a resumed scan's time is counted from then.
     started: float
     drain: Drain = field(default_factory=Drain)
+    start_url: str = ""
     # Rounds in a row with nothing sent, nothing on the frontier and nothing leased.
     quiet: int = 0
     status: str | None = None
@@ -312,7 +318,7 @@ class Heartbeat:
             for keys in self.keys.values():
                 try:
                     self.client.set(keys.key("seeder"), os.getpid(), ex=SEEDER_SECONDS)
-                    if status:
+                    if status and self.client.exists(keys.key("state")):
                         self.client.hset(keys.key("state"), "status", status)
                 except redis.RedisError as err:
                     log.warning("could not renew the claim on the scan in Redis: %s", err)
@@ -337,7 +343,8 @@ def publish(client: redis.Redis, db: Any, config: Config, lease: float | None) -
     row = scan_row(db, scan_id)
     assert row is not None
     keys = publish_scan(client, config, row, lease, rescan_of(client, db, config, scan_id))
-    return SharedScan(config, scan_id, keys, deadline(config, time.time()), time.time())
+    now = time.time()
+    return SharedScan(config, scan_id, keys, deadline(config, now), now, start_url=row["start_url"])
 
 
 def deadline(config: Config, started: float) -> float:
@@ -369,6 +376,9 @@ def drain_until_done(client: redis.Redis, scans: list[SharedScan], writer: Write
         trim(client, scans, writer.committed)
         for scan in running:
             reclaim(client, scan.keys)
+            if not client.exists(scan.keys.key("state")):
+                scan.status, scan.message = "interrupted", STATE_LOST
+                continue  # nothing to tell the workers: it is gone for them too
             empty = not counts.get(scan.keys.token) and frontier_empty(client, scan.keys)
             scan.quiet = scan.quiet + 1 if empty else 0
             if scan.quiet >= 2:
@@ -415,7 +425,8 @@ def ended(client: redis.Redis, scan: SharedScan) -> None:
         state = {"status": "done", "outcome": scan.status or "failed"}
         if scan.message:
             state["message"] = scan.message
-        client.hset(scan.keys.key("state"), mapping=state)
+        if client.exists(scan.keys.key("state")):  # lost from Redis: not made again
+            client.hset(scan.keys.key("state"), mapping=state)
         client.srem(OPEN_SCANS, scan.keys.token)
     except redis.RedisError as err:
         log.warning("could not mark the scan done in Redis: %s", err)

@@ -11,7 +11,7 @@ import click
 from app.log_output import set_verbosity
 from app.scan import Decided, ScanError
 from settings.loader import ConfigError, read_text_file
-from settings.model import Config, seed_urls
+from settings.model import Config
 
 REDIS_HELP = "Redis server the scan's workers share, as redis://HOST:PORT/DB (docs/scaling.md)."
 # siteaudit scan's options for scans shared through Redis, by the names scan_shared takes.
@@ -144,9 +144,10 @@ def scan_shared(
         detached(configs, db_path, redis_url, redis_lease)
         return
     if resume:
-        urls = {seed_urls(config.site)[0] for config in configs} if named else None
         resume_from = distributed_resume().resume_scans
-        done = resume_from(db_path, redis_url, urls, Decided(tuple(decisions)))
+        done = resume_from(
+            db_path, redis_url, configs if named else None, Decided(tuple(decisions))
+        )
     else:
         seed = distributed().run_distributed_scans
         summaries = seed(configs, db_path, redis_url, Decided(tuple(decisions)), redis_lease)
