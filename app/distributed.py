@@ -10,6 +10,7 @@ import multiprocessing
 import os
 import pickle
 import secrets
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -22,7 +23,13 @@ from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.exceptions import ScrapyDeprecationWarning
 
-from app.distributed_browser import browser_fields, expected_rules_key, start_worker_browsers
+from app.distributed_browser import (
+    BrowserTrouble,
+    browser_fields,
+    expected_rules_key,
+    scan_name,
+    start_worker_browsers,
+)
 from app.scan import (
     Decided,
     ScanError,
@@ -32,9 +39,11 @@ from app.scan import (
     checks_run,
     crawl_settings,
 )
+from app.seeder_heartbeat import SEEDER_SECONDS, Heartbeat
 from audits.readability import ensure_syllable_data
 from audits.spelling import ensure_dictionaries
-from crawler.credentials import load_credentials
+from browser.browser_pool import BrowserPool
+from crawler.credentials import Credentials, load_credentials
 from crawler.distributed import OPEN_SCANS, ScanKeys, StreamWriter, connect, reclaim
 from crawler.distributed_spider import (
     DistributedContext,
@@ -60,9 +69,13 @@ log = logging.getLogger(__name__)
 READ_COUNT, READ_BLOCK_MS = 500, 500
 # How often a worker with nothing to do looks for an open scan.
 WORKER_POLL = 0.5
-# How long a seeder's claim to write a scan (…:seeder) outlives its last renewal: a seeder
-# killed with -9 is taken over by --resume this long after.
-SEEDER_SECONDS = 15
+# Why a scan whose keys vanished from Redis (restarted without persistence) stopped.
+STATE_LOST = (
+    "the scan's state was lost from Redis (restarted without persistence?); `siteaudit scan "
+    "URL --redis URL --resume --db FILE` crawls on from what the database holds"
+)
+# A crawl process's exit code when the worker's browsers could not start for its scan.
+BROWSER_FAILED = 3
 
 
 def redis_client(url: str) -> redis.Redis:
@@ -157,6 +170,7 @@ class SharedScan:
     # When it started (time.time()): a resumed scan's time is counted from then.
     started: float
     drain: Drain = field(default_factory=Drain)
+    start_url: str = ""
     # Rounds in a row with nothing sent, nothing on the frontier and nothing leased.
     quiet: int = 0
     status: str | None = None
@@ -265,8 +279,9 @@ def write_and_finish(
     finally:
         for scan in scans:
             ended(client, scan)
-        writer.close()
-        summaries = [finish(client, db, scan, decided) for scan in scans]
+        with Heartbeat(client, scans) as heartbeat:
+            writer.close()
+            summaries = [finish(client, db, scan, decided, heartbeat) for scan in scans]
     return summaries
 
 
@@ -284,7 +299,8 @@ def publish(client: redis.Redis, db: Any, config: Config, lease: float | None) -
     row = scan_row(db, scan_id)
     assert row is not None
     keys = publish_scan(client, config, row, lease, rescan_of(client, db, config, scan_id))
-    return SharedScan(config, scan_id, keys, deadline(config, time.time()), time.time())
+    now = time.time()
+    return SharedScan(config, scan_id, keys, deadline(config, now), now, start_url=row["start_url"])
 
 
 def deadline(config: Config, started: float) -> float:
@@ -317,6 +333,9 @@ def drain_until_done(client: redis.Redis, scans: list[SharedScan], writer: Write
         trim(client, scans, writer.committed)
         for scan in running:
             reclaim(client, scan.keys)
+            if not client.exists(scan.keys.key("state")):
+                scan.status, scan.message = "interrupted", STATE_LOST
+                continue  # nothing to tell the workers: it is gone for them too
             empty = not counts.get(scan.keys.token) and frontier_empty(client, scan.keys)
             scan.quiet = scan.quiet + 1 if empty else 0
             if scan.quiet >= 2:
@@ -331,7 +350,9 @@ def drain_until_done(client: redis.Redis, scans: list[SharedScan], writer: Write
         pass
 
 
-def finish(client: redis.Redis, db: Any, scan: SharedScan, decided: Decided) -> ScanSummary:
+def finish(
+    client: redis.Redis, db: Any, scan: SharedScan, decided: Decided, heartbeat: Heartbeat
+) -> ScanSummary:
     """After the crawl, as a one-machine scan: the checks across the site, then the status."""
     config = scan.config
     seconds = time.time() - scan.started
@@ -345,6 +366,7 @@ def finish(client: redis.Redis, db: Any, scan: SharedScan, decided: Decided) -> 
     audited = {"pages_audited": counters.audited, "pages_failed": counters.audit_failed}
     finish_scan(db, scan.scan_id, status, **audited, **browser, message=scan.message)
     # Only now: a seeder killed before the scan is marked finished leaves it to --resume.
+    heartbeat.release(scan.keys)
     try:
         client.delete(*scan.keys.all, scan.keys.key("seeder"))
     except redis.RedisError as err:
@@ -360,7 +382,8 @@ def ended(client: redis.Redis, scan: SharedScan) -> None:
         state = {"status": "done", "outcome": scan.status or "failed"}
         if scan.message:
             state["message"] = scan.message
-        client.hset(scan.keys.key("state"), mapping=state)
+        if client.exists(scan.keys.key("state")):  # lost from Redis: not made again
+            client.hset(scan.keys.key("state"), mapping=state)
         client.srem(OPEN_SCANS, scan.keys.token)
     except redis.RedisError as err:
         log.warning("could not mark the scan done in Redis: %s", err)
@@ -372,29 +395,56 @@ def shared_counters(client: redis.Redis, keys: ScanKeys, seconds: float) -> Coun
     return Counters(**counts, elapsed=seconds)
 
 
-def run_worker(redis_url: str, until_idle: bool = False, verbose: bool = False) -> int:
+def run_worker(redis_url: str, until_idle: bool = False, verbose: bool = False) -> WorkerRun:
     """Crawl open scans, one after another (each in a process of its own: Scrapy's reactor
-    runs once per process); with until_idle, return once none is left after the first.
-    Returns how many crawls it ran."""
+    runs once per process), picked at random among those this worker may take; with
+    until_idle, return once none is left for it after the first."""
     client = redis_client(redis_url)
-    done = 0
+    run = WorkerRun()
     while True:
-        token = client.srandmember(OPEN_SCANS)
-        if token is None:
-            if until_idle and done:
-                return done
+        open_scans = {token.decode() for token in client.smembers(OPEN_SCANS)}
+        run.trouble.forget_closed(open_scans)
+        takeable = [token for token in open_scans if run.trouble.may_take(token)]
+        if not takeable:
+            if until_idle and run.crawls and not run.trouble.waiting(open_scans):
+                return run
             time.sleep(WORKER_POLL)
             continue
-        crawl = multiprocessing.get_context("fork").Process(
-            target=crawl_scan, args=(redis_url, token.decode(), verbose), name="siteaudit-crawl"
-        )
-        crawl.start()
-        crawl.join()
-        done += 1
+        crawl_one(redis_url, secrets.choice(takeable), verbose, run)
 
 
-def crawl_scan(redis_url: str, token: str, verbose: bool) -> None:
-    """This worker's share of one scan's crawl, until the scan is done."""
+@dataclass
+class WorkerRun:
+    """What a worker has done: its crawls, and the scans its browsers failed."""
+
+    crawls: int = 0
+    trouble: BrowserTrouble = field(default_factory=BrowserTrouble)
+
+
+def crawl_one(redis_url: str, token: str, verbose: bool, run: WorkerRun) -> None:
+    """This worker's share of one scan, in a process of its own; if its browsers could not
+    start (it took no page), the scan is tried again later or left to the other workers."""
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    crawl = context.Process(
+        target=crawl_scan, args=(redis_url, token, verbose, sender), name="siteaudit-crawl"
+    )
+    crawl.start()
+    sender.close()
+    crawl.join()
+    run.crawls += 1
+    failure = receiver.recv() if crawl.exitcode == BROWSER_FAILED and receiver.poll() else None
+    receiver.close()
+    if failure is None:
+        run.trouble.started(token)
+    else:
+        run.trouble.failed(token, *failure)
+
+
+def crawl_scan(redis_url: str, token: str, verbose: bool, failures: Any = None) -> None:
+    """This worker's share of one scan's crawl, until the scan is done. If its browsers
+    cannot start, it says why through failures (a Pipe's end) and exits BROWSER_FAILED,
+    having taken nothing."""
     client = connect(redis_url)
     keys = ScanKeys(token)
     state = client.hgetall(keys.key("state"))
@@ -411,36 +461,58 @@ def crawl_scan(redis_url: str, token: str, verbose: bool) -> None:
         ensure_dictionaries()
     with trusting(config.site.ca_file):
         credentials = load_credentials(config.auth)  # from this worker's environment
-        pool, rules_key = start_worker_browsers(config, credentials, client, keys)
-        # As one machine's scan: with the browser, Chromium sets the pace and one reader
-        # keeps up; without it, a reader per core.
-        page_reader = PageReader(
-            config.audit.read_timeout,
-            workers=1 if pool else 0,
-            max_elements=config.audit.max_elements,
-            spelling=config.spelling.check,
-        )
-        context = DistributedContext(
-            config=config,
-            allowed_domains=allowed_domains(config),
-            credentials=credentials,
-            pool=pool,
-            queue_size=config.audit.queue_size or 2 * (pool.size if pool else 1),
-            scan_id=int(state[b"scan_id"]),
-            writer=StreamWriter(client, keys),  # type: ignore[arg-type]
-            page_reader=page_reader,
-            seen=shared_seen(client, keys),  # type: ignore[arg-type]
-            client=client,
-            keys=keys,
-            **rescan_context(client, keys, state, rules_key),
-        )
-        page_reader.start()
         try:
-            crawl(context, worker_settings(config, redis_url, keys, verbose))
-        finally:
-            if pool:
-                pool.close()
-            page_reader.close()
+            pool, rules_key = start_worker_browsers(config, credentials, client, keys)
+        except ScanError as err:
+            if failures is None:
+                raise
+            failures.send((scan_name(state), str(err).splitlines()[0]))
+            sys.exit(BROWSER_FAILED)
+        crawl_with(config, state, client, keys, (pool, rules_key), credentials, redis_url, verbose)
+
+
+def crawl_with(
+    config: Config,
+    state: dict[bytes, bytes],
+    client: redis.Redis,
+    keys: ScanKeys,
+    browsers: tuple[BrowserPool | None, str | None],
+    credentials: Credentials,
+    redis_url: str,
+    verbose: bool,
+) -> None:
+    """The worker's crawl of the scan, with its browsers started (or none) and the rules key
+    of their audits."""
+    pool, rules_key = browsers
+    # As one machine's scan: with the browser, Chromium sets the pace and one reader
+    # keeps up; without it, a reader per core.
+    page_reader = PageReader(
+        config.audit.read_timeout,
+        workers=1 if pool else 0,
+        max_elements=config.audit.max_elements,
+        spelling=config.spelling.check,
+    )
+    context = DistributedContext(
+        config=config,
+        allowed_domains=allowed_domains(config),
+        credentials=credentials,
+        pool=pool,
+        queue_size=config.audit.queue_size or 2 * (pool.size if pool else 1),
+        scan_id=int(state[b"scan_id"]),
+        writer=StreamWriter(client, keys),  # type: ignore[arg-type]
+        page_reader=page_reader,
+        seen=shared_seen(client, keys),  # type: ignore[arg-type]
+        client=client,
+        keys=keys,
+        **rescan_context(client, keys, state, rules_key),
+    )
+    page_reader.start()
+    try:
+        crawl(context, worker_settings(config, redis_url, keys, verbose))
+    finally:
+        if pool:
+            pool.close()
+        page_reader.close()
 
 
 def worker_settings(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis
@@ -80,3 +82,73 @@ def browser_fields(client: redis.Redis, keys: ScanKeys) -> dict[str, Any]:
     if "sandboxed" in fields:
         fields["sandboxed"] = int(fields["sandboxed"])
     return fields
+
+
+# A worker whose browsers cannot start for a scan tries it again after each of these waits
+# (seconds), then leaves the scan to the other workers: a machine short of memory for a
+# moment recovers, a missing Chromium does not.
+BROWSER_RETRY_WAITS = (5.0, 15.0)
+
+
+@dataclass
+class BrowserTrouble:
+    """The scans this worker's browsers could not start for: when each may be tried again,
+    and those given up (left to the other workers)."""
+
+    attempts: dict[str, int] = field(default_factory=dict)
+    retry_at: dict[str, float] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+    # The scans left to the other workers: given up, or ended while this one waited.
+    left: set[str] = field(default_factory=set)
+
+    def may_take(self, token: str) -> bool:
+        """Whether the worker may crawl the scan now."""
+        if token in self.left:
+            return False
+        return time.monotonic() >= self.retry_at.get(token, 0.0)
+
+    def waiting(self, open_scans: set[str]) -> bool:
+        """Whether an open scan is waiting for this worker to try it again."""
+        return any(token in self.retry_at for token in open_scans - self.left)
+
+    def started(self, token: str) -> None:
+        """The worker's browsers started for the scan: its past failures are forgotten."""
+        self.attempts.pop(token, None)
+        self.retry_at.pop(token, None)
+
+    def failed(self, token: str, scan: str, reason: str) -> None:
+        """The worker's browsers could not start for the scan: try again later, or give up;
+        either way, one line saying so."""
+        attempt = self.attempts.get(token, 0) + 1
+        self.attempts[token], self.names[token] = attempt, scan
+        tries = len(BROWSER_RETRY_WAITS) + 1
+        if attempt < tries:
+            wait = BROWSER_RETRY_WAITS[attempt - 1]
+            self.retry_at[token] = time.monotonic() + wait
+            log.warning(
+                "%s: this worker's browsers could not start (%s); trying the scan again in "
+                "%g s (attempt %d of %d)", scan, reason, wait, attempt, tries,
+            )  # fmt: skip
+            return
+        self.retry_at.pop(token, None)
+        self.left.add(token)
+        log.warning(
+            "%s: this worker's browsers could not start %d times (%s); it leaves the scan to "
+            "the other workers", scan, tries, reason,
+        )  # fmt: skip
+
+    def forget_closed(self, open_scans: set[str]) -> None:
+        """Drop the retries of scans that have ended meanwhile (other workers finished them)."""
+        for token in set(self.retry_at) - open_scans:
+            self.retry_at.pop(token)
+            self.left.add(token)
+
+    def left_scans(self) -> list[str]:
+        """The scans this worker left to the others, by name."""
+        return sorted(self.names[token] for token in self.left)
+
+
+def scan_name(state: dict[bytes, bytes]) -> str:
+    """How a worker names a scan in its messages: its id and start URL."""
+    scan_id = state.get(b"scan_id", b"?").decode()
+    return f"scan {scan_id} of {state.get(b'start_url', b'').decode()}"

@@ -44,7 +44,7 @@ from store.previous import (
     previous_scan,
     rules_key,
 )
-from store.resume import NothingToResume, done_urls, frontier, resumable_scan
+from store.resume import NothingToResume, done_urls, frontier, resumable_scan, unchecked_links
 from store.scans import finish_scan, reopen_scan, start_scan
 from store.unchanged import load_validators
 from store.writer import Writer
@@ -471,6 +471,7 @@ def load_history(context: ScanContext, db: Any, axe_version: str | None, resumin
     if resuming:
         context.seen = done_urls(db, scan_id)
         context.frontier = frontier(db, scan_id, context.seen, config.site.max_depth)
+        context.unchecked = unchecked_links(db, scan_id)
         context.pages_stored = page_count(db, scan_id)
     if not config.audit.full:
         known = load_known_readability(db, scan_id)

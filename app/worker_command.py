@@ -11,7 +11,7 @@ import click
 from app.log_output import set_verbosity
 from app.scan import Decided, ScanError
 from settings.loader import ConfigError, read_text_file
-from settings.model import Config, seed_urls
+from settings.model import Config
 
 REDIS_HELP = "Redis server the scan's workers share, as redis://HOST:PORT/DB (docs/scaling.md)."
 # siteaudit scan's options for scans shared through Redis, by the names scan_shared takes.
@@ -45,19 +45,30 @@ SHARED_OPTIONS = ("redis_url", "redis_lease", "sites_path", "detach")
 @click.command()
 @click.option("--redis", "redis_url", required=True, metavar="URL", help=REDIS_HELP)
 @click.option(
-    "--until-idle", is_flag=True, help="Exit once no scan is left to crawl, after the first."
+    "--until-idle",
+    is_flag=True,
+    help="Exit once no scan is left to crawl, after the first; 1 if this worker's browsers "
+    "could not start for one (it leaves such a scan to the other workers).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log every page and Scrapy's log.")
 def worker(redis_url: str, until_idle: bool, verbose: bool) -> None:
     """Crawl and audit, with any number of other workers on any machine, the scans that
     `siteaudit scan --redis URL` seeds; their rows go back to that command's database.
+    A worker whose browsers cannot start for a scan takes no page of it: it tries the scan
+    again after 5 s, then 15 s, then leaves it to the other workers.
 
     \b
     Example:
       siteaudit worker --redis redis://10.0.0.5:6379/0
     """
     set_verbosity(verbose)
-    distributed().run_worker(redis_url, until_idle=until_idle, verbose=verbose)
+    run = distributed().run_worker(redis_url, until_idle=until_idle, verbose=verbose)
+    if left := run.trouble.left_scans():
+        raise ScanError(
+            f"this worker's browsers could not start for {', '.join(left)}, left to the other "
+            "workers; install Chromium, ChromeDriver and axe-core on this machine as "
+            "scripts/setup.sh does, then start the worker again"
+        )
 
 
 def distributed() -> ModuleType:
@@ -133,9 +144,10 @@ def scan_shared(
         detached(configs, db_path, redis_url, redis_lease)
         return
     if resume:
-        urls = {seed_urls(config.site)[0] for config in configs} if named else None
         resume_from = distributed_resume().resume_scans
-        done = resume_from(db_path, redis_url, urls, Decided(tuple(decisions)))
+        done = resume_from(
+            db_path, redis_url, configs if named else None, Decided(tuple(decisions))
+        )
     else:
         seed = distributed().run_distributed_scans
         summaries = seed(configs, db_path, redis_url, Decided(tuple(decisions)), redis_lease)

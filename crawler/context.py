@@ -45,10 +45,11 @@ class ScanContext(CrawlContext):
     queue_size: int = 4
     # Reads each page's HTML in a worker process (crawler/page_reader.py).
     page_reader: PageReader = field(default_factory=lambda: PageReader(budget=0))
-    # When resuming: URLs already done, (url, depth, linking page) still to crawl, and how
-    # many pages were stored before.
+    # When resuming: URLs already done, (url, depth, linking page) still to crawl, off-site
+    # links whose check left no outcome, and how many pages were stored before.
     seen: set[str] = field(default_factory=set)
     frontier: list[tuple[str, int, str]] = field(default_factory=list)
+    unchecked: list[str] = field(default_factory=list)
     pages_stored: int = 0
     # url -> the page's audit in an earlier scan, reused if its render hash is unchanged.
     previous: dict[str, PreviousAudit] = field(default_factory=dict)

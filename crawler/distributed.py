@@ -3,6 +3,7 @@ spider's de-duplication and sitemap dates shared, and rows sent on a stream to o
 
 from __future__ import annotations
 
+import logging
 import pickle
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +11,8 @@ from typing import Any
 import redis
 from scrapy.http import Request
 from scrapy_redis.queue import PriorityQueue
+
+log = logging.getLogger(__name__)
 
 # Every key of a scan is under this prefix and its token (docs/scaling.md lists them).
 PREFIX = "siteaudit:scan:"
@@ -38,6 +41,7 @@ class ScanKeys:
         names += ("validators", "readings", "readability", "previous")  # distributed_unchanged
         names += ("stylesheets",)  # shared_stylesheets
         names += ("shape_runs", "external", "external_hosts", "external_checked", "robots")
+        names += ("frontier",)  # a scan published again from the database (distributed_reseed)
         return [self.key(name) for name in names]
 
 
@@ -235,6 +239,17 @@ class SharedLastmod:
         return value.decode() if value is not None else None
 
 
+# Add a writer call's rows to the scan's stream, only while the scan's state exists: rows made
+# after Redis lost it (flushed, or restarted without persistence) may lack what it shared
+# (sitemap dates, seen URLs), so they are never stored; their pages are done again when the
+# scan resumes from the database.
+ADD_ROWS = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('XADD', KEYS[2], '*', 'parts', ARGV[1])
+return 1
+"""
+
+
 class StreamWriter:
     """store/writer.py's Writer as the pipelines see it, sending each call's rows, together,
     as one entry of the scan's stream; the seeding process writes them to the database."""
@@ -242,7 +257,9 @@ class StreamWriter:
     db_path = None  # no database here: a rescan's readings come from Redis (distributed_unchanged)
 
     def __init__(self, client: redis.Redis, keys: ScanKeys) -> None:
-        self.client, self.stream = client, keys.key("rows")
+        self.client, self.stream, self.state = client, keys.key("rows"), keys.key("state")
+        self.add = client.register_script(ADD_ROWS)
+        self.refused = False
 
     def put(self, table: str, rows: list[dict[str, Any]]) -> None:
         if rows:
@@ -251,4 +268,7 @@ class StreamWriter:
     def put_together(self, parts: list[tuple[str, list[dict[str, Any]]]]) -> None:
         parts = [(table, rows) for table, rows in parts if rows]
         if parts:
-            self.client.xadd(self.stream, {"parts": pickle.dumps(parts, protocol=5)})
+            rows = pickle.dumps(parts, protocol=5)
+            if not self.add(keys=[self.state, self.stream], args=[rows]) and not self.refused:
+                self.refused = True
+                log.warning("the scan's state is gone from Redis: this worker's rows are not sent")

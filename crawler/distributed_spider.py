@@ -16,6 +16,7 @@ from scrapy import signals
 from scrapy.core.engine import ExecutionEngine
 from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
+from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 from twisted.python.failure import Failure
 
@@ -35,6 +36,7 @@ from crawler.distributed import (
     seeding_abandoned,
     worker_key,
 )
+from crawler.distributed_reseed import stored_frontier
 from crawler.distributed_unchanged import SharedReadings
 from crawler.items import Fetch
 from crawler.shared_limits import SharedExternalLinkChecks, SharedShapeRuns
@@ -142,6 +144,8 @@ class DistributedSpider(SiteSpider):
         the next after one that died while seeding)."""
         if not claim_seeding(self.client, self.keys, self.shared_seen.worker):
             return
+        # A scan published again from the database crawls on from its stored pages' links.
+        self.context.frontier, self.context.unchecked = stored_frontier(self.client, self.keys)
         async for found in super().start():
             yield found
         pipe = self.client.pipeline(transaction=True)
@@ -187,6 +191,16 @@ class DistributedSpider(SiteSpider):
         self.client.set(self.alive_key, 1, ex=math.ceil(seconds))
         if frontier is not None:
             frontier.renew()
+        crawler = getattr(self, "crawler", None)
+        if (
+            crawler is not None
+            and crawler.crawling
+            and not self.client.exists(self.keys.key("state"))
+        ):
+            # Redis lost the scan (flushed, restarted without persistence): nothing this crawl
+            # does can be stored; the scan resumes from the database, under a new token.
+            self.logger.info("the scan's state is gone from Redis: this worker stops its crawl")
+            deferred_from_coro(crawler.stop_async())
 
     @property
     def shared_seen(self) -> SharedSeen:

@@ -88,6 +88,9 @@ class SiteSpider(scrapy.Spider):
         for url, depth, source in self.context.frontier:
             if found := self.page_request(url, depth=depth, source=source, via="link"):
                 yield found
+        for url in self.context.unchecked:
+            for check in self.links.requests(url):
+                yield check
         for url in self.site.start_urls:
             if found := self.page_request(url, depth=0, source=None, via="start"):
                 yield found

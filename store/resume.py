@@ -49,6 +49,20 @@ def frontier(db: Any, scan_id: int, done: set[str], max_depth: int) -> list[tupl
     return [(url, depth, source) for url, depth, source in rows if url not in done]
 
 
+def unchecked_links(db: Any, scan_id: int) -> list[str]:
+    """Off-site links of stored pages whose check left no outcome (it was under way when the
+    scan stopped, or the rows saying it were lost): to be checked by the resumed scan."""
+    rows = db.execute(
+        """SELECT DISTINCT l.target_url
+           FROM links l JOIN pages p ON p.scan_id = l.scan_id AND p.url = l.source_url
+           WHERE l.scan_id = ? AND l.internal = 0 AND NOT EXISTS (
+             SELECT 1 FROM fetches f WHERE f.scan_id = l.scan_id AND f.url = l.target_url)
+           ORDER BY 1""",
+        [scan_id],
+    )
+    return [url for (url,) in rows]
+
+
 def rows_stored(db: Any, parts: list[tuple[str, list[dict[str, Any]]]]) -> bool:
     """Whether a writer call's rows (Writer.put_together's parts) are stored already, so a
     repeat of them would add a second set: a page's (written with its findings and links in

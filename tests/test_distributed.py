@@ -27,9 +27,11 @@ PAGE_COLUMNS = (
 )
 
 
-def start_worker(redis_url: str, log: Path, *options: str) -> subprocess.Popen[bytes]:
+def start_worker(
+    redis_url: str, log: Path, *options: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """A worker that crawls the first open scan and exits; in a session of its own, so that
-    it and the processes it starts can be stopped together."""
+    it and the processes it starts can be stopped together. env: more of its environment."""
     command = ["worker", "--redis", redis_url, "--until-idle", *options]
     with log.open("wb") as out:
         return subprocess.Popen(
@@ -37,7 +39,7 @@ def start_worker(redis_url: str, log: Path, *options: str) -> subprocess.Popen[b
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=ROOT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
             start_new_session=True,
         )
 

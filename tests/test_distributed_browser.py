@@ -1,15 +1,21 @@
 """A scan shared by workers with the browser: each worker audits its pages in its own
-Chromium, as a one-machine scan does (docs/scaling.md)."""
+Chromium, as a one-machine scan does; a worker whose browsers cannot start leaves the scan
+to the others (docs/scaling.md)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import redis
 
 from app.demo import DEMO_SITE, serve_site
-from tests.conftest import query, run_siteaudit
+from crawler.distributed import OPEN_SCANS
+from tests.conftest import ROOT, query, run_siteaudit
 from tests.test_distributed import scan_contents, start_worker, stop
+from tests.test_distributed_lifecycle import kill, open_scan, pages_once
 
 pytestmark = pytest.mark.browser
 
@@ -45,3 +51,75 @@ def test_a_worker_audits_the_demo_site_in_its_own_browsers(redis_url: str, tmp_p
     assert query(db, f"SELECT count(*) > 0 FROM findings WHERE {axe}") == [(1,)]
     # The same pages, findings, links, fetches and documents as one machine's scan.
     assert scan_contents(db, base) == scan_contents(tmp_path / "one.db", base)
+
+
+def three_pages(folder: Path) -> Path:
+    """A site of three pages that link to each other."""
+    folder.mkdir()
+    for n in range(3):
+        links = "".join(f'<a href="{page_path(m)}">Page {m}</a> ' for m in range(3) if m != n)
+        folder.joinpath(page_path(n).strip("/") or "index.html").write_text(
+            f'<!doctype html><html lang="en"><head><title>Page {n}</title></head>'
+            f"<body><main><h1>Page {n}</h1><p>{links}</p></main></body></html>"
+        )
+    return folder
+
+
+def page_path(n: int) -> str:
+    return "/" if n == 0 else f"/p{n}.html"
+
+
+def test_a_worker_whose_browsers_cannot_start_leaves_the_scan_to_the_others(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """A worker without axe-core (its own $SITEAUDIT_AXE_CORE points nowhere) tries the scan
+    three times, says so each time in one line, takes no page, and exits 1 leaving the scan
+    to the others; a healthy worker then audits every page once."""
+    db = tmp_path / "scan.db"
+    client = redis.Redis.from_url(redis_url)
+    missing = tmp_path / "no-axe-core"
+    with (
+        serve_site(three_pages(tmp_path / "site")) as base,
+        (tmp_path / "seeder.log").open("wb") as out,
+    ):
+        seeder = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "scan", base + "/", "--browsers", "1", "--db",
+             str(db), "--redis", redis_url],
+            stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True,
+        )  # fmt: skip
+        workers = [
+            start_worker(
+                redis_url, tmp_path / "broken.log", env={"SITEAUDIT_AXE_CORE": str(missing)}
+            )
+        ]
+        try:
+            keys = open_scan(client)
+            assert workers[0].wait(timeout=120) == 1
+            # It took nothing: no URL, no page, and the scan is still open for the others.
+            assert client.hlen(keys.key("seen")) == 0
+            assert client.sismember(OPEN_SCANS, keys.token)
+            assert query(db, "SELECT count(*) FROM pages") == [(0,)]
+            workers.append(start_worker(redis_url, tmp_path / "healthy.log"))
+            assert seeder.wait(timeout=600) in (0, 2), (tmp_path / "seeder.log").read_text()
+        finally:
+            kill(seeder)
+            codes = stop(workers[1:])
+            client.close()
+    broken = (tmp_path / "broken.log").read_text()
+    scan = f"scan 1 of {base}/"
+    reason = f"axe-core not found at {missing} (SITEAUDIT_AXE_CORE)"
+    assert broken.count(f"{scan}: this worker's browsers could not start ({reason}") == 2
+    assert "trying the scan again in 5 s (attempt 1 of 3)" in broken
+    assert "trying the scan again in 15 s (attempt 2 of 3)" in broken
+    assert f"{scan}: this worker's browsers could not start 3 times ({reason}" in broken
+    assert broken.splitlines()[-1] == (
+        f"Error: this worker's browsers could not start for {scan}, left to the other "
+        "workers; install Chromium, ChromeDriver and axe-core on this machine as "
+        "scripts/setup.sh does, then start the worker again"
+    )
+    assert "Traceback" not in broken
+    assert codes == [0], (tmp_path / "healthy.log").read_text()
+    assert "Scan 1 finished" in (tmp_path / "seeder.log").read_text()
+    # Every page once, each audited in the healthy worker's browser.
+    assert pages_once(db) == [f"{base}/", f"{base}/p1.html", f"{base}/p2.html"]
+    assert query(db, "SELECT count(audited_at), pages_audited FROM pages, scans") == [(3, 3)]

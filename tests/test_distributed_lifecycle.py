@@ -11,8 +11,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import redis
 
+from app.distributed import STATE_LOST, Heartbeat, ended
+from app.distributed_resume import shared_scan
 from crawler.distributed import OPEN_SCANS, ScanKeys
 from store.database import open_database
 from tests.conftest import ROOT, Site, query, run_in_process, run_siteaudit
@@ -238,6 +241,129 @@ def test_a_seeder_killed_mid_scan_is_resumed_with_every_page_once(
     assert scan_contents(db, demo_site.base) == expected
 
 
+def test_resume_leaves_a_scan_to_the_seeder_finishing_it_and_takes_it_once_it_is_gone(
+    redis_url: str, demo_site: Site, tmp_path: Path
+) -> None:
+    """While a seeder finishes a scan (after_crawl: its claim renewed by its heartbeat, the
+    state `finishing`), --resume refuses in one line and changes nothing, so after_crawl never
+    runs twice; once that seeder is gone (its claim runs out), --resume finishes the scan."""
+    expected = one_machine_scan(demo_site, tmp_path)
+    db = tmp_path / "shared.db"
+    client = redis.Redis.from_url(redis_url)
+    detached = run_siteaudit(
+        "scan", demo_site.url(), "--no-browser", "--db", str(db), "--redis", redis_url,
+        "--detach",
+    )  # fmt: skip
+    assert detached.returncode == 0, detached.stderr
+    workers = [start_worker(redis_url, tmp_path / "worker.log")]
+    try:
+        keys = open_scan(client)
+        deadline = time.monotonic() + 120
+        while not crawl_over(client, keys):
+            assert time.monotonic() < deadline, "the worker did not finish the crawl"
+            time.sleep(0.1)
+        state = {k.decode(): v.decode() for k, v in client.hgetall(keys.key("state")).items()}
+        scan = shared_scan(client, keys, state)
+        assert scan is not None
+        # This process plays the seeder in its after-crawl phase, as write_and_finish does:
+        # the crawl is over and finished, and its claim is renewed while it finishes.
+        scan.status = "finished"
+        ended(client, scan)
+        with Heartbeat(client, [scan]):
+            assert client.hget(keys.key("state"), "status") == b"finishing"
+            started = time.monotonic()
+            refused = run_siteaudit("scan", "--redis", redis_url, "--resume", "--db", str(db))
+            waited = time.monotonic() - started
+            untouched = query(db, "SELECT status, (SELECT count(*) FROM pages) FROM scans")
+        resumed = run_siteaudit("scan", "--redis", redis_url, "--resume", "--db", str(db))
+    finally:
+        codes = stop(workers)
+        client.close()
+    assert refused.returncode == 1
+    assert [line for line in refused.stderr.splitlines() if line.startswith("Error:")] == [
+        "Error: scan 1 is being finished by the siteaudit scan that seeded it (its crawl is "
+        "over; it is running the checks across the site): nothing to resume; once that "
+        f"command ends, siteaudit report --db {db} --scan 1 --out FOLDER reports it"
+    ]
+    assert untouched == [("running", 0)]  # nothing written, nothing finished
+    assert waited < 15  # told as soon as the claim was seen renewed, not at the 30 s limit
+    assert codes == [0]
+    assert resumed.returncode == 0, resumed.stderr
+    assert "Scan 1 finished" in resumed.stderr and "Pages: 17 recorded" in resumed.stderr
+    assert query(db, "SELECT status FROM scans") == [("finished",)]
+    assert scan_contents(db, demo_site.base) == expected
+
+
+@pytest.mark.parametrize("seeder_alive", [False, True], ids=["killed", "alive"])
+def test_a_scan_whose_redis_was_lost_is_resumed_from_the_database(
+    redis_url: str, demo_site: Site, tmp_path: Path, seeder_alive: bool
+) -> None:
+    """Redis flushed part way (restarted without persistence), with the seeder and worker
+    killed first, or with the seeder alive (it stops the scan as interrupted, saying why):
+    --resume with the site's start URL publishes the scan again from the database (its stored
+    pages done, their links its frontier), and a worker finishes it: every page stored once,
+    the rows a one-machine scan stores."""
+    expected = one_machine_scan(demo_site, tmp_path)
+    slow = tmp_path / "slow.toml"
+    slow.write_text("[site]\ndownload_delay = 0.3\n")
+    db = tmp_path / "shared.db"
+    scan = seeder([demo_site.url(), "--config", str(slow), "--db", str(db), "--redis",
+                   redis_url], tmp_path / "seeder.log")  # fmt: skip
+    workers = [start_worker(redis_url, tmp_path / "first.log")]
+    client = redis.Redis.from_url(redis_url)
+    try:
+        open_scan(client)
+        deadline = time.monotonic() + 120
+        while query(db, "SELECT count(*) FROM pages") < [(4,)]:
+            assert scan.poll() is None, (tmp_path / "seeder.log").read_text()
+            assert time.monotonic() < deadline, "no page was written"
+            time.sleep(0.05)
+        if seeder_alive:
+            client.flushall()
+            assert scan.wait(timeout=120) == 1
+            assert stop(workers[:1]) == [0]  # it found its scan gone
+        else:
+            kill(workers[0])
+            kill(scan)
+            client.flushall()
+        stored = set(pages_once(db))
+        before = len(demo_site.access_log)
+        with_browser = run_in_process(
+            "scan", demo_site.url(), "--config", str(slow), "--redis", redis_url, "--resume",
+            "--db", str(db),
+        )  # fmt: skip
+        workers.append(start_worker(redis_url, tmp_path / "second.log"))
+        resumed = run_siteaudit(
+            "scan", demo_site.url(), "--no-browser", "--config", str(slow), "--redis",
+            redis_url, "--resume", "--db", str(db), timeout=300,
+        )  # fmt: skip
+    finally:
+        kill(scan)
+        codes = stop(workers[1:])
+        client.close()
+    assert (with_browser.returncode, with_browser.errors) == (1, [
+        f"Error: scan 1 of {demo_site.url()} was started without the browser, and resumes as "
+        "it started: give --no-browser"
+    ])  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert codes == [0], (tmp_path / "second.log").read_text()
+    assert len(stored) >= 4  # stopped part way (a worker alive goes on with what it holds)
+    if seeder_alive:
+        assert (tmp_path / "seeder.log").read_text().splitlines()[-1] == f"Error: {STATE_LOST}"
+    assert (
+        f"siteaudit: WARNING: scan 1 of {demo_site.url()} is not in {redis_url}: published "
+        f"again from the database for the workers ({len(stored)} pages stored, "
+    ) in resumed.stderr
+    assert "Scan 1 finished" in resumed.stderr and "Pages: 17 recorded" in resumed.stderr
+    assert query(db, "SELECT id, status FROM scans") == [(1, "finished")]
+    assert len(pages_once(db)) == 17
+    # The pages stored before were not fetched again (robots.txt and the sitemap are: the
+    # seeding is done again, as by a one-machine --resume).
+    asked = {line.split(" ", 1)[1] for line in demo_site.access_log[before:]}
+    assert asked and not asked & {url.removeprefix(demo_site.base) for url in stored}
+    assert scan_contents(db, demo_site.base) == expected
+
+
 def test_bad_combinations_of_the_lifecycle_options_are_one_error_line(
     redis_url: str, tmp_path: Path
 ) -> None:
@@ -254,10 +380,11 @@ def test_bad_combinations_of_the_lifecycle_options_are_one_error_line(
         "--report to the siteaudit scan --redis URL --resume --db FILE that finishes it",
         ("scan", "--redis", redis_url, "--resume", "--db", str(db)): f"Error: no running scan "
         f"of {db} is in {redis_url}: nothing to resume (only a scan seeded with --redis and "
-        "not yet finished is); scan without --resume",
+        "not yet finished is; if Redis lost it, give its start URL or --sites to crawl on "
+        "from the database); scan without --resume",
         ("scan", site, "--redis", redis_url, "--resume", "--db", str(db)): f"Error: no running "
-        f"scan of {site} of {db} is in {redis_url}: nothing to resume (only a scan seeded "
-        "with --redis and not yet finished is); scan without --resume",
+        f"scan of {site} of {db} is in {redis_url} or left unfinished in the database: "
+        "nothing to resume; scan without --resume",
         ("scan", "--redis", redis_url, "--resume", "--redis-lease", "5", "--db", str(db)):
         "Error: --redis-lease with --resume: a scan keeps the lease it was seeded with; leave "
         "out --redis-lease",
