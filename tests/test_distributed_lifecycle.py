@@ -204,26 +204,41 @@ def test_a_detached_scan_is_finished_by_resume_as_one_machine_scans_it(
     assert scan_contents(db, demo_site.base) == expected
 
 
+def slow_shared_scan(
+    redis_url: str, site: Site, db: Path, worker_log: Path
+) -> tuple[subprocess.Popen[str], list[subprocess.Popen[str]]]:
+    """A seeder of a scan of the site at 0.3 s between requests (its log seeder.log beside
+    the database), and one worker for it."""
+    slow = db.parent / "slow.toml"
+    slow.write_text("[site]\ndownload_delay = 0.3\n")
+    scan = seeder([site.url(), "--config", str(slow), "--db", str(db), "--redis", redis_url],
+                  db.parent / "seeder.log")  # fmt: skip
+    return scan, [start_worker(redis_url, worker_log)]
+
+
+def wait_for_pages(
+    client: redis.Redis, scan: subprocess.Popen[str], db: Path, count: int, log: Path
+) -> None:
+    """Until the scan is published (the database has its tables) and count pages written."""
+    open_scan(client)
+    deadline = time.monotonic() + 120
+    while query(db, "SELECT count(*) FROM pages") < [(count,)]:
+        assert scan.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "no page was written"
+        time.sleep(0.05)
+
+
 def test_a_seeder_killed_mid_scan_is_resumed_with_every_page_once(
     redis_url: str, demo_site: Site, tmp_path: Path
 ) -> None:
     """kill -9 the seeder while it writes: --resume reads what is left of the stream (what
     the database may lack), and the scan ends with every page and finding stored once."""
     expected = one_machine_scan(demo_site, tmp_path)
-    slow = tmp_path / "slow.toml"
-    slow.write_text("[site]\ndownload_delay = 0.3\n")
     db = tmp_path / "shared.db"
-    scan = seeder([demo_site.url(), "--config", str(slow), "--db", str(db), "--redis",
-                   redis_url], tmp_path / "seeder.log")  # fmt: skip
-    workers = [start_worker(redis_url, tmp_path / "worker.log")]
+    scan, workers = slow_shared_scan(redis_url, demo_site, db, tmp_path / "worker.log")
     client = redis.Redis.from_url(redis_url)
     try:
-        open_scan(client)  # published: the database has its tables
-        deadline = time.monotonic() + 120
-        while query(db, "SELECT count(*) FROM pages") < [(3,)]:
-            assert scan.poll() is None, (tmp_path / "seeder.log").read_text()
-            assert time.monotonic() < deadline, "no page was written"
-            time.sleep(0.05)
+        wait_for_pages(client, scan, db, 3, tmp_path / "seeder.log")
         kill(scan)
         written = query(db, "SELECT count(*) FROM pages")[0][0]
         resumed = run_siteaudit(
@@ -304,20 +319,12 @@ def test_a_scan_whose_redis_was_lost_is_resumed_from_the_database(
     pages done, their links its frontier), and a worker finishes it: every page stored once,
     the rows a one-machine scan stores."""
     expected = one_machine_scan(demo_site, tmp_path)
-    slow = tmp_path / "slow.toml"
-    slow.write_text("[site]\ndownload_delay = 0.3\n")
     db = tmp_path / "shared.db"
-    scan = seeder([demo_site.url(), "--config", str(slow), "--db", str(db), "--redis",
-                   redis_url], tmp_path / "seeder.log")  # fmt: skip
-    workers = [start_worker(redis_url, tmp_path / "first.log")]
+    scan, workers = slow_shared_scan(redis_url, demo_site, db, tmp_path / "first.log")
+    slow = tmp_path / "slow.toml"  # its configuration, which --resume is given again
     client = redis.Redis.from_url(redis_url)
     try:
-        open_scan(client)
-        deadline = time.monotonic() + 120
-        while query(db, "SELECT count(*) FROM pages") < [(4,)]:
-            assert scan.poll() is None, (tmp_path / "seeder.log").read_text()
-            assert time.monotonic() < deadline, "no page was written"
-            time.sleep(0.05)
+        wait_for_pages(client, scan, db, 4, tmp_path / "seeder.log")
         if seeder_alive:
             client.flushall()
             assert scan.wait(timeout=120) == 1

@@ -32,12 +32,15 @@ from tests.test_not_modified import not_modified, scan, stored
 
 def shared_scan(base: str, db: Path, redis_url: str, log: Path, *extra: str) -> str:
     """A scan of the demo site under its configuration, done by one worker."""
+    target = (base + "/", "--config", "app/demo.toml")
+    return one_worker_scan(redis_url, log, *target, "--db", str(db), *extra)
+
+
+def one_worker_scan(redis_url: str, log: Path, *args: str) -> str:
+    """`siteaudit scan ARGS --no-browser --redis URL`, done by one worker; its output."""
     workers = [start_worker(redis_url, log)]
     try:
-        result = run_siteaudit(
-            "scan", base + "/", "--db", str(db), "--config", "app/demo.toml", "--no-browser",
-            "--redis", redis_url, *extra, timeout=300,
-        )  # fmt: skip
+        result = run_siteaudit("scan", *args, "--no-browser", "--redis", redis_url, timeout=300)
     finally:
         codes = stop(workers)
     assert result.returncode == 0, result.stderr + log.read_text()
@@ -113,17 +116,7 @@ FETCHED_304 = "SELECT count(*) FROM fetches WHERE scan_id = ? AND status_code = 
 
 def sites_scan(sites: Path, db: Path, redis_url: str, log: Path) -> str:
     """A scan of the sites of a --sites file, done by one worker."""
-    workers = [start_worker(redis_url, log)]
-    try:
-        result = run_siteaudit(
-            "scan", "--sites", str(sites), "--db", str(db), "--no-browser", "--redis", redis_url,
-            timeout=300,
-        )  # fmt: skip
-    finally:
-        codes = stop(workers)
-    assert result.returncode == 0, result.stderr + log.read_text()
-    assert codes == [0], log.read_text()
-    return result.stderr
+    return one_worker_scan(redis_url, log, "--sites", str(sites), "--db", str(db))
 
 
 def test_the_seeder_shares_what_a_one_machine_rescan_loads(redis_url: str, tmp_path: Path) -> None:
