@@ -167,17 +167,22 @@ def crawl_over(client: redis.Redis, keys: ScanKeys) -> bool:
     )
 
 
+def detached_scan(redis_url: str, site: Site, db: Path) -> subprocess.CompletedProcess[str]:
+    """`siteaudit scan URL --no-browser --redis URL --detach`, which succeeded."""
+    detached = run_siteaudit(
+        "scan", site.url(), "--no-browser", "--db", str(db), "--redis", redis_url, "--detach"
+    )
+    assert detached.returncode == 0, detached.stderr
+    return detached
+
+
 def test_a_detached_scan_is_finished_by_resume_as_one_machine_scans_it(
     redis_url: str, demo_site: Site, tmp_path: Path
 ) -> None:
     expected = one_machine_scan(demo_site, tmp_path)
     db = tmp_path / "shared.db"
     client = redis.Redis.from_url(redis_url)
-    detached = run_siteaudit(
-        "scan", demo_site.url(), "--no-browser", "--db", str(db), "--redis", redis_url,
-        "--detach",
-    )  # fmt: skip
-    assert detached.returncode == 0, detached.stderr
+    detached = detached_scan(redis_url, demo_site, db)
     assert detached.stdout.splitlines() == [
         f"Scan 1 seeded in {db}: the workers crawl it now (siteaudit worker --redis URL).",
         "What they find waits in Redis until this finishes it, once their crawl is over:",
@@ -265,11 +270,7 @@ def test_resume_leaves_a_scan_to_the_seeder_finishing_it_and_takes_it_once_it_is
     expected = one_machine_scan(demo_site, tmp_path)
     db = tmp_path / "shared.db"
     client = redis.Redis.from_url(redis_url)
-    detached = run_siteaudit(
-        "scan", demo_site.url(), "--no-browser", "--db", str(db), "--redis", redis_url,
-        "--detach",
-    )  # fmt: skip
-    assert detached.returncode == 0, detached.stderr
+    detached_scan(redis_url, demo_site, db)
     workers = [start_worker(redis_url, tmp_path / "worker.log")]
     try:
         keys = open_scan(client)
