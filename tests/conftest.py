@@ -171,7 +171,7 @@ def run_in_process(
 def query(db: Path, sql: str, *params: object) -> list[tuple]:
     # Closed here, not whenever the garbage collector gets to it: the last connection to close
     # checkpoints the write-ahead log, which changes the file sizes a test may measure.
-    with closing(sqlite3.connect(db)) as conn:
+    with closing(sqlite3.connect(db)) as conn, conn:  # committed, then closed
         return conn.execute(sql, params).fetchall()
 
 
