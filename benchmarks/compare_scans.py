@@ -17,8 +17,11 @@ from pathlib import Path
 
 # The tables a scan writes, each keyed by scan_id.
 TABLES = ("pages", "findings", "links", "page_dates", "fetches", "documents", "team_scores")
-# When and how long, not what: they differ between any two runs.
-VOLATILE = frozenset({"scan_id", "fetched_at", "audited_at", "audit_ms", "first_seen_at"})
+# When and how long, not what: they differ between any two runs. And a page's depth: the
+# depth at which the crawl first reached it, which the order of concurrent responses decides
+# (a page linked from the home page three links down and from a sitemap's page one link down
+# is stored at either), as Scrapy's own DepthMiddleware does.
+VOLATILE = frozenset({"scan_id", "fetched_at", "audited_at", "audit_ms", "first_seen_at", "depth"})
 
 
 def scan_rows(db: Path) -> dict[str, list[tuple[object, ...]]]:
