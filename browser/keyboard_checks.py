@@ -120,7 +120,7 @@ def tab_walk(page: CheckPage, budget: int, first: int) -> tuple[int, bool]:
     pressed = 0
     while pressed < budget:
         # Enough for the whole page at first: one look at the end is then enough.
-        chunk = max(first, 1) if pressed == 0 else min(PRESS_CHUNK, budget - pressed)
+        chunk = first if pressed == 0 else min(PRESS_CHUNK, budget - pressed)
         press(page, TAB, times=chunk)
         pressed += chunk
         state = page.js(FOCUS_STATE_JS, STUCK_KEYS) or {}
