@@ -60,18 +60,15 @@ def press(page: CheckPage, key: dict[str, Any], modifiers: int = 0, times: int =
     """Real key presses. Each is a key down; the key comes up after the first press and after
     the last only: a page that reacts to its release (a "keyboard user" class set on keyup)
     has seen one before the walk's first look, and Chromium's input handling, most of a
-    long walk's cost, is halved (the focus check's CPU a quarter less). All but the last
-    event are sent without waiting for their answers (DevTools handles a session's commands
-    in order), so a press costs the browser's time, not a round trip; the last is awaited,
-    within the page's deadline."""
+    long walk's cost, is halved (the focus check's CPU a quarter less). The events go to
+    the browser in one write, so a press costs the browser's time, not a round trip, and
+    Chromium handles them back to back; the last is awaited, within the page's deadline."""
     events: list[dict[str, Any]] = []
     for i in range(times):
         events.append({"type": "rawKeyDown", "modifiers": modifiers, **key})
         if i in (0, times - 1):
             events.append({"type": "keyUp", "modifiers": modifiers, **key})
-    for params in events[:-1]:
-        page.post("Input.dispatchKeyEvent", params)
-    page.send("Input.dispatchKeyEvent", events[-1])
+    page.send_each("Input.dispatchKeyEvent", events)
 
 
 def mouse_to(page: CheckPage, x: float, y: float) -> None:
@@ -100,38 +97,43 @@ def leave_page_as_found(page: CheckPage, mouse_moved: bool = False) -> None:
 
 def check_focus(page: CheckPage) -> CheckResult:
     """Tab through the page, recording each stop and how it looks focused and unfocused."""
+    found: dict[str, Any] | None = None
+    reported = False
     try:
         started = page.js(FOCUS_START_JS, MAX_ELEMENTS, MAX_EVENTS) or {}
         tabbable = int(started.get("tabbable", 0))
         budget = min(tabbable + PRESS_MARGIN, MAX_PRESSES)
-        stuck, both_ways = tab_walk(page, budget, min(tabbable + FIRST_LOOK_MARGIN, budget))
-        found = page.js(FOCUS_REPORT_JS, MAX_FOCUS_ORDER, stuck, both_ways)
+        found, stuck_both_ways = tab_walk(page, budget, min(tabbable + FIRST_LOOK_MARGIN, budget))
+        reported = True  # the report's call left the page as found
     finally:
-        leave_page_as_found(page)
+        if not reported:
+            leave_page_as_found(page)
     if not found:
         raise CheckError("the Tab walk's record was lost")
-    return focus_result(found, both_ways)
+    return focus_result(found, stuck_both_ways)
 
 
-def tab_walk(page: CheckPage, budget: int, first: int) -> tuple[int, bool]:
+def tab_walk(page: CheckPage, budget: int, first: int) -> tuple[dict[str, Any] | None, bool]:
     """Press Tab in chunks (`first` presses, then PRESS_CHUNK at a time) until focus comes
-    round to its first stop, sticks on one element, or the budget is spent. The element it
-    stuck on (or -1), and whether Shift+Tab could not move it either."""
+    round to its first stop, sticks on one element, or the budget is spent. The walk's
+    report (FOCUS_REPORT_JS's, the page left as found), and whether focus stuck on an
+    element that Shift+Tab could not move it from either."""
     pressed = 0
     while pressed < budget:
         # Enough for the whole page at first: one look at the end is then enough.
         chunk = first if pressed == 0 else min(PRESS_CHUNK, budget - pressed)
         press(page, TAB, times=chunk)
         pressed += chunk
-        state = page.js(FOCUS_STATE_JS, STUCK_KEYS) or {}
-        if state.get("cycled") or state.get("overflow"):
-            return -1, False
+        state = page.js(FOCUS_STATE_JS, STUCK_KEYS, MAX_FOCUS_ORDER) or {}
+        if "report" in state:  # focus came round, or the record is full
+            return state["report"], False
         stuck = int(state.get("stuck", -1))
         if stuck >= 0:
             press(page, TAB, SHIFT, times=STUCK_KEYS)
-            again = page.js(FOCUS_STATE_JS, STUCK_KEYS) or {}
-            return stuck, int(again.get("stuck", -1)) == stuck
-    return -1, False
+            again = page.js(FOCUS_STATE_JS, STUCK_KEYS, -1) or {}
+            both_ways = int(again.get("stuck", -1)) == stuck
+            return page.js(FOCUS_REPORT_JS, MAX_FOCUS_ORDER, stuck, both_ways), both_ways
+    return page.js(FOCUS_REPORT_JS, MAX_FOCUS_ORDER, -1, False), False
 
 
 def focus_result(found: dict[str, Any], stuck_both_ways: bool) -> CheckResult:

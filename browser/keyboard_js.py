@@ -106,106 +106,10 @@ const takesFocus = (el) => el.matches(NATIVE) && !el.disabled ||
   el.hasAttribute('tabindex') && Number(el.getAttribute('tabindex')) >= 0;
 """
 
-# Snapshot the unfocused look of the page's focusable elements, then listen (capturing, on
-# window) to keydown, focus and blur, recording a timeline and the focused element's look.
-FOCUS_START_JS = (
-    "(maxElements, maxEvents) => {"
-    + _HELPERS
-    + r"""
-  const old = globalThis.siteauditFocus;
-  if (old) old.stop();
-  if (document.activeElement && document.activeElement.blur) document.activeElement.blur();
-  // Tab starts from the top of the document.
-  const sel = getSelection();
-  if (sel && document.body) { sel.collapse(document.body, 0); sel.removeAllRanges(); }
-  const S = {els: [], ids: new Map(), before: [], events: [], overflow: false};
-  S.id = (el) => {
-    if (!el || el === document.body || el === document.documentElement) return -1;
-    if (!S.ids.has(el)) {
-      if (S.els.length >= maxElements) return -2;
-      S.ids.set(el, S.els.length); S.els.push(el);
-    }
-    return S.ids.get(el);
-  };
-  let tabbable = 0;
-  const ancestors = new Map();
-  for (const el of document.querySelectorAll(FOCUSABLE)) {
-    if (S.els.length >= maxElements) break;
-    if (!shown(el)) continue;
-    if (takesFocus(el)) tabbable++;
-    S.before[S.id(el)] = looksOf(el, ancestors);
-  }
-  const record = (e) => {
-    if (S.events.length < maxEvents) S.events.push(e); else S.overflow = true;
-  };
-  const moving = (el) => {
-    const cs = getComputedStyle(el);
-    return cs.transitionDuration.split(',').some((d) => parseFloat(d) > 0) ||
-      (el.getAnimations ? el.getAnimations().length > 0 : false);
-  };
-  S.focusedLook = {}; S.moving = {}; S.taken = 0;
-  // The focused element's look is taken at the next key press, before it moves focus on:
-  // by then the page's own focus handlers (which run after these) have done their work.
-  const onKey = (e) => {
-    if (!e.isTrusted) return;
-    const active = document.activeElement;
-    const id = S.id(active);
-    if (id >= 0 && S.focusedLook[id] === undefined && S.taken < maxElements) {
-      S.focusedLook[id] = looksOf(active, null, S.before[id]);
-      S.moving[id] = moving(active); S.taken++;
-    }
-    record({k: 'key', shift: e.shiftKey, key: String(e.key).slice(0, 20), active: id});
-  };
-  const onFocus = (e) => {
-    if (e.target === window || e.target === document) return;
-    record({k: 'focus', el: S.id(e.target)});
-  };
-  const onBlur = (e) => {
-    if (e.target === window || e.target === document) return;
-    record({k: 'blur', el: S.id(e.target)});
-  };
-  addEventListener('keydown', onKey, true);
-  addEventListener('focus', onFocus, true);
-  addEventListener('blur', onBlur, true);
-  S.stop = () => {
-    removeEventListener('keydown', onKey, true);
-    removeEventListener('focus', onFocus, true);
-    removeEventListener('blur', onBlur, true);
-  };
-  globalThis.siteauditFocus = S;
-  return {tabbable};
-}"""
-)
-
-# How far the Tab walk has got: has focus come back to its first stop, is it stuck on one
-# element (the same one active at `stuckKeys` key presses in a row, with no focus moving).
-FOCUS_STATE_JS = r"""(stuckKeys) => {
-  const S = globalThis.siteauditFocus;
-  if (!S) return {cycled: false, stuck: -1};
-  const focuses = S.events.filter((e) => e.k === 'focus' && e.el >= 0);
-  const first = focuses.length ? focuses[0].el : -1;
-  const cycled = focuses.length > 1 && focuses.slice(1).some((e) => e.el === first);
-  const keys = [];
-  for (let i = S.events.length - 1; i >= 0 && keys.length < stuckKeys; i--) {
-    const e = S.events[i];
-    if (e.k === 'key') keys.push(e); else if (e.k === 'focus' || e.k === 'blur') break;
-  }
-  let stuck = -1;
-  if (keys.length >= stuckKeys && keys.every((e) => e.active === keys[0].active) &&
-      keys[0].active >= 0) {
-    const el = S.els[keys[0].active];
-    // Inside a frame or a shadow root, focus moves where these listeners cannot see it.
-    if (!el.matches('iframe,frame,object,embed') && !el.shadowRoot) stuck = keys[0].active;
-  }
-  return {cycled, stuck, overflow: S.overflow};
-}"""
-
 # What the walk found: the focus order, elements that lost focus as they took it, elements
-# whose focus shows nothing, the element focus was stuck on. Stops listening.
-FOCUS_REPORT_JS = (
-    "(maxStops, stuck, stuckBothWays) => {"
-    + _HELPERS
-    + r"""
+# whose focus shows nothing, the element focus was stuck on. Stops listening. FOCUS_START_JS
+# keeps it as the walk's `report`, so its source is sent and compiled once a page.
+_REPORT_FN = r"""(maxStops, stuck, stuckBothWays) => {
   const S = globalThis.siteauditFocus;
   if (!S) return null;
   S.stop();
@@ -274,7 +178,103 @@ FOCUS_REPORT_JS = (
   return {order, lost, hidden, review, trap, overflow: S.overflow,
     truncated: seen.size > maxStops};
 }"""
+
+# Snapshot the unfocused look of the page's focusable elements, then listen (capturing, on
+# window) to keydown, focus and blur, recording a timeline and the focused element's look.
+FOCUS_START_JS = (
+    "(maxElements, maxEvents) => {"
+    + _HELPERS
+    + r"""
+  const old = globalThis.siteauditFocus;
+  if (old) old.stop();
+  if (document.activeElement && document.activeElement.blur) document.activeElement.blur();
+  // Tab starts from the top of the document.
+  const sel = getSelection();
+  if (sel && document.body) { sel.collapse(document.body, 0); sel.removeAllRanges(); }
+  const S = {els: [], ids: new Map(), before: [], events: [], overflow: false};
+  S.id = (el) => {
+    if (!el || el === document.body || el === document.documentElement) return -1;
+    if (!S.ids.has(el)) {
+      if (S.els.length >= maxElements) return -2;
+      S.ids.set(el, S.els.length); S.els.push(el);
+    }
+    return S.ids.get(el);
+  };
+  let tabbable = 0;
+  const ancestors = new Map();
+  for (const el of document.querySelectorAll(FOCUSABLE)) {
+    if (S.els.length >= maxElements) break;
+    if (!shown(el)) continue;
+    if (takesFocus(el)) tabbable++;
+    S.before[S.id(el)] = looksOf(el, ancestors);
+  }
+  const record = (e) => {
+    if (S.events.length < maxEvents) S.events.push(e); else S.overflow = true;
+  };
+  const moving = (el) => {
+    const cs = getComputedStyle(el);
+    return cs.transitionDuration.split(',').some((d) => parseFloat(d) > 0) ||
+      (el.getAnimations ? el.getAnimations().length > 0 : false);
+  };
+  S.focusedLook = {}; S.moving = {}; S.taken = 0;
+  // The focused element's look is taken at the next key press, before it moves focus on:
+  // by then the page's own focus handlers (which run after these) have done their work.
+  const onKey = (e) => {
+    if (!e.isTrusted) return;
+    const active = document.activeElement;
+    const id = S.id(active);
+    if (id >= 0 && S.focusedLook[id] === undefined && S.taken < maxElements) {
+      S.focusedLook[id] = looksOf(active, null, S.before[id]);
+      S.moving[id] = moving(active); S.taken++;
+    }
+    record({k: 'key', shift: e.shiftKey, key: String(e.key).slice(0, 20), active: id});
+  };
+  const onFocus = (e) => {
+    if (e.target === window || e.target === document) return;
+    record({k: 'focus', el: S.id(e.target)});
+  };
+  const onBlur = (e) => {
+    if (e.target === window || e.target === document) return;
+    record({k: 'blur', el: S.id(e.target)});
+  };
+  addEventListener('keydown', onKey, true);
+  addEventListener('focus', onFocus, true);
+  addEventListener('blur', onBlur, true);
+  S.stop = () => {
+    removeEventListener('keydown', onKey, true);
+    removeEventListener('focus', onFocus, true);
+    removeEventListener('blur', onBlur, true);
+  };
+  S.report = """
+    + _REPORT_FN
+    + r""";
+  globalThis.siteauditFocus = S;
+  return {tabbable};
+}"""
 )
+
+# How far the Tab walk has got: has focus come back to its first stop, is it stuck on one
+# element (the same one active at `stuckKeys` key presses in a row, with no focus moving).
+_STATE_FN = r"""(stuckKeys) => {
+  const S = globalThis.siteauditFocus;
+  if (!S) return {cycled: false, stuck: -1};
+  const focuses = S.events.filter((e) => e.k === 'focus' && e.el >= 0);
+  const first = focuses.length ? focuses[0].el : -1;
+  const cycled = focuses.length > 1 && focuses.slice(1).some((e) => e.el === first);
+  const keys = [];
+  for (let i = S.events.length - 1; i >= 0 && keys.length < stuckKeys; i--) {
+    const e = S.events[i];
+    if (e.k === 'key') keys.push(e); else if (e.k === 'focus' || e.k === 'blur') break;
+  }
+  let stuck = -1;
+  if (keys.length >= stuckKeys && keys.every((e) => e.active === keys[0].active) &&
+      keys[0].active >= 0) {
+    const el = S.els[keys[0].active];
+    // Inside a frame or a shadow root, focus moves where these listeners cannot see it.
+    if (!el.matches('iframe,frame,object,embed') && !el.shadowRoot) stuck = keys[0].active;
+  }
+  return {cycled, stuck, overflow: S.overflow};
+}"""
 
 # Leave the page as found: nothing focused, no selection, scrolled to the top; and let go of
 # the elements the checks held.
@@ -292,6 +292,32 @@ RESET_JS = r"""() => {
   scrollTo(0, 0);
   return true;
 }"""
+
+# The walk's state; once focus has come round (or the record is full), with `report` set,
+# also the walk's report and the page left as found (RESET_JS): one call, not three.
+FOCUS_STATE_JS = (
+    "(stuckKeys, maxStops) => {\n  const state = ("
+    + _STATE_FN
+    + """)(stuckKeys);
+  if (maxStops >= 0 && (state.cycled || state.overflow)) {
+    const S = globalThis.siteauditFocus;
+    state.report = S ? S.report(maxStops, -1, false) : null;
+    ("""
+    + RESET_JS
+    + """)();
+  }
+  return state;
+}"""
+)
+
+# The walk's report (the element it stuck on, whether Shift+Tab could not move it either),
+# and the page left as found.
+FOCUS_REPORT_JS = (
+    "(maxStops, stuck, stuckBothWays) => {\n  const S = globalThis.siteauditFocus;\n"
+    + "  const found = S ? S.report(maxStops, stuck, stuckBothWays) : null;\n  ("
+    + RESET_JS
+    + ")();\n  return found;\n}"
+)
 
 # Elements that respond to the mouse, inline handlers first: which take no focus, which have
 # pointer-only handlers. Candidates for an event-listener look (cursor: pointer, a role) are

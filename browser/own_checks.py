@@ -87,17 +87,21 @@ class CheckPage:
         except Exception as err:  # noqa: BLE001 - DevTools and websocket errors alike
             raise CheckError(f"{method}: {str(err).splitlines()[0][:200]}") from None
 
-    def post(self, method: str, params: dict[str, Any]) -> None:
-        """A DevTools command sent without waiting for its answer (DevTools handles a
-        session's commands in order, so a later `send` waits for it too), where the
-        connection can; otherwise sent and awaited like `send`."""
-        post = getattr(self.devtools, "send", None)
-        if post is None:
-            self.send(method, params)
-            return
+    def send_each(self, method: str, params_list: list[dict[str, Any]]) -> Any:
+        """The same DevTools command with each of `params_list`, in order, within the page's
+        time: written at once where the connection can (DevTools.call_each), otherwise one
+        call at a time. The last one's answer."""
+        call_each = getattr(self.devtools, "call_each", None)
+        if call_each is None:
+            for params in params_list[:-1]:
+                self.send(method, params)
+            return self.send(method, params_list[-1])
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise CheckError("the page's time ran out")
         try:
-            post(method, params)
-        except Exception as err:  # noqa: BLE001 - websocket errors alike
+            return call_each(method, params_list, left)
+        except Exception as err:  # noqa: BLE001 - DevTools and websocket errors alike
             raise CheckError(f"{method}: {str(err).splitlines()[0][:200]}") from None
 
     def js(self, function: str, *args: Any) -> Any:
@@ -154,7 +158,10 @@ class CheckPage:
     def context_id(self) -> int:
         """The checks' isolated world in the top frame, made (and LIB_JS loaded) once."""
         if self._context_id is None:
-            frame = self.send("Page.getFrameTree")["frameTree"]["frame"]["id"]
+            # The top frame's id is the tab's target id (browser/devtools.py connect_to_tab).
+            frame = getattr(self.devtools, "main_frame_id", "")
+            if not frame:
+                frame = self.send("Page.getFrameTree")["frameTree"]["frame"]["id"]
             params = {"frameId": frame, "worldName": WORLD}
             context = self.send("Page.createIsolatedWorld", params)["executionContextId"]
             reply = self.send(
