@@ -23,6 +23,7 @@ from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.exceptions import ScrapyDeprecationWarning
 
+from app.browser_setup import allowed_domains, checks_run
 from app.distributed_browser import (
     BrowserTrouble,
     browser_fields,
@@ -30,15 +31,7 @@ from app.distributed_browser import (
     scan_name,
     start_worker_browsers,
 )
-from app.scan import (
-    Decided,
-    ScanError,
-    ScanSummary,
-    allowed_domains,
-    checks_after_crawl,
-    checks_run,
-    crawl_settings,
-)
+from app.scan import Decided, ScanError, ScanSummary, checks_after_crawl, crawl_settings
 from app.seeder_heartbeat import SEEDER_SECONDS, Heartbeat
 from audits.readability import ensure_syllable_data
 from audits.spelling import ensure_dictionaries
