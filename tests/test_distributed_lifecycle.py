@@ -372,6 +372,43 @@ def test_a_scan_whose_redis_was_lost_is_resumed_from_the_database(
     assert scan_contents(db, demo_site.base) == expected
 
 
+def test_a_scan_published_again_keeps_the_lease_it_was_seeded_with(
+    redis_url: str, demo_site: Site, tmp_path: Path
+) -> None:
+    """--redis-lease was only in Redis: a scan published again after Redis was lost takes it
+    from its row (scans.config), so its workers lease its requests as its seeder said."""
+    db = tmp_path / "shared.db"
+    client = redis.Redis.from_url(redis_url)
+    seeded = run_siteaudit("scan", demo_site.url(), "--no-browser", "--db", str(db), "--redis",
+                           redis_url, "--redis-lease", "7", "--detach")  # fmt: skip
+    assert seeded.returncode == 0, seeded.stderr
+    assert client.hget(open_scan(client).key("state"), "lease_seconds") == b"7.0"
+    client.flushall()
+    resumed = seeder([demo_site.url(), "--redis", redis_url, "--resume", "--db", str(db)],
+                     tmp_path / "resumed.log")  # fmt: skip
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        keys = open_scan(client)
+        lease = client.hget(keys.key("state"), "lease_seconds")
+        workers.append(start_worker(redis_url, tmp_path / "worker.log"))
+        # A request leased by the worker is due back on the frontier 7 s on, not 60 s.
+        deadline = time.monotonic() + 60
+        while not (leased := client.zrange(keys.key("leases"), 0, 0, withscores=True)):
+            assert time.monotonic() < deadline, "the worker leased nothing"
+            time.sleep(0.005)
+        redis_now = float("{}.{:06d}".format(*client.time()))
+        assert resumed.wait(timeout=240) == 0, (tmp_path / "resumed.log").read_text()
+    finally:
+        kill(resumed)
+        codes = stop(workers)
+        client.close()
+    assert lease == b"7.0"
+    assert 0 < leased[0][1] - redis_now <= 7
+    assert codes == [0]
+    assert "Scan 1 finished" in (tmp_path / "resumed.log").read_text()
+    assert len(pages_once(db)) == 17
+
+
 def test_bad_combinations_of_the_lifecycle_options_are_one_error_line(
     redis_url: str, tmp_path: Path
 ) -> None:
