@@ -21,7 +21,7 @@ from app.browser_setup import (
 from browser.axe_core import axe_source_path, script_version
 from browser.browser_pool import BrowserPool
 from crawler.credentials import Credentials
-from crawler.distributed import ScanKeys
+from crawler.distributed import ScanKeys, set_state
 from settings.model import Config
 from store.previous import rules_key
 
@@ -56,8 +56,7 @@ def start_worker_browsers(
         "sandboxed": int(options.sandbox),
     }
     # The first worker's: every worker runs the axe-core this checkout ships.
-    for name, value in fields.items():
-        client.hsetnx(keys.key("state"), name, value)
+    set_state(client, keys, fields, only_new=True)
     return pool, str(fields["rules_key"])
 
 
