@@ -23,6 +23,7 @@ from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.exceptions import ScrapyDeprecationWarning
 
+from app.browser_setup import allowed_domains, checks_run
 from app.distributed_browser import (
     BrowserTrouble,
     browser_fields,
@@ -30,15 +31,7 @@ from app.distributed_browser import (
     scan_name,
     start_worker_browsers,
 )
-from app.scan import (
-    Decided,
-    ScanError,
-    ScanSummary,
-    allowed_domains,
-    checks_after_crawl,
-    checks_run,
-    crawl_settings,
-)
+from app.scan import Decided, ScanError, ScanSummary, checks_after_crawl, crawl_settings
 from app.seeder_heartbeat import SEEDER_SECONDS, Heartbeat
 from audits.readability import ensure_syllable_data
 from audits.spelling import ensure_dictionaries
@@ -294,13 +287,30 @@ def publish(client: redis.Redis, db: Any, config: Config, lease: float | None) -
         checks=json.dumps(list(checks)),
         wcag=config.audit.wcag,
         browser=int(config.audit.browser),
-        config=json.dumps(asdict(config), default=str),
+        config=stored_config(config, lease),
     )
     row = scan_row(db, scan_id)
     assert row is not None
     keys = publish_scan(client, config, row, lease, rescan_of(client, db, config, scan_id))
     now = time.time()
     return SharedScan(config, scan_id, keys, deadline(config, now), now, start_url=row["start_url"])
+
+
+def stored_config(config: Config, lease: float | None) -> str:
+    """The scan's configuration for its row (scans.config), with its --redis-lease, which no
+    configuration file holds: a scan published again from the database (Redis lost) keeps
+    the lease it was seeded with (seeded_lease)."""
+    stored = asdict(config)
+    if lease:
+        stored["redis"] = {"lease_seconds": lease}
+    return json.dumps(stored, default=str)
+
+
+def seeded_lease(row: dict[str, Any]) -> float | None:
+    """The --redis-lease a scan was seeded with, from its row; None for the default."""
+    stored = json.loads(row["config"] or "{}")
+    lease = (stored.get("redis") or {}).get("lease_seconds")
+    return float(lease) if lease else None
 
 
 def deadline(config: Config, started: float) -> float:

@@ -11,14 +11,19 @@ from typing import Any
 
 import redis
 
-from app.scan import browser_options, checks_run, rules_known, start_browsers
+from app.browser_setup import (
+    axe_scope,
+    browser_options,
+    checks_run,
+    rules_known,
+    start_browsers,
+)
 from browser.axe_core import axe_source_path, script_version
 from browser.browser_pool import BrowserPool
 from crawler.credentials import Credentials
-from crawler.distributed import ScanKeys
-from settings.model import Config, viewport_size
-from store.previous import DESKTOP_VIEWPORT, rules_key
-from vocabulary.wcag import run_only_tags
+from crawler.distributed import ScanKeys, set_state
+from settings.model import Config
+from store.previous import rules_key
 
 log = logging.getLogger(__name__)
 
@@ -51,26 +56,23 @@ def start_worker_browsers(
         "sandboxed": int(options.sandbox),
     }
     # The first worker's: every worker runs the axe-core this checkout ships.
-    for name, value in fields.items():
-        client.hsetnx(keys.key("state"), name, value)
+    set_state(client, keys, fields, only_new=True)
     return pool, str(fields["rules_key"])
 
 
 def expected_rules_key(config: Config) -> str | None:
     """The rules key a worker's audits will have (start_worker_browsers), as the seeder
     works it out without a browser: axe-core's version from its script's banner, the rest
-    from the configuration, as browser_options makes them. None if no axe-core is here (a
-    seeder on a machine without it: its rescan then reuses no audit)."""
+    from the configuration through axe_scope, as browser_options has them. None if no
+    axe-core is here (a seeder on a machine without it: its rescan then reuses no audit)."""
     try:
         version = script_version(axe_source_path())
     except OSError:
         return None
     if version is None:
         return None
-    audit = config.audit
-    run_only = tuple(run_only_tags(audit.wcag, audit.best_practices))
-    viewport = viewport_size(audit.viewport) or DESKTOP_VIEWPORT
-    return rules_key(version, run_only, viewport, audit.checks)
+    run_only, viewport = axe_scope(config)
+    return rules_key(version, run_only, viewport, config.audit.checks)
 
 
 def browser_fields(client: redis.Redis, keys: ScanKeys) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from app.distributed import (
     redis_client,
     rescan_of,
     seed_scans,
+    seeded_lease,
     write_and_finish,
 )
 from app.scan import Decided, ScanError, ScanSummary
@@ -107,7 +108,7 @@ def republish(
 ) -> SharedScan:
     """A scan Redis lost (restarted without persistence), published again under a new token
     from what the database holds: its pages stored are done, their links not yet done are
-    its frontier (store/resume.py)."""
+    its frontier (store/resume.py); its lease is the one it was seeded with."""
     scan_id, start_url = int(row["id"]), row["start_url"]
     reopen_scan(db, scan_id)
     rescan = rescan_of(client, db, config, scan_id)
@@ -116,7 +117,7 @@ def republish(
         stored = share_stored(client, keys, db, scan_id, config.site.max_depth)
         return {**stored, **(rescan(keys) if rescan else {})}
 
-    keys = publish_scan(client, config, row, None, share)
+    keys = publish_scan(client, config, row, seeded_lease(row), share)
     client.set(keys.key("seeder"), os.getpid(), ex=SEEDER_SECONDS)  # this process writes it
     state = client.hgetall(keys.key("state"))
     log.warning(

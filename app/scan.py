@@ -5,27 +5,29 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
-import pwd
-import socket
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import default_settings
-from selenium.common.exceptions import WebDriverException
 
 from app.after_crawl import after_crawl
+from app.browser_setup import (
+    ScanError,
+    allowed_domains,
+    browser_options,
+    checks_run,
+    rules_known,
+    start_browsers,
+)
 from audits.readability import Readability, ensure_syllable_data
 from audits.spelling import ensure_dictionaries
 from browser.browser_pool import BrowserPool
-from browser.launch import BrowserError, BrowserOptions, check_browser_available, unprivileged_user
 from crawler.context import ScanContext
 from crawler.credentials import Credentials, from_environment, load_credentials
 from crawler.login import LoginContext, log_in
@@ -34,24 +36,16 @@ from crawler.resolver import private_ok_hosts
 from crawler.spider import SiteSpider
 from crawler.stats import Counters
 from crawler.tls import trusting
-from settings.model import Config, seed_urls, viewport_size
+from settings.model import Config, seed_urls
 from store.database import open_database
 from store.pages import first_fetch, page_count
-from store.previous import (
-    DESKTOP_VIEWPORT,
-    load_known_readability,
-    load_previous,
-    previous_scan,
-    rules_key,
-)
+from store.previous import load_known_readability, load_previous, previous_scan, rules_key
 from store.resume import NothingToResume, done_urls, frontier, resumable_scan, unchecked_links
 from store.scans import finish_scan, reopen_scan, start_scan
 from store.unchanged import load_validators
 from store.writer import Writer
-from vocabulary.checks import AXE, SITE_CHECKS, rules_of
 from vocabulary.decisions import Decision
-from vocabulary.urls import is_private_address, normalise_url
-from vocabulary.wcag import run_only_tags
+from vocabulary.urls import normalise_url
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +59,6 @@ CLOSE_STATUSES = {
 }
 
 
-class ScanError(Exception):
-    """The scan could not run or could not reach the site; the message says why."""
-
-
 @dataclass
 class ScanSummary:
     scan_id: int
@@ -77,79 +67,6 @@ class ScanSummary:
     seconds: float
     axe_version: str | None
     message: str | None = None
-
-
-def browser_options(config: Config, credentials: Credentials) -> BrowserOptions:
-    audit = config.audit
-    headers = credentials.request_headers()
-    headers.pop("Authorization", None)  # the browser answers auth challenges instead
-    return BrowserOptions(
-        credential_hosts=allowed_domains(config) if credentials else (),
-        credential_headers=tuple(headers.items()),
-        credential_cookie=credentials.cookie_header(),
-        basic_auth=credentials.basic,
-        chromium=audit.chromium,
-        chromedriver=audit.chromedriver,
-        page_timeout=audit.page_timeout,
-        viewport=viewport_size(audit.viewport) or DESKTOP_VIEWPORT,  # validated by the loader
-        run_only=tuple(run_only_tags(audit.wcag, audit.best_practices)),
-        blocked_hosts=audit.blocked_hosts,
-        local_site=any(is_local_host(url) for url in seed_urls(config.site)),
-        private_hosts=tuple(private_ok_hosts(allowed_domains(config), config.site.private_hosts)),
-        run_as=run_as_user(audit.browser_user),
-        ca_file=config.site.ca_file,
-        ignore_tls_errors=not config.site.verify_tls,
-        screenshots=audit.screenshots,
-        checks=audit.checks,
-    )
-
-
-def checks_run(chosen: tuple[str, ...], browser: bool) -> tuple[str, ...]:
-    """The chosen checks a scan runs: those in the browser only when it has one."""
-    return tuple(c for c in chosen if browser or c in SITE_CHECKS)
-
-
-def rules_known(axe_rules: list[str], checks: tuple[str, ...]) -> list[str]:
-    """Every rule a scan could report, for the CI gate (scans.axe_rules): axe-core's when
-    it ran, and those of the own checks that ran. A rule a baseline's scan did not know is
-    new to it, whichever check it comes from (docs/ci.md)."""
-    return sorted((axe_rules if AXE in checks else []) + rules_of(checks))
-
-
-def run_as_user(name: str) -> tuple[int, int] | None:
-    try:
-        return unprivileged_user(name)
-    except BrowserError as err:
-        raise ScanError(f"{err}; name an existing user, or run scripts/setup.sh") from None
-
-
-NO_SANDBOX_FIX = (
-    "run scripts/setup.sh to add the siteaudit user, or name an unprivileged user in "
-    "audit.browser_user; or set audit.allow_no_sandbox = true to run it as root without "
-    "its sandbox"
-)
-
-
-def check_sandbox(config: Config, options: BrowserOptions) -> None:
-    """Refuse to run Chromium without its sandbox unless the configuration allows it."""
-    if not options.sandbox and not config.audit.allow_no_sandbox:
-        raise ScanError(
-            "Chromium would run as root, without its sandbox (no unprivileged user to run "
-            f"it as); {NO_SANDBOX_FIX}"
-        )
-
-
-def is_local_host(url: str) -> bool:
-    """True if the URL's host resolves to an address off the public internet."""
-    try:
-        infos = socket.getaddrinfo(urlsplit(url).hostname, None)
-    except (socket.gaierror, UnicodeError):
-        return False
-    return any(is_private_address(info[4][0]) for info in infos)
-
-
-def browser_count(config: Config) -> int:
-    return config.audit.browsers or os.cpu_count() or 1
 
 
 # With no delay at all, Scrapy 2.19 starts every queued request to a host at once, whatever
@@ -487,52 +404,6 @@ def load_history(context: ScanContext, db: Any, axe_version: str | None, resumin
         browser_scan = previous_scan(db, key, scan_id)
     if pool is None or browser_scan is not None:
         context.validators = load_validators(db, scan_id, browser_scan)
-
-
-def start_browsers(
-    config: Config, options: BrowserOptions
-) -> tuple[BrowserPool, tuple[str, list[str]], BrowserOptions]:
-    """Start the browser pool, as an unprivileged user when root; returns the options it
-    started with. If Chromium cannot start as that user, it runs as root only if
-    audit.allow_no_sandbox says so: never a silent fallback."""
-    try:
-        check_browser_available(options)
-    except BrowserError as err:
-        raise ScanError(str(err)) from None
-    check_sandbox(config, options)
-    if options.run_as is not None:
-        try:
-            return (*start_pool(config, options), options)
-        except ScanError as err:
-            user = pwd.getpwuid(options.run_as[0]).pw_name
-            if not config.audit.allow_no_sandbox:
-                why = str(err).splitlines()[0] if str(err) else "no reason given"
-                raise ScanError(
-                    f"Chromium could not start as the user {user} ({why}); {NO_SANDBOX_FIX}"
-                ) from None
-            log.warning("Chromium could not start as the user %s (%s)", user, err)
-            options = replace(options, run_as=None)
-    return (*start_pool(config, options), options)
-
-
-def start_pool(
-    config: Config, options: BrowserOptions
-) -> tuple[BrowserPool, tuple[str, list[str]]]:
-    pool = BrowserPool(options, browser_count(config), config.audit.recycle_after)
-    try:
-        return pool, pool.start()
-    except BrowserError as err:
-        pool.close()
-        raise ScanError(str(err)) from None
-    except WebDriverException as err:
-        pool.close()
-        raise ScanError(f"Chromium did not start: {err.msg or err}") from None
-
-
-def allowed_domains(config: Config) -> tuple[str, ...]:
-    if config.site.allowed_domains:
-        return tuple(d.lower() for d in config.site.allowed_domains)
-    return tuple(sorted({(urlsplit(u).hostname or "").lower() for u in seed_urls(config.site)}))
 
 
 def checks_after_crawl(db: Any, scan_id: int, config: Config, decided: Decided) -> None:

@@ -179,8 +179,10 @@ def worker_key(keys: ScanKeys, worker: str = "") -> str:
 # Claim the seeding (the spider's start()): `seeded` becomes "claimed:WORKER", unless it is
 # done, or claimed by a worker still alive. A claim whose worker's liveness key has expired
 # (it died while seeding) is taken over: seeding again is harmless, since every URL it
-# yields is taken through the shared seen hash. Returns 1 claimed, 0 not.
+# yields is taken through the shared seen hash. Never once the state is gone (Redis lost the
+# scan): a claim would make it again. Returns 1 claimed, 0 not.
 CLAIM = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local v = redis.call('HGET', KEYS[1], 'seeded')
 if v then
   if string.sub(v, 1, 8) ~= 'claimed:' then return 0 end
@@ -194,6 +196,35 @@ return 1
 def claim_seeding(client: redis.Redis, keys: ScanKeys, worker: str) -> bool:
     """True if this worker is the one to seed the scan now (first, or after a dead one)."""
     return bool(client.eval(CLAIM, 2, keys.key("state"), worker_key(keys), worker))
+
+
+# Set fields of a scan's state only while it exists (all, or only those not yet set): a
+# worker writing to a state Redis lost would make it again, a scan no seeder writes.
+SET_STATE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local set = ARGV[1] == 'nx' and 'HSETNX' or 'HSET'
+for i = 2, #ARGV, 2 do redis.call(set, KEYS[1], ARGV[i], ARGV[i + 1]) end
+return 1
+"""
+
+
+def set_state(
+    client: redis.Redis | redis.client.Pipeline,
+    keys: ScanKeys,
+    fields: dict[str, Any],
+    only_new: bool = False,
+) -> Any:
+    """Set the fields of the scan's state, if Redis still holds it (client: a pipeline too)."""
+    pairs = [str(part) for pair in fields.items() for part in pair]
+    return client.eval(SET_STATE, 1, keys.key("state"), "nx" if only_new else "all", *pairs)
+
+
+def forget_lost_scan(client: redis.Redis, keys: ScanKeys) -> None:
+    """Delete what workers left under a scan's token once its state is gone (Redis lost the
+    scan, or its seeder finished it): written after the seeder deleted the rest, it has no
+    expiry, and no one reads it again (a scan published again has a new token)."""
+    if not client.exists(keys.key("state")):
+        client.delete(*keys.all)
 
 
 def seeding_abandoned(client: redis.Redis, keys: ScanKeys) -> bool:

@@ -32,8 +32,10 @@ from crawler.distributed import (
     SharedLastmod,
     SharedSeen,
     claim_seeding,
+    forget_lost_scan,
     reclaim,
     seeding_abandoned,
+    set_state,
     worker_key,
 )
 from crawler.distributed_reseed import stored_frontier
@@ -151,7 +153,7 @@ class DistributedSpider(SiteSpider):
         pipe = self.client.pipeline(transaction=True)
         for name, value in self.stats_delta().items():
             pipe.hincrby(self.keys.key("stats"), name, value)
-        pipe.hset(self.keys.key("state"), "seeded", "done")
+        set_state(pipe, self.keys, {"seeded": "done"})
         pipe.execute()
 
     def page_request(
@@ -235,6 +237,9 @@ class DistributedSpider(SiteSpider):
         if self.renewals is not None and self.renewals.running:
             self.renewals.stop()
         self.client.delete(self.alive_key)
+        # This worker writes nothing more to the scan: if Redis lost it meanwhile, what it
+        # wrote since is deleted, not left without an expiry.
+        forget_lost_scan(self.client, self.keys)
 
     def on_idle(self, spider: scrapy.Spider) -> None:
         """Keep the crawl open while the scan runs: other workers may add to the frontier,

@@ -111,38 +111,45 @@ def put_fields(client: redis.Redis, key: str, fields: Iterable[tuple[str, bytes]
         client.hset(key, mapping=batch)  # type: ignore[arg-type]
 
 
-class SharedValidators:
-    """context.validators in a worker: url -> what to ask the server, read from Redis."""
+class SharedHash:
+    """One of the scan's rescan hashes in Redis (part: its name under the scan's keys), read a
+    field at a time by a worker, where one machine's scan holds a dict."""
+
+    part: str
 
     def __init__(self, client: redis.Redis, keys: ScanKeys) -> None:
-        self.client, self.key = client, keys.key(VALIDATORS)
+        self.client, self.key = client, keys.key(self.part)
+
+    def __bool__(self) -> bool:
+        return True  # asked per field, not counted: the scan's state says whether any is shared
+
+
+class SharedValidators(SharedHash):
+    """context.validators in a worker: url -> what to ask the server, read from Redis."""
+
+    part = VALIDATORS
 
     def get(self, url: str) -> Validators | None:
         value = self.client.hget(self.key, url)
         return pickle.loads(value) if value is not None else None
 
 
-class SharedReadability:
+class SharedReadability(SharedHash):
     """context.known_readability in a worker: content hash -> readability, from Redis."""
 
-    def __init__(self, client: redis.Redis, keys: ScanKeys) -> None:
-        self.client, self.key = client, keys.key(READABILITY)
-
-    def __bool__(self) -> bool:
-        return True  # asked per page, not counted
+    part = READABILITY
 
     def get(self, content_hash: str) -> Readability | None:
         value = self.client.hget(self.key, content_hash)
         return Readability(**pickle.loads(zlib.decompress(value))) if value is not None else None
 
 
-class SharedReadings:
+class SharedReadings(SharedHash):
     """The spider's readings in a worker: a page's reading by the last scan, from Redis.
     Each is taken once, to free the memory as the scan goes: a page done again (its worker
     died) finds none, and is downloaded in full, as a 304 with no reading is."""
 
-    def __init__(self, client: redis.Redis, keys: ScanKeys) -> None:
-        self.client, self.key = client, keys.key(READINGS)
+    part = READINGS
 
     def reading(self, scan_id: int, url: str) -> PreviousReading | None:
         pipe = self.client.pipeline(transaction=True)
@@ -158,15 +165,11 @@ class SharedReadings:
         pass  # nothing held open: the client is the worker's
 
 
-class SharedPrevious:
+class SharedPrevious(SharedHash):
     """context.previous in a worker: url -> the page's last audit (its scans and render
     hash), from Redis; the seeder copies its rows when the worker reuses it."""
 
-    def __init__(self, client: redis.Redis, keys: ScanKeys) -> None:
-        self.client, self.key = client, keys.key(PREVIOUS)
-
-    def __bool__(self) -> bool:
-        return True  # asked per page, not counted
+    part = PREVIOUS
 
     def get(self, url: str) -> PreviousAudit | None:
         value = self.client.hget(self.key, url)

@@ -128,14 +128,14 @@ READABILITY_COLUMNS = (
 
 
 def load_known_readability(db: Any, before: int) -> dict[str, dict[str, Any]]:
-    """content hash -> readability of every page of the latest earlier scan, as the fields
-    of audits.readability.Readability."""
+    """content hash -> readability of every page of the earlier scan previous_read_scan
+    names, as the fields of audits.readability.Readability."""
     return dict(known_readability(db, before))
 
 
 def known_readability(db: Any, before: int) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(content hash, readability fields) of each page of the latest earlier scan, a row at
-    a time: a shared rescan's seeder puts them in Redis without holding them all."""
+    """(content hash, readability fields) of each page of the earlier scan previous_read_scan
+    names, a row at a time: a shared rescan's seeder puts them in Redis without holding them all."""
     previous = previous_read_scan(db, before)
     if previous is None:
         return
@@ -149,9 +149,14 @@ def known_readability(db: Any, before: int) -> Iterator[tuple[str, dict[str, Any
 
 
 def previous_read_scan(db: Any, before: int) -> int | None:
-    """The latest earlier scan (of any site) whose pages' readability a scan reuses."""
+    """The earlier scan whose pages' readability a scan reuses: the latest of its start URL
+    (another site's, scanned in between into the same database, shares few of its pages),
+    else the latest of any site (readability depends on the text alone)."""
     row = db.execute(
-        "SELECT max(id) FROM scans WHERE id < ? AND status IN ('finished', 'interrupted')", [before]
+        "SELECT id FROM scans WHERE id < :before AND status IN ('finished', 'interrupted') "
+        "ORDER BY start_url IS (SELECT start_url FROM scans WHERE id = :before) DESC, id DESC "
+        "LIMIT 1",
+        {"before": before},
     ).fetchone()
     return row[0] if row else None
 

@@ -62,7 +62,11 @@ SCANS = Table(
         ),
         Column("wcag", "the WCAG version and level audited, e.g. `2.1-AA`"),
         Column("browser", "1 if the browser audited pages, 0 for `--no-browser`", BOOLEAN),
-        Column("config", "the effective configuration, as JSON"),
+        Column(
+            "config",
+            "the effective configuration, as JSON; a scan shared through Redis with "
+            "`--redis-lease` keeps it there too, as `redis.lease_seconds`",
+        ),
         Column("pages_audited", "pages audited in the browser"),
         Column("pages_failed", "pages the browser could not audit"),
         Column("message", "why a scan failed"),

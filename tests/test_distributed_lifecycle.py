@@ -16,7 +16,14 @@ import redis
 
 from app.distributed import STATE_LOST, Heartbeat, ended
 from app.distributed_resume import shared_scan
-from crawler.distributed import OPEN_SCANS, ScanKeys
+from crawler.distributed import (
+    OPEN_SCANS,
+    PREFIX,
+    ScanKeys,
+    claim_seeding,
+    forget_lost_scan,
+    set_state,
+)
 from store.database import open_database
 from tests.conftest import ROOT, Site, query, run_in_process, run_siteaudit
 from tests.test_distributed import entries_added, scan_contents, start_worker, stop
@@ -315,7 +322,8 @@ def test_a_scan_whose_redis_was_lost_is_resumed_from_the_database(
     redis_url: str, demo_site: Site, tmp_path: Path, seeder_alive: bool
 ) -> None:
     """Redis flushed part way (restarted without persistence), with the seeder and worker
-    killed first, or with the seeder alive (it stops the scan as interrupted, saying why):
+    killed first, or with them alive (the seeder stops the scan as interrupted, saying why;
+    the worker deletes what it wrote under the lost scan's token once it stops):
     --resume with the site's start URL publishes the scan again from the database (its stored
     pages done, their links its frontier), and a worker finishes it: every page stored once,
     the rows a one-machine scan stores."""
@@ -326,6 +334,7 @@ def test_a_scan_whose_redis_was_lost_is_resumed_from_the_database(
     client = redis.Redis.from_url(redis_url)
     try:
         wait_for_pages(client, scan, db, 4, tmp_path / "seeder.log")
+        lost = open_scan(client)
         if seeder_alive:
             client.flushall()
             assert scan.wait(timeout=120) == 1
@@ -345,9 +354,12 @@ def test_a_scan_whose_redis_was_lost_is_resumed_from_the_database(
             "scan", demo_site.url(), "--no-browser", "--config", str(slow), "--redis",
             redis_url, "--resume", "--db", str(db), timeout=300,
         )  # fmt: skip
-    finally:
-        kill(scan)
         codes = stop(workers[1:])
+        # Nothing of the lost scan is left behind (a worker alive wrote on for a while).
+        left = client.keys(f"{PREFIX}{lost.token}:*")
+    finally:
+        for process in (scan, *workers):
+            kill(process)
         client.close()
     assert (with_browser.returncode, with_browser.errors) == (1, [
         f"Error: scan 1 of {demo_site.url()} was started without the browser, and resumes as "
@@ -370,6 +382,73 @@ def test_a_scan_whose_redis_was_lost_is_resumed_from_the_database(
     asked = {line.split(" ", 1)[1] for line in demo_site.access_log[before:]}
     assert asked and not asked & {url.removeprefix(demo_site.base) for url in stored}
     assert scan_contents(db, demo_site.base) == expected
+    assert left == []
+
+
+def test_a_worker_never_makes_again_the_state_redis_lost(redis_url: str) -> None:
+    """The writes that would make a lost scan's state again (the seeding's claim and its end,
+    the browsers' fields) are made only while it exists; a worker closing its crawl of a
+    lost scan deletes what it wrote under its token."""
+    client = redis.Redis.from_url(redis_url)
+    keys = ScanKeys("lost")
+    try:
+        assert not claim_seeding(client, keys, "w1")
+        set_state(client, keys, {"seeded": "done"})
+        set_state(client, keys, {"axe_version": "4.14.1"}, only_new=True)
+        assert not client.exists(keys.key("state"))
+        client.hset(keys.key("seen"), "http://example.org/", "d")  # written after the loss
+        forget_lost_scan(client, keys)
+        assert client.keys(f"{PREFIX}lost:*") == []
+        client.hset(keys.key("state"), "status", "running")
+        assert claim_seeding(client, keys, "w1")
+        set_state(client, keys, {"axe_version": "4.14.1", "sandboxed": 1}, only_new=True)
+        set_state(client, keys, {"axe_version": "4.0.0"}, only_new=True)  # the first's stays
+        set_state(client, keys, {"seeded": "done"})
+        forget_lost_scan(client, keys)  # not lost: kept
+        assert client.hgetall(keys.key("state")) == {
+            b"status": b"running", b"seeded": b"done", b"axe_version": b"4.14.1",
+            b"sandboxed": b"1",
+        }  # fmt: skip
+    finally:
+        client.delete(*keys.all)
+        client.close()
+
+
+def test_a_scan_published_again_keeps_the_lease_it_was_seeded_with(
+    redis_url: str, demo_site: Site, tmp_path: Path
+) -> None:
+    """--redis-lease was only in Redis: a scan published again after Redis was lost takes it
+    from its row (scans.config), so its workers lease its requests as its seeder said."""
+    db = tmp_path / "shared.db"
+    client = redis.Redis.from_url(redis_url)
+    seeded = run_siteaudit("scan", demo_site.url(), "--no-browser", "--db", str(db), "--redis",
+                           redis_url, "--redis-lease", "7", "--detach")  # fmt: skip
+    assert seeded.returncode == 0, seeded.stderr
+    assert client.hget(open_scan(client).key("state"), "lease_seconds") == b"7.0"
+    client.flushall()
+    resumed = seeder([demo_site.url(), "--redis", redis_url, "--resume", "--db", str(db)],
+                     tmp_path / "resumed.log")  # fmt: skip
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        keys = open_scan(client)
+        lease = client.hget(keys.key("state"), "lease_seconds")
+        workers.append(start_worker(redis_url, tmp_path / "worker.log"))
+        # A request leased by the worker is due back on the frontier 7 s on, not 60 s.
+        deadline = time.monotonic() + 60
+        while not (leased := client.zrange(keys.key("leases"), 0, 0, withscores=True)):
+            assert time.monotonic() < deadline, "the worker leased nothing"
+            time.sleep(0.005)
+        redis_now = float("{}.{:06d}".format(*client.time()))
+        assert resumed.wait(timeout=240) == 0, (tmp_path / "resumed.log").read_text()
+    finally:
+        kill(resumed)
+        codes = stop(workers)
+        client.close()
+    assert lease == b"7.0"
+    assert 0 < leased[0][1] - redis_now <= 7
+    assert codes == [0]
+    assert "Scan 1 finished" in (tmp_path / "resumed.log").read_text()
+    assert len(pages_once(db)) == 17
 
 
 def test_bad_combinations_of_the_lifecycle_options_are_one_error_line(

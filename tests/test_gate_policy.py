@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from app.browser_setup import rules_known
 from app.check import load_gate_decisions
-from app.scan import rules_known
 from reports.gate import (
     Baseline,
     GateError,

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 
 from app.demo import DEMO_SITE, serve_site
+from store.database import open_database
+from store.previous import load_known_readability
 from tests.conftest import SITES, query, run_siteaudit
 
 # What a page's reading gives the store, compared between a download and a 304.
@@ -88,7 +90,9 @@ def test_a_rescan_asks_about_its_own_sites_last_scan_not_the_one_between(
     tmp_path: Path,
 ) -> None:
     """One database, two sites scanned in turn (as siteaudit scan --sites does with --redis):
-    the demo's rescan asks about the demo's last scan, not the other site's after it."""
+    the demo's rescan asks about the demo's last scan, not the other site's after it, and
+    reuses the readability (by content hash) of the demo's pages; the other site's first
+    scan, with none of its own before it, reuses the demo's."""
     db = tmp_path / "scan.db"
     with serve_site(DEMO_SITE) as demo, serve_site(SITES / "dated") as dated:
         scan(demo, db)
@@ -100,6 +104,13 @@ def test_a_rescan_asks_about_its_own_sites_last_scan_not_the_one_between(
     assert len(pages) == 17 and not_modified(db, 3) == pages
     assert "17 not downloaded: unchanged, said the server" in output
     assert stored(db, 3) == stored(db, 1)
+    store = open_database(db, create=False)
+    try:
+        reused = {scan: set(load_known_readability(store, scan)) for scan in (2, 3)}
+    finally:
+        store.conn.close()
+    demo_hashes = {h for (h,) in query(db, "SELECT content_hash FROM pages WHERE scan_id = 1")}
+    assert len(demo_hashes) == 17 and reused == {2: demo_hashes, 3: demo_hashes}
 
 
 def test_a_page_with_an_etag_is_asked_about_with_if_none_match(tmp_path: Path) -> None:
