@@ -9,7 +9,8 @@ from typing import Any
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
-from browser.browser_pool import AuditResult
+from browser.browser_pool import AuditResult, BrowserPool
+from crawler.context import ScanContext
 from crawler.distributed_spider import DistributedContext, DistributedSpider
 from crawler.items import Page
 from crawler.pipelines import BrowserAuditPipeline
@@ -57,7 +58,7 @@ class WorkerAuditPipeline(BrowserAuditPipeline):
 
     context: DistributedContext
 
-    def __init__(self, crawler: Any, pool: Any, context: Any) -> None:
+    def __init__(self, crawler: Any, pool: BrowserPool, context: ScanContext) -> None:
         super().__init__(crawler, pool, context)
         self.health = BrowserHealth()
 
