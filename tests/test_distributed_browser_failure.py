@@ -95,9 +95,13 @@ def test_a_worker_whose_browsers_stop_starting_gives_its_pages_back(
         try:
             keys = open_scan(client)
             wait_for(lambda: "attempt 1 of 3" in broken_log.read_text(), timeout=180)
-            # It left the scan: nothing it took is leased, and the scan is still open.
-            assert client.zcard(keys.key("leases")) == 0
+            # It left the scan having stored no page unaudited: every section is back on the
+            # frontier, nothing is leased, and no page a redirect led to is still seen.
+            sections = [f"{base}/s{n}/" for n in range(1, SECTIONS + 1)]
             assert query(db, "SELECT count(*) FROM pages WHERE audited_at IS NULL") == [(0,)]
+            assert client.zcard(keys.key("requests")) == SECTIONS
+            assert client.zcard(keys.key("leases")) == 0
+            assert [url for url in sections if client.hexists(keys.key("seen"), url)] == []
             workers.append(start_worker(redis_url, tmp_path / "healthy.log"))
             assert seeder.wait(timeout=300) in (0, 2), (tmp_path / "seeder.log").read_text()
         finally:
@@ -127,7 +131,6 @@ def test_a_worker_whose_browsers_stop_starting_gives_its_pages_back(
     fetched = [line for line in access_log if line.startswith("GET /s")]
     assert len([line for line in set(fetched) if fetched.count(line) > 1]) >= FAILED_AFTER_PAGES
     # Every page stored once and audited, none as not audited; counted once.
-    sections = [f"{base}/s{n}/" for n in range(1, SECTIONS + 1)]
     assert pages_once(db) == [f"{base}/", *sections]
     assert query(
         db, "SELECT count(*) FROM pages WHERE audited_at IS NULL OR error IS NOT NULL"
