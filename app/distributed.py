@@ -10,7 +10,6 @@ import multiprocessing
 import os
 import pickle
 import secrets
-import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -25,10 +24,11 @@ from scrapy.exceptions import ScrapyDeprecationWarning
 
 from app.browser_setup import allowed_domains, checks_run
 from app.distributed_browser import (
+    BROWSER_FAILED,
     BrowserTrouble,
     browser_fields,
+    browsers_failed,
     expected_rules_key,
-    scan_name,
     start_worker_browsers,
 )
 from app.scan import Decided, ScanError, ScanSummary, checks_after_crawl, crawl_settings
@@ -67,8 +67,6 @@ STATE_LOST = (
     "the scan's state was lost from Redis (restarted without persistence?); `siteaudit scan "
     "URL --redis URL --resume --db FILE` crawls on from what the database holds"
 )
-# A crawl process's exit code when the worker's browsers could not start for its scan.
-BROWSER_FAILED = 3
 
 
 def redis_client(url: str) -> redis.Redis:
@@ -454,7 +452,8 @@ def crawl_one(redis_url: str, token: str, verbose: bool, run: WorkerRun) -> None
 def crawl_scan(redis_url: str, token: str, verbose: bool, failures: Any = None) -> None:
     """This worker's share of one scan's crawl, until the scan is done. If its browsers
     cannot start, it says why through failures (a Pipe's end) and exits BROWSER_FAILED,
-    having taken nothing."""
+    having taken nothing; if they stop starting mid-scan, the same, having given back every
+    page it had not stored (crawler/distributed_audit.py)."""
     client = connect(redis_url)
     keys = ScanKeys(token)
     state = client.hgetall(keys.key("state"))
@@ -476,9 +475,11 @@ def crawl_scan(redis_url: str, token: str, verbose: bool, failures: Any = None) 
         except ScanError as err:
             if failures is None:
                 raise
-            failures.send((scan_name(state), str(err).splitlines()[0]))
-            sys.exit(BROWSER_FAILED)
-        crawl_with(config, state, client, keys, (pool, rules_key), credentials, redis_url, verbose)
+            browsers_failed(failures, state, str(err).splitlines()[0])
+        browsers = (pool, rules_key)
+        failed = crawl_with(config, state, client, keys, browsers, credentials, redis_url, verbose)
+    if failed is not None and failures is not None:
+        browsers_failed(failures, state, failed)
 
 
 def crawl_with(
@@ -490,9 +491,9 @@ def crawl_with(
     credentials: Credentials,
     redis_url: str,
     verbose: bool,
-) -> None:
+) -> str | None:
     """The worker's crawl of the scan, with its browsers started (or none) and the rules key
-    of their audits."""
+    of their audits; why its browsers failed, if they did (it then left the scan)."""
     pool, rules_key = browsers
     # As one machine's scan: with the browser, Chromium sets the pace and one reader
     # keeps up; without it, a reader per core.
@@ -523,6 +524,7 @@ def crawl_with(
         if pool:
             pool.close()
         page_reader.close()
+    return context.browsers_failed
 
 
 def worker_settings(
@@ -536,6 +538,10 @@ def worker_settings(
     # A reused audit's rows are copied by the seeder, which has the database.
     pipelines["crawler.distributed_unchanged.WorkerRowsPipeline"] = pipelines.pop(
         "crawler.store_rows.StoreRowsPipeline"
+    )
+    # A page this worker's browsers could not audit goes back to the frontier.
+    pipelines["crawler.distributed_audit.WorkerAuditPipeline"] = pipelines.pop(
+        "crawler.pipelines.BrowserAuditPipeline"
     )
     return {
         **crawl,

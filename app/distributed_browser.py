@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import redis
 
@@ -148,6 +149,18 @@ class BrowserTrouble:
     def left_scans(self) -> list[str]:
         """The scans this worker left to the others, by name."""
         return sorted(self.names[token] for token in self.left)
+
+
+# A crawl process's exit code when the worker's browsers could not start for its scan, or
+# stopped starting in the middle of it.
+BROWSER_FAILED = 3
+
+
+def browsers_failed(failures: Any, state: dict[bytes, bytes], reason: str) -> NoReturn:
+    """Tell the worker (through failures, a Pipe's end) why this crawl's browsers failed
+    for the scan, and exit BROWSER_FAILED."""
+    failures.send((scan_name(state), reason))
+    sys.exit(BROWSER_FAILED)
 
 
 def scan_name(state: dict[bytes, bytes]) -> str:

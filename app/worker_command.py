@@ -48,14 +48,16 @@ SHARED_OPTIONS = ("redis_url", "redis_lease", "sites_path", "detach")
     "--until-idle",
     is_flag=True,
     help="Exit once no scan is left to crawl, after the first; 1 if this worker's browsers "
-    "could not start for one (it leaves such a scan to the other workers).",
+    "could not start for one, or stopped starting (it leaves such a scan to the other "
+    "workers).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log every page and Scrapy's log.")
 def worker(redis_url: str, until_idle: bool, verbose: bool) -> None:
     """Crawl and audit, with any number of other workers on any machine, the scans that
     `siteaudit scan --redis URL` seeds; their rows go back to that command's database.
     A worker whose browsers cannot start for a scan takes no page of it: it tries the scan
-    again after 5 s, then 15 s, then leaves it to the other workers.
+    again after 5 s, then 15 s, then leaves it to the other workers. One whose browsers stop
+    starting mid-scan gives back the pages it has not stored, then does the same.
 
     \b
     Example:

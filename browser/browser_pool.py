@@ -27,9 +27,16 @@ class AuditResult:
     error: str | None
     attempts: int
     elapsed_ms: int
+    # Its last attempt found no browser session able to start: the browser failed, not the
+    # page (a page that crashes its tab has a new session start for its second attempt).
+    browser_down: bool = False
 
 
 Callback = Callable[[AuditResult], None]
+
+
+class SessionNotStarted(BrowserError):
+    """No new browser session could be started for a page (the message says why)."""
 
 
 class Worker:
@@ -47,33 +54,37 @@ class Worker:
             job, callback = item
             started = time.monotonic()
             try:
-                outcome, error, attempts = self.audit_with_retry(job)
+                outcome, error, attempts, down = self.audit_with_retry(job)
             except Exception as err:  # a bug must cost one page, never the scan
                 # Without an answer the crawl would wait for this page for ever.
                 log.error("%s: audit failed unexpectedly", job.url, exc_info=True)
                 self.stop_session()
                 outcome, error, attempts = None, f"browser error: {type(err).__name__}", 1
-            callback(
-                AuditResult(job, outcome, error, attempts, int((time.monotonic() - started) * 1000))
-            )
+                down = False
+            elapsed_ms = int((time.monotonic() - started) * 1000)
+            callback(AuditResult(job, outcome, error, attempts, elapsed_ms, down))
         self.stop_session()
 
-    def audit_with_retry(self, job: PageJob) -> tuple[AxeOutcome | None, str | None, int]:
-        """Audit once; if the page hangs or crashes the browser, once more in a new session."""
-        error = None
+    def audit_with_retry(self, job: PageJob) -> tuple[AxeOutcome | None, str | None, int, bool]:
+        """Audit once; if the page hangs or crashes the browser, once more in a new session.
+        The last item says whether the last attempt failed to start a session."""
+        error, down = None, False
         for attempt in (1, 2):
             try:
-                return self.audit_once(job), None, attempt
+                return self.audit_once(job), None, attempt, False
             except PageRefused as err:
-                return None, str(err), attempt  # the page's own doing: again would not help
+                return None, str(err), attempt, False  # the page's own doing: again would not help
             except (PageLoadError, BrowserError, WebDriverException) as err:
-                error = self.describe(err)
+                error, down = self.describe(err), isinstance(err, SessionNotStarted)
                 log.info("%s: attempt %d failed: %s", job.url, attempt, error)
                 self.stop_session()  # a fresh session for the retry and for later pages
-        return None, error, 2
+        return None, error, 2, down
 
     def audit_once(self, job: PageJob) -> AxeOutcome:
-        session = self.ensure_session()
+        try:
+            session = self.ensure_session()
+        except (BrowserError, WebDriverException) as err:
+            raise SessionNotStarted(self.describe(err)) from None
         self.killed_by_watchdog = False
         self.busy_since = time.monotonic()
         try:

@@ -110,6 +110,8 @@ class LeasedQueue(PriorityQueue):
         self.lease_seconds = float(server.hget(self.keys.key("state"), "lease_seconds") or 0)
         self.lease_seconds = self.lease_seconds or LEASE_SECONDS
         self.held: set[str] = set()
+        # Leases whose requests go back to the frontier once the worker is done with them.
+        self.returning: set[str] = set()
         spider.frontier = self  # the spider renews the leases; the engine releases them
 
     def push(self, request: Request) -> None:
@@ -129,15 +131,30 @@ class LeasedQueue(PriorityQueue):
         return request
 
     def release(self, lease: str, stats: dict[str, int]) -> None:
-        """The worker is done with the request: its counts added, its lease gone."""
+        """The worker is done with the request: its counts added, its lease gone; or, if it
+        gives the request back (give_back), the request back on the frontier."""
+        back = lease in self.returning
         pipe = self.server.pipeline(transaction=True)
         for name, value in stats.items():
             pipe.hincrby(self.keys.key("stats"), name, value)
-        pipe.zrem(self.keys.key("leases"), lease)
-        pipe.hdel(self.keys.key("leased"), lease)
-        pipe.hdel(self.keys.key("lease_scores"), lease)
+        if back:
+            # As if its lease had run out: reclaimed as a dead worker's are.
+            pipe.zadd(self.keys.key("leases"), {lease: 0}, xx=True)
+        else:
+            pipe.zrem(self.keys.key("leases"), lease)
+            pipe.hdel(self.keys.key("leased"), lease)
+            pipe.hdel(self.keys.key("lease_scores"), lease)
         pipe.execute()
         self.held.discard(lease)
+        self.returning.discard(lease)
+        if back:
+            reclaim(self.server, self.keys)
+
+    def give_back(self, lease: str) -> None:
+        """The worker will not finish the request (its page is not stored): once it is done
+        with it, the request goes back to the frontier for another worker, not released."""
+        if lease in self.held:
+            self.returning.add(lease)
 
     def renew(self) -> None:
         if self.held:

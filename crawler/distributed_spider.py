@@ -44,7 +44,7 @@ from crawler.items import Fetch
 from crawler.shared_limits import SharedExternalLinkChecks, SharedShapeRuns
 from crawler.shared_stylesheets import SharedStylesheetHashes
 from crawler.sitemaps import SitemapsPending
-from crawler.spider import SITEMAP_WAIT, SiteSpider
+from crawler.spider import SITEMAP_WAIT, SiteSpider, first_url
 from crawler.stats import STAT_OF
 from crawler.traps import is_logout
 from vocabulary.urls import host_allowed
@@ -61,6 +61,9 @@ class DistributedContext(ScanContext):
 
     client: redis.Redis
     keys: ScanKeys
+    # Why this worker's browsers count as failed, if they do: it leaves the scan
+    # (crawler/distributed_audit.py).
+    browsers_failed: str | None = None
 
 
 class SharedSitemaps(SitemapsPending):
@@ -184,6 +187,22 @@ class DistributedSpider(SiteSpider):
         else:
             self.shared_seen.add(url)
         return found
+
+    def give_back(self, response: Response, url: str) -> None:
+        """A page this worker fetched but will not store: its request goes back to the
+        frontier once the worker is done with it, for another worker to fetch, and what
+        fetching it marked done is undone (its count; the URL a redirect led to, marked
+        seen, which would otherwise be taken for a page stored under another request)."""
+        lease = response.meta.get(LEASE)
+        if lease:
+            self.frontier.give_back(lease)
+        if url != first_url(response.request):
+            self.client.hdel(self.keys.key("seen"), url)
+        # Only a page downloaded in full is audited, or read: counted as fetched, once.
+        self.crawler.stats.inc_value(stats.FETCHED, -1)
+
+    def unstored(self, response: Response, url: str) -> None:
+        self.give_back(response, url)  # another worker reads it: nothing is lost
 
     def keep_alive(self) -> None:
         """Renew this worker's leases, and the key that says it is alive (which expires

@@ -289,7 +289,8 @@ class SiteSpider(scrapy.Spider):
             checks=self.context.config.audit.checks,
         )
         if reading is None:
-            return  # the scan stopped while the page was read: --resume reads it again
+            self.unstored(response, url)  # the scan stopped while the page was read
+            return
         facts = reading.facts
         depth = meta.get("depth", 0)
         links = []
@@ -322,6 +323,9 @@ class SiteSpider(scrapy.Spider):
             reason=reading.reason,
             error=reading.error,
         )
+
+    def unstored(self, response: Response, url: str) -> None:
+        """A page read but not stored, the crawl stopping: --resume reads it again."""
 
     def follow(self, links: list[Link], depth: int) -> Iterator[Any]:
         """Requests for a page's links: checks for external ones, pages for internal ones."""
