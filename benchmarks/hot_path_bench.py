@@ -7,7 +7,10 @@ readers; and whether it stored the same rows as the first scan (benchmarks/compa
     python benchmarks/hot_path_bench.py --before ../before --after . --pages 500 --rounds 3
 
 --before and --after are checkouts (a `git worktree` of the commit before, say); each scan
-runs its checkout's code, into a new database, against one server in this process.
+runs its checkout's code, into a new database, against one server in this process. The
+server speaks HTTP/1.1 and keeps connections open, as council sites' servers do; `--http10`
+serves a connection per request instead (the figures in docs/performance.md before issue 18's
+keep-alive note were measured that way).
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ def main() -> None:
     parser.add_argument("--after", type=Path, default=ROOT, help="checkout B (this one)")
     parser.add_argument("--pages", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=3, help="A B B A, this many times")
+    parser.add_argument("--http10", action="store_true", help="a connection per request")
     args = parser.parse_args()
     checkouts = {"before": args.before.resolve(), "after": args.after.resolve()}
     runs: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
@@ -79,7 +83,7 @@ def main() -> None:
             # otherwise would store other dates than the first.
             os.utime(path, (FIXED_MTIME, FIXED_MTIME))
         first: Path | None = None
-        with serve_site(site) as base:
+        with serve_site(site, keep_alive=not args.http10) as base:
             for n, side in enumerate(["before", "after", "after", "before"] * args.rounds):
                 db = Path(tmp) / f"{n}-{side}.db"
                 run = scan(checkouts[side], base, db)
