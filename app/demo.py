@@ -71,14 +71,22 @@ def serve_site(
     port: int = 0,
     access_log: list[str] | None = None,
     replacements: dict[str, str] | None = None,
+    keep_alive: bool = False,
 ) -> Iterator[str]:
     """Serve a folder on 127.0.0.1 in a background thread; yields the base URL.
 
     {{BASE}} in .html, .xml and .txt files becomes the base URL; `replacements` maps
-    further placeholders (such as a second server's URL) to their values.
+    further placeholders (such as a second server's URL) to their values. With keep_alive
+    the server speaks HTTP/1.1 and keeps each connection open for the next request, as
+    real web servers do; without it, HTTP/1.0, a connection per request.
     """
     extra = {k.encode(): v.encode() for k, v in (replacements or {}).items()}
-    handler = type("Handler", (FixtureHandler,), {"access_log": access_log, "replacements": extra})
+    protocol = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+    handler = type(
+        "Handler",
+        (FixtureHandler,),
+        {"access_log": access_log, "replacements": extra, "protocol_version": protocol},
+    )
     server = http.server.ThreadingHTTPServer(
         ("127.0.0.1", port), functools.partial(handler, directory=str(root))
     )

@@ -34,6 +34,7 @@ from crawler.login import LoginContext, log_in
 from crawler.page_reader import PageReader
 from crawler.resolver import private_ok_hosts
 from crawler.spider import SiteSpider
+from crawler.spider_middlewares import SPIDER_MIDDLEWARES
 from crawler.stats import Counters
 from crawler.tls import trusting
 from settings.model import Config, seed_urls
@@ -172,6 +173,7 @@ def crawl_settings(config: Config, verbose: bool, live: bool | None = None) -> d
             # A no-op: it reads the spider's http_user, which it has none of (AuthMiddleware).
             "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
         },
+        "SPIDER_MIDDLEWARES": SPIDER_MIDDLEWARES,
         "CLOSESPIDER_TIMEOUT": site.max_minutes * 60,
         # Audit, then judge (owner, then content), then store.
         "ITEM_PIPELINES": {

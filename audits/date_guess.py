@@ -10,10 +10,10 @@ most a handful (6 on htmldate's own evaluation set of 1,000 news pages).
 
 The bounds the rest of a page's reading has hold here too: it runs in the page reader's
 worker within the page's time budget (crawler/page_reader.py), only on pages small enough
-to hold as a tree (audit.max_elements), and each of its two parses of the page is freed
-when it returns. What it keeps between pages is bounded: its cache of parsed date strings
-(8,192 entries of at most 52 characters) and dateparser's language data, loaded a language
-at a time as pages need them.
+to hold as a tree (audit.max_elements), and its parse of the page (one, for both searches)
+is freed when it returns. What it keeps between pages is bounded: its cache of parsed date
+strings (8,192 entries of at most 52 characters) and dateparser's language data, loaded a
+language at a time as pages need them.
 
 The budget is kept by standing in for the dateparser parser htmldate asks for
 (``htmldate.extractors.get_external_parser``, htmldate 1.11): tests/test_date_guess.py
@@ -91,6 +91,36 @@ def warm() -> None:
 
     bounded_parser().parser_of()
     extractors.month_words()
+    plain_element_classes()
+
+
+_PLAIN_CLASSES = False
+
+
+def plain_element_classes() -> None:
+    """Make htmldate's parser give every element lxml.html's HtmlElement, chosen in C.
+
+    lxml.html's parser picks each element's class (a form's FormElement, an input's
+    InputElement...) by calling back into Python for every element object it makes, and
+    htmldate's walks make one for every element of the page: about a third of its time.
+    htmldate uses none of those classes' own methods, only HtmlElement's (text_content,
+    drop_tree, xpath), so the same parse with one class for all finds the same dates.
+    """
+    global _PLAIN_CLASSES
+    if _PLAIN_CLASSES:
+        return
+    from htmldate import utils
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    classes = etree.ElementDefaultClassLookup(
+        element=lxml_html.HtmlElement,
+        comment=lxml_html.HtmlComment,
+        pi=lxml_html.HtmlProcessingInstruction,
+        entity=lxml_html.HtmlEntity,
+    )
+    utils.HTML_PARSER.set_element_class_lookup(classes)
+    _PLAIN_CLASSES = True
 
 
 @dataclass(frozen=True)
@@ -111,38 +141,56 @@ def guess_dates(
     """htmldate's extensive search for the page's original date and its latest one."""
     if not html.strip():
         return Guesses()
-    # Bytes, never a str: find_date downloads any str that starts with "http" and has no
-    # space, so a bare-URL response body would make it go to the network.
-    data = html.encode("utf-8")
+    tree = _page_tree(html.encode("utf-8"))
+    if tree is None:
+        return Guesses()  # htmldate reads no page there: both its searches give None
     parser = bounded_parser()
     parser.start(parses, seconds)
     try:
-        published, spent_first = _guess(data, fetched_day, original=True)
-        updated, spent_second = _guess(data, fetched_day, original=False)
+        published, spent_first = _guess(tree, fetched_day, original=True)
+        updated, spent_second = _guess(tree, fetched_day, original=False)
     finally:
         parser.stop()
     return Guesses(published, updated, spent_first or spent_second)
 
 
-def _guess(data: bytes, fetched_day: date, original: bool) -> tuple[str | None, bool]:
+def _page_tree(data: bytes) -> Any:
+    """htmldate's own parse of the page (its load_html), made once for its searches.
+
+    Bytes, never a str: load_html downloads any str that starts with "http" and has no
+    space, so a bare-URL response body would make it go to the network. Given a tree,
+    find_date prunes a copy of it (lxml's, a tenth of a parse), so each search sees the
+    page as parsed, as when each parsed the page itself.
+    """
+    # Imported here: htmldate pulls in lxml.html and urllib3, and many runs never need it.
+    from htmldate.utils import load_html
+
+    plain_element_classes()
+    try:
+        return load_html(data)
+    except Exception:  # as find_date failing on it: the page is left without guesses
+        log.debug("htmldate could not parse the page", exc_info=True)
+        return None
+
+
+def _guess(tree: Any, fetched_day: date, original: bool) -> tuple[str | None, bool]:
     """A day from the extensive search, else from the fast one once the budget is spent."""
     try:
-        return _find_date(data, fetched_day, original, extensive=True), False
+        return _find_date(tree, fetched_day, original, extensive=True), False
     except SlowParsesSpent:
         log.debug("htmldate's slow parses ran out: its fast search instead")
     try:
-        return _find_date(data, fetched_day, original, extensive=False), True
+        return _find_date(tree, fetched_day, original, extensive=False), True
     except SlowParsesSpent:
         return None, True
 
 
-def _find_date(data: bytes, fetched_day: date, original: bool, extensive: bool) -> str | None:
-    # Imported here: htmldate pulls in lxml.html and urllib3, and many runs never need it.
+def _find_date(tree: Any, fetched_day: date, original: bool, extensive: bool) -> str | None:
     from htmldate import find_date
 
     try:
         found = find_date(
-            data,
+            tree,
             original_date=original,
             outputformat="%Y-%m-%d",
             extensive_search=extensive,

@@ -7,7 +7,13 @@ readers; and whether it stored the same rows as the first scan (benchmarks/compa
     python benchmarks/hot_path_bench.py --before ../before --after . --pages 500 --rounds 3
 
 --before and --after are checkouts (a `git worktree` of the commit before, say); each scan
-runs its checkout's code, into a new database, against one server in this process.
+runs its checkout's code, into a new database, against a server in this process (on one
+port, so every scan's URLs are the same). The server speaks HTTP/1.1 and keeps connections
+open, as council sites' servers do; `--http10` serves a connection per request instead (the
+figures in docs/performance.md before issue 18's keep-alive section were measured that way),
+and `--keep-alive-after` serves checkout A that way and checkout B with keep-alive:
+
+    python benchmarks/hot_path_bench.py --before . --keep-alive-after   # the server alone
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -61,12 +68,23 @@ def scan(checkout: Path, base: str, db: Path) -> dict[str, float]:
     return json.loads(measured.read_text())
 
 
+def free_port() -> int:
+    """A port free on 127.0.0.1 now: each scan's server listens on it in turn."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", type=Path, required=True, help="checkout A")
     parser.add_argument("--after", type=Path, default=ROOT, help="checkout B (this one)")
     parser.add_argument("--pages", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=3, help="A B B A, this many times")
+    parser.add_argument("--http10", action="store_true", help="a connection per request")
+    parser.add_argument(
+        "--keep-alive-after", action="store_true", help="A: --http10; B: keep-alive"
+    )
     args = parser.parse_args()
     checkouts = {"before": args.before.resolve(), "after": args.after.resolve()}
     runs: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
@@ -79,21 +97,24 @@ def main() -> None:
             # otherwise would store other dates than the first.
             os.utime(path, (FIXED_MTIME, FIXED_MTIME))
         first: Path | None = None
-        with serve_site(site) as base:
-            for n, side in enumerate(["before", "after", "after", "before"] * args.rounds):
-                db = Path(tmp) / f"{n}-{side}.db"
+        port = free_port()
+        for n, side in enumerate(["before", "after", "after", "before"] * args.rounds):
+            keep_alive = side == "after" if args.keep_alive_after else not args.http10
+            db = Path(tmp) / f"{n}-{side}.db"
+            with serve_site(site, port=port, keep_alive=keep_alive) as base:
                 run = scan(checkouts[side], base, db)
-                first = first or db
-                differ = differences(first, db)
-                same = "same rows" if not differ else f"DIFFERENT rows: {differ[0]}"
-                rate = args.pages / run["wall"]
-                print(f"{side:6}  {run['wall']:6.2f} s  {rate:5.1f} pages/s  main "
-                      f"{run['main']:5.2f} s  readers {run['readers']:5.2f} s  {same}")  # fmt: skip
-                runs[side].append(run)
+            first = first or db
+            differ = differences(first, db)
+            same = "same rows" if not differ else f"DIFFERENT rows: {differ[0]}"
+            rate = args.pages / run["wall"]
+            print(f"{side:6}  {run['wall']:6.2f} s  {rate:5.1f} pages/s  main "
+                  f"{run['main']:5.2f} s  readers {run['readers']:5.2f} s  {same}")  # fmt: skip
+            runs[side].append(run)
     for key in ("wall", "main", "readers"):
         before, after = (statistics.mean(r[key] for r in runs[s]) for s in ("before", "after"))
-        ratio = after / before
-        print(f"{key:8} before {before:6.2f}  after {after:6.2f}  after/before {ratio:.3f}")
+        ratio, pages = after / before, args.pages
+        print(f"{key:8} before {before:6.2f}  after {after:6.2f}  after/before {ratio:.3f}  "
+              f"ms a page {before * 1000 / pages:.1f} -> {after * 1000 / pages:.1f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
+from scrapy import Request
+from scrapy.core.spidermw import SpiderMiddlewareManager
 from scrapy.exceptions import NotConfigured
+from scrapy.utils.test import get_crawler
 
+from app.scan import crawl_settings
 from crawler import stats
 from crawler.auth import AuthMiddleware
 from crawler.context import ScanContext
 from crawler.pipelines import BrowserAuditPipeline, DocumentCheckPipeline
 from crawler.progress import progress_line
+from crawler.spider_middlewares import StartRequestsMark
 from crawler.stats import Counters
 from settings.model import Config, DocumentsConfig
 from store.writer import Writer
@@ -66,3 +74,34 @@ def test_pipelines_that_cannot_work_switch_themselves_off(tmp_path: Path) -> Non
         DocumentCheckPipeline.from_crawler(crawler)  # documents.check = false
     with pytest.raises(NotConfigured):
         AuthMiddleware.from_crawler(crawler)  # no credentials
+
+
+def test_the_scans_spider_middlewares_wrap_each_output_only_where_they_do_something() -> None:
+    """Depth, referer and URL length wrap the spider's outputs; Scrapy's start middleware
+    (a pass-through for every output but start requests) and its meta-copy warning do not."""
+    scans = crawl_settings(Config(), verbose=False)["SPIDER_MIDDLEWARES"]
+    crawler = get_crawler(settings_dict={"SPIDER_MIDDLEWARES": scans})
+    manager = SpiderMiddlewareManager.from_crawler(crawler)
+    layers = [
+        type(method.__self__).__name__
+        for method in manager.methods["process_spider_output"]
+        if method is not None
+    ]
+    assert sorted(layers) == ["DepthMiddleware", "RefererMiddleware", "UrlLengthMiddleware"]
+    starts = [type(method.__self__).__name__ for method in manager.methods["process_start"]]
+    assert "StartRequestsMark" in starts and "StartSpiderMiddleware" not in starts
+
+
+def test_start_requests_are_marked_as_scrapys_start_middleware_marks_them() -> None:
+    """Marked, they go to the scheduler's first-in first-out queue for start requests."""
+    request, item = Request("https://example.org/"), {"kind": "fetch"}
+
+    async def start() -> AsyncIterator[Any]:
+        yield request
+        yield item
+
+    async def marked() -> list[Any]:
+        return [found async for found in StartRequestsMark().process_start(start())]
+
+    assert asyncio.run(marked()) == [request, item]
+    assert request.meta["is_start_request"] is True

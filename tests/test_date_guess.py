@@ -6,6 +6,8 @@ import time
 from datetime import date
 
 import htmldate.extractors
+import htmldate.utils
+import lxml.html
 
 from audits.date_guess import (
     MAX_SLOW_PARSES,
@@ -70,3 +72,40 @@ def test_the_budget_is_only_for_the_page_being_read() -> None:
     assert guess_dates(byline, FETCHED) == Guesses("2019-03-12", "2019-03-12", spent=False)
     assert parser.budget.parses is None
     assert MAX_SLOW_PARSES >= 6  # the most any page of htmldate's evaluation set needs
+
+
+FORM_PAGE = """<!doctype html><html><head><title>Bins</title></head><body>
+<form action="/search"><label for="q">Search</label><input id="q" name="q">
+<select name="s"><option>All</option></select><textarea name="t"></textarea></form>
+<main><article><h1>Bin collections</h1>
+<p class="byline">Published 4 May 2020</p><p>Text.</p>
+<div class="updated">Last updated: 12 March 2021</div></article></main></body></html>"""
+
+
+def test_htmldate_finds_the_same_days_with_one_element_class_for_all() -> None:
+    """htmldate's parser gives every element HtmlElement, not a form's FormElement and so
+    on (chosen in C, not through Python for each element): the days it finds are the same
+    as with lxml.html's own classes, a form's elements and the page parsed once for both
+    searches included."""
+    guessed = guess_dates(FORM_PAGE, FETCHED)
+    tree = htmldate.utils.load_html(FORM_PAGE.encode())
+    assert {type(element).__name__ for element in tree.iter("form", "input", "p")} == {
+        "HtmlElement"
+    }
+    own_classes = lxml.html.HTMLParser(
+        collect_ids=False, default_doctype=False, encoding="utf-8", remove_pis=True
+    )
+    page = lxml.html.fromstring(FORM_PAGE.encode(), parser=own_classes)
+    assert type(page.find(".//form")).__name__ == "FormElement"
+    with_own_classes = [
+        htmldate.find_date(
+            page,
+            original_date=original,
+            outputformat="%Y-%m-%d",
+            extensive_search=True,
+            max_date="2026-12-02",
+        )
+        for original in (True, False)
+    ]
+    assert [guessed.published, guessed.updated] == with_own_classes
+    assert guessed.published == "2020-05-04"

@@ -3,6 +3,7 @@ scan's reading without being downloaded, and what the scan stores is the same.""
 
 from __future__ import annotations
 
+import http.client
 import http.server
 import os
 import shutil
@@ -198,3 +199,28 @@ def test_a_304_nobody_asked_for_is_recorded_with_its_reason(tmp_path: Path) -> N
             "the server answered 304 Not Modified to a request that sent no validators",
         )
     ]
+
+
+def test_a_server_that_keeps_connections_open_gives_the_same_scan(tmp_path: Path) -> None:
+    """The benchmarks serve with HTTP/1.1 keep-alive, as real servers do: one connection
+    answers request after request, 304s included, and the scan stores what it stores through
+    a connection per request (the same port, so the same URLs and fingerprints)."""
+    with serve_site(DEMO_SITE) as base:
+        scan(base, tmp_path / "closed.db")
+    port = int(base.rsplit(":", 1)[1])
+    with serve_site(DEMO_SITE, port=port, keep_alive=True) as base:
+        connection = http.client.HTTPConnection("127.0.0.1", port)
+        connection.request("GET", "/")
+        first = connection.getresponse()
+        validator = {"If-Modified-Since": first.getheader("Last-Modified") or ""}
+        first.read()
+        connection.request("GET", "/", headers=validator)
+        second = connection.getresponse()
+        second.read()
+        assert (first.version, first.status, second.status) == (11, 200, 304)
+        assert not second.will_close
+        connection.close()
+        scan(base, tmp_path / "kept.db")
+        scan(base, tmp_path / "kept.db")
+    assert stored(tmp_path / "kept.db", 1) == stored(tmp_path / "closed.db", 1)
+    assert len(not_modified(tmp_path / "kept.db", 2)) == 17
