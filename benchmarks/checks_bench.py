@@ -66,13 +66,16 @@ def checks_run(name: str, base: str, db: Path, browsers: int) -> ChecksRun:
     return ChecksRun(name, run.pages, run.audited, run.seconds, median, own, errors)
 
 
-def runs(pages: int, browsers: int) -> list[ChecksRun]:
+def runs(pages: int, browsers: int, rounds: int = 1) -> list[ChecksRun]:
+    """ABBA `rounds` times: more rounds average out more of a shared machine's changes of
+    speed (the same scan twice can differ by a fifth here), at the cost of time."""
+    order = (AXE_ONLY, ALL_CHECKS, ALL_CHECKS, AXE_ONLY) * rounds
     with tempfile.TemporaryDirectory() as tmp:
         site = Path(tmp) / "site"
         generate_site(site, pages, defects=True)
         done = []
         with serve_site(site) as base:
-            for number, name in enumerate((AXE_ONLY, ALL_CHECKS, ALL_CHECKS, AXE_ONLY)):
+            for number, name in enumerate(order):
                 done.append(checks_run(name, base, Path(tmp) / f"{number}.db", browsers))
     return done
 
@@ -81,7 +84,7 @@ def mean(values: list[float]) -> float:
     return sum(values) / len(values)
 
 
-def report(done: list[ChecksRun], pages: int, browsers: int) -> str:
+def report(done: list[ChecksRun], pages: int, browsers: int, rounds: int = 1) -> str:
     axe = [r for r in done if r.name == AXE_ONLY]
     full = [r for r in done if r.name == ALL_CHECKS]
     time_ratio = mean([r.seconds for r in full]) / mean([r.seconds for r in axe])
@@ -97,11 +100,13 @@ def report(done: list[ChecksRun], pages: int, browsers: int) -> str:
     spread = max(
         max(r.seconds for r in runs) / min(r.seconds for r in runs) for runs in (axe, full)
     )
+    again = f" --rounds {rounds}" if rounds > 1 else ""
+    repeated = f", all of it {rounds} times" if rounds > 1 else ""
     return f"""## Cost of the own checks: {pages} generated pages, {browsers} browsers
 
 Measured {time.strftime("%Y-%m-%d")} on {platform.machine()}, {os.cpu_count()} cores, Python
 {platform.python_version()}, on a shared machine. Runs in the order shown (axe only, all
-checks, all checks, axe only), each into a new database so every page is audited; "all
+checks, all checks, axe only{repeated}), each into a new database so every page is audited; "all
 checks" is the default (`{",".join(CHECKS)}`), "axe only" is `--checks axe`.
 Generated pages (tests/sites/generate.py --defects), as for the pictures of elements.
 
@@ -113,20 +118,24 @@ Generated pages (tests/sites/generate.py --defects), as for the pictures of elem
 - pages/s: **{rate_full:.2f}** with all checks, **{rate_axe:.2f}** with axe only
   (all / axe only: {rate_full / rate_axe:.2f})
 - median time in the browser per page, all checks / axe only: **{audit_ratio:.2f}**
-- noise: the two runs of the same kind differ by up to {spread:.2f}x in wall time; a ratio
+- noise: the runs of the same kind differ by up to {spread:.2f}x in wall time; a ratio
   nearer 1 than that is no measurable difference (on a busy machine, run it again)
 
 Reproduce: `nox -s bench_checks`, or
-`python benchmarks/checks_bench.py --pages {pages} --browsers {browsers}`."""
+`python benchmarks/checks_bench.py --pages {pages} --browsers {browsers}{again}`."""
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=150)
     parser.add_argument("--browsers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=1, help="ABBA this many times")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    text = report(runs(args.pages, args.browsers), args.pages, args.browsers)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    done = runs(args.pages, args.browsers, args.rounds)
+    text = report(done, args.pages, args.browsers, args.rounds)
     print(text)
     if args.out:
         write_section(args.out, "checks", text, tool="checks_bench.py")
