@@ -77,15 +77,8 @@ class CheckPage:
 
     def send(self, method: str, params: dict[str, Any] | None = None) -> Any:
         """One DevTools call within the page's time; every failure is a CheckError."""
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise CheckError("the page's time ran out")
-        try:
-            return self.devtools.call(method, params or {}, left)
-        except CheckError:
-            raise
-        except Exception as err:  # noqa: BLE001 - DevTools and websocket errors alike
-            raise CheckError(f"{method}: {str(err).splitlines()[0][:200]}") from None
+        params = params or {}
+        return self._within_time(method, lambda left: self.devtools.call(method, params, left))
 
     def send_each(self, method: str, params_list: list[dict[str, Any]]) -> Any:
         """The same DevTools command with each of `params_list`, in order, within the page's
@@ -96,11 +89,17 @@ class CheckPage:
             for params in params_list[:-1]:
                 self.send(method, params)
             return self.send(method, params_list[-1])
+        return self._within_time(method, lambda left: call_each(method, params_list, left))
+
+    def _within_time(self, method: str, call: Callable[[float], Any]) -> Any:
+        """`call` given the seconds the page has left; its failures as CheckErrors."""
         left = self.deadline - time.monotonic()
         if left <= 0:
             raise CheckError("the page's time ran out")
         try:
-            return call_each(method, params_list, left)
+            return call(left)
+        except CheckError:
+            raise
         except Exception as err:  # noqa: BLE001 - DevTools and websocket errors alike
             raise CheckError(f"{method}: {str(err).splitlines()[0][:200]}") from None
 
