@@ -22,6 +22,7 @@ checks that a hostile page meets it, so an htmldate that stopped asking would be
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -94,9 +95,7 @@ def warm() -> None:
     plain_element_classes()
 
 
-_PLAIN_CLASSES = False
-
-
+@functools.cache  # once a process: the lookup stays set on htmldate's parser
 def plain_element_classes() -> None:
     """Make htmldate's parser give every element lxml.html's HtmlElement, chosen in C.
 
@@ -106,9 +105,6 @@ def plain_element_classes() -> None:
     htmldate uses none of those classes' own methods, only HtmlElement's (text_content,
     drop_tree, xpath), so the same parse with one class for all finds the same dates.
     """
-    global _PLAIN_CLASSES
-    if _PLAIN_CLASSES:
-        return
     from htmldate import utils
     from lxml import etree
     from lxml import html as lxml_html
@@ -120,7 +116,6 @@ def plain_element_classes() -> None:
         entity=lxml_html.HtmlEntity,
     )
     utils.HTML_PARSER.set_element_class_lookup(classes)
-    _PLAIN_CLASSES = True
 
 
 @dataclass(frozen=True)
