@@ -42,7 +42,6 @@ from browser.launch import (
 from browser.own_checks import (
     CheckPage,
     CheckResult,
-    restore_layout,
     restore_viewport,
     run_checks,
     run_one_check,
@@ -154,21 +153,22 @@ class BrowserSession:
     def _check_and_picture(self, outcome: AxeOutcome, page: CheckPage) -> None:
         """The own checks and the pictures, in docs/design.md's order: the checks that
         leave the layout alone, the pictures of what axe and they found, then the layout
-        checks. Only if those find elements is the page laid out at its own size again
-        (a layout and a repaint) to picture them; otherwise the audit's viewport is put
-        back, with no wait for a frame, as the page is left (_leave_page)."""
-        assert self.devtools is not None
+        checks, each of which pictures its elements as it sees them fail (CheckPage.picture:
+        at 320 px wide, at half the audit's size, with WCAG's text spacing), so the picture
+        shows the fault and the page is never laid out at its own size again for it. The
+        audit's viewport is put back, with no wait for a frame, as the page is left
+        (_leave_page)."""
         deadline = page.deadline
         outcome.own = run_checks(page, self.options.checks, READING_CHECKS)
-        views = self._view_elements(outcome, deadline)
-        layout = run_checks(page, self.options.checks, LAYOUT_CHECKS)
-        if layout.found_elements():
-            run_one_check("viewport", restore_layout, page, layout)
-            most = max(MAX_PICTURED - pictures_taken(views), 0)
-            later = self._view_elements(layout, deadline, most)
-            views = join_views(views, violation_nodes(outcome), later, violation_nodes(layout))
-        outcome.own.add(layout)
-        outcome.views = views
+        parts = [(self._view_elements(outcome, deadline), violation_nodes(outcome))]
+
+        def picture_where_seen(found: CheckResult) -> None:
+            most = max(MAX_PICTURED - sum(pictures_taken(views) for views, _ in parts), 0)
+            parts.append((self._view_elements(found, deadline, most), violation_nodes(found)))
+
+        page.picture = picture_where_seen
+        outcome.own.add(run_checks(page, self.options.checks, LAYOUT_CHECKS))
+        outcome.views = join_views(parts)
 
     def _view_elements(
         self, found: AxeOutcome | CheckResult, deadline: float, most: int | None = None

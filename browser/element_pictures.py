@@ -164,18 +164,13 @@ def pictures_taken(views: PageViews) -> int:
     return sum(1 for v in views.views if v.picture)
 
 
-def join_views(
-    first: PageViews, first_violations: int, second: PageViews, second_violations: int
-) -> PageViews:
-    """Two passes' views as one page's, in findings order: each pass lists its violations'
-    elements then its needs-review ones, and the second's rules follow the first's."""
-    views = (
-        first.views[:first_violations]
-        + second.views[:second_violations]
-        + first.views[first_violations:]
-        + second.views[second_violations:]
-    )
-    return PageViews(views, {**first.pictures, **second.pictures})
+def join_views(parts: list[tuple[PageViews, int]]) -> PageViews:
+    """Several passes' views as one page's, in findings order: each pass (its views, and how
+    many of them are its violations' elements) lists its violations' elements then its
+    needs-review ones, and each pass's rules follow the one's before."""
+    views = [v for pass_, violations in parts for v in pass_.views[:violations]]
+    views += [v for pass_, violations in parts for v in pass_.views[violations:]]
+    return PageViews(views, {k: p for pass_, _ in parts for k, p in pass_.pictures.items()})
 
 
 class Camera:

@@ -1,11 +1,11 @@
 """Checks of how a page's layout holds up: reflow at 320 px, text spacing, text at 200%.
 
 Each runs on the page axe-core and the keyboard checks have audited, once its pictures are
-taken, and measures it in one JavaScript pass per state. Text spacing takes its styles off
-again before it returns; the other two lay the page out at smaller viewports, one after the
-other, and the harness puts back the audit's viewport once, after the last check
-(CheckPage.restore_layout), waiting for a frame only when their own elements are to be
-pictured. docs/checks.md says what each decides and where it stops.
+taken, measures it in one JavaScript pass per state, and pictures the elements it found as
+it sees them fail (CheckPage.picture). Text spacing takes its styles off again before it
+returns; the other two lay the page out at smaller viewports, one after the other, and the
+audit's viewport is put back once, as the page is left (CheckPage.restore_layout).
+docs/checks.md says what each decides and where it stops.
 """
 
 from __future__ import annotations
@@ -27,23 +27,36 @@ REFLOW = "reflow"
 
 
 def check_text_spacing(page: CheckPage) -> CheckResult:
-    """1.4.12: text newly cut off (or spilling out of its box) with WCAG's text spacing."""
-    found = page.js(CLIPPED_JS, "spacing", MAX_ELEMENTS, MAX_NODES)
-    return clip_result("siteaudit-text-spacing", found)
+    """1.4.12: text newly cut off (or spilling out of its box) with WCAG's text spacing,
+    pictured with the spacing on; the page's own styles are back when it returns."""
+    spacing_on = True  # unless the pass took it off itself: nothing to picture with it
+    try:
+        found = page.js(CLIPPED_JS, "spacing", MAX_ELEMENTS, MAX_NODES)
+        result = clip_result("siteaudit-text-spacing", found)
+        spacing_on = result.found_elements()
+        picture_found(page, result)
+    finally:
+        if spacing_on:
+            page.js(SPACING_OFF_JS)
+    return result
 
 
 def check_resize_text(page: CheckPage) -> CheckResult:
-    """1.4.4: text newly cut off (or spilling out of its box) at the browser's 200% zoom."""
+    """1.4.4: text newly cut off (or spilling out of its box) at the browser's 200% zoom,
+    pictured there."""
     width, height = page.viewport
     # The page's own boxes at the audit's size: text spacing, just before, kept them.
     page.js(CLIPPED_JS, "before", MAX_ELEMENTS, MAX_NODES)
     page.lay_out_at(width // RESIZE_ZOOM, height // RESIZE_ZOOM)
     found = page.js(CLIPPED_JS, "zoomed", MAX_ELEMENTS, MAX_NODES)
-    return clip_result("siteaudit-resize-text", found)
+    result = clip_result("siteaudit-resize-text", found)
+    picture_found(page, result)
+    return result
 
 
 def check_reflow(page: CheckPage) -> CheckResult:
-    """1.4.10: at 320 CSS px wide, the elements that make the page scroll sideways."""
+    """1.4.10: at 320 CSS px wide, the elements that make the page scroll sideways,
+    pictured there."""
     # A zoomed browser's scrollbar is a few CSS px at 400%; headless Chromium's would take
     # 15 of the 320, and fail pages that fit exactly: measured without it.
     page.lay_out_at(*REFLOW_VIEWPORT, hide_scrollbars=True)
@@ -53,7 +66,15 @@ def check_reflow(page: CheckPage) -> CheckResult:
         result.violations.append(rule_result("siteaudit-reflow", found["violations"]))
     if found.get("incomplete"):
         result.incomplete.append(rule_result("siteaudit-reflow", found["incomplete"]))
+    picture_found(page, result)
     return result
+
+
+def picture_found(page: CheckPage, result: CheckResult) -> None:
+    """The elements found, pictured as the check sees them fail: an editor sees the text
+    cut off or the page too wide, not the page as it is at the audit's size."""
+    if result.found_elements():
+        page.picture(result)
 
 
 def clip_result(rule_id: str, found: dict[str, Any] | None) -> CheckResult:
@@ -67,6 +88,17 @@ def clip_result(rule_id: str, found: dict[str, Any] | None) -> CheckResult:
     return result
 
 
+# Takes WCAG's text spacing off again, if CLIPPED_JS left it on; whether it did.
+SPACING_OFF_JS = r"""
+() => {
+  const store = globalThis.__siteauditLayout;
+  if (!store || !store.sheet) return false;
+  document.adoptedStyleSheets = document.adoptedStyleSheets.filter((s) => s !== store.sheet);
+  store.sheet = null;
+  return true;
+}
+"""
+
 # Which boxes cut off (overflow hidden or clip) or spill (overflow visible) their text, and
 # by how much. `before` keeps the page's own in this world; `zoomed` compares with it;
 # `spacing` measures, applies WCAG's text spacing, measures again and removes it, in one
@@ -77,6 +109,7 @@ async (mode, maxElements, maxNodes) => {
   const SLACK = 2;  // px: rounding, and the half pixel a glyph's ink may take
   const TEXT_NODES = 200, CANDIDATES = 300;
   const store = globalThis.__siteauditLayout || (globalThis.__siteauditLayout = {});
+  const spacingOff = SPACING_OFF;
   const axis = (value) => (value === 'hidden' || value === 'clip') ? 'clip'
     : value === 'visible' ? 'spill' : 'scroll';
   const hiddenCache = new Map();
@@ -149,17 +182,14 @@ async (mode, maxElements, maxNodes) => {
   };
   const spacing = () => {
     // WCAG's text spacing (Understanding 1.4.12's bookmarklet), as a sheet of its own:
-    // no <style> element, so a page's Content-Security-Policy cannot refuse it.
+    // no <style> element, so a page's Content-Security-Policy cannot refuse it. It stays
+    // on (store.sheet) for the pictures of what it cuts off; the check takes it off.
     const sheet = new CSSStyleSheet();
     sheet.replaceSync('* { line-height: 1.5 !important; letter-spacing: 0.12em !important;'
       + ' word-spacing: 0.16em !important; } p { margin-bottom: 2em !important; }');
-    const own = document.adoptedStyleSheets;
-    document.adoptedStyleSheets = [...own, sheet];
-    try {
-      return measure();
-    } finally {
-      document.adoptedStyleSheets = document.adoptedStyleSheets.filter((s) => s !== sheet);
-    }
+    document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+    store.sheet = sheet;
+    return measure();
   };
   if (mode === 'before') {
     // Text spacing's pass keeps the page's own boxes: measured once for both.
@@ -175,7 +205,12 @@ async (mode, maxElements, maxNodes) => {
   let before, after;
   if (mode === 'spacing') {
     before = store.before = measure();  // for the 200% zoom's pass, next
-    after = spacing();
+    try {
+      after = spacing();
+    } catch (e) {
+      spacingOff();
+      throw e;
+    }
   } else {
     before = store.before || new Map();
     after = measure();
@@ -206,12 +241,13 @@ async (mode, maxElements, maxNodes) => {
       : how + ', text in this box (' + size + ') reaches ' + edge.join(' and ')
         + ' and may overlap what is next to it; before, it fitted. Look at the page.';
   };
+  if (mode === 'spacing' && !keptClipped.length && !keptSpilled.length) spacingOff();
   return {
     clipped: keptClipped.slice(0, maxNodes).map((el) => siteauditChecks.node(el, said(el, true))),
     spilled: keptSpilled.slice(0, maxNodes).map((el) => siteauditChecks.node(el, said(el, false))),
   };
 }
-"""
+""".replace("SPACING_OFF", SPACING_OFF_JS.strip())
 
 # The elements that make the page wider than 320 CSS px: the outermost box that is wider,
 # or the innermost whose own content (a long word, an address) reaches past the edge.

@@ -277,8 +277,11 @@ FINDINGS = Table(
             "element_box",
             "the element's box in the page when it was audited, CSS pixels from the top left "
             "of the page (not the window) at the audit's viewport (`audit.viewport`, 1280 by "
-            '1024 unless set), as JSON `{"x", "y", "width", "height"}`; NULL for an element '
-            "inside a frame",
+            '1024 unless set), as JSON `{"x", "y", "width", "height"}`; for the layout '
+            "checks' rules, where the check saw the element fail, as its `picture` shows it: "
+            "`siteaudit-reflow` at 320 by 256, `siteaudit-resize-text` at half the audit's "
+            "viewport, `siteaudit-text-spacing` with WCAG's text spacing on; NULL for an "
+            "element inside a frame",
             PIXELS,
         ),
         Column(

@@ -343,17 +343,19 @@ def test_a_result_to_check_by_hand_is_pictured_too(tmp_path: Path) -> None:
     assert all(abs(a - b) <= 3 for a, b in zip(found, expected, strict=True)), (found, expected)
 
 
-def test_two_passes_views_are_joined_in_findings_order() -> None:
-    """The pictures before the layout checks and after them: violations of both, then
-    needs-review of both, as audits.accessibility.findings_from_axe lists the findings."""
+def test_passes_views_are_joined_in_findings_order() -> None:
+    """The pictures before the layout checks and those of each layout check: violations of
+    all, then needs-review of all, as audits.accessibility.findings_from_axe lists them."""
     first = PageViews([ElementView(location=x) for x in ("axe-v", "axe-i1", "axe-i2")], {"a": 1})
-    second = PageViews([ElementView(location=x) for x in ("layout-v", "layout-i")], {"b": 2})
-    joined = join_views(first, 1, second, 1)  # type: ignore[arg-type]
+    second = PageViews([ElementView(location=x) for x in ("spacing-v", "spacing-i")], {"b": 2})
+    third = PageViews([ElementView(location="reflow-i")], {"c": 3})
+    joined = join_views([(first, 1), (second, 1), (third, 0)])  # type: ignore[list-item]
     assert [v.location for v in joined.views] == [
         "axe-v",
-        "layout-v",
+        "spacing-v",
         "axe-i1",
         "axe-i2",
-        "layout-i",
+        "spacing-i",
+        "reflow-i",
     ]
-    assert joined.pictures == {"a": 1, "b": 2}
+    assert joined.pictures == {"a": 1, "b": 2, "c": 3}

@@ -68,19 +68,29 @@ def test_each_rule_finds_its_failing_page_and_passes_its_repair(scanned: Path) -
     assert query(scanned, "SELECT count(*) FROM pages WHERE check_errors IS NOT NULL") == [(0,)]
 
 
-def test_the_page_is_put_back_before_the_pictures(scanned: Path) -> None:
-    """The layout checks' elements are measured and pictured once the audit's 1280 px is
-    back, not at 320 or 640; axe's, before the layout checks ran."""
+def test_layout_elements_are_pictured_where_they_fail(scanned: Path) -> None:
+    """Each layout check's elements are measured and pictured as it saw them fail: at 640
+    px for text at 200%, at 320 px for reflow, with WCAG's text spacing on; axe's at the
+    audit's 1280 px, before the layout checks ran."""
     boxes = dict(
         query(
             scanned,
             "SELECT json_extract(selector, '$[0]'), element_box FROM findings "
-            "WHERE outcome IN ('violation', 'needs-review') AND element_box IS NOT NULL",
+            "WHERE rule_id LIKE 'siteaudit-%' AND element_box IS NOT NULL",
         )
     )
-    assert json.loads(boxes["#banner"])["width"] == 640  # half of 1280, as loaded
-    assert json.loads(boxes["#address"])["width"] == 1264
+    assert json.loads(boxes["#banner"])["width"] == 320  # half of 640 (640 as loaded)
+    assert json.loads(boxes["#address"])["width"] == 304  # 320 less the body's margins
     assert json.loads(boxes["#wide"]) == {"x": 8, "y": 88, "width": 700, "height": 22}
+    # The heading above the badge is taller with WCAG's line height: 91, not 81.
+    assert json.loads(boxes["#badge"])["y"] == 91
+    # The picture of the 700 px box is of what a 320 px window shows of it.
+    ((width,),) = query(
+        scanned,
+        "SELECT p.width FROM findings f JOIN pictures p ON p.id = f.picture "
+        "WHERE json_extract(f.selector, '$[0]') = '#wide'",
+    )
+    assert width <= 320
     # axe-core's own finding on the same page, pictured before the layout checks ran.
     (box,) = query(
         scanned,
@@ -88,11 +98,17 @@ def test_the_page_is_put_back_before_the_pictures(scanned: Path) -> None:
         "%/resize-fail.html",
     )[0]
     assert json.loads(box)["x"] == 0 and json.loads(box)["width"] == 20
+    (box,) = query(
+        scanned,
+        "SELECT element_box FROM findings WHERE rule_id = 'color-contrast' AND url LIKE ?",
+        "%/spacing-fail.html",
+    )[0]
+    assert json.loads(box)["y"] == 101  # as loaded, without the text spacing
 
 
-def test_both_passes_pictures_go_to_their_own_findings(scanned: Path) -> None:
-    """axe's elements are pictured before the layout checks, theirs after: each finding
-    keeps its own element's box and picture (the two passes' views joined in order)."""
+def test_each_passes_pictures_go_to_their_own_findings(scanned: Path) -> None:
+    """axe's elements are pictured before the layout checks, theirs by each check: each
+    finding keeps its own element's box and picture (the passes' views joined in order)."""
     rows = query(
         scanned,
         "SELECT rule_id, json_extract(selector, '$[0]'), json_extract(element_box, '$.width'), "
@@ -102,7 +118,7 @@ def test_both_passes_pictures_go_to_their_own_findings(scanned: Path) -> None:
     by_rule = {
         (rule, selector): (width, picture, note) for rule, selector, width, picture, note in rows
     }
-    assert by_rule[("siteaudit-resize-text", "#banner")][:1] == (640,)
+    assert by_rule[("siteaudit-resize-text", "#banner")][:1] == (320,)
     assert [w for (rule, _), (w, _, _) in by_rule.items() if rule == "image-alt"] == [20], by_rule
     assert all(picture and not note for _, picture, note in by_rule.values()), by_rule
 
