@@ -162,22 +162,27 @@ class BrowserSession:
         outcome.own = run_checks(page, self.options.checks, READING_CHECKS)
         parts = [(self._view_elements(outcome, deadline), violation_nodes(outcome))]
 
-        def picture_where_seen(found: CheckResult) -> None:
+        def picture_where_seen(found: CheckResult, look: str) -> None:
             most = max(MAX_PICTURED - sum(pictures_taken(views) for views, _ in parts), 0)
-            parts.append((self._view_elements(found, deadline, most), violation_nodes(found)))
+            views = self._view_elements(found, deadline, most, look)
+            parts.append((views, violation_nodes(found)))
 
         page.picture = picture_where_seen
         outcome.own.add(run_checks(page, self.options.checks, LAYOUT_CHECKS))
         outcome.views = join_views(parts)
 
     def _view_elements(
-        self, found: AxeOutcome | CheckResult, deadline: float, most: int | None = None
+        self,
+        found: AxeOutcome | CheckResult,
+        deadline: float,
+        most: int | None = None,
+        look: str = "",
     ) -> PageViews:
         """Where the elements found are, and their pictures, in what is left of the
         checks' time: taking them never fails the audit (browser/element_pictures.py)."""
         assert self.devtools is not None
         return view_page(
-            self.devtools, found, deadline, self.options.screenshots, self.picture_cache, most
+            self.devtools, found, deadline, self.options.screenshots, self.picture_cache, most, look
         )
 
     def _run_axe(self) -> AxeOutcome:

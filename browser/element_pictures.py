@@ -128,9 +128,11 @@ def view_page(
     screenshots: bool = True,
     cache: PictureCache | None = None,
     most: int | None = None,
+    look: str = "",
 ) -> PageViews:
     """Where each element of axe's result is, and a picture of each (violations first):
-    of `most` elements at most (MAX_PICTURED if not given).
+    of `most` elements at most (MAX_PICTURED if not given). `look` names the styles a
+    check has put on the page, if any, for the cache.
 
     Never raises for the page's sake: whatever goes wrong costs the pictures (a note says
     why), not the audit. Locations and boxes are read even without screenshots: they cost
@@ -156,7 +158,7 @@ def view_page(
         for r in rules
         for n in r["nodes"]
     ]
-    keys = [element_key(n, v.box, camera.viewport) for n, v in zip(nodes, views, strict=True)]
+    keys = [element_key(n, v.box, camera.viewport, look) for n, v in zip(nodes, views, strict=True)]
     return camera.picture_all(views, pictured, cache, keys, most)
 
 

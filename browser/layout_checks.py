@@ -34,7 +34,7 @@ def check_text_spacing(page: CheckPage) -> CheckResult:
         found = page.js(CLIPPED_JS, "spacing", MAX_ELEMENTS, MAX_NODES)
         result = clip_result("siteaudit-text-spacing", found)
         spacing_on = result.found_elements()
-        picture_found(page, result)
+        picture_found(page, result, look=TEXT_SPACING)
     finally:
         if spacing_on:
             page.js(SPACING_OFF_JS)
@@ -70,11 +70,12 @@ def check_reflow(page: CheckPage) -> CheckResult:
     return result
 
 
-def picture_found(page: CheckPage, result: CheckResult) -> None:
+def picture_found(page: CheckPage, result: CheckResult, look: str = "") -> None:
     """The elements found, pictured as the check sees them fail: an editor sees the text
-    cut off or the page too wide, not the page as it is at the audit's size."""
+    cut off or the page too wide, not the page as it is at the audit's size. `look` names
+    the styles the check has put on the page (the viewport is in the pictures' key)."""
     if result.found_elements():
-        page.picture(result)
+        page.picture(result, look)
 
 
 def clip_result(rule_id: str, found: dict[str, Any] | None) -> CheckResult:

@@ -72,9 +72,10 @@ class CheckPage:
     def __init__(self, devtools: Connection, deadline: float, viewport: tuple[int, int]) -> None:
         self.devtools, self.deadline, self.viewport = devtools, deadline, viewport
         self._context_id: int | None = None
-        # Pictures a layout check's elements as the page is at that moment (the browser
-        # session sets it); never raises, as pictures never fail an audit.
-        self.picture: Callable[[CheckResult], None] = lambda found: None
+        # Pictures a layout check's elements as the page is at that moment, naming the
+        # styles the check put on it ("" if none), as the browser session sets it; never
+        # raises, as pictures never fail an audit.
+        self.picture: Callable[[CheckResult, str], None] = lambda found, look: None
         self._laid_out_elsewhere = False
         self._scrollbars_hidden = False
 

@@ -55,10 +55,15 @@ def entry_bytes(element: Picture, page: Picture | None) -> int:
     return len(element.image) + (len(page.image) if page else 0)
 
 
-def element_key(node: dict[str, Any], box: dict[str, int] | None, viewport: Any) -> str | None:
+def element_key(
+    node: dict[str, Any], box: dict[str, int] | None, viewport: Any, look: str = ""
+) -> str | None:
     """What makes two elements' pictures the same: axe's target and ancestry path, its HTML
-    as axe gives it, the element's box on the page and the window's size."""
+    as axe gives it, the element's box on the page, the window's size, and the styles a
+    check put on the page (`look`: WCAG's text spacing changes the picture, not the box)."""
     if not box or not isinstance(viewport, list):
         return None
     parts = [node.get("target"), node.get("ancestry"), node.get("html"), box, viewport]
+    if look:  # the keys of pictures of the page as loaded are as they were
+        parts.append(look)
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()

@@ -145,3 +145,29 @@ def test_a_page_left_at_320_px_gives_the_next_page_the_audits_viewport() -> None
             assert session.driver.execute_script(size) == [*options.viewport]
         finally:
             session.close()
+
+
+def test_a_picture_with_text_spacing_is_never_reused_for_the_page_as_loaded(
+    tmp_path: Path,
+) -> None:
+    """A link whose box text spacing leaves where it was (at the top, of a fixed size) is
+    pictured as loaded for the focus check and with the spacing on for text spacing: two
+    pictures, not one reused from the scan's picture cache for both."""
+    db = tmp_path / "scan.db"
+    with serve_site(SITES / "layout") as base:
+        result = run_siteaudit(
+            "scan",
+            f"{base}/spacing-top.html",
+            *("--db", str(db), "--max-depth", "0", "--browsers", "1"),
+            *("--checks", "axe,focus,text-spacing"),
+        )
+    assert result.returncode == 0, result.stderr
+    rows = query(
+        db,
+        "SELECT rule_id, element_box, picture FROM findings "
+        "WHERE json_extract(selector, '$[0]') = '#due' AND picture IS NOT NULL",
+    )
+    by_rule = {rule: (box, picture) for rule, box, picture in rows}
+    assert set(by_rule) == {"siteaudit-focus-visible", "siteaudit-text-spacing"}, rows
+    assert by_rule["siteaudit-focus-visible"][0] == by_rule["siteaudit-text-spacing"][0]
+    assert by_rule["siteaudit-focus-visible"][1] != by_rule["siteaudit-text-spacing"][1]
