@@ -102,9 +102,10 @@ SPACING_OFF_JS = r"""
 
 # Which boxes cut off (overflow hidden or clip) or spill (overflow visible) their text, and
 # by how much. `before` keeps the page's own in this world; `zoomed` compares with it;
-# `spacing` measures, applies WCAG's text spacing, measures again and removes it, in one
-# pass. A box is reported only when its text goes beyond it now and did not before, so the
-# page's own carousels, image replacement and screen-reader text are never counted.
+# `spacing` measures, applies WCAG's text spacing and measures again, in one pass, and
+# removes it unless it found text to report (which the check pictures with it on, then takes
+# it off). A box is reported only when its text goes beyond it now and did not before, so
+# the page's own carousels, image replacement and screen-reader text are never counted.
 CLIPPED_JS = r"""
 async (mode, maxElements, maxNodes) => {
   const SLACK = 2;  // px: rounding, and the half pixel a glyph's ink may take
