@@ -1,5 +1,6 @@
-"""Politeness that holds for every worker of a shared crawl: each host's pace and requests in
-flight kept in Redis, and what slows a host (Crawl-delay, Retry-After) told to every worker."""
+"""Politeness that holds for every worker of a shared crawl: each host's pace, adaptive delay
+and requests in flight kept in Redis, and what slows a host (Crawl-delay, Retry-After) told to
+every worker."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import secrets
 import weakref
 from collections import deque
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,6 +26,7 @@ from crawler.context import crawl_context
 from crawler.middlewares import (
     RETRY_LATER,
     CrawlDelayMiddleware,
+    PoliteThrottle,
     RetryAfterMiddleware,
     retry_after_seconds,
 )
@@ -40,12 +43,16 @@ SLOT_MARGIN = 10.0
 # How long a robots.txt Crawl-delay read by one worker holds for every worker (RFC 9309 lets
 # a crawler keep a robots.txt a day).
 CRAWL_DELAY_SECONDS = 24 * 3600
+# How long a host's adaptive delay outlives its last latency sample: a host no worker has
+# fetched from for that long starts again from the scan's start delay.
+ADAPTIVE_DELAY_SECONDS = 600
 
 # Take a token for a request to a host, by Redis's clock (workers' clocks need not agree):
 # the host's slots past their deadline dropped (their worker died), then the request may
 # start if the host's next start is due and a slot is free: the next start is put `delay`
-# on (or the host's Crawl-delay, which also allows one request at a time), and a slot taken
-# until its deadline. Returns 0 taken, -1 no free slot, or the milliseconds to wait.
+# on (or the host's adaptive delay, with ARGV[5] = 1, or its Crawl-delay, which also allows
+# one request at a time, if longer), and a slot taken until its deadline. Returns 0 taken,
+# -1 no free slot, or the milliseconds to wait.
 TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -53,6 +60,7 @@ redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
 local due = tonumber(redis.call('GET', KEYS[1]) or '0')
 if due > now then return math.max(1, math.ceil((due - now) * 1000)) end
 local delay, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
+if ARGV[5] == '1' then delay = math.max(delay, tonumber(redis.call('GET', KEYS[4]) or '0')) end
 local crawl_delay = tonumber(redis.call('GET', KEYS[2]) or '0')
 if crawl_delay > 0 then delay, limit = math.max(delay, crawl_delay), 1 end
 if redis.call('ZCARD', KEYS[3]) >= limit then return -1 end
@@ -66,19 +74,38 @@ return 0
 """
 TAKEN, NO_FREE_SLOT = 0, -1
 # Hold a host off for a while: its next start no sooner than now + seconds (a Retry-After),
-# or, with ARGV[2] = 1, than now + the longer of seconds and its Crawl-delay (a request that
-# starts later than it took its token).
+# or, with ARGV[2] = 1, than now + the longest of seconds, its Crawl-delay and its adaptive
+# delay if KEYS[3] is given (a request that starts later than it took its token).
 HOLD = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local seconds = tonumber(ARGV[1])
 if ARGV[2] == '1' then
   seconds = math.max(seconds, tonumber(redis.call('GET', KEYS[2]) or '0'))
+  if KEYS[3] then seconds = math.max(seconds, tonumber(redis.call('GET', KEYS[3]) or '0')) end
 end
 local due = tonumber(redis.call('GET', KEYS[1]) or '0')
 if seconds <= 0 or now + seconds <= due then return 0 end
 redis.call('SET', KEYS[1], string.format('%.6f', now + seconds), 'PX', math.ceil(seconds * 1000))
 return 1
+"""
+
+# One latency sample of a host, from any worker, moves the host's one adaptive delay by
+# AutoThrottle's rule (scrapy/extensions/throttle.py, _adjust_delay): towards latency /
+# target concurrency (at once if that is longer), within the scan's minimum and maximum,
+# never lowered by an answer other than a 200 (ARGV[6] = 0); then never below the host's
+# Crawl-delay, as PoliteThrottle does. Before any sample the delay is the start delay.
+# Returns the new delay, as text (Redis would cut a Lua number to an integer).
+ADAPT = """
+local old = tonumber(redis.call('GET', KEYS[1]) or ARGV[1])
+local target = tonumber(ARGV[2]) / tonumber(ARGV[3])
+local new = math.max(target, (old + target) / 2)
+new = math.min(math.max(tonumber(ARGV[4]), new), tonumber(ARGV[5]))
+if ARGV[6] ~= '1' and new <= old then new = old end
+new = math.max(new, tonumber(redis.call('GET', KEYS[2]) or '0'))
+local text = string.format('%.6f', new)
+redis.call('SET', KEYS[1], text, 'EX', ARGV[7])
+return text
 """
 
 
@@ -93,22 +120,27 @@ def host_key(url: str) -> str:
 class SharedPace:
     """The per-host tokens every worker takes before a request, kept in Redis."""
 
-    def __init__(self, client: redis.Redis, delay: float, concurrency: int) -> None:
+    def __init__(
+        self, client: redis.Redis, delay: float, concurrency: int, adaptive: bool = False
+    ) -> None:
         self.client, self.delay, self.concurrency = client, delay, concurrency
+        # With the adaptive throttle, the host's adaptive delay (SharedThrottle) counts too.
+        self.adaptive = adaptive
         # Slot ids are this worker's own, so that no two workers' slots are one member.
         self.worker = secrets.token_hex(6)
         self.counter = itertools.count(1)
 
     @staticmethod
     def keys(host: str) -> list[str]:
-        """The host's next start, its Crawl-delay and its slots in flight."""
-        return [f"{HOST_PREFIX}{name}:{host}" for name in ("next", "crawl_delay", "slots")]
+        """The host's next start, its Crawl-delay, its slots in flight and its adaptive delay."""
+        names = ("next", "crawl_delay", "slots", "adaptive_delay")
+        return [f"{HOST_PREFIX}{name}:{host}" for name in names]
 
     def take(self, host: str, hold: float) -> tuple[str | None, float]:
         """A slot of the host held at most `hold` seconds, or None and how long to wait."""
         slot = f"{self.worker}:{next(self.counter)}"
-        args = (self.delay, self.concurrency, hold, slot)
-        found = int(self.client.eval(TAKE, 3, *self.keys(host), *args))
+        args = (self.delay, self.concurrency, hold, slot, int(self.adaptive))
+        found = int(self.client.eval(TAKE, 4, *self.keys(host), *args))
         if found == TAKEN:
             return slot, 0.0
         if found == NO_FREE_SLOT:
@@ -133,7 +165,21 @@ class SharedPace:
     def started(self, host: str) -> None:
         """A request to the host is being sent now: the next no sooner than its delay from
         now, though its token was taken earlier (a new connection, a busy worker)."""
-        self.client.eval(HOLD, 2, *self.keys(host)[:2], self.delay, 1)
+        next_start, crawl_delay, _, adaptive_delay = self.keys(host)
+        keys = [next_start, crawl_delay] + ([adaptive_delay] if self.adaptive else [])
+        self.client.eval(HOLD, len(keys), *keys, self.delay, 1)
+
+    def adapt(self, host: str, latency: float, ok: bool, rule: tuple[float, ...]) -> float:
+        """The host's adaptive delay after one more latency sample (ADAPT); `rule` is the
+        throttle's start delay, target concurrency, minimum and maximum delay."""
+        _, crawl_delay, _, adaptive_delay = self.keys(host)
+        start, target, low, high = rule
+        args = (start, latency, target, low, high, int(ok), ADAPTIVE_DELAY_SECONDS)
+        return float(self.client.eval(ADAPT, 2, adaptive_delay, crawl_delay, *args))
+
+    def adaptive_delay(self, host: str) -> float | None:
+        value = self.client.get(self.keys(host)[3])
+        return float(value) if value is not None else None
 
     def set_crawl_delay(self, host: str, seconds: float) -> None:
         """The host's Crawl-delay, for every worker; the next request that far from now (one
@@ -163,7 +209,9 @@ def shared_pace(crawler: Any) -> SharedPace:
     if pace is None:
         settings = crawler.settings
         delay = settings.getfloat("DOWNLOAD_DELAY")
-        pace = SharedPace(client, delay, settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"))
+        concurrency = settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN")
+        adaptive = settings.getbool("AUTOTHROTTLE_ENABLED")
+        pace = SharedPace(client, delay, concurrency, adaptive)
         PACES[crawler] = pace
     return pace
 
@@ -273,6 +321,23 @@ class SharedCrawlDelayMiddleware(CrawlDelayMiddleware):
         return response
 
 
+class SharedThrottle(PoliteThrottle):
+    """PoliteThrottle whose delay is the host's, one for every worker, kept in Redis: each
+    worker's latency samples move it (ADAPT), every worker's token waits for it (TAKE), and
+    each worker's own download slot follows it. Without this, each worker adapted a delay
+    of its own and the host's pace was whatever each worker's own slot allowed."""
+
+    def __init__(self, crawler: Any) -> None:
+        super().__init__(crawler)
+        self.pace = shared_pace(crawler)
+
+    def _adjust_delay(self, slot: Any, latency: float, response: Response) -> None:
+        # A 304 counts as a 200, as in PoliteThrottle (a rescan's answers).
+        ok = response.status in (HTTPStatus.OK, HTTPStatus.NOT_MODIFIED)
+        rule = (self._start_delay(), self.target_concurrency, self.mindelay, self.maxdelay)
+        slot.delay = self.pace.adapt(host_key(response.url), latency, ok, rule)
+
+
 def politeness_settings(settings: dict[str, Any]) -> dict[str, Any]:
     """A worker's crawl settings with its requests paced for every worker."""
     handlers = {
@@ -285,4 +350,13 @@ def politeness_settings(settings: dict[str, Any]) -> dict[str, Any]:
         order = middlewares.pop("crawler.middlewares.CrawlDelayMiddleware")
         middlewares["crawler.middlewares.CrawlDelayMiddleware"] = None
         middlewares["crawler.shared_politeness.SharedCrawlDelayMiddleware"] = order
-    return {**settings, "DOWNLOAD_HANDLERS": handlers, "DOWNLOADER_MIDDLEWARES": middlewares}
+    extensions = dict(settings.get("EXTENSIONS", {}))
+    if "crawler.middlewares.PoliteThrottle" in extensions:
+        order = extensions.pop("crawler.middlewares.PoliteThrottle")
+        extensions["crawler.shared_politeness.SharedThrottle"] = order
+    return {
+        **settings,
+        "DOWNLOAD_HANDLERS": handlers,
+        "DOWNLOADER_MIDDLEWARES": middlewares,
+        "EXTENSIONS": extensions,
+    }

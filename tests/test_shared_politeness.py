@@ -95,6 +95,42 @@ def test_retry_after_and_crawl_delay_hold_for_every_worker(client: redis.Redis) 
     assert one.take("polite.example", hold=30)[0] is not None
 
 
+# The adaptive throttle's start delay, target concurrency, minimum and maximum delay.
+RULE = (0.05, 2.0, 0.05, 30.0)
+
+
+def test_every_workers_latency_moves_the_hosts_one_adaptive_delay(client: redis.Redis) -> None:
+    one, other = SharedPace(client, 0.05, 2, True), SharedPace(client, 0.05, 2, True)
+    host = "adaptive.example"
+    # AutoThrottle's rule: at once up to latency / target concurrency, then halfway there.
+    assert one.adapt(host, 0.6, True, RULE) == pytest.approx(0.3)
+    assert other.adapt(host, 0.2, True, RULE) == pytest.approx(0.2)
+    assert one.adaptive_delay(host) == other.adaptive_delay(host) == pytest.approx(0.2)
+    # A quick error page never lowers it; a quick 200 does, down to the minimum.
+    assert one.adapt(host, 0.001, False, RULE) == pytest.approx(0.2)
+    for _ in range(10):
+        other.adapt(host, 0.001, True, RULE)
+    assert one.adaptive_delay(host) == pytest.approx(0.05)
+    assert one.adapt(host, 100.0, True, RULE) == 30.0  # the maximum
+    assert 590 < client.ttl(SharedPace.keys(host)[3]) <= 600  # forgotten once left alone
+    # Never below the host's Crawl-delay.
+    one.set_crawl_delay("floor.example", 1.0)
+    assert other.adapt("floor.example", 0.01, True, RULE) == 1.0
+
+
+def test_every_workers_token_waits_for_the_hosts_adaptive_delay(client: redis.Redis) -> None:
+    one, other = SharedPace(client, 0.05, 2, True), SharedPace(client, 0.05, 2, True)
+    one.adapt("slowing.example", 0.8, True, RULE)  # 0.4 s, learnt by one worker
+    assert one.take("slowing.example", hold=30)[0] is not None
+    refused, wait = other.take("slowing.example", hold=30)
+    assert refused is None and 0.3 < wait <= 0.4
+    # A scan without the adaptive throttle keeps to its own delay.
+    fixed = SharedPace(client, 0.05, 2)
+    one.adapt("fixed.example", 0.8, True, RULE)
+    assert fixed.take("fixed.example", hold=30)[0] is not None
+    assert fixed.take("fixed.example", hold=30)[1] <= 0.05
+
+
 def test_a_hosts_port_makes_it_another_host() -> None:
     assert host_key("http://127.0.0.1:8001/a") == "127.0.0.1:8001"
     assert host_key("https://WWW.Council.example/a") == "www.council.example"
@@ -189,6 +225,31 @@ def test_two_workers_keep_a_crawl_delay_read_by_either(redis_url: str, tmp_path:
     gaps = [b.arrived - a.arrived for a, b in itertools.pairwise(requests)]
     assert len(requests) == 16 and min(gaps) >= 0.3 - SLACK, gaps
     assert most_at_once(requests) == 1
+
+
+def test_two_workers_share_one_adaptive_delay_for_a_slow_host(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """Each page takes 0.6 s: with two in flight as the target, the adaptive throttle asks for
+    0.3 s between requests, and both workers keep it, as the server sees them (each worker
+    adapting a delay of its own let the other send in between)."""
+    client = redis.Redis.from_url(redis_url)
+    with serve(page_routes("User-agent: *\n", 12, 0.6)) as site:
+        toml = "[site]\ndownload_delay = 0.05\nconcurrency_per_host = 2\n"
+        assert shared_scan(site, redis_url, tmp_path, toml) == 2
+    learnt = SharedPace(client, 0.05, 2, True).adaptive_delay(host_key(site.base))
+    client.close()
+    assert learnt is not None and 0.3 <= learnt < 1.0, learnt
+    # Every answer took 0.6 s or more, so from the first page's answer on the shared delay
+    # was 0.3 s or more: once it has held once (tokens taken before are behind), every
+    # start is that far from the one before, whichever worker sent it.
+    requests = arrivals(site)
+    pages = [r for r in requests if r.path.startswith("/page")]
+    assert len(pages) == len({r.path for r in pages}) == 12
+    first_page = min(r.left for r in pages)
+    later = [r for r in requests if r.arrived > first_page + 0.3]
+    gaps = [b.arrived - a.arrived for a, b in itertools.pairwise(later)]
+    assert len(later) >= 6 and min(gaps) >= 0.3 - SLACK, gaps
 
 
 def linked_site(other: str, pages: int) -> dict[str, Route]:
