@@ -17,6 +17,7 @@ from app.demo import serve_site
 from browser.browser_pool import AuditResult, BrowserPool
 from browser.devtools import PageJob
 from browser.launch import BrowserOptions
+from crawler.distributed import SharedSeen
 from crawler.distributed_audit import FAILED_AFTER_PAGES, BrowserHealth
 from crawler.reasons import reason_for_browser_error
 from tests.conftest import ROOT, query
@@ -101,7 +102,8 @@ def test_a_worker_whose_browsers_stop_starting_gives_its_pages_back(
             assert query(db, "SELECT count(*) FROM pages WHERE audited_at IS NULL") == [(0,)]
             assert client.zcard(keys.key("requests")) == SECTIONS
             assert client.zcard(keys.key("leases")) == 0
-            assert [url for url in sections if client.hexists(keys.key("seen"), url)] == []
+            seen = SharedSeen(client, keys, "test")
+            assert [url for url in sections if url in seen] == []
             workers.append(start_worker(redis_url, tmp_path / "healthy.log"))
             assert seeder.wait(timeout=300) in (0, 2), (tmp_path / "seeder.log").read_text()
         finally:
