@@ -62,8 +62,9 @@ class DistributedContext(ScanContext):
     client: redis.Redis
     keys: ScanKeys
     # Why this worker's browsers count as failed, if they do: it leaves the scan
-    # (crawler/distributed_audit.py).
+    # (crawler/distributed_audit.py); and how many pages they opened before.
     browsers_failed: str | None = None
+    pages_before_failing: int = 0
 
 
 class SharedSitemaps(SitemapsPending):
