@@ -452,8 +452,8 @@ def crawl_one(redis_url: str, token: str, verbose: bool, run: WorkerRun) -> None
 def crawl_scan(redis_url: str, token: str, verbose: bool, failures: Any = None) -> None:
     """This worker's share of one scan's crawl, until the scan is done. If its browsers
     cannot start, it says why through failures (a Pipe's end) and exits BROWSER_FAILED,
-    having taken nothing; if they stop starting mid-scan, the same, having given back every
-    page it had not stored (crawler/distributed_audit.py)."""
+    having taken nothing; if they stop starting mid-scan, the same, with the pages they
+    opened, having given back every page it had not stored (crawler/distributed_audit.py)."""
     client = connect(redis_url)
     keys = ScanKeys(token)
     state = client.hgetall(keys.key("state"))
@@ -479,7 +479,7 @@ def crawl_scan(redis_url: str, token: str, verbose: bool, failures: Any = None) 
         browsers = (pool, rules_key)
         failed = crawl_with(config, state, client, keys, browsers, credentials, redis_url, verbose)
     if failed is not None and failures is not None:
-        browsers_failed(failures, state, failed)
+        browsers_failed(failures, state, *failed)
 
 
 def crawl_with(
@@ -491,9 +491,10 @@ def crawl_with(
     credentials: Credentials,
     redis_url: str,
     verbose: bool,
-) -> str | None:
+) -> tuple[str, int] | None:
     """The worker's crawl of the scan, with its browsers started (or none) and the rules key
-    of their audits; why its browsers failed, if they did (it then left the scan)."""
+    of their audits; why its browsers failed, if they did (it then left the scan), and after
+    how many pages."""
     pool, rules_key = browsers
     # As one machine's scan: with the browser, Chromium sets the pace and one reader
     # keeps up; without it, a reader per core.
@@ -524,7 +525,9 @@ def crawl_with(
         if pool:
             pool.close()
         page_reader.close()
-    return context.browsers_failed
+    if context.browsers_failed is None:
+        return None
+    return context.browsers_failed, context.pages_before_failing
 
 
 def worker_settings(

@@ -25,6 +25,7 @@ from crawler.credentials import Credentials
 from crawler.distributed import ScanKeys, set_state
 from settings.model import Config
 from store.previous import rules_key
+from vocabulary.problems import plural
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,8 @@ class BrowserTrouble:
     attempts: dict[str, int] = field(default_factory=dict)
     retry_at: dict[str, float] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
+    # The pages opened in the scans whose browsers started, then stopped starting.
+    pages: dict[str, int] = field(default_factory=dict)
     # The scans left to the other workers: given up, or ended while this one waited.
     left: set[str] = field(default_factory=set)
 
@@ -118,26 +121,39 @@ class BrowserTrouble:
         """The worker's browsers started for the scan: its past failures are forgotten."""
         self.attempts.pop(token, None)
         self.retry_at.pop(token, None)
+        self.pages.pop(token, None)
 
-    def failed(self, token: str, scan: str, reason: str) -> None:
-        """The worker's browsers could not start for the scan: try again later, or give up;
-        either way, one line saying so."""
+    def failed(self, token: str, scan: str, reason: str, pages: int | None = None) -> None:
+        """The worker's browsers could not start for the scan (pages None), or stopped
+        starting after that many pages: try again later, or give up; either way, one line
+        saying so."""
         attempt = self.attempts.get(token, 0) + 1
         self.attempts[token], self.names[token] = attempt, scan
+        if pages is not None:
+            self.pages[token] = self.pages.get(token, 0) + pages
+        what = (
+            "could not start"
+            if pages is None
+            else f"stopped starting after {plural(pages, 'page')}"
+        )
         tries = len(BROWSER_RETRY_WAITS) + 1
         if attempt < tries:
             wait = BROWSER_RETRY_WAITS[attempt - 1]
             self.retry_at[token] = time.monotonic() + wait
             log.warning(
-                "%s: this worker's browsers could not start (%s); trying the scan again in "
-                "%g s (attempt %d of %d)", scan, reason, wait, attempt, tries,
+                "%s: this worker's browsers %s (%s); trying the scan again in %g s (attempt "
+                "%d of %d)", scan, what, reason, wait, attempt, tries,
             )  # fmt: skip
             return
         self.retry_at.pop(token, None)
         self.left.add(token)
+        if token in self.pages:  # they started at one of its tries, at least
+            what = f"{what}, at the last of {tries} tries"
+        else:
+            what = f"could not start {tries} times"
         log.warning(
-            "%s: this worker's browsers could not start %d times (%s); it leaves the scan to "
-            "the other workers", scan, tries, reason,
+            "%s: this worker's browsers %s (%s); it leaves the scan to the other workers",
+            scan, what, reason,
         )  # fmt: skip
 
     def forget_closed(self, open_scans: set[str]) -> None:
@@ -150,16 +166,43 @@ class BrowserTrouble:
         """The scans this worker left to the others, by name."""
         return sorted(self.names[token] for token in self.left)
 
+    def left_error(self) -> str:
+        """One line for the scans this worker left: what its browsers did in each (could
+        not start; or started, then stopped starting), and the fix for each."""
+        never = sorted(self.names[token] for token in self.left if token not in self.pages)
+        stopped = sorted(
+            (self.names[token], self.pages[token]) for token in self.left if token in self.pages
+        )
+        what, fixes = [], []
+        if never:
+            what.append(f"could not start for {', '.join(never)}")
+            fixes.append(INSTALL_FIX)
+        if stopped:
+            scans = ", ".join(f"{scan} after {plural(pages, 'page')}" for scan, pages in stopped)
+            what.append(f"stopped starting for {scans}")
+            fixes.append(STOPPED_FIX)
+        return (
+            f"this worker's browsers {', and '.join(what)}, left to the other workers; "
+            f"{', and '.join(fixes)}, then start the worker again"
+        )
+
+
+# What a worker's Error: line says to do, by what its browsers did.
+INSTALL_FIX = "install Chromium, ChromeDriver and axe-core on this machine as scripts/setup.sh does"
+STOPPED_FIX = "free memory on this machine or mend its Chromium (the warnings above say why)"
+
 
 # A crawl process's exit code when the worker's browsers could not start for its scan, or
 # stopped starting in the middle of it.
 BROWSER_FAILED = 3
 
 
-def browsers_failed(failures: Any, state: dict[bytes, bytes], reason: str) -> NoReturn:
-    """Tell the worker (through failures, a Pipe's end) why this crawl's browsers failed
-    for the scan, and exit BROWSER_FAILED."""
-    failures.send((scan_name(state), reason))
+def browsers_failed(
+    failures: Any, state: dict[bytes, bytes], reason: str, pages: int | None = None
+) -> NoReturn:
+    """Tell the worker (through failures, a Pipe's end) why this crawl's browsers failed for
+    the scan, and after how many pages (None: they could not start), and exit BROWSER_FAILED."""
+    failures.send((scan_name(state), reason, pages))
     sys.exit(BROWSER_FAILED)
 
 

@@ -65,12 +65,8 @@ def worker(redis_url: str, until_idle: bool, verbose: bool) -> None:
     """
     set_verbosity(verbose)
     run = distributed().run_worker(redis_url, until_idle=until_idle, verbose=verbose)
-    if left := run.trouble.left_scans():
-        raise ScanError(
-            f"this worker's browsers could not start for {', '.join(left)}, left to the other "
-            "workers; install Chromium, ChromeDriver and axe-core on this machine as "
-            "scripts/setup.sh does, then start the worker again"
-        )
+    if run.trouble.left_scans():
+        raise ScanError(run.trouble.left_error())
 
 
 def distributed() -> ModuleType:

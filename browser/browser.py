@@ -80,7 +80,7 @@ class BrowserSession:
         self.proxy = GuardedProxy(self.options.private_hosts).start()
         chrome = chrome_options(self.options, self.profile_dir, self.proxy.url)
         try:
-            self.driver = start_chromium(service, chrome)
+            self.driver = start_chromium(service, chrome, self.options.chromedriver)
         except BrowserError:
             self.kill()
             raise

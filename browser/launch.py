@@ -49,6 +49,23 @@ class BrowserError(Exception):
     """The browser could not be started or has died."""
 
 
+class DriverExited(WebDriverException):
+    """ChromeDriver exited before it answered: the reaper script ended with it."""
+
+
+class ReapedService(Service):
+    """ChromeDriver's service, run under the reaper script, which ends when ChromeDriver does.
+
+    Selenium looks at the script between its tries to connect: a ChromeDriver that exits as
+    it starts (missing libraries, a wrong version) is seen at the next look, within a second,
+    and named as such, instead of after its 30 s of tries to connect.
+    """
+
+    def assert_process_still_running(self) -> None:
+        if self.process.poll() is not None:
+            raise DriverExited("ChromeDriver exited as it started")
+
+
 @dataclass(frozen=True)
 class BrowserOptions:
     chromium: str = "/usr/bin/chromium"
@@ -211,7 +228,7 @@ def disabled_features(options: BrowserOptions) -> list[str]:
     return features
 
 
-def chromedriver_service(options: BrowserOptions, profile_dir: str) -> Service:
+def chromedriver_service(options: BrowserOptions, profile_dir: str) -> ReapedService:
     """ChromeDriver under the reaper script, in a new session (process group) of its own.
 
     The group lets Chromium and every helper it spawns be killed at once if the browser
@@ -234,7 +251,7 @@ def chromedriver_service(options: BrowserOptions, profile_dir: str) -> Service:
             },
         )
         env["USER"] = env["LOGNAME"] = pwd.getpwuid(options.run_as[0]).pw_name
-    return Service(reaper, env=env, popen_kw=popen_kw)
+    return ReapedService(reaper, env=env, popen_kw=popen_kw)
 
 
 def give_to_user(profile_dir: str, run_as: tuple[int, int]) -> str:
@@ -248,9 +265,17 @@ def give_to_user(profile_dir: str, run_as: tuple[int, int]) -> str:
     return str(reaper)
 
 
-def start_chromium(service: Service, chrome: webdriver.ChromeOptions) -> webdriver.Chrome:
+def start_chromium(
+    service: ReapedService, chrome: webdriver.ChromeOptions, chromedriver: str
+) -> webdriver.Chrome:
     """ChromeDriver started as the service, driving a Chromium started with those options."""
     try:
         return webdriver.Chrome(service=service, options=chrome)
+    except DriverExited:
+        raise BrowserError(
+            f"ChromeDriver exited as it started ({chromedriver}); run `{chromedriver} "
+            "--version` to see why, and install Debian's chromium-driver to match Chromium "
+            "(apt-get install chromium chromium-driver)"
+        ) from None
     except WebDriverException as err:
         raise BrowserError(f"Chromium did not start: {err.msg or err}") from None

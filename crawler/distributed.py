@@ -164,11 +164,17 @@ class LeasedQueue(PriorityQueue):
 # The spider's seen URLs, as a hash: url -> "q" once its request is on the frontier (or "d",
 # done without one), or "t:WORKER" while the worker that took it has yet to push its request.
 # A URL taken by a worker that died before pushing it (its liveness key gone) is taken again,
-# when the page that links to it is done again: otherwise it would be lost.
+# when the page that links to it is done again: otherwise it would be lost. A URL a redirect
+# led to is "d" too (MARK_REDIRECTED), and "g" once its page was given back (GIVE_BACK): not
+# seen, so that the page is stored when its request is fetched again, but still counted, as
+# the hash's length is what max_pages limits: its place is never taken by another URL, which
+# would put the scan one past max_pages when the redirect is followed again.
 # Returns 1 taken, 0 seen, -1 full (max_pages).
 TAKE = """
 local v = redis.call('HGET', KEYS[1], ARGV[1])
-if v then
+if v == 'g' then
+  -- a page given back, linked to directly: taken in the place it kept
+elseif v then
   if string.sub(v, 1, 2) ~= 't:' then return 0 end
   if redis.call('EXISTS', KEYS[2] .. string.sub(v, 3)) == 1 then return 0 end
 elseif redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[2]) then
@@ -178,6 +184,22 @@ redis.call('HSET', KEYS[1], ARGV[1], 't:' .. ARGV[3])
 return 1
 """
 TAKEN, SEEN, FULL = 1, 0, -1
+# Mark seen the URL a redirect led to, unless it is (a check and a mark in one step: a URL
+# another worker took meanwhile is never marked over, nor later given back for it).
+# Returns 1 marked, 0 seen already.
+MARK_REDIRECTED = """
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if v and v ~= 'g' then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], 'd')
+return 1
+"""
+# A redirect's page given back: the URL it led to is no longer seen but keeps its count.
+GIVE_BACK = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == 'd' then
+  redis.call('HSET', KEYS[1], ARGV[1], 'g')
+end
+return 1
+"""
 # Where a page request carries the URL it was taken as, to be marked queued when pushed.
 SEEN_URL = "siteaudit_seen"
 # Push a request and mark its URL queued, in one step.
@@ -259,7 +281,7 @@ class SharedSeen:
         self.client, self.key, self.keys, self.worker = client, keys.key("seen"), keys, worker
 
     def __contains__(self, url: object) -> bool:
-        return bool(self.client.hexists(self.key, str(url)))
+        return self.client.hget(self.key, str(url)) not in (None, b"g")
 
     def add(self, url: str) -> None:
         self.client.hset(self.key, url, "d")
@@ -271,6 +293,14 @@ class SharedSeen:
         """TAKEN if this worker is the one to crawl url; SEEN or FULL if not (atomic)."""
         prefix = worker_key(self.keys)
         return int(self.client.eval(TAKE, 2, self.key, prefix, url, limit, self.worker))
+
+    def mark_redirected(self, url: str) -> bool:
+        """Mark seen the URL a redirect led to; False if it was seen already (atomic)."""
+        return bool(self.client.eval(MARK_REDIRECTED, 1, self.key, url))
+
+    def give_back(self, url: str) -> None:
+        """The page a redirect led to was given back: its URL no longer seen, still counted."""
+        self.client.eval(GIVE_BACK, 1, self.key, url)
 
 
 class SharedLastmod:

@@ -31,11 +31,14 @@ class BrowserHealth:
 
     pages_down: int = 0
     last_error: str = ""
+    # Pages whose session started (audited, or failed by the page's own doing).
+    pages_opened: int = 0
 
     def audited(self, audit: AuditResult) -> bool:
         """Count a page's audit; True once the browsers count as failed."""
         if not audit.browser_down:
             self.pages_down = 0
+            self.pages_opened += 1
             return False
         self.pages_down += 1
         self.last_error = audit.error or "no reason given"
@@ -90,5 +93,6 @@ class WorkerAuditPipeline(BrowserAuditPipeline):
         """Stop this worker's crawl of the scan: pages waiting for the browsers, or still
         being read, go back to the frontier; crawl_scan then says why and exits."""
         self.context.browsers_failed = self.health.reason()
+        self.context.pages_before_failing = self.health.pages_opened
         self.stopping.set()
         deferred_from_coro(self.crawler.stop_async())

@@ -62,8 +62,9 @@ class DistributedContext(ScanContext):
     client: redis.Redis
     keys: ScanKeys
     # Why this worker's browsers count as failed, if they do: it leaves the scan
-    # (crawler/distributed_audit.py).
+    # (crawler/distributed_audit.py); and how many pages they opened before.
     browsers_failed: str | None = None
+    pages_before_failing: int = 0
 
 
 class SharedSitemaps(SitemapsPending):
@@ -179,6 +180,9 @@ class DistributedSpider(SiteSpider):
             return None
         return self.to_push(url, next(self.links.requests(url, kind="link"), None))
 
+    def mark_redirected(self, url: str) -> bool:
+        return self.shared_seen.mark_redirected(url)
+
     def to_push(self, url: str, found: Any) -> Any:
         """A request for a URL this worker took: marked, in Redis, as queued when it is
         pushed to the frontier. A URL that needs no request (a logout link, a trap) is done."""
@@ -192,12 +196,13 @@ class DistributedSpider(SiteSpider):
         """A page this worker fetched but will not store: its request goes back to the
         frontier once the worker is done with it, for another worker to fetch, and what
         fetching it marked done is undone (its count; the URL a redirect led to, marked
-        seen, which would otherwise be taken for a page stored under another request)."""
+        seen, which would otherwise be taken for a page stored under another request: it
+        keeps its place in max_pages' count, for the redirect followed again)."""
         lease = response.meta.get(LEASE)
         if lease:
             self.frontier.give_back(lease)
         if url != first_url(response.request):
-            self.client.hdel(self.keys.key("seen"), url)
+            self.shared_seen.give_back(url)
         # Only a page downloaded in full is audited, or read: counted as fetched, once.
         self.crawler.stats.inc_value(stats.FETCHED, -1)
 

@@ -258,15 +258,20 @@ class SiteSpider(scrapy.Spider):
         if response.status >= 400:
             self.crawler.stats.inc_value(stats.HTTP_ERRORS)
             return
-        if url != first_url(response.request):
-            if url in self.context.seen:
-                return  # a redirect to a page that is recorded under its own request
-            self.context.seen.add(url)
+        if url != first_url(response.request) and not self.mark_redirected(url):
+            return  # a redirect to a page that is recorded under its own request
         if not is_html(content_type):
             yield self.document(response, url, content_type)
             return
         async for item in self.page_items(response, url, content_type):
             yield item
+
+    def mark_redirected(self, url: str) -> bool:
+        """Mark seen the URL a redirect led to; False if it was seen already."""
+        if url in self.context.seen:
+            return False
+        self.context.seen.add(url)
+        return True
 
     async def page_items(
         self, response: Response, url: str, content_type: str

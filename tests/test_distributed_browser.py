@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -123,3 +125,75 @@ def test_a_worker_whose_browsers_cannot_start_leaves_the_scan_to_the_others(
     # Every page once, each audited in the healthy worker's browser.
     assert pages_once(db) == [f"{base}/", f"{base}/p1.html", f"{base}/p2.html"]
     assert query(db, "SELECT count(audited_at), pages_audited FROM pages, scans") == [(3, 3)]
+
+
+# A ChromeDriver that exits as it starts, as one missing a library or built for another
+# Chromium does; each start is counted in the folder it is in.
+EXITING_CHROMEDRIVER = """#!/bin/sh
+echo start >> "$(dirname "$0")/chromedriver-starts"
+echo "chromedriver: error while loading shared libraries: libnss3.so" >&2
+exit 127
+"""
+# Seconds a worker whose ChromeDriver exits at once may take to leave the scan: its three
+# tries, 5 s and 15 s apart, each seen within a second or two. Selenium alone would wait some
+# 33 s a try for ChromeDriver to answer (about 2 minutes in all).
+LEAVES_WITHIN = 80
+
+
+def test_a_worker_whose_chromedriver_exits_at_once_leaves_the_scan_soon(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """audit.chromedriver is a program that exits at once: the worker sees it at each of its
+    three tries as soon as it exits (the reaper script ends with it), says so in one line,
+    takes nothing, and leaves the scan, exiting 1, well before the three tries' half a
+    minute each that waiting for its connection took."""
+    # Where Chromium's own user (when the tests run as root) can run it and count its starts.
+    folder = Path(tempfile.mkdtemp(prefix="exiting-chromedriver-"))
+    folder.chmod(0o1777)
+    chromedriver = folder / "chromedriver"
+    chromedriver.write_text(EXITING_CHROMEDRIVER)
+    chromedriver.chmod(0o755)
+    config = tmp_path / "scan.toml"
+    config.write_text(f'[audit]\nchromedriver = "{chromedriver}"\n')
+    db, client = tmp_path / "scan.db", redis.Redis.from_url(redis_url)
+    log = tmp_path / "worker.log"
+    with (
+        serve_site(three_pages(tmp_path / "site")) as base,
+        (tmp_path / "seeder.log").open("wb") as out,
+    ):
+        seeder = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "scan", base + "/", "--config", str(config),
+             "--browsers", "1", "--db", str(db), "--redis", redis_url],
+            stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True,
+        )  # fmt: skip
+        try:
+            keys = open_scan(client)
+            started = time.monotonic()
+            worker = start_worker(redis_url, log)
+            code = worker.wait(timeout=300)
+            elapsed = time.monotonic() - started
+            assert client.hlen(keys.key("seen")) == 0  # it took nothing
+            assert client.sismember(OPEN_SCANS, keys.token)
+        finally:
+            kill(seeder)
+            stop([worker])
+            client.close()
+    output = log.read_text()
+    assert code == 1, output
+    # Three tries, one ChromeDriver each, and each named for what it was.
+    starts = folder / "chromedriver-starts"
+    assert starts.exists() and starts.read_text().count("start") == 3, output
+    scan = f"scan 1 of {base}/"
+    reason = f"ChromeDriver exited as it started ({chromedriver}); run `{chromedriver} --version`"
+    # (As root, it names the user Chromium was to run as: app/browser_setup.py.)
+    tries = [line for line in output.splitlines() if line.startswith("siteaudit: WARNING")]
+    assert [reason in line for line in tries] == [True] * 3, output
+    assert f"{scan}: this worker's browsers could not start (" in tries[0]
+    assert f"{scan}: this worker's browsers could not start 3 times (" in tries[2]
+    assert output.splitlines()[-1] == (
+        f"Error: this worker's browsers could not start for {scan}, left to the other "
+        "workers; install Chromium, ChromeDriver and axe-core on this machine as "
+        "scripts/setup.sh does, then start the worker again"
+    )
+    assert "Traceback" not in output
+    assert elapsed < LEAVES_WITHIN, output

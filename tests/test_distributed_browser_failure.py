@@ -14,9 +14,11 @@ import pytest
 import redis
 
 from app.demo import serve_site
+from app.distributed_browser import BROWSER_RETRY_WAITS, BrowserTrouble
 from browser.browser_pool import AuditResult, BrowserPool
 from browser.devtools import PageJob
 from browser.launch import BrowserOptions
+from crawler.distributed import SharedSeen
 from crawler.distributed_audit import FAILED_AFTER_PAGES, BrowserHealth
 from crawler.reasons import reason_for_browser_error
 from tests.conftest import ROOT, query
@@ -101,7 +103,8 @@ def test_a_worker_whose_browsers_stop_starting_gives_its_pages_back(
             assert query(db, "SELECT count(*) FROM pages WHERE audited_at IS NULL") == [(0,)]
             assert client.zcard(keys.key("requests")) == SECTIONS
             assert client.zcard(keys.key("leases")) == 0
-            assert [url for url in sections if client.hexists(keys.key("seen"), url)] == []
+            seen = SharedSeen(client, keys, "test")
+            assert [url for url in sections if url in seen] == []
             workers.append(start_worker(redis_url, tmp_path / "healthy.log"))
             assert seeder.wait(timeout=300) in (0, 2), (tmp_path / "seeder.log").read_text()
         finally:
@@ -115,16 +118,19 @@ def test_a_worker_whose_browsers_stop_starting_gives_its_pages_back(
     # pages in a row, and one more for each new try at the scan.
     starts = (failing / "chromium-starts").read_text().count("start")
     assert starts >= 1 + 2 * FAILED_AFTER_PAGES + 1
+    # Each line says what happened: its browsers started, audited the home page, then
+    # stopped starting (not that they could not start, as at its next try).
     assert (
-        f"{scan}: this worker's browsers could not start (no new browser session would start "
-        f"for {FAILED_AFTER_PAGES} pages in a row, the last: Chromium did not start: session "
-        "not created: Chrome instance exited"
+        f"{scan}: this worker's browsers stopped starting after 1 page (no new browser session "
+        f"would start for {FAILED_AFTER_PAGES} pages in a row, the last: Chromium did not "
+        "start: session not created: Chrome instance exited"
     ) in broken
     assert "; its pages went back to the frontier); trying the scan again in 5 s" in broken
+    assert f"{scan}: this worker's browsers could not start (" in broken
     assert broken.splitlines()[-1] == (
-        f"Error: this worker's browsers could not start for {scan}, left to the other "
-        "workers; install Chromium, ChromeDriver and axe-core on this machine as "
-        "scripts/setup.sh does, then start the worker again"
+        f"Error: this worker's browsers stopped starting for {scan} after 1 page, left to the "
+        "other workers; free memory on this machine or mend its Chromium (the warnings above "
+        "say why), then start the worker again"
     )
     assert "Traceback" not in broken
     # The pages it gave back were fetched again, by the healthy worker.
@@ -139,6 +145,39 @@ def test_a_worker_whose_browsers_stop_starting_gives_its_pages_back(
     seeder_log = (tmp_path / "seeder.log").read_text()
     assert f"Pages: {SECTIONS + 1} recorded, {SECTIONS + 1} audited in Chromium, 0 could" in (
         seeder_log
+    )
+
+
+def test_the_error_line_says_what_the_browsers_did_in_each_scan_left(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A scan whose browsers never started, and one whose started, audited pages, then
+    stopped starting (counted over its tries): one line naming both, and both fixes."""
+    trouble = BrowserTrouble()
+    for pages in (2, None, 1):
+        trouble.failed("mid", "scan 2 of http://b.test/", "no session", pages)
+    for _ in range(len(BROWSER_RETRY_WAITS) + 1):
+        trouble.failed("never", "scan 1 of http://a.test/", "no axe-core")
+    assert [record.getMessage().split(": ", 1)[1] for record in caplog.records] == [
+        "this worker's browsers stopped starting after 2 pages (no session); trying the scan "
+        "again in 5 s (attempt 1 of 3)",
+        "this worker's browsers could not start (no session); trying the scan again in 15 s "
+        "(attempt 2 of 3)",
+        "this worker's browsers stopped starting after 1 page, at the last of 3 tries (no "
+        "session); it leaves the scan to the other workers",
+        "this worker's browsers could not start (no axe-core); trying the scan again in 5 s "
+        "(attempt 1 of 3)",
+        "this worker's browsers could not start (no axe-core); trying the scan again in 15 s "
+        "(attempt 2 of 3)",
+        "this worker's browsers could not start 3 times (no axe-core); it leaves the scan to "
+        "the other workers",
+    ]
+    assert trouble.left_error() == (
+        "this worker's browsers could not start for scan 1 of http://a.test/, and stopped "
+        "starting for scan 2 of http://b.test/ after 3 pages, left to the other workers; "
+        "install Chromium, ChromeDriver and axe-core on this machine as scripts/setup.sh "
+        "does, and free memory on this machine or mend its Chromium (the warnings above say "
+        "why), then start the worker again"
     )
 
 
