@@ -90,6 +90,13 @@ NO_SANDBOX_FIX = (
     "audit.browser_user; or set audit.allow_no_sandbox = true to run it as root without "
     "its sandbox"
 )
+# The user exists but Chromium did not start as it: adding the user again would not help.
+USER_CANNOT_START_FIX = (
+    "check that this user can run Chromium and ChromeDriver and read siteaudit's files "
+    "(scripts/setup.sh sets that up for the siteaudit user), or name another unprivileged "
+    "user in audit.browser_user; or set audit.allow_no_sandbox = true to run it as root "
+    "without its sandbox"
+)
 
 
 def check_sandbox(config: Config, options: BrowserOptions) -> None:
@@ -133,7 +140,7 @@ def start_browsers(
             if not config.audit.allow_no_sandbox:
                 why = str(err).splitlines()[0] if str(err) else "no reason given"
                 raise ScanError(
-                    f"Chromium could not start as the user {user} ({why}); {NO_SANDBOX_FIX}"
+                    f"Chromium could not start as the user {user} ({why}); " + USER_CANNOT_START_FIX
                 ) from None
             log.warning("Chromium could not start as the user %s (%s)", user, err)
             options = replace(options, run_as=None)

@@ -78,7 +78,9 @@ def test_chromium_that_cannot_start_as_that_user_stops_the_scan_with_the_fix(
     assert result.returncode == 1
     [error] = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert error.startswith("Error: Chromium could not start as the user siteaudit")
-    assert "run scripts/setup.sh" in error and "audit.allow_no_sandbox = true" in error
+    # The user exists: the fix is to let it run Chromium, not to add it.
+    assert "check that this user can run Chromium" in error and "add the siteaudit" not in error
+    assert "audit.allow_no_sandbox = true" in error
     assert "Traceback" not in result.stderr
 
 
