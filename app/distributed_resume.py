@@ -18,6 +18,7 @@ import redis
 
 from app.distributed import (
     SEEDER_SECONDS,
+    Announce,
     SharedScan,
     check_distributable,
     deadline,
@@ -50,7 +51,11 @@ def detach_scans(
 
 
 def resume_scans(
-    db_path: str | Path, redis_url: str, configs: list[Config] | None, decided: Decided
+    db_path: str | Path,
+    redis_url: str,
+    configs: list[Config] | None,
+    decided: Decided,
+    announce: Announce | None = None,
 ) -> list[tuple[Config, ScanSummary]]:
     """Go on writing the database's running scans found in Redis (those of the configs' start
     URLs, if given) until their crawls are over, then finish them; each with its
@@ -74,7 +79,7 @@ def resume_scans(
         scans += [republish(client, db, config, row, redis_url) for config, row in unfinished]
     finally:
         db.conn.close()
-    summaries = write_and_finish(client, db_path, scans, decided)
+    summaries = write_and_finish(client, db_path, scans, decided, announce)
     return [(scan.config, summary) for scan, summary in zip(scans, summaries, strict=True)]
 
 
