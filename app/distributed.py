@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import redis
 from scrapy import signals
@@ -68,14 +69,35 @@ STATE_LOST = (
 
 
 def redis_client(url: str) -> redis.Redis:
-    """A client for --redis URL, or a ScanError saying what to fix."""
+    """A client for --redis URL, or a ScanError saying what to fix (its password, if any,
+    never printed)."""
     try:
         return connect(url)
     except (redis.RedisError, ValueError) as err:
         raise ScanError(
-            f"--redis {url}: no Redis server answers there ({err}); start redis-server, or "
-            "give its URL as redis://HOST:PORT/DB"
+            f"--redis {shown_url(url)}: no Redis server answers there ({err}); start "
+            "redis-server, or give its URL as redis://HOST:PORT/DB"
         ) from None
+
+
+def shown_url(url: str, password: str = "****") -> str:
+    """The Redis URL with its password, if any (before the host, or ?password=, which
+    redis-py reads too), replaced: printed as ****; stored as nothing (without_password)."""
+    parts = urlsplit(url)
+    query = [(k, password if k == "password" else v) for k, v in parse_qsl(parts.query)]
+    if any(k == "password" for k, _ in parse_qsl(parts.query)):
+        parts = parts._replace(query=urlencode([(k, v) for k, v in query if v], safe="*"))
+    if not parts.password:
+        return parts.geturl()
+    user = parts.username or ""
+    host = parts.netloc.rsplit("@", 1)[1]
+    userinfo = f"{user}:{password}" if password else user
+    return parts._replace(netloc=f"{userinfo}@{host}" if userinfo else host).geturl()
+
+
+def without_password(url: str) -> str:
+    """The Redis URL as the scan's row keeps it: its password left out."""
+    return shown_url(url, password="")
 
 
 def check_distributable(config: Config) -> None:
@@ -172,7 +194,7 @@ def seed_scans(
     client = redis_client(redis_url)
     db = open_database(db_path)
     try:
-        return client, [publish(client, db, config, lease_seconds) for config in configs]
+        return client, [publish(client, db, config, lease_seconds, redis_url) for config in configs]
     finally:
         db.conn.close()
 
@@ -241,7 +263,9 @@ class Seeder:
             self.announce(scan.config, summary)
 
 
-def publish(client: redis.Redis, db: Any, config: Config, lease: float | None) -> SharedScan:
+def publish(
+    client: redis.Redis, db: Any, config: Config, lease: float | None, redis_url: str
+) -> SharedScan:
     """Record the scan in the database, then publish it for the workers."""
     checks = checks_run(config.audit.checks, browser=config.audit.browser)
     scan_id = start_scan(
@@ -250,7 +274,7 @@ def publish(client: redis.Redis, db: Any, config: Config, lease: float | None) -
         checks=json.dumps(list(checks)),
         wcag=config.audit.wcag,
         browser=int(config.audit.browser),
-        config=stored_config(config, lease),
+        config=stored_config(config, lease, redis_url),
     )
     row = scan_row(db, scan_id)
     assert row is not None
@@ -259,13 +283,15 @@ def publish(client: redis.Redis, db: Any, config: Config, lease: float | None) -
     return SharedScan(config, scan_id, keys, deadline(config, now), now, start_url=row["start_url"])
 
 
-def stored_config(config: Config, lease: float | None) -> str:
-    """The scan's configuration for its row (scans.config), with its --redis-lease, which no
-    configuration file holds: a scan published again from the database (Redis lost) keeps
-    the lease it was seeded with (seeded_lease)."""
+def stored_config(config: Config, lease: float | None, redis_url: str) -> str:
+    """The scan's configuration for its row (scans.config), with what no configuration file
+    holds: its --redis-lease, which a scan published again from the database (Redis lost)
+    keeps (seeded_lease), and the Redis it is in, without its password, which --resume
+    asks before it publishes the scan again elsewhere (app/distributed_resume.py)."""
     stored = asdict(config)
+    stored["redis"] = {"url": without_password(redis_url)}
     if lease:
-        stored["redis"] = {"lease_seconds": lease}
+        stored["redis"]["lease_seconds"] = lease
     return json.dumps(stored, default=str)
 
 
