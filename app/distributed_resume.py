@@ -288,8 +288,8 @@ def moved_config(row: dict[str, Any], redis_url: str) -> str:
 def not_elsewhere(row: dict[str, Any], redis_url: str) -> None:
     """Refuse to publish again a scan the Redis it was seeded with still holds (its seeder
     may be writing it there: a second writer); one that no longer answers, or holds it no
-    more, lost it. Asked without a password (its row keeps none): one that wants it is
-    refused too, saying how to resume there."""
+    more, lost it. Asked without a password (its row keeps none): one that wants it, or
+    fails while asked, is refused too, saying how to resume there."""
     seeded = seeded_url(row)
     if not seeded or seeded == without_password(redis_url):
         return
@@ -309,8 +309,11 @@ def not_elsewhere(row: dict[str, Any], redis_url: str) -> None:
                 f"{where}, which still holds it (its seeder may be writing it): resume it "
                 f"with --redis {seeded} (and its password, if it has one)"
             )
-    except redis.RedisError:
-        return
+    except redis.RedisError as err:  # it answered: it may still hold the scan
+        raise ScanError(
+            f"{where}, which answers but could not say whether it still holds the scan "
+            f"({err}): resume it with --redis {seeded}, or stop that Redis"
+        ) from None
     finally:
         client.close()
 
