@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import redis
 from scrapy import signals
@@ -33,6 +34,7 @@ from app.distributed_browser import (
 )
 from app.scan import Decided, ScanError, ScanSummary, checks_after_crawl, crawl_settings
 from app.seeder_heartbeat import SEEDER_SECONDS, Heartbeat
+from app.seeder_stream import Drain, drain, trim
 from audits.readability import ensure_syllable_data
 from audits.spelling import ensure_dictionaries
 from browser.browser_pool import BrowserPool
@@ -44,7 +46,7 @@ from crawler.distributed_spider import (
     install_engine,
     shared_seen,
 )
-from crawler.distributed_unchanged import rescan_context, share_rescan, with_copied_audit
+from crawler.distributed_unchanged import rescan_context, share_rescan
 from crawler.page_reader import PageReader
 from crawler.shared_politeness import politeness_settings
 from crawler.shared_robots import robots_settings
@@ -52,14 +54,11 @@ from crawler.stats import Counters
 from crawler.tls import trusting
 from settings.model import Config, seed_urls
 from store.database import open_database
-from store.resume import rows_stored
 from store.scans import finish_scan, scan_row, start_scan
-from store.writer import UPSERT_TABLES, Writer
+from store.writer import Writer
 
 log = logging.getLogger(__name__)
 
-# Stream entries read at once, and how long a read waits for more (ms).
-READ_COUNT, READ_BLOCK_MS = 500, 500
 # How often a worker with nothing to do looks for an open scan.
 WORKER_POLL = 0.5
 # Why a scan whose keys vanished from Redis (restarted without persistence) stopped.
@@ -70,84 +69,41 @@ STATE_LOST = (
 
 
 def redis_client(url: str) -> redis.Redis:
-    """A client for --redis URL, or a ScanError saying what to fix."""
+    """A client for --redis URL, or a ScanError saying what to fix (its password, if any,
+    never printed)."""
     try:
         return connect(url)
     except (redis.RedisError, ValueError) as err:
         raise ScanError(
-            f"--redis {url}: no Redis server answers there ({err}); start redis-server, or "
-            "give its URL as redis://HOST:PORT/DB"
+            f"--redis {shown_url(url)}: no Redis server answers there ({err}); start "
+            "redis-server, or give its URL as redis://HOST:PORT/DB"
         ) from None
+
+
+def shown_url(url: str, password: str = "****") -> str:
+    """The Redis URL with its password, if any (before the host, or ?password=, which
+    redis-py reads too), replaced: printed as ****; stored as nothing (without_password)."""
+    parts = urlsplit(url)
+    query = [(k, password if k == "password" else v) for k, v in parse_qsl(parts.query)]
+    if any(k == "password" for k, _ in parse_qsl(parts.query)):
+        parts = parts._replace(query=urlencode([(k, v) for k, v in query if v], safe="*"))
+    if not parts.password:
+        return parts.geturl()
+    user = parts.username or ""
+    host = parts.netloc.rsplit("@", 1)[1]
+    userinfo = f"{user}:{password}" if password else user
+    return parts._replace(netloc=f"{userinfo}@{host}" if userinfo else host).geturl()
+
+
+def without_password(url: str) -> str:
+    """The Redis URL as the scan's row keeps it: its password left out."""
+    return shown_url(url, password="")
 
 
 def check_distributable(config: Config) -> None:
     """What a distributed scan cannot do yet, refused before anything starts."""
     if config.auth.form.url:
         raise ScanError("--redis scans cannot log in through [auth.form] yet: scan without --redis")
-
-
-@dataclass
-class Drain:
-    """Where the seeding process is in one scan's stream of rows."""
-
-    last_id: bytes = b"0-0"
-    # The last entry the writer has committed, and trimmed from the stream.
-    trimmed: bytes = b"0-0"
-    # Entries handed to the writer, not yet committed, whose rows a repeat would add again
-    # (findings, links; pages and the like are replaced), by what they are of: a page done
-    # twice (its lease ran out while it was being stored) is written once. Once committed,
-    # the database says whether a repeat is one (rows_stored), so this holds only a few
-    # seconds' entries.
-    pending: dict[tuple[str, ...], bytes] = field(default_factory=dict)
-
-    def entry_key(self, parts: list[tuple[str, list[dict[str, Any]]]]) -> tuple[str, ...] | None:
-        if all(table in UPSERT_TABLES for table, _ in parts):
-            return None  # replaced on a repeat (UNIQUE(scan_id, url)): nothing to skip
-        first = next((rows[0] for table, rows in parts if table == "pages"), parts[0][1][0])
-        url = first.get("url") or first.get("source_url") or ""
-        target = first.get("target_url") or ""
-        return (*(table for table, _ in parts), url, target)
-
-    def write(
-        self, entries: list[tuple[bytes, dict[bytes, bytes]]], writer: Writer, db: Any
-    ) -> None:
-        """Hand the entries to the writer, in order, each at most once."""
-        for entry_id, fields in entries:
-            parts = with_copied_audit(db, pickle.loads(fields[b"parts"]))
-            key = self.entry_key(parts)
-            if key is None:
-                writer.put_together(parts)
-            elif key not in self.pending and not rows_stored(db, parts):
-                writer.put_together(parts)
-                self.pending[key] = entry_id
-            self.last_id = entry_id
-
-    def committed(self, entry_id: bytes) -> None:
-        """The writer has committed every entry up to entry_id (and it is trimmed)."""
-        done = stream_id(entry_id)
-        self.pending = {k: v for k, v in self.pending.items() if stream_id(v) > done}
-        self.trimmed = entry_id
-
-
-def stream_id(entry_id: bytes) -> tuple[int, int]:
-    """A stream entry's id, in the order Redis gives them."""
-    milliseconds, sequence = entry_id.split(b"-")
-    return int(milliseconds), int(sequence)
-
-
-def trim(client: redis.Redis, scans: list[SharedScan], committed: dict[str, bytes] | None) -> None:
-    """Drop from each scan's stream the entries the writer has committed (committed: the last
-    one of each, by token): the stream holds only what is not yet in the database, which a
-    resumed seeder reads again."""
-    for scan in scans:
-        entry_id = (committed or {}).get(scan.keys.token)
-        if entry_id is None or entry_id == scan.drain.trimmed:
-            continue
-        milliseconds, sequence = stream_id(entry_id)
-        # MINID keeps the entries from this id on: every one after the last committed.
-        minid = f"{milliseconds}-{sequence + 1}"
-        client.xtrim(scan.keys.key("rows"), minid=minid, approximate=False)
-        scan.drain.committed(entry_id)
 
 
 @dataclass
@@ -166,19 +122,8 @@ class SharedScan:
     quiet: int = 0
     status: str | None = None
     message: str | None = None
-
-
-def drain(client: redis.Redis, scans: list[SharedScan], writer: Writer, db: Any) -> dict[str, int]:
-    """Hand every scan's new entries to the writer; how many each scan had, by token."""
-    streams = {scan.keys.key("rows"): scan.drain.last_id for scan in scans}
-    found = client.xread(streams, count=READ_COUNT, block=READ_BLOCK_MS) if streams else []
-    counts: dict[str, int] = {}
-    by_stream = {scan.keys.key("rows"): scan for scan in scans}
-    for stream, entries in found or []:
-        scan = by_stream[stream.decode()]
-        scan.drain.write(entries, writer, db)
-        counts[scan.keys.token] = len(entries)
-    return counts
+    # Once the scan is finished (after_crawl run, its row's status set).
+    summary: ScanSummary | None = None
 
 
 def frontier_empty(client: redis.Redis, keys: ScanKeys) -> bool:
@@ -231,11 +176,13 @@ def run_distributed_scans(
     redis_url: str,
     decided: Decided | None = None,
     lease_seconds: float | None = None,
+    announce: Announce | None = None,
 ) -> list[ScanSummary]:
     """Seed a scan of each site for the workers, write what they find into the database as
-    it comes, and once every scan's frontier is empty finish each as a one-machine scan does."""
+    it comes, and finish each as a one-machine scan does once its own frontier is empty
+    (announce: told of each then)."""
     client, scans = seed_scans(configs, db_path, redis_url, lease_seconds)
-    return write_and_finish(client, db_path, scans, decided or Decided())
+    return write_and_finish(client, db_path, scans, decided or Decided(), announce)
 
 
 def seed_scans(
@@ -247,36 +194,78 @@ def seed_scans(
     client = redis_client(redis_url)
     db = open_database(db_path)
     try:
-        return client, [publish(client, db, config, lease_seconds) for config in configs]
+        return client, [publish(client, db, config, lease_seconds, redis_url) for config in configs]
     finally:
         db.conn.close()
 
 
+# Told of each scan as it is finished (its configuration and summary): the command prints
+# it then, not once every scan of a --sites file is over.
+Announce = Callable[[Config, ScanSummary], None]
+
+
 def write_and_finish(
-    client: redis.Redis, db_path: str | Path, scans: list[SharedScan], decided: Decided
+    client: redis.Redis,
+    db_path: str | Path,
+    scans: list[SharedScan],
+    decided: Decided,
+    announce: Announce | None = None,
 ) -> list[ScanSummary]:
-    """Write what the workers send into the database until every scan's crawl is over, then
-    finish each (after_crawl, its status) as a one-machine scan does."""
-    db = open_database(db_path)
-    writer = Writer(db_path)
-    writer.start()
+    """Write what the workers send into the database, and finish each scan (after_crawl,
+    its status) as a one-machine scan does as soon as its own crawl is over, while the
+    others' go on; return once every one is finished."""
+    seeder = Seeder(client, open_database(db_path), Writer(db_path), decided, announce)
+    seeder.writer.start()
     try:
-        drain_until_done(client, scans, writer, db)
+        drain_until_done(seeder, scans)
     except (redis.RedisError, OSError) as err:
+        message = f"the scan's Redis failed: {type(err).__name__}: {err}"
         for scan in scans:
-            scan.status = "failed"
-            scan.message = f"the scan's Redis failed: {type(err).__name__}: {err}"
-        raise ScanError(scans[0].message) from err
+            if scan.summary is None:
+                scan.status, scan.message = "failed", message
+        raise ScanError(message) from err
     finally:
-        for scan in scans:
+        left = [scan for scan in scans if scan.summary is None]
+        for scan in left:
             ended(client, scan)
-        with Heartbeat(client, scans) as heartbeat:
-            writer.close()
-            summaries = [finish(client, db, scan, decided, heartbeat) for scan in scans]
-    return summaries
+        with Heartbeat(client, left) as heartbeat:
+            seeder.writer.close()
+            for scan in left:
+                seeder.finished(scan, finish(client, seeder.db, scan, decided, heartbeat))
+    return [scan.summary for scan in scans if scan.summary is not None]
 
 
-def publish(client: redis.Redis, db: Any, config: Config, lease: float | None) -> SharedScan:
+@dataclass
+class Seeder:
+    """The process that writes the scans: its Redis, database, one writer, and what it
+    finishes them with."""
+
+    client: redis.Redis
+    db: Any
+    writer: Writer
+    decided: Decided
+    announce: Announce | None = None
+
+    def finish_ended(self, scan: SharedScan, open_scans: list[SharedScan]) -> None:
+        """Finish a scan whose crawl is over, the others' going on: what is left of its
+        stream written and committed, then after_crawl and its row, its claim and the
+        others' renewed meanwhile (Heartbeat), its keys deleted."""
+        while drain(self.client, [scan], self.writer, self.db):
+            pass
+        self.writer.wait_for(self.writer.mark({scan.keys.token: scan.drain.last_id}))
+        with Heartbeat(self.client, open_scans, finishing=[scan]) as heartbeat:
+            summary = finish(self.client, self.db, scan, self.decided, heartbeat)
+        self.finished(scan, summary)
+
+    def finished(self, scan: SharedScan, summary: ScanSummary) -> None:
+        scan.summary = summary
+        if self.announce is not None:
+            self.announce(scan.config, summary)
+
+
+def publish(
+    client: redis.Redis, db: Any, config: Config, lease: float | None, redis_url: str
+) -> SharedScan:
     """Record the scan in the database, then publish it for the workers."""
     checks = checks_run(config.audit.checks, browser=config.audit.browser)
     scan_id = start_scan(
@@ -285,7 +274,7 @@ def publish(client: redis.Redis, db: Any, config: Config, lease: float | None) -
         checks=json.dumps(list(checks)),
         wcag=config.audit.wcag,
         browser=int(config.audit.browser),
-        config=stored_config(config, lease),
+        config=stored_config(config, lease, redis_url),
     )
     row = scan_row(db, scan_id)
     assert row is not None
@@ -294,13 +283,15 @@ def publish(client: redis.Redis, db: Any, config: Config, lease: float | None) -
     return SharedScan(config, scan_id, keys, deadline(config, now), now, start_url=row["start_url"])
 
 
-def stored_config(config: Config, lease: float | None) -> str:
-    """The scan's configuration for its row (scans.config), with its --redis-lease, which no
-    configuration file holds: a scan published again from the database (Redis lost) keeps
-    the lease it was seeded with (seeded_lease)."""
+def stored_config(config: Config, lease: float | None, redis_url: str) -> str:
+    """The scan's configuration for its row (scans.config), with what no configuration file
+    holds: its --redis-lease, which a scan published again from the database (Redis lost)
+    keeps (seeded_lease), and the Redis it is in, without its password, which --resume
+    asks before it publishes the scan again elsewhere (app/distributed_resume.py)."""
     stored = asdict(config)
+    stored["redis"] = {"url": without_password(redis_url)}
     if lease:
-        stored["redis"] = {"lease_seconds": lease}
+        stored["redis"]["lease_seconds"] = lease
     return json.dumps(stored, default=str)
 
 
@@ -329,33 +320,43 @@ def rescan_of(
     return lambda keys: share_rescan(client, keys, db, scan_id, key)
 
 
-def drain_until_done(client: redis.Redis, scans: list[SharedScan], writer: Writer, db: Any) -> None:
-    """Write the streams into the database until every scan's crawl is over: its frontier
-    empty and nothing leased twice in a row (a worker pushes the requests a page leads to
-    before it releases the page), or its time limit. Expired leases go back to the frontier."""
-    while running := [scan for scan in scans if scan.status is None]:
-        for scan in scans:  # this process writes them: a --resume waits
+def drain_until_done(seeder: Seeder, scans: list[SharedScan]) -> None:
+    """Write the streams into the database until every scan's crawl is over, finishing each
+    as its own ends: its frontier empty and nothing leased twice in a row (a worker pushes
+    the requests a page leads to before it releases the page), or its time limit. Expired
+    leases go back to the frontier."""
+    client, writer = seeder.client, seeder.writer
+    while open_scans := [scan for scan in scans if scan.summary is None]:
+        for scan in open_scans:  # this process writes them: a --resume waits
             client.set(scan.keys.key("seeder"), os.getpid(), ex=SEEDER_SECONDS)
-        counts = drain(client, running, writer, db)
-        writer.mark({scan.keys.token: scan.drain.last_id for scan in scans})
-        trim(client, scans, writer.committed)
-        for scan in running:
-            reclaim(client, scan.keys)
-            if not client.exists(scan.keys.key("state")):
-                scan.status, scan.message = "interrupted", STATE_LOST
-                continue  # nothing to tell the workers: it is gone for them too
-            empty = not counts.get(scan.keys.token) and frontier_empty(client, scan.keys)
-            scan.quiet = scan.quiet + 1 if empty else 0
-            if scan.quiet >= 2:
-                scan.status = "finished"
-            elif time.monotonic() >= scan.deadline:
-                minutes = f"{scan.config.site.max_minutes:g}"
-                scan.status = "interrupted"
-                scan.message = f"stopped at the time limit of {minutes} minutes"
-            if scan.status is not None:
-                ended(client, scan)
-    while drain(client, scans, writer, db):
-        pass
+        counts = drain(client, open_scans, writer, seeder.db)
+        writer.mark({scan.keys.token: scan.drain.last_id for scan in open_scans})
+        trim(client, open_scans, writer.committed)
+        for scan in open_scans:
+            if scan.status is None:
+                reclaim(client, scan.keys)
+                check_end(client, scan, counts)
+        for scan in open_scans:
+            if scan.status is not None:  # ended now, or before a --resume took it over
+                seeder.finish_ended(scan, [s for s in open_scans if s.summary is None])
+
+
+def check_end(client: redis.Redis, scan: SharedScan, counts: dict[str, int]) -> None:
+    """Whether the scan's crawl is over (its status then set, and the workers told): lost
+    from Redis, nothing sent and nothing to do twice in a row, or its time limit."""
+    if not client.exists(scan.keys.key("state")):
+        scan.status, scan.message = "interrupted", STATE_LOST
+        return  # nothing to tell the workers: it is gone for them too
+    empty = not counts.get(scan.keys.token) and frontier_empty(client, scan.keys)
+    scan.quiet = scan.quiet + 1 if empty else 0
+    if scan.quiet >= 2:
+        scan.status = "finished"
+    elif time.monotonic() >= scan.deadline:
+        minutes = f"{scan.config.site.max_minutes:g}"
+        scan.status = "interrupted"
+        scan.message = f"stopped at the time limit of {minutes} minutes"
+    if scan.status is not None:
+        ended(client, scan)
 
 
 def finish(

@@ -4,6 +4,7 @@ writing what the workers send, and finishes them as the seeder would have (docs/
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -12,12 +13,13 @@ import shlex
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import redis
 
 from app.distributed import (
     SEEDER_SECONDS,
+    STATE_LOST,
+    Announce,
     SharedScan,
     check_distributable,
     deadline,
@@ -26,15 +28,18 @@ from app.distributed import (
     rescan_of,
     seed_scans,
     seeded_lease,
+    shown_url,
+    without_password,
     write_and_finish,
 )
 from app.scan import Decided, ScanError, ScanSummary
-from crawler.distributed import PREFIX, ScanKeys
+from crawler.distributed import PREFIX, ScanKeys, connect
 from crawler.distributed_reseed import share_stored
+from settings.loader import ConfigError, config_from_dict
 from settings.model import Config, seed_urls
 from store.database import open_database
 from store.resume import NothingToResume, resumable_scan
-from store.scans import reopen_scan, running_scans, scan_row
+from store.scans import reopen_scan, running_scans, scan_row, set_config
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +55,11 @@ def detach_scans(
 
 
 def resume_scans(
-    db_path: str | Path, redis_url: str, configs: list[Config] | None, decided: Decided
+    db_path: str | Path,
+    redis_url: str,
+    configs: list[Config] | None,
+    decided: Decided,
+    announce: Announce | None = None,
 ) -> list[tuple[Config, ScanSummary]]:
     """Go on writing the database's running scans found in Redis (those of the configs' start
     URLs, if given) until their crawls are over, then finish them; each with its
@@ -61,20 +70,25 @@ def resume_scans(
     try:
         scans = resumable_scans(client, db, start_urls)
         held = {scan.start_url for scan in scans}
-        lost = [config for config in configs or [] if seed_urls(config.site)[0] not in held]
-        if not scans and not lost:
+        if configs:
+            lost = [config for config in configs if seed_urls(config.site)[0] not in held]
+            unfinished = [unfinished_scan(db, config, db_path, redis_url) for config in lost]
+        else:  # every scan whose Redis lost it, as its row says it was configured
+            unfinished = lost_scans(db, {scan.scan_id for scan in scans})
+        if not scans and not unfinished:
             raise ScanError(
                 f"no running scan of {db_path} is in {shown_url(redis_url)}: nothing to resume "
                 "(only a scan seeded with --redis and not yet finished is; if Redis lost it, "
                 "give its start URL or --sites to crawl on from the database); scan without "
                 "--resume"
             )
-        unfinished = [unfinished_scan(db, config, db_path, redis_url) for config in lost]
+        for _, row in unfinished:
+            not_elsewhere(row, redis_url)
         take_over(client, scans, db_path)
         scans += [republish(client, db, config, row, redis_url) for config, row in unfinished]
     finally:
         db.conn.close()
-    summaries = write_and_finish(client, db_path, scans, decided)
+    summaries = write_and_finish(client, db_path, scans, decided, announce)
     return [(scan.config, summary) for scan, summary in zip(scans, summaries, strict=True)]
 
 
@@ -111,6 +125,8 @@ def republish(
     its frontier (store/resume.py); its lease is the one it was seeded with."""
     scan_id, start_url = int(row["id"]), row["start_url"]
     reopen_scan(db, scan_id)
+    # Where it is now: a later --resume asks this Redis, not the lost one.
+    set_config(db, scan_id, moved_config(row, redis_url))
     rescan = rescan_of(client, db, config, scan_id)
 
     def share(keys: ScanKeys) -> dict[str, int]:
@@ -210,18 +226,103 @@ def shared_scan(client: redis.Redis, keys: ScanKeys, state: dict[str, str]) -> S
     return scan
 
 
-def shown_url(url: str) -> str:
-    """The Redis URL with its password, if any, left out: never printed."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    user = parts.username or ""
-    host = parts.netloc.rsplit("@", 1)[1]
-    return parts._replace(netloc=f"{user}:****@{host}").geturl()
-
-
 def resume_command(redis_url: str, db_path: str) -> str:
     """The command that finishes detached scans."""
     return shlex.join(
         ["siteaudit", "scan", "--redis", shown_url(redis_url), "--resume", "--db", db_path]
     )
+
+
+def lost_scans(db: Any, held: set[int]) -> list[tuple[Config, dict[str, Any]]]:
+    """The scans seeded with --redis that no Redis holds now (running, or stopped by their
+    seeder when Redis lost them), bar those in held (ids), each the latest of its site, with
+    the configuration its row keeps (scans.config)."""
+    rows = db.query(
+        "SELECT * FROM scans WHERE id IN (SELECT max(id) FROM scans GROUP BY start_url) "
+        "AND (status = 'running' OR (status = 'interrupted' AND message = ?)) ORDER BY id",
+        [STATE_LOST],
+    )
+    return [
+        (stored_config_of(row), row) for row in rows if row["id"] not in held and seeded_url(row)
+    ]
+
+
+def seeded_url(row: dict[str, Any]) -> str | None:
+    """The Redis the scan was published in (without its password), from its row; None for
+    a scan seeded by a siteaudit that did not keep it, or not through Redis."""
+    stored = json.loads(row["config"] or "{}")
+    return (stored.get("redis") or {}).get("url")
+
+
+def stored_config_of(row: dict[str, Any]) -> Config:
+    """The configuration a scan was seeded with, as its row keeps it (options included)."""
+    stored = json.loads(row["config"])
+    stored.pop("redis", None)
+    source = stored.pop("source", "<scans.config>")
+    try:
+        return config_from_dict(without_nones(stored), source)
+    except ConfigError as err:
+        raise ScanError(
+            f"scan {row['id']} of {row['start_url']}: its configuration in the database "
+            f"cannot be read ({err}); give its start URL and --config to resume it"
+        ) from None
+
+
+def without_nones(value: Any) -> Any:
+    """A stored configuration without its unset values (a rule's limits it does not set),
+    as a TOML file leaves them out."""
+    if isinstance(value, dict):
+        return {k: without_nones(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_nones(v) for v in value]
+    return value
+
+
+def moved_config(row: dict[str, Any], redis_url: str) -> str:
+    """The row's configuration, naming the Redis the scan is published in now."""
+    stored = json.loads(row["config"] or "{}")
+    stored["redis"] = {**(stored.get("redis") or {}), "url": without_password(redis_url)}
+    return json.dumps(stored)
+
+
+def not_elsewhere(row: dict[str, Any], redis_url: str) -> None:
+    """Refuse to publish again a scan the Redis it was seeded with still holds (its seeder
+    may be writing it there: a second writer); one that no longer answers, or holds it no
+    more, lost it. Asked without a password (its row keeps none): one that wants it, or
+    fails while asked, is refused too, saying how to resume there."""
+    seeded = seeded_url(row)
+    if not seeded or seeded == without_password(redis_url):
+        return
+    where = f"scan {row['id']} of {row['start_url']} was seeded in {seeded}"
+    try:
+        client = connect(seeded)
+    except redis.AuthenticationError:
+        raise ScanError(
+            f"{where}, which answers but wants a password to say whether it still holds the "
+            f"scan: resume it with --redis {seeded} and its password, or stop that Redis"
+        ) from None
+    except (redis.RedisError, OSError):
+        return  # no Redis answers there: the scan went with it
+    try:
+        if holds(client, row):
+            raise ScanError(
+                f"{where}, which still holds it (its seeder may be writing it): resume it "
+                f"with --redis {seeded} (and its password, if it has one)"
+            )
+    except redis.RedisError as err:  # it answered: it may still hold the scan
+        raise ScanError(
+            f"{where}, which answers but could not say whether it still holds the scan "
+            f"({err}): resume it with --redis {seeded}, or stop that Redis"
+        ) from None
+    finally:
+        client.close()
+
+
+def holds(client: redis.Redis, row: dict[str, Any]) -> bool:
+    """Whether the Redis holds the scan of this row (by id, start URL and start time)."""
+    wanted = (str(row["id"]).encode(), row["start_url"].encode(), row["started_at"].encode())
+    for key in client.scan_iter(match=f"{PREFIX}*:state", count=500):
+        state = client.hmget(key, "scan_id", "start_url", "started_at")
+        if tuple(state) == wanted:
+            return True
+    return False

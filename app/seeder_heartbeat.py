@@ -26,11 +26,19 @@ class Heartbeat:
     """The seeder's claim on its scans (…:seeder) renewed from a thread of its own while it
     finishes them (the writer's last commits, after_crawl, the scan's row), a stretch with no
     round of draining to renew it: a --resume then sees a seeder still at work, not a killed
-    one, and leaves the scans to it. Each scan's state says `finishing` meanwhile."""
+    one, and leaves the scans to it. Each scan's state says `finishing` meanwhile; given
+    `finishing`, only those scans' (a scan of a --sites file is finished as soon as its own
+    crawl is over, while the others go on: their claims are renewed, their states left)."""
 
-    def __init__(self, client: redis.Redis, scans: list[SharedScan]) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        scans: list[SharedScan],
+        finishing: list[SharedScan] | None = None,
+    ) -> None:
         self.client = client
         self.keys = {scan.keys.token: scan.keys for scan in scans}
+        self.finishing = {scan.keys.token for scan in (scans if finishing is None else finishing)}
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self.run, name="seeder-heartbeat", daemon=True)
@@ -50,10 +58,10 @@ class Heartbeat:
 
     def renew(self, status: str | None = None) -> None:
         with self.lock:
-            for keys in self.keys.values():
+            for token, keys in self.keys.items():
                 try:
                     self.client.set(keys.key("seeder"), os.getpid(), ex=SEEDER_SECONDS)
-                    if status and self.client.exists(keys.key("state")):
+                    if status and token in self.finishing and self.client.exists(keys.key("state")):
                         self.client.hset(keys.key("state"), "status", status)
                 except redis.RedisError as err:
                     log.warning("could not renew the claim on the scan in Redis: %s", err)

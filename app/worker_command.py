@@ -141,16 +141,17 @@ def scan_shared(
     if detach:
         detached(configs, db_path, redis_url, redis_lease)
         return
+    # Each scan's summary (and report) is printed as soon as it is finished.
+    finished = Finished(db_path, report_dir)
     if resume:
         resume_from = distributed_resume().resume_scans
-        done = resume_from(
-            db_path, redis_url, configs if named else None, Decided(tuple(decisions))
-        )
+        decided = Decided(tuple(decisions))
+        resume_from(db_path, redis_url, configs if named else None, decided, finished)
     else:
         seed = distributed().run_distributed_scans
-        summaries = seed(configs, db_path, redis_url, Decided(tuple(decisions)), redis_lease)
-        done = list(zip(configs, summaries, strict=True))
-    finish_all(done, db_path, report_dir)
+        seed(configs, db_path, redis_url, Decided(tuple(decisions)), redis_lease, finished)
+    if finished.failed:
+        raise finished.failed
 
 
 def check_shared(
@@ -210,18 +211,21 @@ def detached(
     click.echo(f"  {module.resume_command(redis_url, db_path)}")
 
 
-def finish_all(done: list[tuple[Config, Any]], db_path: str, report_dir: str | None) -> None:
-    """Each scan's summary (and report); the first that did not finish fails the command."""
-    from app.cli import finish
+class Finished:
+    """Told of each scan as it is finished: prints its summary (and report); the first that
+    did not finish fails the command, once every scan is done."""
 
-    failed = None
-    for config, summary in done:
+    def __init__(self, db_path: str, report_dir: str | None) -> None:
+        self.db_path, self.report_dir = db_path, report_dir
+        self.failed: ScanError | None = None
+
+    def __call__(self, config: Config, summary: Any) -> None:
+        from app.cli import finish
+
         try:
-            finish(summary, db_path, config, report_dir)
+            finish(summary, self.db_path, config, self.report_dir)
         except ScanError as err:
-            failed = failed or err
-    if failed:
-        raise failed
+            self.failed = self.failed or err
 
 
 def distributed_resume() -> ModuleType:

@@ -23,6 +23,13 @@ def reopen_scan(db: Any, scan_id: int) -> None:
         db["scans"].update(scan_id, {"status": "running", "finished_at": None})
 
 
+def set_config(db: Any, scan_id: int, config: str) -> None:
+    """Replace the configuration a scan's row keeps (JSON: settings, and what a shared scan
+    adds, app/distributed.py stored_config)."""
+    with db.atomic():
+        db["scans"].update(scan_id, {"config": config})
+
+
 def finish_scan(db: Any, scan_id: int, status: str, **fields: Any) -> None:
     """Mark a scan ended."""
     with db.atomic():

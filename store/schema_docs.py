@@ -64,8 +64,9 @@ SCANS = Table(
         Column("browser", "1 if the browser audited pages, 0 for `--no-browser`", BOOLEAN),
         Column(
             "config",
-            "the effective configuration, as JSON; a scan shared through Redis with "
-            "`--redis-lease` keeps it there too, as `redis.lease_seconds`",
+            "the effective configuration, as JSON; a scan shared through Redis keeps there "
+            "too the Redis it is published in, without its password, as `redis.url`, and "
+            "its `--redis-lease`, as `redis.lease_seconds`",
         ),
         Column("pages_audited", "pages audited in the browser"),
         Column("pages_failed", "pages the browser could not audit"),

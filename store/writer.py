@@ -61,6 +61,10 @@ class Writer(threading.Thread):
         self.failure: BaseException | None = None
         # The value of the latest mark passed (mark()): what is committed so far.
         self.committed: Any = None
+        # Marks queued and passed so far, for wait_for; `progress` tells of each pass.
+        self.marks_queued = self.marks_passed = 0
+        self.stopped = False
+        self.progress = threading.Condition()
 
     def put(self, table: str, rows: list[dict[str, Any]]) -> None:
         if rows:
@@ -71,10 +75,22 @@ class Writer(threading.Thread):
         findings and links), so a killed scan never keeps half a page."""
         self.inbox.put([(table, rows) for table, rows in parts if rows])
 
-    def mark(self, value: Any) -> None:
+    def mark(self, value: Any) -> int:
         """Queue a mark: once every row queued before it is committed, `committed` is
-        value (the distributed scan trims what is committed from the stream it reads)."""
+        value (the distributed scan trims what is committed from the stream it reads).
+        Its number, for wait_for. Called from one thread (the one queuing rows)."""
+        self.marks_queued += 1
         self.inbox.put(Mark(value))
+        return self.marks_queued
+
+    def wait_for(self, number: int) -> None:
+        """Until mark `number` is passed: every row queued before it committed (a shared
+        scan's rows, before the checks across its site read them, while the writer goes on
+        with the other scans'). A StorageError if the writer failed meanwhile."""
+        with self.progress:
+            self.progress.wait_for(lambda: self.marks_passed >= number or self.stopped)
+        if self.failure or self.marks_passed < number:
+            raise StorageError(f"{self.db_path}: writing failed ({self.failure})")
 
     def close(self) -> None:
         """Flush what is queued and stop."""
@@ -92,6 +108,9 @@ class Writer(threading.Thread):
             self.failure = err
         finally:
             db.conn.close()
+            with self.progress:  # a wait_for still waiting is told it never will pass
+                self.stopped = True
+                self.progress.notify_all()
 
     def _loop(self, db: sqlite_utils.Database) -> None:
         stopping = False
@@ -101,6 +120,9 @@ class Writer(threading.Thread):
                 write_batch(db, batch)
             if batch.marks:
                 self.committed = batch.marks[-1]
+                with self.progress:
+                    self.marks_passed += len(batch.marks)
+                    self.progress.notify_all()
 
     def _collect(self) -> tuple[Batch, bool]:
         """Gather rows for up to one interval, so each transaction carries many rows."""
