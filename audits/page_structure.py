@@ -112,14 +112,14 @@ def read_structure(page: HtmlTree) -> PageStructure:
             site_name = _clean(meta.get("content"))
             break
     truncated: list[str] = []
-    positions: Positions = {}
-    links = _links(root, ids, truncated, positions)
-    headings = _headings(walked, ids, truncated, positions)
+    memo = PageMemo()
+    links = _links(root, ids, truncated, memo)
+    headings = _headings(walked, ids, truncated, memo)
     structure = PageStructure(
         site_name=site_name or None,
         links=links,
         headings=headings,
-        fields=_fields(root, ids, truncated, positions),
+        fields=_fields(root, ids, truncated, memo),
         navigation=_navigation(links),
         search=(search := _search(root, ids))[0],
         search_at=search[1],
@@ -128,7 +128,7 @@ def read_structure(page: HtmlTree) -> PageStructure:
     )
     # Let go of the other holds first, while walked still holds every ancestor; a list
     # lets go of its items last first, the deepest before their ancestors.
-    del ids, positions
+    del ids, memo
     del walked
     return structure
 
@@ -164,9 +164,17 @@ def _hidden(element: Element) -> bool:
     )
 
 
-def text_name(element: Element, budget: list[int]) -> str:
+def text_name(element: Element, budget: list[int], names: Names | None = None) -> str:
     """The name an element's content gives it: its text, with images' alt text, leaving out
-    what is hidden from everyone; nested aria-labels stand for their element's content."""
+    what is hidden from everyone; nested aria-labels stand for their element's content.
+
+    names keeps each element's name and the nodes it cost, worked out once a page (a link's
+    name is part of its list item's, read again as its context)."""
+    known = names.get(element) if names is not None else None
+    if known is not None and budget[0] >= known[1]:  # the budget it took: it reads the same
+        budget[0] -= known[1]
+        return known[0]
+    start = budget[0]
     parts: list[str] = []
     if element.text:
         parts.append(element.text)
@@ -185,23 +193,27 @@ def text_name(element: Element, budget: list[int]) -> str:
                 title = next((t for t in child.iter("title")), None)
                 parts.append(title.text or "" if title is not None else "")
             else:
-                parts.append(text_name(child, budget))
+                parts.append(text_name(child, budget, names))
         if child.tail:
             parts.append(child.tail)
-    return " ".join(" ".join(parts).split())
+    name = " ".join(" ".join(parts).split())
+    # Below zero, the budget ran out and the name was cut short: not kept.
+    if names is not None and budget[0] >= 0:
+        names[element] = (name, start - budget[0])
+    return name
 
 
-def accessible_name(element: Element, ids: dict[str, Element]) -> str:
+def accessible_name(element: Element, ids: dict[str, Element], names: Names | None = None) -> str:
     """aria-labelledby, aria-label, the content (text and images' alt), then title."""
     budget = [MAX_NAME_NODES]
     if labelledby := element.get("aria-labelledby"):
         named = [ids[i] for i in labelledby.split()[:10] if i in ids]
-        text = " ".join(text_name(e, budget) for e in named)
+        text = " ".join(text_name(e, budget, names) for e in named)
         if text.strip():
             return _clean(text)
     if label := _clean(element.get("aria-label")):
         return label
-    if text := _clean(text_name(element, budget)):
+    if text := _clean(text_name(element, budget, names)):
         return text
     return _clean(element.get("title"))
 
@@ -209,10 +221,24 @@ def accessible_name(element: Element, ids: dict[str, Element]) -> str:
 # Each parent's element children's positions, worked out once per parent: counting a link's
 # preceding siblings afresh for each of thousands of links in one paragraph is quadratic.
 Positions = dict[Element, dict[Element, int]]
+# Each element's text name and the nodes it cost (text_name).
+Names = dict[Element, tuple[str, int]]
 
 
-def located(element: Element, positions: Positions | None = None) -> Located:
-    return Located(css_path(element, positions), opening_tag(element))
+class PageMemo:
+    """What reading one page works out once and reuses: each parent's children's positions,
+    each element's CSS path steps (nearest first) and each element's text name."""
+
+    __slots__ = ("names", "positions", "steps")
+
+    def __init__(self) -> None:
+        self.positions: Positions = {}
+        self.steps: dict[Element, tuple[str, ...]] = {}
+        self.names: Names = {}
+
+
+def located(element: Element, memo: PageMemo | None = None) -> Located:
+    return Located(css_path(element, memo), opening_tag(element))
 
 
 def _position(node: Element, parent: Element, positions: Positions | None) -> int:
@@ -224,9 +250,11 @@ def _position(node: Element, parent: Element, positions: Positions | None) -> in
     return positions[parent][node]
 
 
-def css_path(element: Element, positions: Positions | None = None) -> tuple[str, ...]:
+def css_path(element: Element, memo: PageMemo | None = None) -> tuple[str, ...]:
     """A CSS path to the element, from its nearest ancestor with an id (or html), as axe's
     target: a list of one selector (the page has no frames here)."""
+    if memo is not None:
+        return (" > ".join(reversed(_steps_up(element, memo))),)
     steps: list[str] = []
     node: Element | None = element
     while node is not None and len(steps) < MAX_PATH:
@@ -238,9 +266,37 @@ def css_path(element: Element, positions: Positions | None = None) -> tuple[str,
         if parent is None:
             steps.append(str(node.tag))
             break
-        steps.append(f"{node.tag}:nth-child({_position(node, parent, positions)})")
+        steps.append(f"{node.tag}:nth-child({_position(node, parent, None)})")
         node = parent
     return (" > ".join(reversed(steps)),)
+
+
+def _steps_up(element: Element, memo: PageMemo) -> tuple[str, ...]:
+    """css_path's steps, nearest first, at most MAX_PATH: each element's worked out once a
+    page, as a link's path shares all but its last steps with its neighbours'."""
+    chain: list[tuple[Element, str]] = []
+    above: tuple[str, ...] | None = None
+    node = element
+    while len(chain) < MAX_PATH:
+        if (known := memo.steps.get(node)) is not None:
+            above = known
+            break
+        node_id = node.get("id")
+        if node_id and _CSS_ID.fullmatch(node_id):
+            above = memo.steps[node] = (f"#{node_id}",)
+            break
+        parent = node.getparent()
+        if parent is None:
+            above = memo.steps[node] = (str(node.tag),)
+            break
+        chain.append((node, f"{node.tag}:nth-child({_position(node, parent, memo.positions)})"))
+        node = parent
+    if above is None:
+        # MAX_PATH steps with no end: the element's path is whole, its ancestors' are not.
+        return tuple(step for _, step in chain)
+    for node, step in reversed(chain):
+        above = memo.steps[node] = (step, *above[: MAX_PATH - 1])
+    return above
 
 
 def opening_tag(element: Element) -> str:
@@ -269,13 +325,13 @@ def _region(element: Element) -> tuple[str, Element | None]:
     return "", None
 
 
-def _context(element: Element, name: str, texts: dict[Element, str]) -> str:
+def _context(element: Element, name: str, texts: dict[Element, str], names: Names) -> str:
     """The text of the paragraph, list item or table cell around a link, without the
     link's own text; "" when it has none. texts keeps each one's text, read once."""
     for ancestor in _ancestors(element):
         if ancestor.tag in CONTEXT_TAGS:
             if ancestor not in texts:
-                texts[ancestor] = _clean(text_name(ancestor, [MAX_NAME_NODES]))
+                texts[ancestor] = _clean(text_name(ancestor, [MAX_NAME_NODES], names))
             text = texts[ancestor]
             return _clean(text.replace(name, " ", 1)) if name else text
         if ancestor.tag in ("body", "html", "nav", "main", "header", "footer", "form"):
@@ -284,7 +340,7 @@ def _context(element: Element, name: str, texts: dict[Element, str]) -> str:
 
 
 def _links(
-    root: Element, ids: dict[str, Element], truncated: list[str], positions: Positions
+    root: Element, ids: dict[str, Element], truncated: list[str], memo: PageMemo
 ) -> tuple[PageLink, ...]:
     found: list[PageLink] = []
     texts: dict[Element, str] = {}
@@ -300,7 +356,7 @@ def _links(
         if len(found) >= MAX_LINKS:
             truncated.append(f"links after the first {MAX_LINKS}")
             break
-        name = accessible_name(element, ids)
+        name = accessible_name(element, ids, memo.names)
         described = " ".join(
             text_name(ids[i], [MAX_NAME_NODES])
             for i in (element.get("aria-describedby") or "").split()[:10]
@@ -308,24 +364,24 @@ def _links(
         )
         region, region_element = _region(element)
         if region_element is not None and region_element not in regions:
-            regions[region_element] = located(region_element, positions)
+            regions[region_element] = located(region_element, memo)
         found.append(
             PageLink(
                 href=href.strip(),
                 name=name,
-                context=_context(element, name, texts),
+                context=_context(element, name, texts, memo.names),
                 heading="" if heading == name else heading,
                 described=_clean(described),
                 region=region,
                 region_at=None if region_element is None else regions[region_element],
-                at=located(element, positions),
+                at=located(element, memo),
             )
         )
     return tuple(found)
 
 
 def _headings(
-    walked: list[Element], ids: dict[str, Element], truncated: list[str], positions: Positions
+    walked: list[Element], ids: dict[str, Element], truncated: list[str], memo: PageMemo
 ) -> tuple[PageHeading, ...]:
     found = []
     for element in walked:
@@ -351,14 +407,14 @@ def _headings(
                 level=level,
                 name=accessible_name(element, ids),
                 scripted=bool(element.get("id") or live),
-                at=located(element, positions),
+                at=located(element, memo),
             )
         )
     return tuple(found)
 
 
 def _fields(
-    root: Element, ids: dict[str, Element], truncated: list[str], positions: Positions
+    root: Element, ids: dict[str, Element], truncated: list[str], memo: PageMemo
 ) -> tuple[PageField, ...]:
     labels_for: dict[str, Element] = {}
     for label in root.iter("label"):
@@ -382,7 +438,7 @@ def _fields(
                 key=element.get("name") or element.get("id") or f"#{position}",
                 label=_field_label(element, ids, labels_for),
                 group=_legend(element),
-                at=located(element, positions),
+                at=located(element, memo),
             )
         )
     return tuple(found)

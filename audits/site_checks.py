@@ -8,6 +8,7 @@ violation only when the HTML makes it certain; needs-review, with what was measu
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections import defaultdict
@@ -214,9 +215,31 @@ def _ambiguous(url: str, structure: PageStructure) -> list[Measured]:
     return found
 
 
-@remembered(_TARGETS_KEPT, _LONGEST_KEPT)
+# "/path" and "scheme://host/..." lead to the same place from every page of a site: they are
+# resolved against the page's scheme and host alone (its path and query cannot change where
+# they point), so the layout's links are worked out once a site, not once a page. Not "//",
+# "/" then a tab or a line break (removed by urlsplit), or "scheme://" with no host: those
+# resolve against the page's path.
+_ROOTED = re.compile(r"/(?![/\t\r\n])|[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#\t\r\n]")
+
+
 def target(url: str, href: str) -> str:
     """Where a link goes, absolute; a javascript: or mailto: one as written."""
+    if _ROOTED.match(href):
+        # A page URL no parser reads stays as it is: urljoin meets it, as it always did.
+        with contextlib.suppress(ValueError):
+            url = _origin(url)
+    return _target(url, href)
+
+
+@remembered(_TARGETS_KEPT, _LONGEST_KEPT)
+def _origin(url: str) -> str:
+    parts = _split(url)
+    return f"{parts.scheme}://{parts.netloc}/"
+
+
+@remembered(_TARGETS_KEPT, _LONGEST_KEPT)
+def _target(url: str, href: str) -> str:
     try:
         return urljoin(url, href)
     except ValueError:

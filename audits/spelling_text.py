@@ -82,34 +82,33 @@ def words_of(sentence: str) -> Iterator[Word]:
 
 def word_tuples(sentence: str) -> list[tuple[str, bool, bool]]:
     """words_of as (text, starts_sentence, brand) tuples: the page reader's hot loop, where
-    each page reads about a thousand words, so what is decided of a run of characters or of
-    a word alone is decided once per process (the same words recur on every page)."""
-    found: list[tuple[str, bool]] = []  # every word, checkable or not, and if it starts
+    each page reads about a thousand words, so what is decided of a run of characters alone
+    (its words, each word's kind, whether it ends in a break) is decided once per process
+    for each distinct run (the same runs recur on every page)."""
+    found: list[tuple[str, bool, str]] = []  # every word, checkable or not: if it starts, its kind
     starts = True
     for run in sentence.split():
-        texts = _run_words(run) if len(run) <= _LONGEST_KEPT else _words_in(run)
-        if texts is None:
-            found.append(("", False))
+        words, breaks = _run_facts(run) if len(run) <= _LONGEST_KEPT else _facts_of(run)
+        if words is None:
+            found.append(("", False, _NEITHER))
             starts = False
             continue
-        for text in texts:
-            found.append((text, starts))
+        for text, kind in words:
+            found.append((text, starts, kind))
             starts = False
-        # After a colon, semicolon, bullet or dash a capital says nothing about a name.
-        starts = run.endswith((":", ";")) or run in _BREAKS
-    words = []
+        starts = breaks
+    words_found = []
     last = len(found) - 1
-    for index, (text, starts) in enumerate(found):
-        kind = _word_kind(text) if len(text) <= _LONGEST_KEPT else _kind_of(text)
+    for index, (text, starts, kind) in enumerate(found):
         if kind is _CHECKABLE:
             # "Lynsey Bissell": a capital at the start followed by another is a name's.
             named = (
                 starts and text[0].isupper() and index < last and found[index + 1][0][:1].isupper()
             )
-            words.append((text, starts and not named, False))
+            words_found.append((text, starts and not named, False))
         elif kind is _BRAND:
-            words.append((text, False, True))
-    return words
+            words_found.append((text, False, True))
+    return words_found
 
 
 _CHECKABLE, _BRAND, _NEITHER = "checkable", "brand", "neither"
@@ -129,8 +128,20 @@ def _kind_of(text: str) -> str:
     return _BRAND if _is_brand(text) else _NEITHER
 
 
-_run_words = lru_cache(maxsize=_RUNS_KEPT)(_words_in)
 _word_kind = lru_cache(maxsize=_RUNS_KEPT)(_kind_of)
+
+
+def _facts_of(run: str) -> tuple[tuple[tuple[str, str], ...] | None, bool]:
+    """A run's words with their kinds (None when it is not prose), and whether a capital
+    after it says nothing: after a colon, semicolon, bullet or dash it begins a list item."""
+    texts = _words_in(run)
+    if texts is None:
+        return None, False
+    kinds = tuple((t, _word_kind(t) if len(t) <= _LONGEST_KEPT else _kind_of(t)) for t in texts)
+    return kinds, run.endswith((":", ";")) or run in _BREAKS
+
+
+_run_facts = lru_cache(maxsize=_RUNS_KEPT)(_facts_of)
 
 
 _BREAKS = frozenset({"\u2022", "-", "\u2013", "\u2014", "|", "/", "*"})

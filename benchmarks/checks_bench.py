@@ -74,7 +74,8 @@ def runs(pages: int, browsers: int, rounds: int = 1) -> list[ChecksRun]:
         site = Path(tmp) / "site"
         generate_site(site, pages, defects=True)
         done = []
-        with serve_site(site) as base:
+        # Keep-alive (HTTP/1.1), as council sites serve; figures before issue 18 used HTTP/1.0.
+        with serve_site(site, keep_alive=True) as base:
             for number, name in enumerate(order):
                 done.append(checks_run(name, base, Path(tmp) / f"{number}.db", browsers))
     return done

@@ -249,7 +249,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         site = Path(tmp) / "site"
         generate_site(site, args.pages)
-        with serve_site(site) as base, redis_server() as redis_url:
+        # Keep-alive (HTTP/1.1), as council sites serve; figures before issue 18 used HTTP/1.0.
+        with serve_site(site, keep_alive=True) as base, redis_server() as redis_url:
             client = redis.Redis.from_url(redis_url)
             redis_version = str(client.info("server")["redis_version"])
             client.close()

@@ -61,7 +61,8 @@ def runs(pages: int, browsers: int) -> list[PictureRun]:
         site = Path(tmp) / "site"
         generate_site(site, pages, defects=True)
         done = []
-        with serve_site(site) as base:
+        # Keep-alive (HTTP/1.1), as council sites serve; figures before issue 18 used HTTP/1.0.
+        with serve_site(site, keep_alive=True) as base:
             for number, pictures in enumerate((False, True, True, False)):
                 done.append(picture_run(base, Path(tmp) / f"{number}.db", browsers, pictures))
     return done

@@ -59,7 +59,8 @@ def measure(site: str, root: Path, folder: Path) -> str:
     times: dict[str, list[float]] = {WITHOUT: [], WITH: []}
     cpus: dict[str, list[float]] = {WITHOUT: [], WITH: []}
     pages = found = 0
-    with serve_site(root) as base:
+    # Keep-alive (HTTP/1.1), as council sites serve; figures before issue 18 used HTTP/1.0.
+    with serve_site(root, keep_alive=True) as base:
         for index, name in enumerate((WITHOUT, WITH, WITH, WITHOUT) * 2):
             seconds, cpu, pages, spelt = timed(name, base, folder, index)
             times[name].append(seconds)

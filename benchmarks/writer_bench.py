@@ -70,7 +70,8 @@ def scan_batches(pages: int, tmp: Path) -> list[dict]:
     """The batches a `--no-browser` scan of the generated site gives its writer."""
     site, batches = tmp / "site", tmp / "batches.pickle"
     generate_site(site, pages)
-    with serve_site(site) as base:
+    # Keep-alive (HTTP/1.1), as council sites serve; figures before issue 18 used HTTP/1.0.
+    with serve_site(site, keep_alive=True) as base:
         scan = ["scan", base + "/", "--no-browser", "--db", str(tmp / "scan.db")]
         command = [sys.executable, __file__, "--record", str(batches), "--", *scan]
         done = subprocess.run(command, capture_output=True, text=True)

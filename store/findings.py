@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from store.writer import insert_rows
 from vocabulary.checks import RULE_PREFIX
 from vocabulary.findings import COLUMNS, Finding
 
@@ -30,7 +31,7 @@ def findings_in_scan(
 def replace_findings(db: Any, scan_id: int, kind: str, findings: Iterable[Finding]) -> None:
     """Store a scan's findings of one kind in place of those it had (a re-run replaces them)."""
     db.execute("DELETE FROM findings WHERE scan_id = ? AND kind = ?", [scan_id, kind])
-    db["findings"].insert_all((f.row(scan_id) for f in findings), alter=False)
+    insert_findings(db, scan_id, findings)
 
 
 def replace_page_findings(
@@ -40,7 +41,17 @@ def replace_page_findings(
     db.execute(
         "DELETE FROM findings WHERE scan_id = ? AND url = ? AND kind = ?", [scan_id, url, kind]
     )
-    db["findings"].insert_all((f.row(scan_id) for f in findings), alter=False)
+    insert_findings(db, scan_id, findings)
+
+
+def insert_findings(db: Any, scan_id: int, findings: Iterable[Finding]) -> None:
+    """Store findings as the writer does (one executemany, store/writer.py insert_rows),
+    where sqlite-utils' insert_all spent several times SQLite's own work in Python; in one
+    transaction or savepoint, as insert_all's were."""
+    rows = [f.row(scan_id) for f in findings]
+    if rows:
+        with db.atomic():
+            insert_rows(db.conn, "findings", rows)
 
 
 def pages_with_each_fingerprint(db: Any, scan_id: int, kinds: Iterable[str]) -> dict[str, int]:

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from store.findings import insert_findings
 from vocabulary.findings import Finding
 
 
@@ -38,4 +39,4 @@ def replace_rule_findings(
         f"DELETE FROM findings WHERE scan_id = ? AND rule_id IN ({', '.join('?' * len(rule_ids))})",
         [scan_id, *rule_ids],
     )
-    db["findings"].insert_all((f.row(scan_id) for f in findings), alter=False)
+    insert_findings(db, scan_id, findings)
