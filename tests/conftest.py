@@ -168,6 +168,17 @@ def run_in_process(
     return Run(code, out.getvalue().decode(), err.getvalue().decode())
 
 
+def program_for_chromium_user(prefix: str, name: str, script: str) -> Path:
+    """An executable script in a folder of its own that Chromium's own user (when the tests
+    run as root) can run and write beside: a stand-in for Chromium or ChromeDriver."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    folder.chmod(0o1777)
+    program = folder / name
+    program.write_text(script)
+    program.chmod(0o755)
+    return program
+
+
 def query(db: Path, sql: str, *params: object) -> list[tuple]:
     # Closed here, not whenever the garbage collector gets to it: the last connection to close
     # checkpoints the write-ahead log, which changes the file sizes a test may measure.

@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import redis
 
@@ -42,6 +43,18 @@ def start_worker(
             env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
             start_new_session=True,
         )
+
+
+def start_browser_seeder(
+    base: str, config: Path, db: Path, redis_url: str, out: IO[bytes]
+) -> subprocess.Popen[bytes]:
+    """A seeder of a browser scan of the site with one browser a worker, its output to `out`;
+    in a session of its own, as the workers are."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "scan", base + "/", "--config", str(config),
+         "--browsers", "1", "--db", str(db), "--redis", redis_url],
+        stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True,
+    )  # fmt: skip
 
 
 def stop(workers: list[subprocess.Popen[bytes]]) -> list[int | None]:

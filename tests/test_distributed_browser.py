@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -15,8 +14,8 @@ import redis
 
 from app.demo import DEMO_SITE, serve_site
 from crawler.distributed import OPEN_SCANS
-from tests.conftest import ROOT, query, run_siteaudit
-from tests.test_distributed import scan_contents, start_worker, stop
+from tests.conftest import ROOT, program_for_chromium_user, query, run_siteaudit
+from tests.test_distributed import scan_contents, start_browser_seeder, start_worker, stop
 from tests.test_distributed_lifecycle import kill, open_scan, pages_once
 
 pytestmark = pytest.mark.browser
@@ -148,11 +147,9 @@ def test_a_worker_whose_chromedriver_exits_at_once_leaves_the_scan_soon(
     takes nothing, and leaves the scan, exiting 1, well before the three tries' half a
     minute each that waiting for its connection took."""
     # Where Chromium's own user (when the tests run as root) can run it and count its starts.
-    folder = Path(tempfile.mkdtemp(prefix="exiting-chromedriver-"))
-    folder.chmod(0o1777)
-    chromedriver = folder / "chromedriver"
-    chromedriver.write_text(EXITING_CHROMEDRIVER)
-    chromedriver.chmod(0o755)
+    chromedriver = program_for_chromium_user(
+        "exiting-chromedriver-", "chromedriver", EXITING_CHROMEDRIVER
+    )
     config = tmp_path / "scan.toml"
     config.write_text(f'[audit]\nchromedriver = "{chromedriver}"\n')
     db, client = tmp_path / "scan.db", redis.Redis.from_url(redis_url)
@@ -161,11 +158,7 @@ def test_a_worker_whose_chromedriver_exits_at_once_leaves_the_scan_soon(
         serve_site(three_pages(tmp_path / "site")) as base,
         (tmp_path / "seeder.log").open("wb") as out,
     ):
-        seeder = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "scan", base + "/", "--config", str(config),
-             "--browsers", "1", "--db", str(db), "--redis", redis_url],
-            stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True,
-        )  # fmt: skip
+        seeder = start_browser_seeder(base, config, db, redis_url, out)
         try:
             keys = open_scan(client)
             started = time.monotonic()
@@ -181,7 +174,7 @@ def test_a_worker_whose_chromedriver_exits_at_once_leaves_the_scan_soon(
     output = log.read_text()
     assert code == 1, output
     # Three tries, one ChromeDriver each, and each named for what it was.
-    starts = folder / "chromedriver-starts"
+    starts = chromedriver.parent / "chromedriver-starts"
     assert starts.exists() and starts.read_text().count("start") == 3, output
     scan = f"scan 1 of {base}/"
     reason = f"ChromeDriver exited as it started ({chromedriver}); run `{chromedriver} --version`"

@@ -5,9 +5,6 @@ worker, which audits them (docs/scaling.md, "The browser in workers")."""
 from __future__ import annotations
 
 import queue
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,8 +18,8 @@ from browser.launch import BrowserOptions
 from crawler.distributed import SharedSeen
 from crawler.distributed_audit import FAILED_AFTER_PAGES, BrowserHealth
 from crawler.reasons import reason_for_browser_error
-from tests.conftest import ROOT, query
-from tests.test_distributed import start_worker, stop, wait_for
+from tests.conftest import program_for_chromium_user, query
+from tests.test_distributed import start_browser_seeder, start_worker, stop, wait_for
 from tests.test_distributed_lifecycle import kill, open_scan, pages_once
 
 SECTIONS = 6
@@ -74,11 +71,8 @@ def test_a_worker_whose_browsers_stop_starting_gives_its_pages_back(
     # Both where Chromium's own user (when the tests run as root) can reach them, inside
     # the run's TMPDIR (tests/conftest.py): the failing worker's TMPDIR, which its Chromium
     # writes its count to, like /tmp.
-    failing = Path(tempfile.mkdtemp(prefix="failing-worker-"))
-    failing.chmod(0o1777)
-    chromium = failing / "chromium"
-    chromium.write_text(FAILING_CHROMIUM)
-    chromium.chmod(0o755)
+    chromium = program_for_chromium_user("failing-worker-", "chromium", FAILING_CHROMIUM)
+    failing = chromium.parent
     config = tmp_path / "scan.toml"
     config.write_text(f'[audit]\nchromium = "{chromium}"\nrecycle_after = 1\n')
     (failing / "chromium-fails").touch()
@@ -87,11 +81,7 @@ def test_a_worker_whose_browsers_stop_starting_gives_its_pages_back(
         serve_site(sections_site(tmp_path / "site"), access_log=access_log) as base,
         (tmp_path / "seeder.log").open("wb") as out,
     ):
-        seeder = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "scan", base + "/", "--config", str(config),
-             "--browsers", "1", "--db", str(db), "--redis", redis_url],
-            stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True,
-        )  # fmt: skip
+        seeder = start_browser_seeder(base, config, db, redis_url, out)
         broken_log = tmp_path / "broken.log"
         workers = [start_worker(redis_url, broken_log, env={"TMPDIR": str(failing)})]
         try:
