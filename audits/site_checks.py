@@ -22,6 +22,7 @@ from audits.page_structure import Located, PageStructure
 from audits.spelling import PageWord
 from vocabulary.checks import OWN_RULES, RULE_PREFIX
 from vocabulary.findings import Finding
+from vocabulary.urls import ROOTED_HREF
 
 TITLE_MISSING = RULE_PREFIX + "title-missing"
 TITLE_GENERIC = RULE_PREFIX + "title-generic"
@@ -215,17 +216,10 @@ def _ambiguous(url: str, structure: PageStructure) -> list[Measured]:
     return found
 
 
-# "/path" and "scheme://host/..." lead to the same place from every page of a site: they are
-# resolved against the page's scheme and host alone (its path and query cannot change where
-# they point), so the layout's links are worked out once a site, not once a page. Not "//",
-# "/" then a tab or a line break (removed by urlsplit), or "scheme://" with no host: those
-# resolve against the page's path.
-_ROOTED = re.compile(r"/(?![/\t\r\n])|[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#\t\r\n]")
-
-
+# The layout's links (vocabulary.urls.ROOTED_HREF) are worked out once a site, not once a page.
 def target(url: str, href: str) -> str:
     """Where a link goes, absolute; a javascript: or mailto: one as written."""
-    if _ROOTED.match(href):
+    if ROOTED_HREF.match(href):
         # A page URL no parser reads stays as it is: urljoin meets it, as it always did.
         with contextlib.suppress(ValueError):
             url = _origin(url)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from vocabulary.urls import UNFETCHABLE_SCHEMES, host_allowed, normalise_url, scheme_of
-
-# "/path", "//host/path" and "scheme://host/path" resolve against the base's scheme and
-# host alone, so they resolve the same from every page of a site: worth caching.
-ROOTED = re.compile(r"/|[a-zA-Z][a-zA-Z0-9+.-]*://")
+from vocabulary.urls import (
+    ROOTED_HREF,
+    UNFETCHABLE_SCHEMES,
+    host_allowed,
+    normalise_url,
+    scheme_of,
+)
 
 
 def link_target(href: str, base: str, strip_params: tuple[str, ...]) -> str | None:
@@ -21,7 +22,7 @@ def link_target(href: str, base: str, strip_params: tuple[str, ...]) -> str | No
     if not href or href.startswith("#"):
         return None
     try:
-        if ROOTED.match(href):
+        if ROOTED_HREF.match(href):  # the same from every page: worth caching
             base = origin_of(base)  # the base's path and query cannot change where it points
         return resolved_link(href, base, strip_params)
     except ValueError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import ipaddress
+import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from w3lib.url import safe_url_string
@@ -12,6 +13,12 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 # Schemes that name no web page: recorded as links, never requested.
 UNFETCHABLE_SCHEMES = ("javascript", "mailto", "tel", "file", "data", "ftp", "sms")
+# An href that leads to the same place from every page of a site, as it names the path
+# ("/path") or the host ("//host/...", "scheme://host/..."): resolved against the page's
+# scheme and host alone, it can be worked out once a site. Not "//" or "scheme://" with no
+# host, nor "/" then a tab or line break (urlsplit removes those, making "//..."): those
+# resolve against the page's own path and query.
+ROOTED_HREF = re.compile(r"/(?![/\t\r\n])|(?:[a-zA-Z][a-zA-Z0-9+.-]*:)?//[^/?#\t\r\n]")
 
 
 def normalise_url(url: str, base: str | None = None, strip_params: tuple[str, ...] = ()) -> str:
