@@ -241,9 +241,7 @@ def located(element: Element, memo: PageMemo | None = None) -> Located:
     return Located(css_path(element, memo), opening_tag(element))
 
 
-def _position(node: Element, parent: Element, positions: Positions | None) -> int:
-    if positions is None:
-        return 1 + sum(1 for s in node.itersiblings(preceding=True) if is_element(s))
+def _position(node: Element, parent: Element, positions: Positions) -> int:
     if parent not in positions:
         children = (c for c in parent if is_element(c))
         positions[parent] = {c: i for i, c in enumerate(children, 1)}
@@ -252,23 +250,9 @@ def _position(node: Element, parent: Element, positions: Positions | None) -> in
 
 def css_path(element: Element, memo: PageMemo | None = None) -> tuple[str, ...]:
     """A CSS path to the element, from its nearest ancestor with an id (or html), as axe's
-    target: a list of one selector (the page has no frames here)."""
-    if memo is not None:
-        return (" > ".join(reversed(_steps_up(element, memo))),)
-    steps: list[str] = []
-    node: Element | None = element
-    while node is not None and len(steps) < MAX_PATH:
-        node_id = node.get("id")
-        if node_id and _CSS_ID.fullmatch(node_id):
-            steps.append(f"#{node_id}")
-            break
-        parent = node.getparent()
-        if parent is None:
-            steps.append(str(node.tag))
-            break
-        steps.append(f"{node.tag}:nth-child({_position(node, parent, None)})")
-        node = parent
-    return (" > ".join(reversed(steps)),)
+    target: a list of one selector (the page has no frames here). `memo`: the page's, so
+    that what is worked out for one element serves the next; a one-off without it."""
+    return (" > ".join(reversed(_steps_up(element, memo or PageMemo()))),)
 
 
 def _steps_up(element: Element, memo: PageMemo) -> tuple[str, ...]:
