@@ -162,10 +162,6 @@ class BrowserTrouble:
             self.retry_at.pop(token)
             self.left.add(token)
 
-    def left_scans(self) -> list[str]:
-        """The scans this worker left to the others, by name."""
-        return sorted(self.names[token] for token in self.left)
-
     def left_error(self) -> str:
         """One line for the scans this worker left: what its browsers did in each (could
         not start; or started, then stopped starting), and the fix for each."""

@@ -65,7 +65,7 @@ def worker(redis_url: str, until_idle: bool, verbose: bool) -> None:
     """
     set_verbosity(verbose)
     run = distributed().run_worker(redis_url, until_idle=until_idle, verbose=verbose)
-    if run.trouble.left_scans():
+    if run.trouble.left:  # scans this worker's browsers left to the others
         raise ScanError(run.trouble.left_error())
 
 
