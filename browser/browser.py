@@ -31,6 +31,7 @@ from browser.element_pictures import (
     pictures_taken,
     view_page,
 )
+from browser.focus_templates import FocusTemplates
 from browser.launch import (
     BrowserError,
     BrowserOptions,
@@ -62,10 +63,17 @@ VIEWPORT_SECONDS = 10.0
 class BrowserSession:
     """A Chromium + ChromeDriver pair in its own process group, audited through axe-core."""
 
-    def __init__(self, options: BrowserOptions, pictures: PictureCache | None = None) -> None:
+    def __init__(
+        self,
+        options: BrowserOptions,
+        pictures: PictureCache | None = None,
+        focus_templates: FocusTemplates | None = None,
+    ) -> None:
         self.options = options
         # Pictures of elements already pictured in this scan, shared with the pool's others.
         self.picture_cache = pictures
+        # Tab walks of the site's templates, shared likewise (this session's own if none).
+        self.focus_templates = focus_templates or FocusTemplates()
         self.profile_dir = tempfile.mkdtemp(prefix="siteaudit-chromium-")
         self.driver: webdriver.Chrome | None = None
         self.devtools: DevTools | None = None
@@ -96,6 +104,10 @@ class BrowserSession:
         self.devtools = connect_to_tab(address, self.driver.current_window_handle)
         self.devtools.use_credentials(self.options)
         self.devtools.call("Page.enable")
+        # The page has focus as a window on a person's screen would, whether or not the
+        # headless window has: focus that a script puts on an element (a template walk's
+        # start, browser/focus_js.py) is the page's at once, not at its first key press.
+        self.devtools.call("Emulation.setFocusEmulationEnabled", {"enabled": True})
         # The page's layout is audit.viewport's, whatever the window's size can be.
         self.devtools.call("Emulation.setDeviceMetricsOverride", viewport_override(self.options))
         # Dialogs would stop the page (and WebDriver) until someone answers them.
@@ -124,6 +136,7 @@ class BrowserSession:
         self.devtools.check_document()  # axe runs on the page given, never another document
         outcome = self._run_axe()
         page = CheckPage(self.devtools, self._check_deadline(), self.options.viewport)
+        page.focus_templates = self.focus_templates
         try:
             self._check_and_picture(outcome, page)
             self.devtools.check_document()  # nor on one that tried to leave while checked

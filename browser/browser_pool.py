@@ -15,6 +15,7 @@ from browser.axe_session import AxeOutcome
 from browser.browser import BrowserSession
 from browser.devtools import PageJob, PageLoadError, PageRefused
 from browser.element_pictures import PictureCache
+from browser.focus_templates import FocusTemplates
 from browser.launch import BrowserError, BrowserOptions
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,9 @@ class Worker:
             self.stop_session()  # recycle, so a long scan's memory stays flat
         if self.session is None or not self.session.healthy():
             self.stop_session()
-            self.session = BrowserSession(self.pool.options, self.pool.pictures).start()
+            pool = self.pool
+            session = BrowserSession(pool.options, pool.pictures, pool.focus_templates)
+            self.session = session.start()
             self.pool.sessions_started += 1
         return self.session
 
@@ -138,6 +141,8 @@ class BrowserPool:
         self.sessions_started = 0
         # One scan's pictures of elements, reused for the same element on later pages.
         self.pictures = PictureCache()
+        # One scan's Tab walks of its templates, reused for the pages that share them.
+        self.focus_templates = FocusTemplates()
         # The ids of every rule this axe-core has: a result naming another is rejected.
         self.axe_rules: frozenset[str] = frozenset()
         self.stopping = threading.Event()

@@ -13,10 +13,8 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from browser.focus_js import FOCUS_REPORT_JS, FOCUS_START_JS, FOCUS_STATE_JS, FOCUS_TEMPLATE_JS
 from browser.keyboard_js import (
-    FOCUS_REPORT_JS,
-    FOCUS_START_JS,
-    FOCUS_STATE_JS,
     HOVER_CANDIDATES_JS,
     HOVER_NODE_JS,
     HOVER_PREPARE_JS,
@@ -96,11 +94,32 @@ def leave_page_as_found(page: CheckPage, mouse_moved: bool = False) -> None:
 
 
 def check_focus(page: CheckPage) -> CheckResult:
-    """Tab through the page, recording each stop and how it looks focused and unfocused."""
+    """Tab through the page, recording each stop and how it looks focused and unfocused:
+    through its <main> only when a page with the same template has been walked whole
+    (CheckPage.focus_templates; browser/focus_js.py says what "the same" takes)."""
+    templates = page.focus_templates
+    known = None
+    if templates is not None and (signature := page.js(FOCUS_TEMPLATE_JS)):
+        known = templates.get(signature)
+    if known is not None:
+        found, stuck_both_ways = walk_focus(page, known)
+        if not found.get("unexpected"):
+            templates.count_reuse()
+            return focus_result(found, stuck_both_ways)
+        # Focus went where the template did not say: the whole page, as if never seen.
+    found, stuck_both_ways = walk_focus(page, None)
+    if templates is not None and found.get("template"):
+        templates.put(found["template"])
+    return focus_result(found, stuck_both_ways)
+
+
+def walk_focus(page: CheckPage, known: dict[str, Any] | None) -> tuple[dict[str, Any], bool]:
+    """One Tab walk, the page left as found; its report, and whether focus stuck on an
+    element both ways. With `known`, a template walk of the page's template."""
     found: dict[str, Any] | None = None
     reported = False
     try:
-        started = page.js(FOCUS_START_JS, MAX_ELEMENTS, MAX_EVENTS) or {}
+        started = page.js(FOCUS_START_JS, MAX_ELEMENTS, MAX_EVENTS, known) or {}
         tabbable = int(started.get("tabbable", 0))
         budget = min(tabbable + PRESS_MARGIN, MAX_PRESSES)
         found, stuck_both_ways = tab_walk(page, budget, min(tabbable + FIRST_LOOK_MARGIN, budget))
@@ -110,7 +129,7 @@ def check_focus(page: CheckPage) -> CheckResult:
             leave_page_as_found(page)
     if not found:
         raise CheckError("the Tab walk's record was lost")
-    return focus_result(found, stuck_both_ways)
+    return found, stuck_both_ways
 
 
 def tab_walk(page: CheckPage, budget: int, first: int) -> tuple[dict[str, Any] | None, bool]:

@@ -106,176 +106,6 @@ const takesFocus = (el) => el.matches(NATIVE) && !el.disabled ||
   el.hasAttribute('tabindex') && Number(el.getAttribute('tabindex')) >= 0;
 """
 
-# What the walk found: the focus order, elements that lost focus as they took it, elements
-# whose focus shows nothing, the element focus was stuck on. Stops listening. FOCUS_START_JS
-# keeps it as the walk's `report`, so its source is sent and compiled once a page.
-_REPORT_FN = r"""(maxStops, stuck, stuckBothWays) => {
-  const S = globalThis.siteauditFocus;
-  if (!S) return null;
-  S.stop();
-  const node = siteauditChecks.node;
-  const order = [], lost = [], hidden = [], review = [], seen = new Set();
-  const ev = S.events;
-  let firstStop = -1;
-  for (let i = 0; i < ev.length; i++) {
-    const e = ev[i];
-    if (e.k !== 'focus' || e.el < 0) continue;
-    if (firstStop < 0) firstStop = e.el;
-    else if (e.el === firstStop) break;  // focus came round again: the walk is complete
-    if (seen.has(e.el)) continue;
-    seen.add(e.el);
-    const el = S.els[e.el];
-    if (order.length < maxStops) order.push(siteauditChecks.selector(el));
-    // Lost: before the next key press, focus left it for nothing (body), and no other
-    // element took it.
-    let j = i + 1, blurred = false, other = false, active = null;
-    for (; j < ev.length && ev[j].k !== 'key'; j++) {
-      if (ev[j].k === 'blur' && ev[j].el === e.el) blurred = true;
-      if (ev[j].k === 'focus' && ev[j].el !== e.el) other = true;
-    }
-    if (j < ev.length) active = ev[j].active;
-    if (blurred && !other && active === -1) {
-      if (el.isConnected) lost.push(node(el, 'It lost keyboard focus as soon as it took it: ' +
-        'focus went back to the page itself before the next key press' +
-        (el.getAttribute('onfocus') ? ' (its onfocus: ' +
-          el.getAttribute('onfocus').slice(0, 80) + ')' : '') + '.'));
-      continue;
-    }
-    const was = S.before[e.el], now = S.focusedLook[e.el];
-    if (!now || !shown(el)) continue;
-    if (!was) {
-      review.push(node(el, 'It took focus but was not on the page when the check began, so ' +
-        'its unfocused look is unknown. Check by hand that focus on it shows.'));
-      continue;
-    }
-    const diff = changes(was, now);
-    if (diff.length) continue;  // something about it (or around it) changes: focus shows
-    const compared = 'Compared focused and unfocused: outline, box shadow, border, ' +
-      'background, colour, text decoration, size and place of the element, its ::before ' +
-      'and ::after, three ancestors, and for a form field its label and next element.';
-    const box = el.getBoundingClientRect();
-    const tiny = box.width < 4 || box.height < 4 || now.self.clip !== 'auto' ||
-      now.self['clip-path'] !== 'none';
-    if (now.self['outline-style'] === 'none' && !S.moving[e.el] && !tiny) {
-      hidden.push(node(el, 'Nothing changes when it has keyboard focus: its outline is ' +
-        'removed (outline: none) and no other style takes its place. ' + compared));
-    } else {
-      review.push(node(el, 'Nothing measured changes when it has keyboard focus' +
-        (S.moving[e.el] ? ' (it has a transition or animation, which may show focus later)'
-          : tiny ? ' (it is tiny or clipped: something else may stand in for it)'
-          : ' (its outline is ' + now.self['outline-style'] + ')') + '. ' + compared +
-        ' Check by hand that focus on it shows.'));
-    }
-  }
-  const trap = [];
-  if (stuck >= 0 && S.els[stuck]) {
-    trap.push(node(S.els[stuck], stuckBothWays
-      ? 'Keyboard focus could not leave it: Tab and Shift+Tab, pressed three times each, ' +
-        'left focus on it.'
-      : 'Tab, pressed three times, left focus on it; Shift+Tab moved focus away. Check ' +
-        'that a keyboard user can go on past it and is told how.'));
-  }
-  return {order, lost, hidden, review, trap, overflow: S.overflow,
-    truncated: seen.size > maxStops};
-}"""
-
-# Snapshot the unfocused look of the page's focusable elements, then listen (capturing, on
-# window) to keydown, focus and blur, recording a timeline and the focused element's look.
-FOCUS_START_JS = (
-    "(maxElements, maxEvents) => {"
-    + _HELPERS
-    + r"""
-  const old = globalThis.siteauditFocus;
-  if (old) old.stop();
-  if (document.activeElement && document.activeElement.blur) document.activeElement.blur();
-  // Tab starts from the top of the document.
-  const sel = getSelection();
-  if (sel && document.body) { sel.collapse(document.body, 0); sel.removeAllRanges(); }
-  const S = {els: [], ids: new Map(), before: [], events: [], overflow: false};
-  S.id = (el) => {
-    if (!el || el === document.body || el === document.documentElement) return -1;
-    if (!S.ids.has(el)) {
-      if (S.els.length >= maxElements) return -2;
-      S.ids.set(el, S.els.length); S.els.push(el);
-    }
-    return S.ids.get(el);
-  };
-  let tabbable = 0;
-  const ancestors = new Map();
-  for (const el of document.querySelectorAll(FOCUSABLE)) {
-    if (S.els.length >= maxElements) break;
-    if (!shown(el)) continue;
-    if (takesFocus(el)) tabbable++;
-    S.before[S.id(el)] = looksOf(el, ancestors);
-  }
-  const record = (e) => {
-    if (S.events.length < maxEvents) S.events.push(e); else S.overflow = true;
-  };
-  const moving = (el) => {
-    const cs = getComputedStyle(el);
-    return cs.transitionDuration.split(',').some((d) => parseFloat(d) > 0) ||
-      (el.getAnimations ? el.getAnimations().length > 0 : false);
-  };
-  S.focusedLook = {}; S.moving = {}; S.taken = 0;
-  // The focused element's look is taken at the next key press, before it moves focus on:
-  // by then the page's own focus handlers (which run after these) have done their work.
-  const onKey = (e) => {
-    if (!e.isTrusted) return;
-    const active = document.activeElement;
-    const id = S.id(active);
-    if (id >= 0 && S.focusedLook[id] === undefined && S.taken < maxElements) {
-      S.focusedLook[id] = looksOf(active, null, S.before[id]);
-      S.moving[id] = moving(active); S.taken++;
-    }
-    record({k: 'key', shift: e.shiftKey, key: String(e.key).slice(0, 20), active: id});
-  };
-  const onFocus = (e) => {
-    if (e.target === window || e.target === document) return;
-    record({k: 'focus', el: S.id(e.target)});
-  };
-  const onBlur = (e) => {
-    if (e.target === window || e.target === document) return;
-    record({k: 'blur', el: S.id(e.target)});
-  };
-  addEventListener('keydown', onKey, true);
-  addEventListener('focus', onFocus, true);
-  addEventListener('blur', onBlur, true);
-  S.stop = () => {
-    removeEventListener('keydown', onKey, true);
-    removeEventListener('focus', onFocus, true);
-    removeEventListener('blur', onBlur, true);
-  };
-  S.report = """
-    + _REPORT_FN
-    + r""";
-  globalThis.siteauditFocus = S;
-  return {tabbable};
-}"""
-)
-
-# How far the Tab walk has got: has focus come back to its first stop, is it stuck on one
-# element (the same one active at `stuckKeys` key presses in a row, with no focus moving).
-_STATE_FN = r"""(stuckKeys) => {
-  const S = globalThis.siteauditFocus;
-  if (!S) return {cycled: false, stuck: -1};
-  const focuses = S.events.filter((e) => e.k === 'focus' && e.el >= 0);
-  const first = focuses.length ? focuses[0].el : -1;
-  const cycled = focuses.length > 1 && focuses.slice(1).some((e) => e.el === first);
-  const keys = [];
-  for (let i = S.events.length - 1; i >= 0 && keys.length < stuckKeys; i--) {
-    const e = S.events[i];
-    if (e.k === 'key') keys.push(e); else if (e.k === 'focus' || e.k === 'blur') break;
-  }
-  let stuck = -1;
-  if (keys.length >= stuckKeys && keys.every((e) => e.active === keys[0].active) &&
-      keys[0].active >= 0) {
-    const el = S.els[keys[0].active];
-    // Inside a frame or a shadow root, focus moves where these listeners cannot see it.
-    if (!el.matches('iframe,frame,object,embed') && !el.shadowRoot) stuck = keys[0].active;
-  }
-  return {cycled, stuck, overflow: S.overflow};
-}"""
-
 # Leave the page as found: nothing focused, no selection, scrolled to the top; and let go of
 # the elements the checks held.
 RESET_JS = r"""() => {
@@ -285,6 +115,7 @@ RESET_JS = r"""() => {
   if (H && H.observer) H.observer.disconnect();
   delete globalThis.siteauditFocus;
   delete globalThis.siteauditHover;
+  delete globalThis.siteauditTemplate;
   const active = document.activeElement;
   if (active && active.blur && active !== document.body) active.blur();
   const sel = getSelection();
@@ -292,32 +123,6 @@ RESET_JS = r"""() => {
   scrollTo(0, 0);
   return true;
 }"""
-
-# The walk's state; once focus has come round (or the record is full), with `report` set,
-# also the walk's report and the page left as found (RESET_JS): one call, not three.
-FOCUS_STATE_JS = (
-    "(stuckKeys, maxStops) => {\n  const state = ("
-    + _STATE_FN
-    + """)(stuckKeys);
-  if (maxStops >= 0 && (state.cycled || state.overflow)) {
-    const S = globalThis.siteauditFocus;
-    state.report = S ? S.report(maxStops, -1, false) : null;
-    ("""
-    + RESET_JS
-    + """)();
-  }
-  return state;
-}"""
-)
-
-# The walk's report (the element it stuck on, whether Shift+Tab could not move it either),
-# and the page left as found.
-FOCUS_REPORT_JS = (
-    "(maxStops, stuck, stuckBothWays) => {\n  const S = globalThis.siteauditFocus;\n"
-    + "  const found = S ? S.report(maxStops, stuck, stuckBothWays) : null;\n  ("
-    + RESET_JS
-    + ")();\n  return found;\n}"
-)
 
 # Elements that respond to the mouse, inline handlers first: which take no focus, which have
 # pointer-only handlers. Candidates for an event-listener look (cursor: pointer, a role) are

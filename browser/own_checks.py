@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from browser.focus_templates import FocusTemplates
 from browser.launch import BrowserOptions, viewport_override
 from vocabulary.checks import BROWSER_CHECKS, OWN_RULES
 
@@ -78,6 +79,9 @@ class CheckPage:
         self.picture: Callable[[CheckResult, str], None] = lambda found, look: None
         self._laid_out_elsewhere = False
         self._scrollbars_hidden = False
+        # The Tab walks of templates seen on earlier pages (browser/focus_templates.py), as
+        # the browser session sets it; None: every page is walked whole.
+        self.focus_templates: FocusTemplates | None = None
 
     def send(self, method: str, params: dict[str, Any] | None = None) -> Any:
         """One DevTools call within the page's time; every failure is a CheckError."""

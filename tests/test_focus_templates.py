@@ -1,0 +1,125 @@
+"""The Tab walk through <main> only, on pages whose template an earlier page's walk went
+through: the same focus order and findings as a walk of the whole page, in real Chromium."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.demo import serve_site
+from browser.browser import BrowserSession
+from browser.focus_templates import FocusTemplates, checked_template
+from browser.keyboard_checks import check_focus
+from browser.launch import BrowserOptions
+from browser.own_checks import CheckPage, CheckResult
+from tests.conftest import SITES
+from tests.sites.generate import generate_site
+from tests.test_layout_checks import page_job
+
+pytestmark = pytest.mark.browser
+
+# tests/sites/templates, in the order audited: whether each page's walk reuses a template.
+# a: walked whole, its template kept. b: reused. c: its nav differs (aria-current), walked
+# whole. d: a positive tabindex, walked whole. e: its own link sends focus into the header,
+# so the template walk gives up and walks the whole page. f: a keyboard trap in <main>,
+# reused. g: its link adds a button to the footer: given up, walked whole.
+TEMPLATE_PAGES = {"a": 0, "b": 1, "c": 1, "d": 1, "e": 1, "f": 2, "g": 2}
+
+
+def found(result: CheckResult) -> dict[str, Any]:
+    """What a focus check gave: the order, and each rule's elements with what was said."""
+    return {
+        "order": result.focus_order,
+        "errors": result.errors,
+        **{
+            kind: sorted(
+                (rule["id"], node["target"][0], node["html"], node["failureSummary"])
+                for rule in rules
+                for node in rule["nodes"]
+            )
+            for kind, rules in result.results().items()
+        },
+    }
+
+
+def whole_walk(session: BrowserSession) -> dict[str, Any]:
+    """The focus check of the loaded page with no template known."""
+    assert session.devtools is not None
+    page = CheckPage(session.devtools, time.monotonic() + 30, session.options.viewport)
+    return found(check_focus(page))
+
+
+def audit_both_ways(site: Path, paths: list[str]) -> list[tuple[str, dict, dict, int]]:
+    """Each page audited in one session (templates reused), then walked whole again on
+    the same page: (path, as audited, walked whole, template walks so far)."""
+    options = BrowserOptions(local_site=True, private_hosts=("127.0.0.1",), checks=("focus",))
+    done = []
+    with serve_site(site) as base:
+        session = BrowserSession(options, focus_templates=FocusTemplates()).start()
+        try:
+            for path in paths:
+                outcome = session.audit(page_job(base + path))
+                reused = session.focus_templates.reused
+                done.append((path, found(outcome.own), whole_walk(session), reused))
+        finally:
+            session.close()
+    return done
+
+
+def test_a_template_walk_finds_what_the_whole_walk_finds() -> None:
+    paths = [f"/{name}.html" for name in TEMPLATE_PAGES]
+    for (path, audited, whole, reused), name in zip(
+        audit_both_ways(SITES / "templates", paths), TEMPLATE_PAGES, strict=True
+    ):
+        assert audited == whole, path
+        assert reused == TEMPLATE_PAGES[name], path
+        if name == "b":  # the template's own faults are the page's, on its elements
+            violations = {(rule, target) for rule, target, _, _ in audited["violations"]}
+            assert violations == {
+                ("siteaudit-focus-visible", "#nav-plain"),
+                ("siteaudit-focus-visible", "#pay"),
+                ("siteaudit-focus-lost", "#foot-lost"),
+                ("siteaudit-focus-visible", "#foot-plain"),
+            }
+            assert audited["order"][3:] == [
+                "#nav-plain",
+                "li:nth-child(3) > a:nth-child(1)",
+                "#pay",
+                "#ref",
+                "p:nth-child(2) > a:nth-child(3)",
+                "footer:nth-child(4) > a:nth-child(1)",
+                "#foot-lost",
+                "#foot-plain",
+            ]
+        if name == "f":
+            assert ("siteaudit-keyboard-trap", "#trap") in {
+                (rule, target) for rule, target, _, _ in audited["violations"]
+            }
+
+
+def test_generated_pages_walked_through_main_match_whole_walks(tmp_path: Path) -> None:
+    """tests/sites/generate.py's site, its faults in place: one whole walk, then every
+    other page through its <main> alone, each the same as its whole walk."""
+    paths = generate_site(tmp_path, 12, defects=True)
+    results = audit_both_ways(tmp_path, paths)
+    for path, audited, whole, _ in results:
+        assert audited == whole, path
+        assert len(audited["order"]) > 20, path
+    assert results[-1][3] == len(paths) - 1
+
+
+def test_a_template_from_a_page_is_checked_before_it_is_kept() -> None:
+    good = {"sig": "x", "count": 3, "before": [0], "after": [2], "verdicts": {"2": ["lost", "?"]}}
+    assert checked_template(good) == good
+    for bad in (
+        None,
+        {**good, "before": [3]},
+        {**good, "before": ["0"]},
+        {**good, "verdicts": {"2": ["gone", "?"]}},
+        {**good, "verdicts": {str(n): ["lost", ""] for n in range(5)}},
+        {**good, "sig": 1},
+    ):
+        assert checked_template(bad) is None, bad
