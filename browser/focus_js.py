@@ -1,11 +1,12 @@
 """The JavaScript of the Tab walk (browser/keyboard_checks.py check_focus), in the checks' world.
 
 A walk records the focus order and how each stop looks focused and unfocused. A site's pages
-share a template, its header and footer around the page's <main>: once one page's walk has
-gone through it, a page whose template is the same in every respect the walk can see (its
-HTML, the page's style sheets and scripts, the viewport) reuses that walk's stops and
-verdicts for the template, and presses Tab only through its own <main>, from the template's
-last stop before it (browser/focus_templates.py keeps them; docs/checks.md says when).
+share a template around the page's <main>: a header, a footer, the blocks beside <main> (a
+phase banner, breadcrumbs). Once a page's walk has gone through a block, a later page with
+the same block (its HTML, in the same page context: the elements around <main>, the style
+sheets and scripts, the viewport) reuses that walk's stops and verdicts for it, and presses
+Tab only through the blocks it has not seen and its own <main>, from the last known stop
+before them (browser/focus_templates.py keeps the blocks; docs/checks.md says when).
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from browser.keyboard_js import _HELPERS, RESET_JS
 # this, the page is walked whole.
 MAX_SIGNATURE_CHARS = 4_000_000
 
-# The template around the page's one <main>: everything outside it that the walk can see,
-# as one hash, and its focusable elements in document order. None (walk the whole page)
-# with no or several <main>, a positive tabindex anywhere (focus order is then not the
-# document's), frames or custom elements in the template (stops these cannot see into),
-# or style sheets the page adopted.
+# The template around the page's one <main>: the blocks beside the elements that hold it (each
+# element sibling of <main> and of its ancestors up to <body>), in document order with
+# <main> among them, each with its signature (the hash of its HTML and of the page's
+# context: the attributes of <html>, <main> and the elements between, every style sheet and
+# script, the viewport) and its focusable elements. None (walk the whole page) with no or
+# several <main>, a positive tabindex anywhere (focus order is then not the document's),
+# frames or custom elements outside <main> (stops these cannot see into), or style sheets
+# the page adopted.
 _TEMPLATE_FN = r"""() => {
   const body = document.body, mains = document.querySelectorAll('main,[role=main]');
   if (!body || mains.length !== 1 || mains[0] === body || !body.contains(mains[0])) return null;
@@ -29,50 +33,56 @@ _TEMPLATE_FN = r"""() => {
   if (document.adoptedStyleSheets && document.adoptedStyleSheets.length) return null;
   const tagOf = (el) => el.localName + ' ' + Array.from(el.attributes,
     (a) => a.name + '=' + a.value).join('\u0002');
-  const parts = [location.origin, innerWidth, innerHeight, document.documentElement.clientWidth,
-    tagOf(document.documentElement), tagOf(main)];
-  const roots = [];
+  const context = [location.origin, innerWidth, innerHeight,
+    document.documentElement.clientWidth, tagOf(document.documentElement), tagOf(main)];
+  const blocks = [{el: main, main: true}];
   for (let n = main, p = main.parentElement; n !== body; n = p, p = p.parentElement) {
-    parts.push('\u0003' + tagOf(p));
-    for (const c of p.childNodes) {
-      if (c === n) parts.push('\u0004');
-      else if (c.nodeType === 1) { parts.push(c.outerHTML); roots.push(c); }
-      else if (c.nodeType === 3) parts.push(c.data);
+    context.push('\u0003' + tagOf(p));
+    for (let c = p.firstElementChild; c; c = c.nextElementSibling) {
+      if (c !== n) blocks.push({el: c});
     }
   }
-  for (const r of roots) {
-    for (const e of [r, ...r.getElementsByTagName('*')]) {
+  blocks.sort((a, b) =>
+    a.el.compareDocumentPosition(b.el) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1);
+  for (const s of document.styleSheets) {
+    const owner = s.ownerNode;
+    context.push('\u0005' + (s.href || (owner ? owner.textContent : '')) + '\u0002' +
+      (s.media ? s.media.mediaText : '') + '\u0002' + s.disabled);
+  }
+  for (const s of document.scripts) context.push('\u0006' + s.type + '\u0002' + (s.src || s.text));
+  let chars = 0;
+  // cyrb53, twice over with other seeds (106 bits), and the length.
+  const hash = (text) => {
+    chars += text.length;
+    const one = (seed) => {
+      let h1 = 0xdeadbeef ^ seed, h2 = 0x41c6ce57 ^ seed;
+      for (let i = 0; i < text.length; i++) {
+        const ch = text.charCodeAt(i);
+        h1 = Math.imul(h1 ^ ch, 2654435761);
+        h2 = Math.imul(h2 ^ ch, 1597334677);
+      }
+      h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+      h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+      return (h2 >>> 0).toString(16) + (h1 >>> 0).toString(16);
+    };
+    return one(0) + one(0x9e3779b9) + ':' + text.length;
+  };
+  const page = hash(context.join('\u0001'));
+  for (const b of blocks) {
+    if (b.main) continue;
+    for (const e of [b.el, ...b.el.getElementsByTagName('*')]) {
       if (e.localName.includes('-') || e.shadowRoot ||
           e.matches('iframe,frame,object,embed')) return null;
     }
+    b.sig = page + '/' + hash(b.el.outerHTML);
+    b.els = [b.el, ...b.el.querySelectorAll(FOCUSABLE)].filter((e) => e.matches(FOCUSABLE));
+    if (chars > MAX_CHARS) return null;
   }
-  for (const s of document.styleSheets) {
-    const owner = s.ownerNode;
-    parts.push('\u0005' + (s.href || (owner ? owner.textContent : '')) + '\u0002' +
-      (s.media ? s.media.mediaText : '') + '\u0002' + s.disabled);
-  }
-  for (const s of document.scripts) parts.push('\u0006' + s.type + '\u0002' + (s.src || s.text));
-  const text = parts.join('\u0001');
-  if (text.length > MAX_CHARS) return null;
-  // cyrb53, twice over with other seeds: 106 bits; and the length.
-  const hash = (seed) => {
-    let h1 = 0xdeadbeef ^ seed, h2 = 0x41c6ce57 ^ seed;
-    for (let i = 0; i < text.length; i++) {
-      const ch = text.charCodeAt(i);
-      h1 = Math.imul(h1 ^ ch, 2654435761);
-      h2 = Math.imul(h2 ^ ch, 1597334677);
-    }
-    h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-    h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-    return (h2 >>> 0).toString(16) + (h1 >>> 0).toString(16);
-  };
-  const els = Array.prototype.filter.call(document.querySelectorAll(FOCUSABLE),
-    (el) => !main.contains(el));
-  return {main, els, sig: hash(0) + hash(0x9e3779b9) + ':' + text.length};
+  return {main, blocks};
 }""".replace("MAX_CHARS", str(MAX_SIGNATURE_CHARS))
 
-# The page's template (kept in the world for FOCUS_START_JS); its signature, or null when it
-# has none or no focusable element.
+# The page's template (kept in the world for FOCUS_START_JS); its blocks' signatures (null
+# for <main>), or null when it has none.
 FOCUS_TEMPLATE_JS = (
     "() => {"
     + _HELPERS
@@ -80,7 +90,7 @@ FOCUS_TEMPLATE_JS = (
     + _TEMPLATE_FN
     + r""")();
   globalThis.siteauditTemplate = T;
-  return T && T.els.length ? T.sig : null;
+  return T ? T.blocks.map((b) => b.sig || null) : null;
 }"""
 )
 
@@ -149,7 +159,7 @@ _REPORT_FN = (
     const e = ev[i];
     if (e.k !== 'focus' || e.el < 0) continue;
     if (e.el === S.endId) { cycled = true; break; }
-    if (K && !T.main.contains(S.els[e.el])) return {unexpected: true};
+    if (K && !S.inRegion(S.els[e.el])) return {unexpected: true};
     if (firstStop < 0) firstStop = e.el;
     else if (e.el === firstStop) { cycled = true; break; }  // focus came round: complete
     if (seen.has(e.el)) continue;
@@ -160,10 +170,7 @@ _REPORT_FN = (
   const trapped = stuck >= 0 && S.els[stuck];
   if (K && !cycled && !trapped) return {unexpected: true};
   let walk = stops.map((el, k) => [el, verdicts[k]]);
-  if (K) {
-    const known = (ids) => ids.map((t) => [T.els[t], K.verdicts[t] || null]);
-    walk = known(K.before).concat(walk, trapped ? [] : known(K.after));
-  }
+  if (K) walk = K.prefix.concat(walk, trapped ? [] : K.suffix);
   const order = [], lost = [], hidden = [], review = [];
   const lists = {lost, hidden, review};
   for (const [el, verdict] of walk) {
@@ -179,47 +186,74 @@ _REPORT_FN = (
         'that a keyboard user can go on past it and is told how.'));
   }
   const found = {order, lost, hidden, review, trap, overflow: S.overflow,
-    truncated: walk.length > maxStops};
+    truncated: walk.length > maxStops, reused: !!K};
   if (T && !K && cycled && !trapped && !S.overflow) found.template = templateOf(stops, verdicts);
   return found;
 }"""
 )
 
-# The template's part of a whole walk: its stops before and after <main> (as indexes into
-# the template's focusable elements) and their verdicts; null when the walk went in and out
-# of <main> (the order is not the template's, then the page's), or took a stop the
-# template did not have when the walk began.
+# The template's part of a whole walk: for each block beside <main>, its stops (as indexes
+# into its focusable elements) and their verdicts; null when the walk went back to a block
+# it had left (the order is not the blocks', then), or took a stop outside every block or
+# one a block did not have when the walk began.
 _TEMPLATE_RECORD_FN = r"""(stops, verdicts) => {
-  const index = new Map(T.els.map((el, k) => [el, k]));
-  const before = [], after = [], kept = {};
+  const blockOf = (el) => T.blocks.findIndex((b) => b.el === el || b.el.contains(el));
+  const records = T.blocks.map((b) => b.main ? null
+    : {sig: b.sig, count: b.els.length, stops: [], verdicts: {}});
   let phase = 0;
   for (let k = 0; k < stops.length; k++) {
-    const el = stops[k];
-    const inMain = T.main.contains(el);
-    const now = inMain ? 1 : (T.main.compareDocumentPosition(el) &
-      Node.DOCUMENT_POSITION_PRECEDING) ? 0 : 2;
-    if (now < phase) return null;
-    phase = now;
-    if (inMain) continue;
-    if (!index.has(el)) return null;
-    const t = index.get(el);
-    (now === 0 ? before : after).push(t);
-    if (verdicts[k]) kept[t] = verdicts[k];
+    const at = blockOf(stops[k]);
+    if (at < phase) return null;
+    phase = at;
+    const record = records[at];
+    if (!record) continue;  // <main>'s
+    const i = T.blocks[at].els.indexOf(stops[k]);
+    if (i < 0) return null;
+    record.stops.push(i);
+    if (verdicts[k]) record.verdicts[i] = verdicts[k];
   }
-  if (!before.length && !after.length) return null;
-  return {sig: T.sig, count: T.els.length, before, after, verdicts: kept};
+  return records.filter(Boolean);
+}"""
+
+# The walk's region given the known blocks' records: the known stops before it and after it
+# (element and verdict), and the region's blocks; null when no known block has a stop
+# before or after the region (a whole walk costs no more).
+_REGION_FN = r"""(T, known) => {
+  const recordOf = (b) => {
+    const r = !b.main && known[b.sig];
+    return r && r.count === b.els.length && r.stops.every((i) => b.els[i]) ? r : null;
+  };
+  const records = T.blocks.map(recordOf);
+  const first = records.findIndex((r) => !r);
+  let last = records.length - 1;
+  while (records[last]) last--;
+  const stopsOf = (from, to) => {
+    const out = [];
+    for (let k = from; k < to; k++) {
+      for (const i of records[k].stops) {
+        out.push([T.blocks[k].els[i], records[k].verdicts[i] || null]);
+      }
+    }
+    return out;
+  };
+  const prefix = stopsOf(0, first), suffix = stopsOf(last + 1, records.length);
+  if (!prefix.length && !suffix.length) return null;
+  return {prefix, suffix, region: T.blocks.slice(first, last + 1).map((b) => b.el)};
 }"""
 
 # Snapshot the unfocused look of the page's focusable elements, then listen (capturing, on
 # window) to keydown, focus and blur, recording a timeline and the focused element's look.
-# With `known`, a template walk of this page's template (FOCUS_TEMPLATE_JS's signature):
-# only <main>'s elements are looked at, focus starts on the template's last stop before it
-# (put there by script, before listening: the walk's own presses move it on), and the walk
-# ends as focus reaches the template's first stop after it.
+# With `known`, the records of blocks of this page's template (FOCUS_TEMPLATE_JS's
+# signatures) seen before: the walk's region is from the first block not known (<main> at
+# the latest) to the last; only its elements are looked at, focus starts on the last known
+# stop before it (put there by script, before listening: the walk's own presses move it
+# on), and the walk ends as focus reaches the first known stop after it.
 FOCUS_START_JS = (
     "(maxElements, maxEvents, known) => {"
     + _HELPERS
-    + r"""
+    + "\n  const regionOf = "
+    + _REGION_FN
+    + r""";
   const old = globalThis.siteauditFocus;
   if (old) old.stop();
   if (document.activeElement && document.activeElement.blur) document.activeElement.blur();
@@ -238,9 +272,9 @@ FOCUS_START_JS = (
     if (document.activeElement === body) body.blur();
   }
   const T = globalThis.siteauditTemplate || null;
-  const K = known && T && T.sig === known.sig && T.els.length === known.count &&
-    known.before.concat(known.after).every((t) => T.els[t]) ? known : null;
+  const K = T && known ? regionOf(T, known) : null;
   const S = {els: [], ids: new Map(), before: [], events: [], overflow: false, T, known: K};
+  S.inRegion = (el) => K.region.some((r) => r === el || r.contains(el));
   S.id = (el) => {
     if (!el || el === document.body || el === document.documentElement) return -1;
     if (!S.ids.has(el)) {
@@ -253,16 +287,15 @@ FOCUS_START_JS = (
   const ancestors = new Map();
   for (const el of document.querySelectorAll(FOCUSABLE)) {
     if (S.els.length >= maxElements) break;
-    if (K && !T.main.contains(el)) continue;  // the template's stops are known
+    if (K && !S.inRegion(el)) continue;  // the known blocks' stops are known
     if (!shown(el)) continue;
     if (takesFocus(el)) tabbable++;
     S.before[S.id(el)] = looksOf(el, ancestors);
   }
   S.endId = -1;
   if (K) {
-    const end = K.after.length ? K.after[0] : K.before[0];
-    S.endId = S.id(T.els[end]);
-    if (K.before.length) T.els[K.before[K.before.length - 1]].focus({preventScroll: true});
+    S.endId = S.id((K.suffix.length ? K.suffix[0] : K.prefix[0])[0]);
+    if (K.prefix.length) K.prefix[K.prefix.length - 1][0].focus({preventScroll: true});
   }
   const record = (e) => {
     if (S.events.length < maxEvents) S.events.push(e); else S.overflow = true;
@@ -280,7 +313,7 @@ FOCUS_START_JS = (
     const active = document.activeElement;
     const id = S.id(active);
     if (id >= 0 && S.focusedLook[id] === undefined && S.taken < maxElements &&
-        (!K || T.main.contains(active))) {
+        (!K || S.inRegion(active))) {
       S.focusedLook[id] = looksOf(active, null, S.before[id]);
       S.moving[id] = moving(active); S.taken++;
     }
@@ -313,16 +346,17 @@ FOCUS_START_JS = (
 }"""
 )
 
-# How far the Tab walk has got: has focus come back to its first stop (or, reusing a
-# template, reached its first stop after <main>, or left <main> at all), is it stuck on one
-# element (the same one active at `stuckKeys` key presses in a row, with no focus moving).
+# How far the Tab walk has got: has focus come back to its first stop (or, reusing known
+# blocks, reached the first known stop after the walk's region, or left the region at all),
+# is it stuck on one element (the same one active at `stuckKeys` key presses in a row, with
+# no focus moving).
 _STATE_FN = r"""(stuckKeys) => {
   const S = globalThis.siteauditFocus;
   if (!S) return {cycled: false, stuck: -1};
   const focuses = S.events.filter((e) => e.k === 'focus' && e.el >= 0);
   const first = focuses.length ? focuses[0].el : -1;
   const cycled = S.known
-    ? focuses.some((e) => e.el === S.endId || !S.T.main.contains(S.els[e.el]))
+    ? focuses.some((e) => e.el === S.endId || !S.inRegion(S.els[e.el]))
     : focuses.length > 1 && focuses.slice(1).some((e) => e.el === first);
   const keys = [];
   for (let i = S.events.length - 1; i >= 0 && keys.length < stuckKeys; i--) {

@@ -1,10 +1,11 @@
-"""The Tab walks of a scan's page templates, reused for the pages that share them.
+"""The Tab walks of a scan's page templates, block by block, reused for the pages that share them.
 
-A whole walk of a page (browser/focus_js.py) that came round cleanly gives its template's
-part: the stops before and after the page's <main> and what was wrong with each. A later
-page whose template has the same signature is walked only through its own <main>, and the
-template's stops and findings are its too, as the same HTML, styles and scripts at the same
-viewport give the same walk. Shared by a pool's browsers (each in its own thread).
+A whole walk of a page (browser/focus_js.py) that came round cleanly gives a record of each
+block beside its <main> (a header, breadcrumbs, a footer): the block's stops and what was
+wrong with each. A later page with blocks of the same signature is walked only through its
+other blocks and its <main>, and the known blocks' stops and findings are its too, as the
+same HTML in the same page context at the same viewport gives the same walk. Shared by a
+pool's browsers (each in its own thread).
 """
 
 from __future__ import annotations
@@ -13,67 +14,69 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-MAX_TEMPLATES = 200  # a scan's signatures kept, least recently used first out
-MAX_STOPS = 2000  # a template's stops (the walk looks at 1000 elements at most)
+# A scan's blocks kept, least recently used first out: a site's header and footer, met on
+# every page, stay; a page's own breadcrumbs go.
+MAX_BLOCKS = 1000
+MAX_STOPS = 1000  # a block's stops (the walk looks at 1000 elements at most)
+MAX_SIGNATURES = 200  # blocks looked up for one page
 VERDICTS = ("lost", "hidden", "review")
 MAX_WHY_CHARS = 2000
 
 
 class FocusTemplates:
-    """The template part of whole walks, by signature, bounded in number and size."""
+    """The records of blocks seen in whole walks, by signature, bounded in number."""
 
-    def __init__(self, max_templates: int = MAX_TEMPLATES) -> None:
-        self.max_templates = max_templates
-        self.entries: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        self.reused = 0  # walks that went through <main> only
+    def __init__(self, max_blocks: int = MAX_BLOCKS) -> None:
+        self.max_blocks = max_blocks
+        self.blocks: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.reused = 0  # walks that went through part of their page only
         self.lock = threading.Lock()
 
-    def get(self, signature: str) -> dict[str, Any] | None:
+    def known(self, signatures: Any) -> dict[str, dict[str, Any]]:
+        """The records of those of a page's block signatures seen before."""
+        if not isinstance(signatures, list):
+            return {}
+        found = {}
         with self.lock:
-            found = self.entries.get(signature)
-            if found is not None:
-                self.entries.move_to_end(signature)
-            return found
+            for signature in signatures[:MAX_SIGNATURES]:
+                if isinstance(signature, str) and signature in self.blocks:
+                    self.blocks.move_to_end(signature)
+                    found[signature] = self.blocks[signature]
+        return found
 
-    def put(self, template: Any) -> None:
-        """Keep a walk's template part, if it is one (its shape is checked: it comes from
-        the page's world's script, on a page that may be hostile)."""
-        checked = checked_template(template)
-        if checked is None:
+    def put(self, records: Any) -> None:
+        """Keep a whole walk's block records, those that are records (their shape is checked:
+        they come from the checks' script, on a page that may be hostile)."""
+        if not isinstance(records, list):
             return
+        checked = [r for r in map(checked_record, records[:MAX_SIGNATURES]) if r is not None]
         with self.lock:
-            self.entries.setdefault(checked["sig"], checked)
-            while len(self.entries) > self.max_templates:
-                self.entries.popitem(last=False)
+            for record in checked:
+                self.blocks.setdefault(record["sig"], record)
+                self.blocks.move_to_end(record["sig"])
+            while len(self.blocks) > self.max_blocks:
+                self.blocks.popitem(last=False)
 
     def count_reuse(self) -> None:
         with self.lock:
             self.reused += 1
 
 
-def checked_template(template: Any) -> dict[str, Any] | None:
-    """The template part as FOCUS_START_JS takes it back, or None if it is not one."""
-    if not isinstance(template, dict) or not isinstance(template.get("sig"), str):
+def checked_record(record: Any) -> dict[str, Any] | None:
+    """A block's record as FOCUS_START_JS takes it back, or None if it is not one."""
+    if not isinstance(record, dict) or not isinstance(record.get("sig"), str):
         return None
-    count = template.get("count")
-    stops = [template.get("before"), template.get("after")]
-    if not isinstance(count, int) or not all(isinstance(s, list) for s in stops):
+    count, stops = record.get("count"), record.get("stops")
+    if not isinstance(count, int) or not isinstance(stops, list) or len(stops) > MAX_STOPS:
         return None
-    indexes = [t for s in stops for t in s]
-    if len(indexes) > MAX_STOPS or not all(isinstance(t, int) and 0 <= t < count for t in indexes):
+    if not all(isinstance(i, int) and 0 <= i < count for i in stops):
+        return None
+    given = record.get("verdicts")
+    if not isinstance(given, dict) or len(given) > len(stops):
         return None
     verdicts: dict[str, list[str]] = {}
-    given = template.get("verdicts") or {}
-    if not isinstance(given, dict) or len(given) > len(indexes):
-        return None
     for key, verdict in given.items():
         if not (isinstance(verdict, list) and len(verdict) == 2 and verdict[0] in VERDICTS):
             return None
         verdicts[str(key)] = [verdict[0], str(verdict[1])[:MAX_WHY_CHARS]]
-    return {
-        "sig": template["sig"][:200],
-        "count": count,
-        "before": stops[0],
-        "after": stops[1],
-        "verdicts": verdicts,
-    }
+    return {"sig": record["sig"][:200], "count": count, "stops": stops, "verdicts": verdicts}

@@ -95,19 +95,19 @@ def leave_page_as_found(page: CheckPage, mouse_moved: bool = False) -> None:
 
 def check_focus(page: CheckPage) -> CheckResult:
     """Tab through the page, recording each stop and how it looks focused and unfocused:
-    through its <main> only when a page with the same template has been walked whole
-    (CheckPage.focus_templates; browser/focus_js.py says what "the same" takes)."""
+    through the blocks of its template not seen before and its <main> only, when earlier
+    pages' walks went through the others (CheckPage.focus_templates; browser/focus_js.py
+    says what makes two blocks the same)."""
     templates = page.focus_templates
-    known = None
-    if templates is not None and (signature := page.js(FOCUS_TEMPLATE_JS)):
-        known = templates.get(signature)
-    if known is not None:
-        found, stuck_both_ways = walk_focus(page, known)
-        if not found.get("unexpected"):
-            templates.count_reuse()
-            return focus_result(found, stuck_both_ways)
-        # Focus went where the template did not say: the whole page, as if never seen.
-    found, stuck_both_ways = walk_focus(page, None)
+    known: dict[str, Any] = {}
+    if templates is not None and (signatures := page.js(FOCUS_TEMPLATE_JS)):
+        known = templates.known(signatures)
+    found, stuck_both_ways = walk_focus(page, known or None)
+    if found.get("unexpected"):
+        # Focus went where the known blocks did not say: the whole page, as if never seen.
+        found, stuck_both_ways = walk_focus(page, None)
+    elif templates is not None and found.get("reused"):
+        templates.count_reuse()
     if templates is not None and found.get("template"):
         templates.put(found["template"])
     return focus_result(found, stuck_both_ways)
@@ -115,7 +115,7 @@ def check_focus(page: CheckPage) -> CheckResult:
 
 def walk_focus(page: CheckPage, known: dict[str, Any] | None) -> tuple[dict[str, Any], bool]:
     """One Tab walk, the page left as found; its report, and whether focus stuck on an
-    element both ways. With `known`, a template walk of the page's template."""
+    element both ways. With `known`, the records of blocks of its template seen before."""
     found: dict[str, Any] | None = None
     reported = False
     try:
