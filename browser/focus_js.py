@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from browser.keyboard_js import _HELPERS, RESET_JS
 
-# The most characters a template's signature reads (its HTML, styles and scripts): past
-# this, the page is walked whole.
+# The most characters the blocks' signatures read (their HTML, the styles and scripts), and
+# the most elements outside <main> looked at: past these, the page is walked whole.
 MAX_SIGNATURE_CHARS = 4_000_000
+MAX_TEMPLATE_ELEMENTS = 20_000
 
 # The template around the page's one <main>: the blocks beside the elements that hold it (each
 # element sibling of <main> and of its ancestors up to <body>), in document order with
@@ -68,9 +69,13 @@ _TEMPLATE_FN = r"""() => {
     return one(0) + one(0x9e3779b9) + ':' + text.length;
   };
   const page = hash(context.join('\u0001'));
+  let looked = 0;
   for (const b of blocks) {
     if (b.main) continue;
-    for (const e of [b.el, ...b.el.getElementsByTagName('*')]) {
+    const all = b.el.getElementsByTagName('*');
+    looked += all.length + 1;
+    if (looked > MAX_LOOKED) return null;
+    for (const e of [b.el, ...all]) {
       if (e.localName.includes('-') || e.shadowRoot ||
           e.matches('iframe,frame,object,embed')) return null;
     }
@@ -79,7 +84,10 @@ _TEMPLATE_FN = r"""() => {
     if (chars > MAX_CHARS) return null;
   }
   return {main, blocks};
-}""".replace("MAX_CHARS", str(MAX_SIGNATURE_CHARS))
+}"""
+_TEMPLATE_FN = _TEMPLATE_FN.replace("MAX_CHARS", str(MAX_SIGNATURE_CHARS)).replace(
+    "MAX_LOOKED", str(MAX_TEMPLATE_ELEMENTS)
+)
 
 # The page's template (kept in the world for FOCUS_START_JS); its blocks' signatures (null
 # for <main>), or null when it has none.
