@@ -2,10 +2,10 @@
 
 They press real keys and move the real mouse through DevTools (Input.dispatchKeyEvent and
 Input.dispatchMouseEvent), as a person would, and watch what happens from the checks'
-isolated world (browser/keyboard_js.py has their JavaScript). Every walk is bounded: key
-presses, elements looked at, candidates hovered, and the page's deadline (CheckPage raises
-CheckError when it has gone). Each leaves the page as found: nothing focused, scrolled to
-the top, the mouse away.
+isolated world (browser/keyboard_js.py and, for the Tab walk, browser/focus_js.py have
+their JavaScript). Every walk is bounded: key presses, elements looked at, candidates
+hovered, and the page's deadline (CheckPage raises CheckError when it has gone). Each
+leaves the page as found: nothing focused, scrolled to the top, the mouse away.
 """
 
 from __future__ import annotations

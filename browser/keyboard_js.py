@@ -1,7 +1,8 @@
 """The JavaScript of the keyboard checks (browser/keyboard_checks.py), run in the checks' world.
 
 Each constant is a function for CheckPage.js. State between calls lives in the world's own
-globals (`siteauditFocus`, `siteauditHover`), which the page's scripts cannot reach; every
+globals (`siteauditKeyboard`, `siteauditHover`; the Tab walk's, browser/focus_js.py, keeps
+`siteauditFocus` and `siteauditTemplate`), which the page's scripts cannot reach; every
 list they keep is capped, so a hostile page cannot make them grow without bound.
 """
 
