@@ -15,19 +15,78 @@ from browser.focus_templates import FocusTemplates, checked_record
 from browser.keyboard_checks import check_focus
 from browser.launch import BrowserOptions
 from browser.own_checks import CheckPage, CheckResult
-from tests.conftest import SITES, shared_corpus
+from tests.conftest import shared_corpus
 from tests.sites.generate import generate_site
 from tests.test_layout_checks import page_job
 
 pytestmark = pytest.mark.browser
 
-# tests/sites/templates, in the order audited, and the walks so far that reused known blocks
-# (its skip link, header and footer are blocks beside <main>). a: walked whole, its blocks
+# A council template: a skip link, a header with a menu (one link's focus hidden), and a
+# footer (a link that drops focus, one whose focus is hidden) around each page's <main>.
+HEAD = """<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>{title} | Template Council</title>
+<style>
+a {{ color: #1d70b8; }}
+.plain:focus {{ outline: none; }}
+.shown:focus {{ outline: 3px solid #fd0; }}
+</style></head>
+<body>
+<a href="#main" class="skip shown">Skip to main content</a>
+<header><a href="/" class="shown">Template Council</a>
+<nav aria-label="Main"><ul>
+<li><a href="/a.html"{current}>Bins</a></li>
+<li><a href="/b.html" class="plain" id="nav-plain">Council tax</a></li>
+<li><a href="/c.html">Planning</a></li>
+</ul></nav></header>
+"""
+FOOT = """<footer><a href="/contact" class="shown">Contact us</a>
+<a href="/privacy" id="foot-lost" onfocus="this.blur()">Privacy</a>
+<a href="/a11y" class="plain" id="foot-plain">Accessibility</a></footer>
+</body>
+</html>
+"""
+# Each page's own <main> (page c's menu differs: one of its links has aria-current).
+MAINS = {
+    "a": (
+        "<p>Put your <a href='/bins/day' class='shown'>bin day</a> and "
+        "<a href='/bins/missed' class='plain' id='main-plain'>missed bins</a> here.</p>"
+    ),
+    "b": (
+        "<p><button class='plain' id='pay'>Pay</button> "
+        "<input aria-label='Reference' id='ref'> <a href='/tax/bands'>Bands</a></p>"
+    ),
+    "c": "<p>Nothing to press on this page.</p>",
+    "d": "<p><a href='/first' tabindex='1' id='first'>First</a> <a href='/then'>Then</a></p>",
+    "e": (
+        "<p><a href='/jump' id='jump' "
+        "onfocus=\"document.getElementById('nav-plain').focus()\">Jump</a></p>"
+    ),
+    "f": (
+        "<p><input aria-label='Stuck' id='trap' "
+        "onkeydown=\"if (event.key === 'Tab') event.preventDefault()\"></p>"
+    ),
+    "g": (
+        "<p><a href='/late' id='late' onfocus=\"if (!document.getElementById('added')) "
+        "{ const b = document.createElement('button'); b.id = 'added'; "
+        "b.textContent = 'Added'; document.querySelector('footer').prepend(b); }\">"
+        "Late</a></p>"
+    ),
+}
+# The pages in the order audited, and the walks so far that reused known blocks (the skip
+# link, header and footer are blocks beside <main>). a: walked whole, its blocks
 # kept. b: all three known, <main> walked. c: its header differs (aria-current), so the
 # header and <main> are walked. d: a positive tabindex, walked whole. e: its own link sends
 # focus into the header, so the walk gives up and walks the whole page. f: a keyboard trap in
 # <main>, known blocks reused. g: its link adds a button to the footer: given up, whole.
 TEMPLATE_PAGES = {"a": 0, "b": 1, "c": 2, "d": 2, "e": 2, "f": 3, "g": 3}
+
+
+def write_template_site(root: Path) -> None:
+    for name, main in MAINS.items():
+        current = ' aria-current="page"' if name == "c" else ""
+        page = f'<main id="main"><h1>Page {name}</h1>{main}</main>\n'
+        (root / f"{name}.html").write_text(HEAD.format(title=name, current=current) + page + FOOT)
 
 
 def found(result: CheckResult) -> dict[str, Any]:
@@ -74,10 +133,11 @@ def audit_both_ways(site: Path, paths: list[str]) -> list[tuple[str, dict, dict,
     return done
 
 
-def test_a_template_walk_finds_what_the_whole_walk_finds() -> None:
+def test_a_template_walk_finds_what_the_whole_walk_finds(tmp_path: Path) -> None:
+    write_template_site(tmp_path)
     paths = [f"/{name}.html" for name in TEMPLATE_PAGES]
     for (path, audited, whole, reused), name in zip(
-        audit_both_ways(SITES / "templates", paths), TEMPLATE_PAGES, strict=True
+        audit_both_ways(tmp_path, paths), TEMPLATE_PAGES, strict=True
     ):
         assert audited == whole, path
         assert reused == TEMPLATE_PAGES[name], path
