@@ -17,6 +17,7 @@ from typing import Any
 # A scan's blocks kept, least recently used first out: a site's header and footer, met on
 # every page, stay; a page's own breadcrumbs go.
 MAX_BLOCKS = 1000
+MAX_BYTES = 16_000_000  # and about so many bytes of them (a hostile site's blocks stay small)
 MAX_STOPS = 1000  # a block's stops (the walk looks at 1000 elements at most)
 MAX_SIGNATURES = 200  # blocks looked up for one page
 VERDICTS = ("lost", "hidden", "review")
@@ -26,9 +27,10 @@ MAX_WHY_CHARS = 2000
 class FocusTemplates:
     """The records of blocks seen in whole walks, by signature, bounded in number."""
 
-    def __init__(self, max_blocks: int = MAX_BLOCKS) -> None:
-        self.max_blocks = max_blocks
+    def __init__(self, max_blocks: int = MAX_BLOCKS, max_bytes: int = MAX_BYTES) -> None:
+        self.max_blocks, self.max_bytes = max_blocks, max_bytes
         self.blocks: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.bytes = 0
         self.reused = 0  # walks that went through part of their page only
         self.lock = threading.Lock()
 
@@ -52,14 +54,23 @@ class FocusTemplates:
         checked = [r for r in map(checked_record, records[:MAX_SIGNATURES]) if r is not None]
         with self.lock:
             for record in checked:
-                self.blocks.setdefault(record["sig"], record)
+                if record["sig"] not in self.blocks:
+                    self.blocks[record["sig"]] = record
+                    self.bytes += record_bytes(record)
                 self.blocks.move_to_end(record["sig"])
-            while len(self.blocks) > self.max_blocks:
-                self.blocks.popitem(last=False)
+            while len(self.blocks) > self.max_blocks or self.bytes > self.max_bytes:
+                _, old = self.blocks.popitem(last=False)
+                self.bytes -= record_bytes(old)
 
     def count_reuse(self) -> None:
         with self.lock:
             self.reused += 1
+
+
+def record_bytes(record: dict[str, Any]) -> int:
+    """About what a record takes: its signature, its stops and what was said of them."""
+    said = sum(len(why) for _, why in record["verdicts"].values())
+    return len(record["sig"]) + 8 * len(record["stops"]) + 2 * said
 
 
 def checked_record(record: Any) -> dict[str, Any] | None:

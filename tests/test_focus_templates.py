@@ -11,7 +11,7 @@ import pytest
 
 from app.demo import serve_site
 from browser.browser import LARGE_PAGE_BYTES, BrowserSession
-from browser.focus_templates import FocusTemplates, checked_record
+from browser.focus_templates import FocusTemplates, checked_record, record_bytes
 from browser.keyboard_checks import check_focus
 from browser.launch import BrowserOptions
 from browser.own_checks import CheckPage, CheckResult
@@ -202,3 +202,29 @@ def test_a_block_record_from_a_page_is_checked_before_it_is_kept() -> None:
         {**good, "sig": 1},
     ):
         assert checked_record(bad) is None, bad
+
+
+def test_kept_records_are_bounded_in_number_and_bytes() -> None:
+    """A hostile site's pages, each with a block of its own full of faults, cannot make a
+    scan keep more than the bounds: the least recently met records go first."""
+
+    def record(n: int) -> dict:
+        stops = list(range(100))
+        return {
+            "sig": f"s{n:02d}",
+            "count": 100,
+            "stops": stops,
+            "verdicts": {str(i): ["hidden", "x" * 1000] for i in stops},
+        }
+
+    size = record_bytes(checked_record(record(0)))
+    templates = FocusTemplates(max_blocks=50, max_bytes=10 * size)
+    templates.put([record(0)])
+    for n in range(1, 30):
+        templates.known(["s00"])  # the site's header, met on every page, stays
+        templates.put([record(n)])
+    assert len(templates.blocks) == 10 and templates.bytes <= 10 * size
+    assert {"s00", "s29"} <= set(templates.blocks) and "s01" not in templates.blocks
+    many = FocusTemplates(max_blocks=3)
+    many.put([{"sig": f"b{n}", "count": 0, "stops": [], "verdicts": {}} for n in range(9)])
+    assert list(many.blocks) == ["b6", "b7", "b8"]
