@@ -147,11 +147,11 @@ _VERDICT_FN = r"""(S, i, id) => {
 
 # What the walk found: the focus order, elements that lost focus as they took it, elements
 # whose focus shows nothing, the element focus was stuck on; after a whole walk that came
-# round, the template's part of it (`template`, for browser/focus_templates.py); in a walk
-# that reused one, its stops and verdicts around the page's own, or `unexpected` when focus
-# went somewhere the template did not say (the check then walks the whole page). Stops
-# listening. FOCUS_START_JS keeps it as the walk's `report`, so its source is sent and
-# compiled once a page.
+# round, a record of each block beside <main> (`template`, for browser/focus_templates.py);
+# in a walk that reused known blocks, their stops and verdicts around the region's, or
+# `unexpected` when focus went somewhere the records did not say (the check then walks the
+# whole page). Stops listening. FOCUS_START_JS keeps it as the walk's `report` (T and K are
+# its), so its source is sent and compiled once a page.
 _REPORT_FN = (
     r"""(maxStops, stuck, stuckBothWays) => {
   const S = globalThis.siteauditFocus;
@@ -160,7 +160,7 @@ _REPORT_FN = (
   const verdictOf = """
     + _VERDICT_FN
     + r""";
-  const node = siteauditChecks.node, T = S.T, K = S.known, ev = S.events;
+  const node = siteauditChecks.node, ev = S.events;
   const stops = [], verdicts = [], seen = new Set();
   let firstStop = -1, cycled = false;
   for (let i = 0; i < ev.length; i++) {
@@ -281,7 +281,7 @@ FOCUS_START_JS = (
   }
   const T = globalThis.siteauditTemplate || null;
   const K = T && known ? regionOf(T, known) : null;
-  const S = {els: [], ids: new Map(), before: [], events: [], overflow: false, T, known: K};
+  const S = {els: [], ids: new Map(), before: [], events: [], overflow: false, known: K};
   S.inRegion = (el) => K.region.some((r) => r === el || r.contains(el));
   S.id = (el) => {
     if (!el || el === document.body || el === document.documentElement) return -1;
