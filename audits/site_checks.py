@@ -22,7 +22,7 @@ from audits.page_structure import Located, PageStructure
 from audits.spelling import PageWord
 from vocabulary.checks import OWN_RULES, RULE_PREFIX
 from vocabulary.findings import Finding
-from vocabulary.urls import ROOTED_HREF
+from vocabulary.urls import ROOTED_HREF, origin_of
 
 TITLE_MISSING = RULE_PREFIX + "title-missing"
 TITLE_GENERIC = RULE_PREFIX + "title-generic"
@@ -228,8 +228,7 @@ def target(url: str, href: str) -> str:
 
 @remembered(_TARGETS_KEPT, _LONGEST_KEPT)
 def _origin(url: str) -> str:
-    parts = _split(url)
-    return f"{parts.scheme}://{parts.netloc}/"
+    return origin_of(url)
 
 
 @remembered(_TARGETS_KEPT, _LONGEST_KEPT)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from urllib.parse import urlsplit
 
 from vocabulary.urls import (
     ROOTED_HREF,
     UNFETCHABLE_SCHEMES,
     host_allowed,
     normalise_url,
+    origin_of,
     scheme_of,
 )
 
@@ -23,16 +23,14 @@ def link_target(href: str, base: str, strip_params: tuple[str, ...]) -> str | No
         return None
     try:
         if ROOTED_HREF.match(href):  # the same from every page: worth caching
-            base = origin_of(base)  # the base's path and query cannot change where it points
+            base = base_origin(base)  # the base's path and query cannot change where it points
         return resolved_link(href, base, strip_params)
     except ValueError:
         return None
 
 
-@lru_cache(maxsize=1024)
-def origin_of(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}/"
+# The base's origin (vocabulary.urls.origin_of), cached: a scan's pages share a few.
+base_origin = lru_cache(maxsize=1024)(origin_of)
 
 
 @lru_cache(maxsize=1 << 15)

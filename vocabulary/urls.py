@@ -21,6 +21,12 @@ UNFETCHABLE_SCHEMES = ("javascript", "mailto", "tel", "file", "data", "ftp", "sm
 ROOTED_HREF = re.compile(r"/(?![/\t\r\n])|(?:[a-zA-Z][a-zA-Z0-9+.-]*:)?//[^/?#\t\r\n]")
 
 
+def origin_of(url: str) -> str:
+    """Where a ROOTED_HREF resolves from: the URL's scheme and host, and "/"."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/"
+
+
 def normalise_url(url: str, base: str | None = None, strip_params: tuple[str, ...] = ()) -> str:
     """An absolute URL without fragment or default port, minus tracking parameters.
 
